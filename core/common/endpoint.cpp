@@ -1,0 +1,93 @@
+#include "endpoint.h"
+
+#include <QRegularExpression>
+
+namespace Punchline {
+
+QHostAddress normalizedAddress(const QHostAddress &address)
+{
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    if (isV4 && address.protocol() == QAbstractSocket::IPv6Protocol)
+        return QHostAddress(v4);
+    return address;
+}
+
+bool isPrivateOrLocal(const QHostAddress &raw)
+{
+    const QHostAddress a = normalizedAddress(raw);
+    if (a.isLoopback() || a.isLinkLocal() || a.isUniqueLocalUnicast() || a.isSiteLocal())
+        return true;
+    if (a.protocol() == QAbstractSocket::IPv4Protocol) {
+        const quint32 v = a.toIPv4Address();
+        return (v >> 24) == 10 || (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168)
+                || (v >> 22) == ((100u << 2) | 1); // 100.64.0.0/10
+    }
+    return false;
+}
+
+QString Endpoint::toString() const
+{
+    const QHostAddress a = normalizedAddress(address);
+    if (a.protocol() == QAbstractSocket::IPv6Protocol)
+        return QLatin1Char('[') + a.toString() + QLatin1String("]:") + QString::number(port);
+    return a.toString() + QLatin1Char(':') + QString::number(port);
+}
+
+std::optional<Endpoint> Endpoint::parse(QStringView raw)
+{
+    const QString text = raw.trimmed().toString();
+    QString host;
+    QString portText;
+    if (text.startsWith(QLatin1Char('['))) {
+        const qsizetype close = text.indexOf(QLatin1String("]:"));
+        if (close < 0)
+            return std::nullopt;
+        host = text.mid(1, close - 1);
+        portText = text.mid(close + 2);
+    } else {
+        const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
+        if (colon < 0 || text.indexOf(QLatin1Char(':')) != colon)
+            return std::nullopt;
+        host = text.left(colon);
+        portText = text.mid(colon + 1);
+    }
+    static const QRegularExpression digits(QStringLiteral("^[0-9]{1,5}$"));
+    if (!digits.match(portText).hasMatch())
+        return std::nullopt;
+    const uint port = portText.toUInt();
+    if (port == 0 || port > 65535)
+        return std::nullopt;
+    QHostAddress address;
+    if (host.isEmpty() || !address.setAddress(host))
+        return std::nullopt;
+    // QHostAddress accepts forms like "1" or "1.2"; insist on dotted quads for IPv4.
+    if (address.protocol() == QAbstractSocket::IPv4Protocol && host.count(QLatin1Char('.')) != 3)
+        return std::nullopt;
+    return Endpoint { normalizedAddress(address), quint16(port) };
+}
+
+std::optional<QList<Endpoint>> Endpoint::parseList(QStringView text, QString *errorOut)
+{
+    static const QRegularExpression separators(QStringLiteral("[,;\\s]+"));
+    const QStringList parts = text.toString().split(separators, Qt::SkipEmptyParts);
+    QList<Endpoint> result;
+    for (const QString &part : parts) {
+        const auto ep = parse(part);
+        if (!ep) {
+            if (errorOut)
+                *errorOut = QStringLiteral("\"%1\" is not an address of the form host:port").arg(part.left(64));
+            return std::nullopt;
+        }
+        if (!result.contains(*ep))
+            result.append(*ep);
+    }
+    if (result.isEmpty()) {
+        if (errorOut)
+            *errorOut = QStringLiteral("no address given");
+        return std::nullopt;
+    }
+    return result;
+}
+
+} // namespace Punchline

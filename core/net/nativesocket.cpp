@@ -1,0 +1,191 @@
+#include "nativesocket.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace Punchline::Net {
+
+namespace {
+
+QString errnoText(int err)
+{
+    return QString::fromLocal8Bit(std::strerror(err));
+}
+
+bool fillSockaddr(const QHostAddress &address, quint16 port, sockaddr_storage *ss, socklen_t *len)
+{
+    std::memset(ss, 0, sizeof(*ss));
+    const QHostAddress a = normalizedAddress(address);
+    if (a.protocol() == QAbstractSocket::IPv4Protocol) {
+        auto *sin = reinterpret_cast<sockaddr_in *>(ss);
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        sin->sin_addr.s_addr = htonl(a.toIPv4Address());
+        *len = sizeof(sockaddr_in);
+        return true;
+    }
+    if (a.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto *sin6 = reinterpret_cast<sockaddr_in6 *>(ss);
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        const Q_IPV6ADDR v6 = a.toIPv6Address();
+        std::memcpy(&sin6->sin6_addr, v6.c, 16);
+        bool ok = false;
+        const QString scope = a.scopeId();
+        if (!scope.isEmpty())
+            sin6->sin6_scope_id = scope.toUInt(&ok);
+        *len = sizeof(sockaddr_in6);
+        return true;
+    }
+    return false;
+}
+
+Endpoint fromSockaddr(const sockaddr_storage &ss)
+{
+    if (ss.ss_family == AF_INET) {
+        const auto *sin = reinterpret_cast<const sockaddr_in *>(&ss);
+        return Endpoint { QHostAddress(ntohl(sin->sin_addr.s_addr)), ntohs(sin->sin_port) };
+    }
+    if (ss.ss_family == AF_INET6) {
+        const auto *sin6 = reinterpret_cast<const sockaddr_in6 *>(&ss);
+        return Endpoint { normalizedAddress(QHostAddress(sin6->sin6_addr.s6_addr)),
+                          ntohs(sin6->sin6_port) };
+    }
+    return {};
+}
+
+int makeSharedSocket(int family, quint16 port, int *errOut)
+{
+    const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) {
+        *errOut = errno;
+        return -1;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (family == AF_INET6)
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    sockaddr_storage ss {};
+    socklen_t len = 0;
+    fillSockaddr(family == AF_INET6 ? QHostAddress(QHostAddress::AnyIPv6)
+                                    : QHostAddress(QHostAddress::AnyIPv4),
+                 port, &ss, &len);
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0) {
+        *errOut = errno;
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+} // namespace
+
+NativeResult openListener(QAbstractSocket::NetworkLayerProtocol family, quint16 port)
+{
+    int err = 0;
+    const int fd = makeSharedSocket(family == QAbstractSocket::IPv6Protocol ? AF_INET6 : AF_INET,
+                                    port, &err);
+    if (fd < 0) {
+        const QString why = err == EADDRINUSE
+                ? QStringLiteral("port %1 is already in use by another program").arg(port)
+                : QStringLiteral("cannot bind port %1: %2").arg(port).arg(errnoText(err));
+        return { -1, err, why };
+    }
+    if (::listen(fd, 16) != 0) {
+        err = errno;
+        ::close(fd);
+        const QString why = err == EADDRINUSE
+                ? QStringLiteral("port %1 is already in use by another program").arg(port)
+                : QStringLiteral("cannot listen on port %1: %2").arg(port).arg(errnoText(err));
+        return { -1, err, why };
+    }
+    return { fd, 0, {} };
+}
+
+NativeResult startConnect(quint16 localPort, const Endpoint &remote, int ttl)
+{
+    const QHostAddress addr = normalizedAddress(remote.address);
+    const int family = addr.protocol() == QAbstractSocket::IPv6Protocol ? AF_INET6 : AF_INET;
+    int err = 0;
+    const int fd = makeSharedSocket(family, localPort, &err);
+    if (fd < 0)
+        return { -1, err,
+                 QStringLiteral("cannot bind port %1 for connecting: %2").arg(localPort).arg(errnoText(err)) };
+    if (ttl > 0)
+        setTtl(fd, ttl);
+    sockaddr_storage ss {};
+    socklen_t len = 0;
+    fillSockaddr(addr, remote.port, &ss, &len);
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 && errno != EINPROGRESS) {
+        err = errno;
+        ::close(fd);
+        return { -1, err, QStringLiteral("connect to %1 failed: %2").arg(remote.toString(), errnoText(err)) };
+    }
+    return { fd, 0, {} };
+}
+
+int pendingError(qintptr fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (::getsockopt(int(fd), SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return errno;
+    return err;
+}
+
+bool setTtl(qintptr fd, int ttl)
+{
+    sockaddr_storage ss {};
+    socklen_t len = sizeof(ss);
+    ::getsockname(int(fd), reinterpret_cast<sockaddr *>(&ss), &len);
+    if (ss.ss_family == AF_INET6)
+        return ::setsockopt(int(fd), IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) == 0;
+    return ::setsockopt(int(fd), IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) == 0;
+}
+
+void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count)
+{
+    const int one = 1;
+    ::setsockopt(int(fd), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPIDLE, &idleSeconds, sizeof(idleSeconds));
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPINTVL, &intervalSeconds, sizeof(intervalSeconds));
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
+}
+
+quint16 localPort(qintptr fd)
+{
+    return localEndpoint(fd).port;
+}
+
+Endpoint localEndpoint(qintptr fd)
+{
+    sockaddr_storage ss {};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(int(fd), reinterpret_cast<sockaddr *>(&ss), &len) != 0)
+        return {};
+    return fromSockaddr(ss);
+}
+
+Endpoint peerEndpoint(qintptr fd)
+{
+    sockaddr_storage ss {};
+    socklen_t len = sizeof(ss);
+    if (::getpeername(int(fd), reinterpret_cast<sockaddr *>(&ss), &len) != 0)
+        return {};
+    return fromSockaddr(ss);
+}
+
+void closeFd(qintptr fd)
+{
+    if (fd >= 0)
+        ::close(int(fd));
+}
+
+} // namespace Punchline::Net

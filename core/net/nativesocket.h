@@ -1,0 +1,37 @@
+#pragma once
+// Native TCP descriptors that share one local port (SO_REUSEADDR + SO_REUSEPORT): Qt's
+// ShareAddress only sets SO_REUSEADDR on Linux, which is not enough to listen and connect from
+// the same port at once. The descriptors are handed to QTcpServer / QTcpSocket afterwards.
+
+#include "common/endpoint.h"
+
+#include <QAbstractSocket>
+#include <QString>
+
+namespace Punchline::Net {
+
+struct NativeResult
+{
+    qintptr fd = -1;
+    int err = 0;      // errno when fd < 0
+    QString message;  // human sentence when fd < 0
+    bool ok() const { return fd >= 0; }
+};
+
+// A listening socket on [::]:port (IPv6 only) or 0.0.0.0:port. port 0 picks a free port.
+NativeResult openListener(QAbstractSocket::NetworkLayerProtocol family, quint16 port);
+// A non-blocking socket bound to the same local port, with connect() to remote already issued.
+// ttl > 0 sets the IP TTL / hop limit for this socket's packets.
+NativeResult startConnect(quint16 localPort, const Endpoint &remote, int ttl = 0);
+// After the descriptor became writable: 0 if connected, else the errno of the failed connect.
+int pendingError(qintptr fd);
+// Sets the TTL/hop limit of an existing socket (e.g. back to the default after a low-TTL SYN).
+bool setTtl(qintptr fd, int ttl);
+// TCP keepalive as a second line of defence under the protocol's ping (idle/interval in s).
+void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count);
+quint16 localPort(qintptr fd);
+Endpoint localEndpoint(qintptr fd);
+Endpoint peerEndpoint(qintptr fd);
+void closeFd(qintptr fd);
+
+} // namespace Punchline::Net
