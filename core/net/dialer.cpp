@@ -19,7 +19,7 @@ Dialer::Dialer(quint16 localPort, const Endpoint &remote, const Options &options
     m_ttlTimer.setSingleShot(true);
     connect(&m_ttlTimer, &QTimer::timeout, this, [this] {
         if (m_fd >= 0)
-            setTtl(m_fd, 64);
+            setTtl(m_fd, -1);
     });
 }
 
@@ -74,7 +74,7 @@ void Dialer::onWritable()
     m_fd = -1; // ownership passes on
     abort();
     if (m_options.ttl > 0)
-        setTtl(fd, 64);
+        setTtl(fd, -1);
     qCDebug(lcNet) << "connected" << localEndpoint(fd).toString() << "->" << m_remote.toString();
     Q_EMIT connected(fd);
 }

@@ -189,3 +189,13 @@ void closeFd(qintptr fd)
 }
 
 } // namespace Punchline::Net
+
+namespace Punchline::Net {
+void setAbortiveClose(qintptr fd)
+{
+    linger l {};
+    l.l_onoff = 1;
+    l.l_linger = 0;
+    ::setsockopt(int(fd), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+} // namespace Punchline::Net

@@ -25,7 +25,7 @@ NativeResult openListener(QAbstractSocket::NetworkLayerProtocol family, quint16 
 NativeResult startConnect(quint16 localPort, const Endpoint &remote, int ttl = 0);
 // After the descriptor became writable: 0 if connected, else the errno of the failed connect.
 int pendingError(qintptr fd);
-// Sets the TTL/hop limit of an existing socket (e.g. back to the default after a low-TTL SYN).
+// Sets the TTL/hop limit of a socket; -1 restores the system default (after a low-TTL SYN).
 bool setTtl(qintptr fd, int ttl);
 // TCP keepalive as a second line of defence under the protocol's ping (idle/interval in s).
 void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count);
@@ -34,4 +34,10 @@ Endpoint localEndpoint(qintptr fd);
 Endpoint peerEndpoint(qintptr fd);
 void closeFd(qintptr fd);
 
+} // namespace Punchline::Net
+
+namespace Punchline::Net {
+// Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
+// that punching the same peer again from the same port can reuse it.
+void setAbortiveClose(qintptr fd);
 } // namespace Punchline::Net

@@ -1,0 +1,27 @@
+#pragma once
+// The clear-text preamble every punched TCP connection starts with, before TLS:
+//   "PUNCHLN1" (8 bytes) | SHA-256 fingerprint of the sender's certificate (32 bytes)
+// It lets both sides drop non-Punchline peers early and agree on roles: the side with the larger
+// fingerprint is the controller; it nominates one connection with 'N', the other answers 'A',
+// and only then TLS starts (controller = TLS client). The fingerprint here is only a claim; the
+// TLS handshake proves it. Pure functions: no sockets.
+
+#include "common/types.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+
+namespace Punchline::Preamble {
+
+constexpr int Size = 40;
+constexpr char Nominate = 'N';
+constexpr char Accept = 'A';
+
+QByteArray encode(const QByteArray &fingerprint);
+// Parses exactly Size bytes. On failure returns false with NotPunchline (and a sentence that
+// quotes what the other end sent, printable characters only).
+bool decode(QByteArrayView bytes, QByteArray *fingerprint, Error *error);
+// A short printable rendering of unexpected bytes for error messages.
+QString describeBytes(QByteArrayView bytes);
+
+} // namespace Punchline::Preamble

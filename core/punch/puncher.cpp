@@ -1,0 +1,345 @@
+#include "puncher.h"
+
+#include "common/logging.h"
+#include "net/dialer.h"
+#include "net/nativesocket.h"
+#include "preamble.h"
+
+#include <QSslSocket>
+#include <cerrno>
+
+namespace Punchline {
+
+struct Puncher::Pending
+{
+    enum class Stage { Preamble, AwaitNomination, AwaitAccept };
+    QSslSocket *socket = nullptr;
+    bool outgoing = false;
+    Stage stage = Stage::Preamble;
+    QByteArray peerFingerprint;
+    QTimer *timeout = nullptr;
+};
+
+Puncher::Puncher(const Config &config, QObject *parent) : QObject(parent), m_config(config)
+{
+    m_dialers.resize(m_config.candidates.size());
+    connect(&m_tick, &QTimer::timeout, this, &Puncher::tick);
+    m_deadline.setSingleShot(true);
+    connect(&m_deadline, &QTimer::timeout, this, &Puncher::onDeadline);
+}
+
+Puncher::~Puncher()
+{
+    stop();
+}
+
+void Puncher::start()
+{
+    m_active = true;
+    m_paused = false;
+    m_since.start();
+    m_bestError = {};
+    if (m_config.deadlineMs > 0)
+        m_deadline.start(m_config.deadlineMs);
+    m_tick.start(m_config.retryIntervalMs);
+    tick(); // the first SYNs go out now, not one interval later
+}
+
+void Puncher::stop()
+{
+    m_active = false;
+    m_tick.stop();
+    m_deadline.stop();
+    for (auto &d : m_dialers) {
+        if (d) {
+            d->disconnect(this);
+            d->abort();
+            d->deleteLater();
+        }
+        d = nullptr;
+    }
+    const auto pending = m_pending;
+    m_pending.clear();
+    for (Pending *p : pending) {
+        p->socket->disconnect(this);
+        p->socket->abort();
+        p->socket->deleteLater();
+        delete p->timeout;
+        delete p;
+    }
+}
+
+void Puncher::resume()
+{
+    if (!m_active)
+        return;
+    m_paused = false;
+    if (!m_tick.isActive())
+        m_tick.start(m_config.retryIntervalMs);
+    tick();
+}
+
+void Puncher::tick()
+{
+    if (!m_active || m_paused)
+        return;
+    ++m_tickCount;
+    if (m_config.backoff) {
+        // Healing: 0.5 s, 0.75 s, … up to the cap, so a long outage does not mean a SYN storm.
+        const int next = qMin(m_config.maxRetryIntervalMs, m_tick.interval() * 3 / 2);
+        if (next != m_tick.interval())
+            m_tick.setInterval(next);
+    }
+    for (int i = 0; i < m_config.candidates.size(); ++i) {
+        if (!m_dialers[i])
+            startDial(i, false);
+    }
+    emitProgress();
+}
+
+void Puncher::startDial(int index, bool lowTtl)
+{
+    Net::Dialer::Options options;
+    options.timeoutMs = lowTtl ? qMin(1000, m_config.attemptTimeoutMs) : m_config.attemptTimeoutMs;
+    if (lowTtl) {
+        options.ttl = m_config.lowTtl;
+        // If the peer's SYN arrives while this socket is still open, our SYN-ACK must not die on
+        // the way: restore the normal TTL shortly after the low-TTL SYN left.
+        options.restoreTtlAfterMs = 100;
+    }
+    auto *dialer = new Net::Dialer(m_config.localPort, m_config.candidates[index], options, this);
+    m_dialers[index] = dialer;
+    if (!lowTtl)
+        ++m_attempts;
+    connect(dialer, &Net::Dialer::connected, this, [this, index, dialer](qintptr fd) {
+        m_dialers[index] = nullptr;
+        dialer->deleteLater();
+        adopt(fd, true);
+    });
+    connect(dialer, &Net::Dialer::failed, this, [this, index, dialer, lowTtl](int err, const QString &) {
+        m_dialers[index] = nullptr;
+        dialer->deleteLater();
+        onDialFailed(index, err, lowTtl);
+    });
+    dialer->start();
+}
+
+void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
+{
+    if (!m_active || m_paused)
+        return;
+    qCDebug(lcPunch) << "attempt to" << m_config.candidates[index].toString() << "failed:" << err;
+    if (err == ECONNREFUSED && m_config.lowTtl > 0 && !wasLowTtl) {
+        // The peer's NAT (or host) answered RST, and that RST just closed our own NAT mapping
+        // on its way in. Reopen the mapping with a SYN that dies before reaching the peer's NAT.
+        startDial(index, true);
+    }
+    // Other failures (timeout, ICMP errors, EADDRNOTAVAIL while a connection on this 4-tuple
+    // is being set up) are retried by the next tick.
+}
+
+void Puncher::addIncoming(qintptr fd)
+{
+    if (!m_active) {
+        Net::closeFd(fd);
+        return;
+    }
+    adopt(fd, false);
+}
+
+void Puncher::adopt(qintptr fd, bool outgoing)
+{
+    auto *socket = new QSslSocket(this);
+    if (!socket->setSocketDescriptor(fd, QAbstractSocket::ConnectedState)) {
+        Net::closeFd(fd);
+        socket->deleteLater();
+        return;
+    }
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    auto *p = new Pending;
+    p->socket = socket;
+    p->outgoing = outgoing;
+    p->timeout = new QTimer;
+    p->timeout->setSingleShot(true);
+    m_pending.append(p);
+    qCDebug(lcPunch) << (outgoing ? "outgoing" : "incoming") << "TCP connection"
+                     << socket->peerAddress().toString() << socket->peerPort();
+
+    connect(p->timeout, &QTimer::timeout, this, [this, p] {
+        dropPending(p,
+                    { ErrorCode::NotPunchline,
+                      QStringLiteral("%1 accepted a connection but did not speak Punchline in time")
+                              .arg(Endpoint { p->socket->peerAddress(), p->socket->peerPort() }
+                                           .toString()) },
+                    true);
+    });
+    connect(socket, &QSslSocket::readyRead, this, [this, p] { onReadable(p); });
+    connect(socket, &QSslSocket::disconnected, this, [this, p] {
+        dropPending(p, { ErrorCode::PeerClosed, QStringLiteral("connection closed during set-up") },
+                    false);
+    });
+    connect(socket, &QSslSocket::errorOccurred, this, [this, p](QAbstractSocket::SocketError) {
+        dropPending(p, { ErrorCode::SocketError, p->socket->errorString() }, false);
+    });
+    p->timeout->start(m_config.preambleTimeoutMs);
+    socket->write(Preamble::encode(m_config.ourFingerprint));
+}
+
+void Puncher::onReadable(Pending *p)
+{
+    if (!m_pending.contains(p))
+        return;
+    QSslSocket *s = p->socket;
+    if (p->stage == Pending::Stage::Preamble) {
+        if (s->bytesAvailable() < Preamble::Size) {
+            // Refuse early if what arrived so far cannot be a preamble.
+            const QByteArray head = s->peek(8);
+            if (!QByteArrayLiteral("PUNCHLN1").startsWith(head)) {
+                Error e;
+                Preamble::decode(head, nullptr, &e);
+                dropPending(p, e, true);
+            }
+            return;
+        }
+        QByteArray fp;
+        Error e;
+        if (!Preamble::decode(s->read(Preamble::Size), &fp, &e)) {
+            dropPending(p, e, true);
+            return;
+        }
+        if (fp == m_config.ourFingerprint) {
+            dropPending(p, { ErrorCode::ConnectedToSelf,
+                             QStringLiteral("one of the addresses leads back to this program itself") },
+                        false);
+            return;
+        }
+        if (!m_config.expectedPeerFingerprint.isEmpty() && fp != m_config.expectedPeerFingerprint) {
+            dropPending(p, { ErrorCode::PeerIdentityMismatch,
+                             QStringLiteral("someone else answered at %1: it is not the friend whose "
+                                            "code you pasted")
+                                     .arg(Endpoint { s->peerAddress(), s->peerPort() }.toString()) },
+                        true);
+            return;
+        }
+        p->peerFingerprint = fp;
+        if (m_config.ourFingerprint > fp) {
+            // We are the controller: the first connection to get here wins.
+            nominate(p);
+        } else {
+            p->stage = Pending::Stage::AwaitNomination;
+            if (s->bytesAvailable() > 0)
+                onReadable(p);
+        }
+        return;
+    }
+    if (s->bytesAvailable() < 1)
+        return;
+    char c = 0;
+    s->getChar(&c);
+    if (p->stage == Pending::Stage::AwaitNomination && c == Preamble::Nominate) {
+        s->putChar(Preamble::Accept);
+        finish(p);
+    } else if (p->stage == Pending::Stage::AwaitAccept && c == Preamble::Accept) {
+        finish(p);
+    } else {
+        dropPending(p, { ErrorCode::ProtocolError,
+                         QStringLiteral("unexpected byte during connection set-up") }, true);
+    }
+}
+
+void Puncher::nominate(Pending *p)
+{
+    // Stop dialing while this one is confirmed, and close every other path.
+    m_paused = true;
+    for (auto &d : m_dialers) {
+        if (d) {
+            d->disconnect(this);
+            d->abort();
+            d->deleteLater();
+        }
+        d = nullptr;
+    }
+    const auto others = m_pending;
+    for (Pending *o : others) {
+        if (o != p)
+            dropPending(o, {}, false);
+    }
+    p->stage = Pending::Stage::AwaitAccept;
+    p->socket->putChar(Preamble::Nominate);
+}
+
+void Puncher::finish(Pending *p)
+{
+    m_paused = true;
+    m_pending.removeOne(p);
+    const auto others = m_pending;
+    for (Pending *o : others)
+        dropPending(o, {}, false);
+    for (auto &d : m_dialers) {
+        if (d) {
+            d->disconnect(this);
+            d->abort();
+            d->deleteLater();
+        }
+        d = nullptr;
+    }
+    p->socket->disconnect(this);
+    delete p->timeout;
+    Nomination n;
+    n.socket = p->socket;
+    n.socket->setParent(nullptr);
+    n.tlsServer = !(m_config.ourFingerprint > p->peerFingerprint);
+    n.peerFingerprint = p->peerFingerprint;
+    n.local = Endpoint { normalizedAddress(p->socket->localAddress()), p->socket->localPort() };
+    n.remote = Endpoint { normalizedAddress(p->socket->peerAddress()), p->socket->peerPort() };
+    n.outgoing = p->outgoing;
+    delete p;
+    qCInfo(lcPunch) << "nominated" << n.local.toString() << "->" << n.remote.toString()
+                    << "after" << m_attempts << "attempts";
+    Q_EMIT nominated(n);
+}
+
+void Puncher::dropPending(Pending *p, const Error &why, bool report)
+{
+    if (!m_pending.removeOne(p))
+        return;
+    p->socket->disconnect(this);
+    p->socket->abort();
+    p->socket->deleteLater();
+    delete p->timeout;
+    delete p;
+    if (why.isError()) {
+        qCDebug(lcPunch) << "path dropped:" << why.message;
+        // Keep the most telling error for the final report: identity problems beat the rest.
+        if (!m_bestError.isError() || why.code == ErrorCode::PeerIdentityMismatch)
+            m_bestError = why;
+        if (report)
+            Q_EMIT pathRejected(why);
+    }
+    // A controller that lost its nominated path, or a controlled side, keeps punching.
+    if (m_active && m_paused && m_pending.isEmpty())
+        resume();
+}
+
+void Puncher::onDeadline()
+{
+    Error e = m_bestError;
+    if (!e.isError() || e.code == ErrorCode::PeerClosed || e.code == ErrorCode::SocketError
+        || e.code == ErrorCode::ConnectedToSelf) {
+        e = { ErrorCode::ConnectTimeout,
+              QStringLiteral("no direct connection could be made in %1 s after %2 attempts: your "
+                             "friend may not have pasted your code yet, or one of the two networks "
+                             "blocks direct connections")
+                      .arg(m_config.deadlineMs / 1000)
+                      .arg(m_attempts) };
+    }
+    stop();
+    Q_EMIT failed(e);
+}
+
+void Puncher::emitProgress()
+{
+    Q_EMIT progress(ConnectProgress { m_attempts, int(m_config.candidates.size()), m_since.elapsed() });
+}
+
+} // namespace Punchline

@@ -1,0 +1,107 @@
+#pragma once
+// Puncher: TCP hole punching by simultaneous open from one shared local port. It dials every
+// candidate of the peer at once, again and again on a schedule, while the shared-port listener
+// accepts; whichever TCP connections complete run the preamble (see preamble.h), the controller
+// nominates one, and that one is handed over for TLS. Everything else is closed.
+//
+// RST-answering NATs: when a full SYN is answered by RST (ECONNREFUSED), our own NAT's mapping
+// was just closed by that RST; a low-TTL SYN (STUNT, Guha & Francis 2005) reopens it at once
+// without reaching the peer's NAT, so the peer's SYN still finds a way in through our listener.
+
+#include "common/types.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+class QSslSocket;
+
+namespace Punchline {
+
+namespace Net {
+class Dialer;
+}
+
+class Puncher : public QObject
+{
+    Q_OBJECT
+public:
+    struct Config
+    {
+        quint16 localPort = 0;
+        QList<Endpoint> candidates;
+        QByteArray ourFingerprint;          // 32 bytes
+        QByteArray expectedPeerFingerprint; // empty: trust on first use
+        int attemptTimeoutMs = 5000;
+        int retryIntervalMs = 500;
+        int maxRetryIntervalMs = 4000;      // backoff cap (reconnecting)
+        bool backoff = false;
+        int deadlineMs = 0;                 // 0: until stopped
+        int lowTtl = 2;                     // 0: never send low-TTL SYNs
+        int preambleTimeoutMs = 5000;
+    };
+
+    struct Nomination
+    {
+        QSslSocket *socket = nullptr; // plain mode; ownership passes to the receiver
+        bool tlsServer = false;       // controlled side = TLS server
+        QByteArray peerFingerprint;   // claimed in the preamble; TLS must prove it
+        Endpoint local;
+        Endpoint remote;
+        bool outgoing = false;
+    };
+
+    explicit Puncher(const Config &config, QObject *parent = nullptr);
+    ~Puncher() override;
+
+    void start();
+    // Stops dialing and closes every pending connection. No more signals after this.
+    void stop();
+    // After a nominated connection failed later (e.g. TLS): dial again until the deadline.
+    void resume();
+    // Connections accepted by the shared-port listener while punching; fd is ours afterwards.
+    void addIncoming(qintptr fd);
+    bool isActive() const { return m_active; }
+
+Q_SIGNALS:
+    void progress(const Punchline::ConnectProgress &progress);
+    void nominated(const Punchline::Puncher::Nomination &nomination);
+    // Non-fatal: one path reached something that is not our peer (another program, another
+    // Punchline identity, ourselves). Punching goes on.
+    void pathRejected(const Punchline::Error &error);
+    // Deadline reached without a connection. Carries the most telling error seen.
+    void failed(const Punchline::Error &error);
+
+private:
+    struct Pending;
+
+    void tick();
+    void startDial(int index, bool lowTtl);
+    void onDialFailed(int index, int err, bool wasLowTtl);
+    void adopt(qintptr fd, bool outgoing);
+    void onReadable(Pending *p);
+    void dropPending(Pending *p, const Error &why, bool report);
+    void nominate(Pending *p);
+    void finish(Pending *p);
+    void onDeadline();
+    void emitProgress();
+
+    Config m_config;
+    bool m_active = false;
+    bool m_paused = false;
+    QTimer m_tick;
+    QTimer m_deadline;
+    QElapsedTimer m_since;
+    int m_attempts = 0;
+    int m_tickCount = 0;
+    QList<QPointer<Net::Dialer>> m_dialers; // one slot per candidate (at most one connect each)
+    QList<Pending *> m_pending;
+    Error m_bestError;
+};
+
+} // namespace Punchline
+
+Q_DECLARE_METATYPE(Punchline::Puncher::Nomination)

@@ -1,0 +1,210 @@
+// Two punchers in one process on loopback: the real shared-port sockets, preamble and
+// nomination, plus the failure paths (nobody there, not Punchline, ourselves, port in use).
+
+#include "net/nativesocket.h"
+#include "net/sharedportserver.h"
+#include "punch/puncher.h"
+
+#include <QSignalSpy>
+#include <QSslSocket>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+#include <memory>
+
+using namespace Punchline;
+
+namespace {
+
+struct Side
+{
+    std::unique_ptr<Net::SharedPortServer> server;
+    quint16 port = 0;
+};
+
+Side listen(quint16 port = 0)
+{
+    Side s;
+    const auto r = Net::openListener(QAbstractSocket::IPv4Protocol, port);
+    if (!r.ok())
+        return s;
+    s.server = std::make_unique<Net::SharedPortServer>();
+    s.server->setSocketDescriptor(r.fd);
+    s.port = Net::localPort(r.fd);
+    return s;
+}
+
+QByteArray fp(char c)
+{
+    return QByteArray(32, c);
+}
+
+Endpoint loop(quint16 port)
+{
+    return Endpoint { QHostAddress::LocalHost, port };
+}
+
+} // namespace
+
+class TestPuncher : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { qRegisterMetaType<Puncher::Nomination>(); }
+
+    void twoPunchersAgreeOnOneConnection()
+    {
+        Side a = listen();
+        Side b = listen();
+        QVERIFY(a.port && b.port);
+        Puncher pa({ a.port, { loop(b.port) }, fp('a'), fp('b') });
+        Puncher pb({ b.port, { loop(a.port) }, fp('b'), {} });
+        connect(a.server.get(), &Net::SharedPortServer::incoming, &pa, &Puncher::addIncoming);
+        connect(b.server.get(), &Net::SharedPortServer::incoming, &pb, &Puncher::addIncoming);
+        QSignalSpy na(&pa, &Puncher::nominated);
+        QSignalSpy nb(&pb, &Puncher::nominated);
+        pa.start();
+        pb.start();
+        QTRY_COMPARE_WITH_TIMEOUT(na.count(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(nb.count(), 1, 10000);
+        const auto x = na.at(0).at(0).value<Puncher::Nomination>();
+        const auto y = nb.at(0).at(0).value<Puncher::Nomination>();
+        std::unique_ptr<QSslSocket> sx(x.socket), sy(y.socket);
+        // Both ends hold the two ends of the same TCP connection.
+        QCOMPARE(x.local, y.remote);
+        QCOMPARE(x.remote, y.local);
+        QCOMPARE(x.local.port, a.port);
+        QCOMPARE(y.local.port, b.port);
+        // Roles are complementary and follow the fingerprints ('b' > 'a': B controls, A serves).
+        QVERIFY(x.tlsServer);
+        QVERIFY(!y.tlsServer);
+        QCOMPARE(x.peerFingerprint, fp('b'));
+        QCOMPARE(y.peerFingerprint, fp('a'));
+        // The nominated connection carries data both ways.
+        sx->write("ping");
+        QTRY_VERIFY(sy->bytesAvailable() >= 4);
+        QCOMPARE(sy->readAll(), QByteArray("ping"));
+        // No second nomination arrives later.
+        QTest::qWait(300);
+        QCOMPARE(na.count(), 1);
+        QCOMPARE(nb.count(), 1);
+    }
+
+    void latePeerStillConnects()
+    {
+        Side a = listen();
+        Side b = listen();
+        Puncher pa({ a.port, { loop(b.port) }, fp('c'), {} });
+        connect(a.server.get(), &Net::SharedPortServer::incoming, &pa, &Puncher::addIncoming);
+        QSignalSpy na(&pa, &Puncher::nominated);
+        pa.start();
+        QTest::qWait(1500); // B pastes late; meanwhile A's attempts are refused and retried
+        Puncher pb({ b.port, { loop(a.port) }, fp('d'), {} });
+        connect(b.server.get(), &Net::SharedPortServer::incoming, &pb, &Puncher::addIncoming);
+        QSignalSpy nb(&pb, &Puncher::nominated);
+        pb.start();
+        QTRY_COMPARE_WITH_TIMEOUT(na.count(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(nb.count(), 1, 10000);
+        delete na.at(0).at(0).value<Puncher::Nomination>().socket;
+        delete nb.at(0).at(0).value<Puncher::Nomination>().socket;
+    }
+
+    void wrongIdentityIsRejected()
+    {
+        Side a = listen();
+        Side b = listen();
+        Puncher pa({ a.port, { loop(b.port) }, fp('a'), fp('z'), 5000, 200, 4000, false, 1500 });
+        Puncher pb({ b.port, { loop(a.port) }, fp('b'), {} });
+        connect(a.server.get(), &Net::SharedPortServer::incoming, &pa, &Puncher::addIncoming);
+        connect(b.server.get(), &Net::SharedPortServer::incoming, &pb, &Puncher::addIncoming);
+        QSignalSpy rejected(&pa, &Puncher::pathRejected);
+        QSignalSpy failed(&pa, &Puncher::failed);
+        QSignalSpy na(&pa, &Puncher::nominated);
+        pa.start();
+        pb.start();
+        QTRY_VERIFY_WITH_TIMEOUT(rejected.count() >= 1, 5000);
+        QCOMPARE(rejected.at(0).at(0).value<Error>().code, ErrorCode::PeerIdentityMismatch);
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
+        QCOMPARE(failed.at(0).at(0).value<Error>().code, ErrorCode::PeerIdentityMismatch);
+        QCOMPARE(na.count(), 0);
+    }
+
+    void nonPunchlinePeerIsRejectedQuickly()
+    {
+        Side a = listen();
+        QTcpServer http;
+        QVERIFY(http.listen(QHostAddress::LocalHost));
+        connect(&http, &QTcpServer::newConnection, &http, [&http] {
+            QTcpSocket *s = http.nextPendingConnection();
+            s->write("HTTP/1.1 400 Bad Request\r\n\r\nbad request, go away");
+        });
+        Puncher pa({ a.port, { loop(http.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 3000 });
+        QSignalSpy rejected(&pa, &Puncher::pathRejected);
+        QSignalSpy failed(&pa, &Puncher::failed);
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(rejected.count() >= 1, 2000);
+        const Error e = rejected.at(0).at(0).value<Error>();
+        QCOMPARE(e.code, ErrorCode::NotPunchline);
+        QVERIFY2(e.message.contains(QStringLiteral("HTTP/1.1 400")), qPrintable(e.message));
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
+        QCOMPARE(failed.at(0).at(0).value<Error>().code, ErrorCode::NotPunchline);
+    }
+
+    void silentPeerTimesOut()
+    {
+        Side a = listen();
+        QTcpServer mute; // accepts, says nothing
+        QVERIFY(mute.listen(QHostAddress::LocalHost));
+        Puncher::Config c { a.port, { loop(mute.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 4000 };
+        c.preambleTimeoutMs = 1000;
+        Puncher pa(c);
+        QSignalSpy rejected(&pa, &Puncher::pathRejected);
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(rejected.count() >= 1, 3000);
+        QCOMPARE(rejected.at(0).at(0).value<Error>().code, ErrorCode::NotPunchline);
+    }
+
+    void nobodyThereFailsAtDeadline()
+    {
+        Side a = listen();
+        Side gone = listen();
+        const quint16 closedPort = gone.port;
+        gone.server.reset(); // nothing listens there any more
+        Puncher pa({ a.port, { loop(closedPort) }, fp('a'), {}, 5000, 200, 4000, false, 1200 });
+        QSignalSpy failed(&pa, &Puncher::failed);
+        QSignalSpy progress(&pa, &Puncher::progress);
+        QElapsedTimer t;
+        t.start();
+        pa.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
+        QVERIFY(t.elapsed() >= 1100);
+        QCOMPARE(failed.at(0).at(0).value<Error>().code, ErrorCode::ConnectTimeout);
+        // It kept trying on the schedule rather than giving up after one refusal.
+        QVERIFY(progress.count() >= 3);
+        QVERIFY(progress.last().at(0).value<ConnectProgress>().attempts >= 3);
+    }
+
+    void selfIsNotAPeer()
+    {
+        Side a = listen();
+        Puncher pa({ a.port, { loop(a.port) }, fp('a'), {}, 5000, 200, 4000, false, 1000 });
+        connect(a.server.get(), &Net::SharedPortServer::incoming, &pa, &Puncher::addIncoming);
+        QSignalSpy na(&pa, &Puncher::nominated);
+        QSignalSpy failed(&pa, &Puncher::failed);
+        pa.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
+        QCOMPARE(na.count(), 0);
+    }
+
+    void portInUseIsReported()
+    {
+        QTcpServer plain; // an ordinary program holding the port, without SO_REUSEPORT
+        QVERIFY(plain.listen(QHostAddress::AnyIPv4));
+        const auto r = Net::openListener(QAbstractSocket::IPv4Protocol, plain.serverPort());
+        QVERIFY(!r.ok());
+        QVERIFY2(r.message.contains(QStringLiteral("already in use")), qPrintable(r.message));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPuncher)
+#include "tst_puncher.moc"
