@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Connect-time benchmark of punchline-cli in the namespace lab (root needed).
+#
+# For each case: RUNS runs (default 20), each in a fresh lab; A and B start together and swap
+# codes through files, B getting A's code at once ("together") or 10 s late ("10s-apart").
+# A run succeeds when both exit 0 with path "direct". Reported: success rate and p50/p95 of the
+# later peer's (B's) elapsed_ms. Writes a Markdown table to bench/results/connect.md (OUT=...).
+#
+#   bench/connect_bench.sh                      # all cases, 20 runs each (~20 min)
+#   RUNS=3 CASES="drop-drop-0" bench/connect_bench.sh
+#
+# Env: PUNCHLINE_CLI / PUNCHLINE_BINARY_DIR (as the lab tests), RUNS, CASES (names below,
+# space separated), APART_S (default 10), OUT, CLI_TIMEOUT (default 40 s + APART_S).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../tests/lab/lab_test.sh
+source "$here/../tests/lab/lab_test.sh"
+
+RUNS=${RUNS:-20}
+APART_S=${APART_S:-10}
+OUT=${OUT:-$here/results/connect.md}
+# name: NAT_A NAT_B DELAY_MS LATE_S
+declare -A CASE_DEF=(
+    [drop-drop-0-together]="drop drop 0 0"
+    [drop-drop-0-apart]="drop drop 0 $APART_S"
+    [drop-drop-80-together]="drop drop 20 0"
+    [drop-drop-80-apart]="drop drop 20 $APART_S"
+    [rst-rst-80-together]="rst rst 20 0"
+    [rst-rst-80-apart]="rst rst 20 $APART_S"
+)
+ORDER="drop-drop-0-together drop-drop-0-apart drop-drop-80-together drop-drop-80-apart
+rst-rst-80-together rst-rst-80-apart"
+CASES=${CASES:-$ORDER}
+for c in $CASES; do
+    [[ -n "${CASE_DEF[$c]:-}" ]] || { echo "unknown case $c (known: $ORDER)"; exit 2; }
+done
+[[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 1000 ]] || { echo "RUNS must be 1..1000"; exit 2; }
+
+lt_require_cli
+lt_init
+
+# pct P values...: nearest-rank percentile of integers
+pct() {
+    local p=$1
+    shift
+    (($# == 0)) && { echo "-"; return; }
+    printf '%s\n' "$@" | sort -n | awk -v p="$p" '{v[NR]=$1} END {i=int((p*NR+99)/100); if(i<1)i=1; print v[i]}'
+}
+
+rows=()
+t_start=$SECONDS
+for c in $CASES; do
+    read -r na nb delay late <<<"${CASE_DEF[$c]}"
+    ok=0
+    times=()
+    for ((r = 1; r <= RUNS; r++)); do
+        lt_lab_up "$na" "$nb" "$delay" >/dev/null
+        lt_pair_start "$late" "${CLI_TIMEOUT:-$((40 + late))}" >/dev/null
+        lt_cli_wait A $((late + 90))
+        lt_cli_wait B 15
+        ms=$(lt_field B connected .elapsed_ms)
+        if [[ "${LT_RC[A]}" == 0 && "${LT_RC[B]}" == 0 &&
+            "$(lt_field A connected .path)" == direct && "$(lt_field B connected .path)" == direct ]]; then
+            ok=$((ok + 1))
+            [[ "$ms" =~ ^[0-9]+$ ]] && times+=("$ms")
+            echo "$c run $r: ok, B elapsed_ms=$ms"
+        else
+            echo "$c run $r: FAILED (A rc=${LT_RC[A]}, B rc=${LT_RC[B]}, B elapsed_ms=${ms:-none})"
+        fi
+        lt_reset_clis
+    done
+    rtt=$((4 * delay))
+    paste=together
+    [[ "$late" != 0 ]] && paste="${late} s apart"
+    rows+=("| $na/$nb | $rtt | $paste | $RUNS | $ok/$RUNS ($((100 * ok / RUNS)) %) | $(pct 50 "${times[@]}") | $(pct 95 "${times[@]}") |")
+    echo "${rows[-1]}"
+done
+
+mkdir -p "$(dirname "$OUT")"
+{
+    echo "# Connect time: punchline-cli in the namespace lab"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- machine: $(uname -sr), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "- program: $PUNCHLINE_CLI (commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown))"
+    echo "- command: \`RUNS=$RUNS CASES=\"${CASES//$'\n'/ }\" APART_S=$APART_S bench/connect_bench.sh\`"
+    echo "- total time: $((SECONDS - t_start)) s"
+    echo
+    echo "Each run: fresh lab, A and B started together, B gets A's code at once (together) or"
+    echo "${APART_S} s after A wrote it. Success: both exit 0 with path \"direct\". Times: B's"
+    echo "\`elapsed_ms\` from its \`connected\` event (successful runs only; nearest-rank percentiles)."
+    echo
+    echo "| NATs (A/B) | RTT ms | codes | runs | success | p50 ms | p95 ms |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
+    printf '%s\n' "${rows[@]}"
+} >"$OUT"
+echo "wrote $OUT"
+exit 0 # the benchmark reports, it does not judge

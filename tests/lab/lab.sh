@@ -1,0 +1,470 @@
+#!/usr/bin/env bash
+# Punchline network lab: two homes behind NATs, an Internet router and a STUN server, each in
+# its own network namespace. Usable as a CLI and as a bash library (source it).
+#
+#   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
+#             [--ct-liberal] [--id LAB_ID]
+#   lab.sh down                 remove everything this LAB_ID created (idempotent)
+#   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun)
+#   lab.sh ns HOST              print the namespace name of HOST
+#   lab.sh status | list
+#   lab.sh stun HOST [SERVER_IP [LOCAL_PORT]]   print the XOR-MAPPED-ADDRESS seen from HOST
+#
+# Environment (flags win): LAB_ID (namespace prefix, default pl<pid>; needed again for down/exec),
+# NAT_A, NAT_B (default drop), DELAY_MS (default 0: veth; N>0: taplink with N ms each way on
+# each home's WAN link, so host-to-host RTT is about 4*N), SAME_LAN=1 (adds hostA2),
+# LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), LAB_BUILD_DIR (where
+# taplink is built, default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp),
+# LAB_KEEP_RUNDIR=1 (keep logs after down).
+#
+# Topology (see README.md):
+#   hostA 192.0.2.10, hostA2 .11 -- [lan 192.0.2.1/26] natA [wan 203.0.113.2/28]
+#        -- 203.0.113.1 inet 203.0.113.17 -- [wan 203.0.113.18/28] natB [lan 192.0.2.65/26] -- hostB .74
+#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (coturn, TCP 3478)
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Addresses (documentation ranges only).
+LAB_IP_HOSTA=192.0.2.10
+LAB_IP_HOSTA2=192.0.2.11
+LAB_IP_NATA_LAN=192.0.2.1
+LAB_IP_NATA_WAN=203.0.113.2
+LAB_IP_INET_A=203.0.113.1
+LAB_IP_HOSTB=192.0.2.74
+LAB_IP_NATB_LAN=192.0.2.65
+LAB_IP_NATB_WAN=203.0.113.18
+LAB_IP_INET_B=203.0.113.17
+LAB_IP_INET_STUN=198.51.100.1
+LAB_IP_STUN1=198.51.100.10
+LAB_IP_STUN2=198.51.100.11
+LAB_STUN_PORT=3478
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+
+_lab_id() {
+    if [[ -z "${LAB_ID:-}" ]]; then
+        lab_log "LAB_ID is not set"
+        return 1
+    fi
+    if [[ ! "$LAB_ID" =~ ^[A-Za-z0-9_]{1,24}$ ]]; then
+        lab_log "LAB_ID must be 1-24 characters of [A-Za-z0-9_]: '$LAB_ID'"
+        return 1
+    fi
+}
+
+lab_rundir() { printf '%s/punchline-lab.%s\n' "${LAB_STATE_ROOT:-/tmp}" "$LAB_ID"; }
+
+lab_ns() { printf '%s-%s\n' "$LAB_ID" "$1"; }
+
+lab_exec() {
+    local host=$1
+    shift
+    ip netns exec "$(lab_ns "$host")" "$@"
+}
+
+# Prints the path of a taplink binary, building it if missing or older than the source.
+lab_taplink_bin() {
+    local dir=${LAB_BUILD_DIR:-/tmp} src="$LAB_DIR/taplink.c"
+    local bin="$dir/taplink"
+    if [[ ! -x "$bin" || "$src" -nt "$bin" ]]; then
+        mkdir -p "$dir" || return 1
+        local tmp="$bin.tmp.$$"
+        if ! cc -O2 -Wall -o "$tmp" "$src"; then
+            rm -f "$tmp"
+            lab_log "could not build taplink"
+            return 1
+        fi
+        mv -f "$tmp" "$bin" # atomic, so concurrent runs never see half a binary
+    fi
+    printf '%s\n' "$bin"
+}
+
+# --- up -----------------------------------------------------------------------------------
+
+_lab_mkns() {
+    local ns
+    ns=$(lab_ns "$1")
+    echo "$ns" >>"$RUN/namespaces" # recorded first, so a half-made lab is still torn down
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1
+}
+
+# A cable between two namespaces: veth, or a taplink with DELAY ms each way.
+# _lab_link NS1 IF1 NS2 IF2 DELAY
+_lab_link() {
+    local h1=$1 if1=$2 h2=$3 if2=$4 delay=$5
+    local ns1 ns2
+    ns1=$(lab_ns "$h1")
+    ns2=$(lab_ns "$h2")
+    if [[ "$delay" == 0 ]]; then
+        ip -n "$ns1" link add "$if1" type veth peer name "$if2" netns "$ns2"
+    else
+        # taplink runs inside ns2, so the TAPs never appear in the root namespace and names
+        # cannot clash with another run; then the first TAP moves to ns1.
+        local bin tag="taplink-$h1-$h2" tmpname="tl$RANDOM"
+        bin=$(lab_taplink_bin)
+        # a little priority: on a loaded machine its wake-ups are the link's jitter
+        ip netns exec "$ns2" nice -n -5 "$bin" "$tmpname" "$if2" "$delay" \
+            </dev/null >"$RUN/$tag.out" 2>"$RUN/$tag.log" &
+        echo $! >"$RUN/$tag.pid"
+        local i
+        for ((i = 0; i < 50; i++)); do
+            grep -q '^ready$' "$RUN/$tag.out" 2>/dev/null && break
+            if ! _lab_alive "$(cat "$RUN/$tag.pid")"; then
+                lab_log "taplink died: $(cat "$RUN/$tag.log")"
+                return 1
+            fi
+            sleep 0.1
+        done
+        grep -q '^ready$' "$RUN/$tag.out" || { lab_log "taplink not ready after 5 s"; return 1; }
+        ip -n "$ns2" link set "$tmpname" netns "$ns1"
+        ip -n "$ns1" link set "$tmpname" name "$if1"
+    fi
+    ip -n "$ns1" link set "$if1" up
+    ip -n "$ns2" link set "$if2" up
+}
+
+_lab_router() {
+    ip netns exec "$(lab_ns "$1")" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# _lab_nat HOST KIND: iptables rules of a home router (LAN 'lan', WAN 'wan').
+_lab_nat() {
+    local host=$1 kind=$2
+    local -a ipt=(ip netns exec "$(lab_ns "$host")" iptables -w 5)
+    case "$kind" in
+    drop | rst) "${ipt[@]}" -t nat -A POSTROUTING -o wan -j MASQUERADE ;;
+    symmetric) "${ipt[@]}" -t nat -A POSTROUTING -o wan -j MASQUERADE --random-fully ;;
+    *)
+        lab_log "unknown NAT kind '$kind' (drop|rst|symmetric)"
+        return 1
+        ;;
+    esac
+    # Linux conntrack tracks TCP windows strictly by default, like most Linux-based routers;
+    # CT_LIBERAL=1 models a lenient NAT that translates out-of-window packets too.
+    ip netns exec "$(lab_ns "$host")" sysctl -qw \
+        net.netfilter.nf_conntrack_tcp_be_liberal="${CT_LIBERAL:-0}"
+    "${ipt[@]}" -P FORWARD DROP
+    # Packets conntrack calls INVALID are not translated; without this they would leave the
+    # WAN with their private source address.
+    "${ipt[@]}" -A FORWARD -m conntrack --ctstate INVALID -j DROP
+    "${ipt[@]}" -A FORWARD -i lan -o wan -j ACCEPT
+    # Replies, ICMP errors for our flows, and the peer's SYN of a simultaneous open (it matches
+    # the conntrack entry our own SYN created, so it is ESTABLISHED, not NEW).
+    "${ipt[@]}" -A FORWARD -i wan -o lan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    "${ipt[@]}" -A INPUT -i lo -j ACCEPT
+    "${ipt[@]}" -A INPUT -i lan -j ACCEPT
+    "${ipt[@]}" -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    "${ipt[@]}" -A INPUT -i wan -p icmp --icmp-type echo-request -j ACCEPT
+    if [[ "$kind" == rst ]]; then
+        "${ipt[@]}" -A INPUT -i wan -p tcp --syn -m conntrack --ctstate NEW \
+            -j REJECT --reject-with tcp-reset
+    fi
+    "${ipt[@]}" -A INPUT -i wan -j DROP
+}
+
+# _lab_home SIDE(A|B) KIND NAT_LAN_IP NAT_WAN_IP INET_IP INET_IF HOST=IP...
+_lab_home() {
+    local side=$1 kind=$2 natlan=$3 natwan=$4 inetip=$5 inetif=$6
+    shift 6
+    local nat="nat$side" ns
+    ns=$(lab_ns "$nat")
+    _lab_mkns "$nat"
+    _lab_router "$nat"
+    # The LAN is a bridge so a second host can join it; bridged frames must not go through
+    # iptables (br_netfilter is built into this kernel).
+    if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then
+        ip netns exec "$ns" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
+    fi
+    ip -n "$ns" link add lan type bridge
+    ip -n "$ns" addr add "$natlan/26" dev lan
+    ip -n "$ns" link set lan up
+    local spec host ip
+    for spec in "$@"; do
+        host=${spec%%=*}
+        ip=${spec#*=}
+        _lab_mkns "$host"
+        ip -n "$ns" link add "p$host" type veth peer name eth0 netns "$(lab_ns "$host")"
+        ip -n "$ns" link set "p$host" master lan up
+        ip -n "$(lab_ns "$host")" addr add "$ip/26" dev eth0
+        ip -n "$(lab_ns "$host")" link set eth0 up
+        ip -n "$(lab_ns "$host")" route add default via "$natlan"
+    done
+    _lab_link "$nat" wan inet "$inetif" "${DELAY_MS:-0}"
+    ip -n "$ns" addr add "$natwan/28" dev wan
+    ip -n "$(lab_ns inet)" addr add "$inetip/28" dev "$inetif"
+    ip -n "$ns" route add default via "$inetip"
+    _lab_nat "$nat" "$kind"
+}
+
+_lab_start_stun() {
+    local ns
+    ns=$(lab_ns stun)
+    # -n: no config file from /etc; STUN only (Binding), TCP+UDP on both addresses.
+    ip netns exec "$ns" turnserver -n --no-cli --stun-only --no-tls --no-dtls \
+        --listening-ip "$LAB_IP_STUN1" --listening-ip "$LAB_IP_STUN2" \
+        --listening-port "$LAB_STUN_PORT" --log-file "$RUN/coturn.log" --simple-log \
+        --no-stdout-log --pidfile "$RUN/coturn.selfpid" --no-software-attribute \
+        --userdb "$RUN/turndb" \
+        </dev/null >"$RUN/coturn.out" 2>&1 &
+    echo $! >"$RUN/coturn.pid"
+    local i ip ok
+    for ((i = 0; i < 100; i++)); do
+        ok=1
+        for ip in "$LAB_IP_STUN1" "$LAB_IP_STUN2"; do
+            ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
+                "exec 3<>/dev/tcp/$ip/$LAB_STUN_PORT" 2>/dev/null || ok=0
+        done
+        [[ $ok == 1 ]] && return 0
+        _lab_alive "$(cat "$RUN/coturn.pid")" || break
+        sleep 0.1
+    done
+    lab_log "coturn does not accept TCP on both addresses; log: $RUN/coturn.log"
+    return 1
+}
+
+_lab_up_body() {
+    set -euo pipefail
+    local k nat_a=${NAT_A:-drop} nat_b=${NAT_B:-drop}
+    [[ "${DELAY_MS:-0}" =~ ^[0-9]+$ ]] || { lab_log "DELAY_MS must be a number"; return 1; }
+    for k in "$nat_a" "$nat_b"; do
+        case "$k" in drop | rst | symmetric) ;; *)
+            lab_log "unknown NAT kind '$k' (drop|rst|symmetric)"
+            return 1
+            ;;
+        esac
+    done
+    if [[ "${DELAY_MS:-0}" != 0 ]]; then lab_taplink_bin >/dev/null; fi
+    printf 'NAT_A=%s\nNAT_B=%s\nDELAY_MS=%s\nSAME_LAN=%s\nLAB_STUN=%s\nCT_LIBERAL=%s\n' \
+        "$nat_a" "$nat_b" "${DELAY_MS:-0}" "${SAME_LAN:-0}" "${LAB_STUN:-1}" "${CT_LIBERAL:-0}" \
+        >"$RUN/config"
+
+    _lab_mkns inet
+    _lab_router inet
+    local hosts_a=("hostA=$LAB_IP_HOSTA")
+    [[ "${SAME_LAN:-0}" == 1 ]] && hosts_a+=("hostA2=$LAB_IP_HOSTA2")
+    _lab_home A "$nat_a" "$LAB_IP_NATA_LAN" "$LAB_IP_NATA_WAN" "$LAB_IP_INET_A" toA "${hosts_a[@]}"
+    _lab_home B "$nat_b" "$LAB_IP_NATB_LAN" "$LAB_IP_NATB_WAN" "$LAB_IP_INET_B" toB \
+        "hostB=$LAB_IP_HOSTB"
+
+    _lab_mkns stun
+    _lab_link stun eth0 inet tostun 0
+    ip -n "$(lab_ns stun)" addr add "$LAB_IP_STUN1/24" dev eth0
+    ip -n "$(lab_ns stun)" addr add "$LAB_IP_STUN2/24" dev eth0
+    ip -n "$(lab_ns stun)" route add default via "$LAB_IP_INET_STUN"
+    ip -n "$(lab_ns inet)" addr add "$LAB_IP_INET_STUN/24" dev tostun
+    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun; fi
+}
+
+# lab_up: builds the lab for LAB_ID from NAT_A, NAT_B, DELAY_MS, SAME_LAN, LAB_STUN.
+# On failure everything made so far is removed and it returns 1.
+lab_up() {
+    _lab_id || return 1
+    if [[ $EUID -ne 0 ]]; then
+        lab_log "must run as root"
+        return 1
+    fi
+    local RUN
+    RUN=$(lab_rundir)
+    if [[ -e "$RUN" ]]; then
+        lab_log "$RUN exists: LAB_ID $LAB_ID is in use (lab.sh down first)"
+        return 1
+    fi
+    mkdir -p "$RUN"
+    # A separate bash, so that 'set -e' really applies to the body (it is ignored in a function
+    # or subshell that runs as the condition of an if or || list).
+    if ! env LAB_ID="$LAB_ID" RUN="$RUN" NAT_A="${NAT_A:-drop}" NAT_B="${NAT_B:-drop}" \
+        CT_LIBERAL="${CT_LIBERAL:-0}" \
+        DELAY_MS="${DELAY_MS:-0}" SAME_LAN="${SAME_LAN:-0}" LAB_STUN="${LAB_STUN:-1}" \
+        bash "$LAB_DIR/lab.sh" __up_body; then
+        lab_log "up failed; tearing down"
+        lab_down
+        return 1
+    fi
+}
+
+# --- down ---------------------------------------------------------------------------------
+
+# True if PID runs (a zombie waiting for init to reap it does not count).
+_lab_alive() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    [[ "${st:0:1}" != Z ]]
+}
+
+# Stops a process we started if it is still the same program (guards against PID reuse).
+_lab_stop_pid() {
+    local pidfile=$1 name=$2 pid i
+    [[ -f "$pidfile" ]] || return 0
+    pid=$(cat "$pidfile")
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    if _lab_alive "$pid" && grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < 50; i++)); do
+            _lab_alive "$pid" || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    rm -f "$pidfile"
+}
+
+# Kills whatever still runs inside one of our namespaces (test programs left behind).
+_lab_kill_ns_pids() {
+    local ns=$1 pids i
+    for ((i = 0; i < 3; i++)); do
+        pids=$(ip netns pids "$ns" 2>/dev/null) || return 0
+        [[ -z "$pids" ]] && return 0
+        # shellcheck disable=SC2086
+        kill -TERM $pids 2>/dev/null
+        sleep 0.3
+    done
+    pids=$(ip netns pids "$ns" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [[ -n "$pids" ]] && kill -KILL $pids 2>/dev/null
+    sleep 0.1
+}
+
+lab_down() {
+    _lab_id || return 1
+    local RUN ns f
+    RUN=$(lab_rundir)
+    if [[ -d "$RUN" ]]; then
+        _lab_stop_pid "$RUN/coturn.pid" turnserver
+        for f in "$RUN"/taplink-*.pid; do
+            [[ -e "$f" ]] && _lab_stop_pid "$f" taplink
+        done
+    fi
+    local -a all=()
+    [[ -f "$RUN/namespaces" ]] && mapfile -t all <"$RUN/namespaces"
+    # Also the fixed names, in case the run dir was lost.
+    for f in hostA hostA2 natA inet natB hostB stun; do all+=("$(lab_ns "$f")"); done
+    for ns in "${all[@]}"; do
+        [[ -e "/run/netns/$ns" ]] || continue
+        _lab_kill_ns_pids "$ns"
+        ip netns del "$ns" 2>/dev/null || lab_log "could not delete namespace $ns"
+    done
+    if [[ -d "$RUN" ]]; then
+        if [[ "${LAB_KEEP_RUNDIR:-0}" == 1 ]]; then
+            rm -f "$RUN/namespaces"
+            lab_log "logs kept in $RUN"
+        else
+            rm -rf "$RUN"
+        fi
+    fi
+    return 0
+}
+
+# --- helpers for tests --------------------------------------------------------------------
+
+# lab_stun HOST [SERVER_IP [LOCAL_PORT]]: sends one STUN Binding request over TCP from HOST and
+# prints the XOR-MAPPED-ADDRESS as ip:port. Needs socat and od; no python.
+lab_stun() {
+    local host=$1 server=${2:-$LAB_IP_STUN1} lport=${3:-} opts=""
+    [[ -n "$lport" ]] && opts=",sourceport=$lport,reuseaddr"
+    local txid="" i
+    for ((i = 0; i < 12; i++)); do txid+=$(printf '\\x%02x' $((RANDOM % 256))); done
+    local hex
+    # shellcheck disable=SC2059
+    hex=$(printf "\\x00\\x01\\x00\\x00\\x21\\x12\\xa4\\x42$txid" |
+        lab_exec "$host" timeout 5 socat -t 2 - "TCP:$server:$LAB_STUN_PORT,connect-timeout=3$opts" |
+        od -An -v -tx1 | tr -s ' \n' ' ') || return 1
+    local -a b
+    read -r -a b <<<"$hex"
+    ((${#b[@]} >= 20)) || { lab_log "short STUN answer (${#b[@]} bytes)"; return 1; }
+    [[ "${b[0]}${b[1]}" == 0101 ]] || { lab_log "not a Binding success: ${b[0]}${b[1]}"; return 1; }
+    local len=$((16#${b[2]}${b[3]})) off=20 end t l
+    end=$((20 + len))
+    while ((off + 4 <= end && off + 4 <= ${#b[@]})); do
+        t=$((16#${b[off]}${b[off + 1]}))
+        l=$((16#${b[off + 2]}${b[off + 3]}))
+        if ((t == 0x0020 && l >= 8)); then
+            local port=$(((16#${b[off + 6]}${b[off + 7]}) ^ 0x2112))
+            local a1=$((16#${b[off + 8]} ^ 0x21)) a2=$((16#${b[off + 9]} ^ 0x12))
+            local a3=$((16#${b[off + 10]} ^ 0xa4)) a4=$((16#${b[off + 11]} ^ 0x42))
+            printf '%d.%d.%d.%d:%d\n' "$a1" "$a2" "$a3" "$a4" "$port"
+            return 0
+        fi
+        off=$((off + 4 + (l + 3) / 4 * 4))
+    done
+    lab_log "no XOR-MAPPED-ADDRESS in the answer"
+    return 1
+}
+
+lab_status() {
+    _lab_id || return 1
+    local RUN
+    RUN=$(lab_rundir)
+    [[ -f "$RUN/config" ]] && cat "$RUN/config"
+    echo "run dir: $RUN"
+    ip netns list | grep "^$LAB_ID-" || echo "(no namespaces)"
+}
+
+# --- CLI ----------------------------------------------------------------------------------
+
+_lab_pick_id() {
+    [[ -n "${LAB_ID:-}" ]] && return 0
+    local -a dirs
+    mapfile -t dirs < <(compgen -G "${LAB_STATE_ROOT:-/tmp}/punchline-lab.*")
+    if ((${#dirs[@]} == 1)); then
+        LAB_ID=${dirs[0]##*/punchline-lab.}
+        lab_log "using LAB_ID=$LAB_ID"
+        return 0
+    fi
+    lab_log "set LAB_ID (labs present: ${dirs[*]##*/punchline-lab.})"
+    return 1
+}
+
+_lab_usage() {
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+lab_main() {
+    local cmd=${1:-}
+    shift || true
+    case "$cmd" in
+    up)
+        while (($#)); do
+            case "$1" in
+            --nat-a) NAT_A=$2; shift 2 ;;
+            --nat-b) NAT_B=$2; shift 2 ;;
+            --delay) DELAY_MS=$2; shift 2 ;;
+            --same-lan) SAME_LAN=1; shift ;;
+            --no-stun) LAB_STUN=0; shift ;;
+            --ct-liberal) CT_LIBERAL=1; shift ;;
+            --id) LAB_ID=$2; shift 2 ;;
+            NAT_A=* | NAT_B=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=*)
+                export "${1?}"
+                shift
+                ;;
+            *) lab_log "unknown option $1"; _lab_usage >&2; return 2 ;;
+            esac
+        done
+        LAB_ID=${LAB_ID:-pl$$}
+        lab_up || return 1
+        echo "LAB_ID=$LAB_ID"
+        ;;
+    down) _lab_pick_id && lab_down ;;
+    exec)
+        (($# >= 2)) || { _lab_usage >&2; return 2; }
+        _lab_pick_id || return 1
+        lab_exec "$@"
+        ;;
+    ns) _lab_pick_id && lab_ns "$1" ;;
+    stun) _lab_pick_id && lab_stun "$@" ;;
+    status) _lab_pick_id && lab_status ;;
+    list) compgen -G "${LAB_STATE_ROOT:-/tmp}/punchline-lab.*" | sed 's/.*punchline-lab\.//' || true ;;
+    taplink) lab_taplink_bin ;;
+    __up_body) _lab_up_body ;;
+    -h | --help | help) _lab_usage ;;
+    *) _lab_usage >&2; return 2 ;;
+    esac
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    lab_main "$@"
+    exit $?
+fi

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Self-test of the lab itself (no punchline-cli needed): addressing, NAT behaviours, the routed
+# hop, the delay links, coturn, a plain simultaneous open, two labs at once, and teardown.
+# Needs root, iproute2, iptables, socat, coturn, iputils-ping, jq, a C compiler. About 30 s.
+set -u
+source "$(dirname "$0")/lab_test.sh"
+[[ $EUID -eq 0 ]] || { echo "selftest must run as root"; exit 1; }
+for tool in ip iptables socat turnserver ping cc od jq; do
+    command -v "$tool" >/dev/null || { echo "missing tool: $tool (see tests/lab/README.md)"; exit 1; }
+done
+
+BASE=${LAB_ID:-st$$}
+IDS=("${BASE}a" "${BASE}b" "${BASE}c")
+cleanup() {
+    local id
+    for id in "${IDS[@]}"; do LAB_ID=$id lab_down; done
+}
+trap cleanup EXIT
+trap 'lt_fail "interrupted"; exit 130' INT TERM HUP
+PORT_SO=45000
+
+# so_punch HOST LPORT PEER_IP PEER_PORT MSG OUT DEADLINE_S: a bash-only simultaneous open
+# (socat from a fixed port with SO_REUSEADDR+SO_REUSEPORT, retried until it exchanges a line).
+so_punch() {
+    local host=$1 lport=$2 peer=$3 pport=$4 msg=$5 out=$6 end=$((SECONDS + $7))
+    while ((SECONDS < end)); do
+        echo "$msg" | lab_exec "$host" timeout 6 socat -t 3 - \
+            "TCP:$peer:$pport,sourceport=$lport,reuseaddr,reuseport,connect-timeout=1.5" \
+            >"$out.tmp" 2>/dev/null
+        if [[ -s "$out.tmp" ]]; then
+            mv "$out.tmp" "$out"
+            return 0
+        fi
+        sleep "0.$((RANDOM % 3 + 1))"
+    done
+    return 1
+}
+
+# count TABLE CHAIN HOST MATCH: packet counter of the first rule whose listing contains MATCH.
+count() {
+    lab_exec "$3" iptables -t "$1" -L "$2" -v -x -n | awk -v m="$4" 'index($0, m) {print $1; exit}'
+}
+
+TMPD=$(mktemp -d)
+trap 'cleanup; rm -rf "$TMPD"' EXIT
+
+# ---------------------------------------------------------------------------------------------
+LAB_ID=${IDS[0]}
+lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1"
+if ! NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 lab_up; then
+    lt_fail "lab up"
+    lt_finish
+fi
+lt_ok "lab up"
+lt_eq "namespaces" 7 "$(ip netns list | grep -c "^$LAB_ID-")"
+
+m1=$(lab_stun hostA "$LAB_IP_STUN1" 40100)
+m2=$(lab_stun hostA "$LAB_IP_STUN2" 40100)
+lt_eq "STUN from hostA via $LAB_IP_STUN1: natA's WAN address, port kept" "$LAB_IP_NATA_WAN:40100" "$m1"
+lt_eq "STUN from hostA via $LAB_IP_STUN2: the same mapping" "$LAB_IP_NATA_WAN:40100" "$m2"
+lt_match "STUN from hostA2: natA's WAN address" "^${LAB_IP_NATA_WAN//./\\.}:" "$(lab_stun hostA2)"
+lt_match "STUN from hostB: natB's WAN address" "^${LAB_IP_NATB_WAN//./\\.}:" "$(lab_stun hostB "$LAB_IP_STUN2")"
+
+# hostB listens on its LAN address; hostA must not reach it (inet has no route to the LANs).
+lab_exec hostB timeout 8 socat -u TCP-LISTEN:45001,reuseaddr - >"$TMPD/lan.out" 2>/dev/null &
+sleep 0.3
+err=$(echo x | lab_exec hostA timeout 5 socat -u - TCP:"$LAB_IP_HOSTB":45001,connect-timeout=2 2>&1)
+lt_match "hostA cannot reach hostB's LAN address ($err)" 'unreachable|No route|timed out' "$err"
+lt_check "ping hostA -> hostB's LAN address fails" \
+    bash -c "! ip netns exec $(lab_ns hostA) ping -c 1 -W 1 $LAB_IP_HOSTB >/dev/null 2>&1"
+
+# Same LAN: hostA2 reaches hostA directly.
+lab_exec hostA timeout 8 socat -u TCP-LISTEN:45002,reuseaddr - >"$TMPD/same.out" 2>/dev/null &
+sleep 0.3
+echo same-lan | lab_exec hostA2 timeout 5 socat -u - TCP:"$LAB_IP_HOSTA":45002,connect-timeout=2
+sleep 0.3
+lt_eq "hostA2 reaches hostA over the LAN" same-lan "$(cat "$TMPD/same.out")"
+
+# NAT kinds: rst answers an unsolicited SYN with RST at once, drop stays silent.
+t0=$(date +%s%N)
+err=$(lab_exec hostA timeout 5 socat -u /dev/null TCP:"$LAB_IP_NATB_WAN":45003,connect-timeout=2 2>&1)
+ms=$((($(date +%s%N) - t0) / 1000000))
+lt_match "NAT rst: unsolicited SYN to natB's WAN gets RST ($ms ms)" 'refused' "$err"
+err=$(lab_exec hostB timeout 5 socat -u /dev/null TCP:"$LAB_IP_NATA_WAN":45003,connect-timeout=2 2>&1)
+lt_match "NAT drop: unsolicited SYN to natA's WAN gets no answer" 'timed out' "$err"
+
+# TTL 2 from hostA: natA forwards it (TTL 1), inet drops it and answers ICMP time-exceeded,
+# natB never sees it.
+lab_exec inet iptables -t raw -I PREROUTING -p tcp --dport 45004 --syn -j ACCEPT
+lab_exec natB iptables -t raw -I PREROUTING -p tcp --dport 45004 -j ACCEPT
+lab_exec hostA iptables -I INPUT -p icmp --icmp-type time-exceeded -j ACCEPT
+err=$(lab_exec hostA timeout 5 socat -u /dev/null \
+    TCP:"$LAB_IP_NATB_WAN":45004,sourceport=45004,ttl=2,connect-timeout=2 2>&1)
+lt_eq "TTL-2 SYN reached inet" 1 "$(count raw PREROUTING inet 'dpt:45004')"
+lt_eq "TTL-2 SYN did not reach natB" 0 "$(count raw PREROUTING natB 'dpt:45004')"
+lt_eq "hostA got ICMP time-exceeded" 1 "$(count filter INPUT hostA 'icmptype 11')"
+lt_match "connect() with TTL 2 fails with 'No route to host' (EHOSTUNREACH)" 'No route to host' "$err"
+
+# Plain simultaneous open across drop/rst at zero delay, started together.
+so_punch hostA $PORT_SO "$LAB_IP_NATB_WAN" $((PORT_SO + 1)) from-A "$TMPD/soA" 15 &
+pa=$!
+so_punch hostB $((PORT_SO + 1)) "$LAB_IP_NATA_WAN" $PORT_SO from-B "$TMPD/soB" 15
+wait $pa
+lt_eq "simultaneous open drop/rst DELAY 0: A got B's line" from-B "$(cat "$TMPD/soA" 2>/dev/null)"
+lt_eq "simultaneous open drop/rst DELAY 0: B got A's line" from-A "$(cat "$TMPD/soB" 2>/dev/null)"
+
+# ---------------------------------------------------------------------------------------------
+LAB_ID=${IDS[1]}
+lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=drop DELAY_MS=20"
+if NAT_A=drop NAT_B=drop DELAY_MS=20 lab_up; then
+    lt_ok "lab up with taplink"
+    # min RTT: the delay itself; avg also holds scheduling noise on a loaded machine
+    rtt=$(lab_exec hostA ping -c 10 -i 0.2 -q "$LAB_IP_NATB_WAN" | awk -F'[/ ]' '/^rtt/ {print $7 "/" $8}')
+    lt_check "RTT hostA -> natB's WAN is about 4 x 20 ms (min/avg ${rtt:-none} ms)" \
+        awk -v r="${rtt%%/*}" 'BEGIN {exit !(r >= 79 && r <= 95)}'
+    lt_eq "STUN through the delay links" "$LAB_IP_NATA_WAN:40100" "$(lab_stun hostA "$LAB_IP_STUN1" 40100)"
+
+    so_punch hostA $PORT_SO "$LAB_IP_NATB_WAN" $((PORT_SO + 1)) from-A "$TMPD/soA2" 20 &
+    pa=$!
+    so_punch hostB $((PORT_SO + 1)) "$LAB_IP_NATA_WAN" $PORT_SO from-B "$TMPD/soB2" 20
+    wait $pa
+    lt_eq "simultaneous open drop/drop DELAY 20: A got B's line" from-B "$(cat "$TMPD/soA2" 2>/dev/null)"
+    lt_eq "simultaneous open drop/drop DELAY 20: B got A's line" from-A "$(cat "$TMPD/soB2" 2>/dev/null)"
+
+    # A second lab at the same time (symmetric NAT on A): both must work side by side.
+    LAB_ID=${IDS[2]}
+    if NAT_A=symmetric NAT_B=drop DELAY_MS=0 lab_up; then
+        lt_ok "second lab $LAB_ID up beside ${IDS[1]}"
+        s1=$(lab_stun hostA "$LAB_IP_STUN1" 40100)
+        s2=$(lab_stun hostA "$LAB_IP_STUN2" 40100)
+        lt_check "NAT symmetric: two servers see two different ports ($s1, $s2)" \
+            test -n "$s1" -a -n "$s2" -a "$s1" != "$s2"
+        LAB_ID=${IDS[1]}
+        lt_eq "first lab still answers STUN" "$LAB_IP_NATA_WAN:40101" \
+            "$(lab_stun hostA "$LAB_IP_STUN2" 40101)"
+    else
+        lt_fail "second lab up"
+    fi
+else
+    lt_fail "lab up with taplink"
+fi
+
+# ---------------------------------------------------------------------------------------------
+lt_log "== teardown"
+pids=()
+for id in "${IDS[@]}"; do
+    for f in "${LAB_STATE_ROOT:-/tmp}/punchline-lab.$id"/*.pid; do
+        [[ -f "$f" ]] && pids+=("$(cat "$f")")
+    done
+done
+lt_check "lab processes were running (${#pids[@]})" test "${#pids[@]}" -ge 4
+t0=$SECONDS
+cleanup
+lt_ok "teardown took $((SECONDS - t0)) s"
+left=$(ip netns list | grep -E "^(${IDS[0]}|${IDS[1]}|${IDS[2]})-" || true)
+lt_eq "no namespaces left" "" "$left"
+alive=""
+for p in "${pids[@]}"; do _lab_alive "$p" && alive+=" $p"; done
+lt_eq "no lab processes left" "" "$alive"
+for id in "${IDS[@]}"; do
+    lt_check "run dir of $id removed" test ! -e "${LAB_STATE_ROOT:-/tmp}/punchline-lab.$id"
+done
+LAB_ID=${IDS[0]}
+lt_check "down is idempotent" lab_down
+lt_finish
