@@ -4,13 +4,14 @@
 #
 #   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
 #             [--ct-liberal] [--id LAB_ID]
-#   lab.sh down                 remove everything this LAB_ID created (idempotent)
+#   lab.sh down [--id ID]       remove everything this LAB_ID created (idempotent)
 #   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun)
 #   lab.sh ns HOST              print the namespace name of HOST
 #   lab.sh status | list
 #   lab.sh stun HOST [SERVER_IP [LOCAL_PORT]]   print the XOR-MAPPED-ADDRESS seen from HOST
 #
-# Environment (flags win): LAB_ID (namespace prefix, default pl<pid>; needed again for down/exec),
+# Environment (flags win): LAB_ID (namespace prefix, default pl<pid>; needed again for down;
+# exec/ns/stun/status pick the only lab present when unset),
 # NAT_A, NAT_B (default drop), DELAY_MS (default 0: veth; N>0: taplink with N ms each way on
 # each home's WAN link, so host-to-host RTT is about 4*N), SAME_LAN=1 (adds hostA2),
 # LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), LAB_BUILD_DIR (where
@@ -419,7 +420,7 @@ _lab_pick_id() {
 }
 
 _lab_usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 lab_main() {
@@ -447,7 +448,15 @@ lab_main() {
         lab_up || return 1
         echo "LAB_ID=$LAB_ID"
         ;;
-    down) _lab_pick_id && lab_down ;;
+    down)
+        # destructive: never guessed (it could be another run's lab)
+        [[ "${1:-}" == --id ]] && LAB_ID=${2:-}
+        if [[ -z "${LAB_ID:-}" ]]; then
+            lab_log "set LAB_ID or pass --id ID (labs present: $(lab_main list | tr '\n' ' '))"
+            return 2
+        fi
+        lab_down
+        ;;
     exec)
         (($# >= 2)) || { _lab_usage >&2; return 2; }
         _lab_pick_id || return 1

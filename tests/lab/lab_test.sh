@@ -76,11 +76,13 @@ lt_cleanup() {
     fi
 }
 
-# lt_init: one temp dir and a LAB_ID unique to this process; everything is torn down on exit.
+# lt_init: one temp dir and a LAB_ID unique to this process (LAB_TEST_ID overrides; an
+# exported LAB_ID of an interactive lab is deliberately ignored, since tests tear their lab
+# down and rebuild it); everything is torn down on exit.
 lt_init() {
     command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)"; exit 1; }
     [[ $EUID -eq 0 ]] || { echo "lab tests must run as root"; exit 1; }
-    LAB_ID=${LAB_ID:-pt$$}
+    LAB_ID=${LAB_TEST_ID:-pt$$}
     export LAB_ID
     LT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pl-labtest.XXXXXX")
     trap 'lt_cleanup' EXIT

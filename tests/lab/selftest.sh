@@ -9,7 +9,7 @@ for tool in ip iptables socat turnserver ping cc od jq; do
     command -v "$tool" >/dev/null || { echo "missing tool: $tool (see tests/lab/README.md)"; exit 1; }
 done
 
-BASE=${LAB_ID:-st$$}
+BASE=${LAB_TEST_ID:-st$$} # not LAB_ID: an interactive lab must not be touched
 IDS=("${BASE}a" "${BASE}b" "${BASE}c")
 cleanup() {
     local id

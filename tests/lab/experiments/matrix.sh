@@ -17,7 +17,7 @@ drop/rst/0/0/plain drop/rst/0/10/plain rst/drop/0/10/plain drop/rst/20/10/plain
 symmetric/drop/0/0/plain
 rst/rst/0/0/ttl rst/rst/0/10/ttl rst/rst/20/10/ttl
 rst/rst/0/1/listen"}
-export LAB_ID=${LAB_ID:-plx$$}
+export LAB_ID=${LAB_TEST_ID:-plx$$}
 # shellcheck source=../lab.sh
 source "$LAB"
 trap 'lab_down' EXIT
