@@ -1,0 +1,170 @@
+#include "tlslink.h"
+
+#include "common/logging.h"
+#include "net/nativesocket.h"
+
+#include <QSslSocket>
+
+namespace Punchline {
+
+namespace {
+constexpr qint64 ReadChunk = 64 * 1024; // bounds the decoder's buffer per turn
+constexpr int CloseGraceMs = 3000;
+} // namespace
+
+TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
+    : Link(parent)
+    , m_socket(socket)
+    , m_decoder(FrameDecoder::DefaultMaxPayload)
+{
+    Q_ASSERT(socket);
+    socket->setParent(this);
+    // Bound Qt's own decrypted-data buffer too: we read in chunks and the peer waits when full.
+    socket->setReadBufferSize(4 * ReadChunk);
+    m_description = QStringLiteral("tls %1:%2 -> %3:%4")
+                            .arg(normalizedAddress(socket->localAddress()).toString())
+                            .arg(socket->localPort())
+                            .arg(normalizedAddress(socket->peerAddress()).toString())
+                            .arg(socket->peerPort());
+    connect(socket, &QSslSocket::readyRead, this, &TlsLink::onReadyRead);
+    connect(socket, &QSslSocket::bytesWritten, this, &TlsLink::onBytesWritten);
+    connect(socket, &QSslSocket::encryptedBytesWritten, this, &TlsLink::onBytesWritten);
+    connect(socket, &QSslSocket::disconnected, this, &TlsLink::onDisconnected);
+    connect(socket, &QSslSocket::errorOccurred, this, &TlsLink::onSocketError);
+    m_closeTimer.setSingleShot(true);
+    connect(&m_closeTimer, &QTimer::timeout, this, [this] {
+        if (m_socket)
+            m_socket->abort();
+    });
+    if (socket->state() != QAbstractSocket::ConnectedState || !socket->isEncrypted()) {
+        finish(Error { ErrorCode::Internal, QStringLiteral("the connection was not secured when handed over") });
+        return;
+    }
+    QMetaObject::invokeMethod(this, &TlsLink::onReadyRead, Qt::QueuedConnection);
+}
+
+TlsLink::~TlsLink()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+QString TlsLink::describe() const
+{
+    return m_description;
+}
+
+void TlsLink::sendFrame(quint16 type, const QByteArray &payload)
+{
+    if (!m_open || !m_socket)
+        return;
+    m_socket->write(encodeFrame(type, payload));
+}
+
+qint64 TlsLink::pendingBytes() const
+{
+    if (!m_socket)
+        return 0;
+    return m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite();
+}
+
+void TlsLink::onReadyRead()
+{
+    const QPointer<TlsLink> self(this);
+    Frame frame;
+    Error error;
+    while (m_open && m_socket && m_socket->bytesAvailable() > 0) {
+        m_decoder.append(m_socket->read(ReadChunk));
+        for (;;) {
+            const FrameDecoder::Status status = m_decoder.next(&frame, &error);
+            if (status == FrameDecoder::Status::NeedMore)
+                break;
+            if (status == FrameDecoder::Status::Error) {
+                qCWarning(lcSession).noquote() << m_description << error.message;
+                abortNow(error); // a peer that breaks framing gets no more of our time
+                return;
+            }
+            Q_EMIT frameReceived(frame.type, frame.payload);
+            if (!self || !m_open)
+                return;
+        }
+    }
+}
+
+void TlsLink::onBytesWritten()
+{
+    if (m_open && pendingBytes() < LowWaterMark)
+        Q_EMIT writable();
+}
+
+void TlsLink::onDisconnected()
+{
+    onReadyRead(); // what arrived before the close (a Bye, say) still counts
+    finish(Error { ErrorCode::PeerLost, QStringLiteral("the connection to your friend was closed") });
+}
+
+void TlsLink::onSocketError()
+{
+    if (!m_socket)
+        return;
+    const QAbstractSocket::SocketError e = m_socket->error();
+    const QPointer<TlsLink> self(this);
+    onReadyRead();
+    if (!self || !m_socket)
+        return;
+    Error why;
+    switch (e) {
+    case QAbstractSocket::RemoteHostClosedError:
+        why = { ErrorCode::PeerLost, QStringLiteral("your friend's side closed the connection") };
+        break;
+    case QAbstractSocket::SslHandshakeFailedError:
+    case QAbstractSocket::SslInternalError:
+    case QAbstractSocket::SslInvalidUserDataError:
+        why = { ErrorCode::TlsError, QStringLiteral("the secure connection failed: %1").arg(m_socket->errorString()) };
+        break;
+    default:
+        why = { ErrorCode::PeerLost, QStringLiteral("the connection to your friend was lost: %1").arg(m_socket->errorString()) };
+        break;
+    }
+    if (m_open)
+        m_socket->abort();
+    finish(why);
+}
+
+void TlsLink::close(const Error &why)
+{
+    if (!m_open)
+        return;
+    finish(why);
+    if (m_socket) {
+        m_socket->disconnectFromHost(); // flushes, sends close_notify
+        if (m_socket->state() != QAbstractSocket::UnconnectedState)
+            m_closeTimer.start(CloseGraceMs);
+    }
+}
+
+void TlsLink::abortNow(const Error &why)
+{
+    finish(why);
+    m_closeTimer.stop();
+    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState) {
+        m_socket->flush();
+        if (m_socket->socketDescriptor() >= 0)
+            Net::setAbortiveClose(m_socket->socketDescriptor());
+        m_socket->abort();
+    }
+}
+
+void TlsLink::finish(const Error &why)
+{
+    m_open = false;
+    if (m_closedEmitted)
+        return;
+    m_closedEmitted = true;
+    qCDebug(lcSession).noquote() << m_description << "closed:" << why.message;
+    QMetaObject::invokeMethod(this, [this, why] { Q_EMIT closed(why); }, Qt::QueuedConnection);
+}
+
+} // namespace Punchline

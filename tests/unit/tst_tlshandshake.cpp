@@ -1,0 +1,419 @@
+// TLS 1.3 with pinned self-signed identities on loopback, in process: success, pin mismatch,
+// peers that speak something else or nothing, and TlsLink over the secured sockets.
+#include "identity/identity.h"
+#include "protocol/frame.h"
+#include "session/tlshandshake.h"
+#include "session/tlslink.h"
+
+#include <QSignalSpy>
+#include <QSslSocket>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Punchline;
+
+namespace {
+
+class Server : public QTcpServer
+{
+public:
+    QList<QSslSocket *> sockets;
+
+protected:
+    void incomingConnection(qintptr fd) override
+    {
+        auto *s = new QSslSocket(this);
+        QVERIFY(s->setSocketDescriptor(fd));
+        sockets.append(s);
+    }
+};
+
+struct Pair
+{
+    QSslSocket *server = nullptr;
+    QSslSocket *client = nullptr;
+};
+
+Error errorAt(const QSignalSpy &spy, int i)
+{
+    return spy.at(i).at(0).value<Error>();
+}
+
+} // namespace
+
+class TestTlsHandshake : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    std::optional<Identity> m_alice;
+    std::optional<Identity> m_bob;
+    Server *m_server = nullptr;
+
+    Pair connectPair()
+    {
+        Pair p;
+        const int before = int(m_server->sockets.size());
+        p.client = new QSslSocket(this);
+        p.client->connectToHost(QHostAddress::LocalHost, m_server->serverPort());
+        if (!p.client->waitForConnected(5000))
+            return {};
+        if (!QTest::qWaitFor([&] { return m_server->sockets.size() > before; }, 5000))
+            return {};
+        p.server = m_server->sockets.last();
+        return p;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        qRegisterMetaType<Error>();
+        QVERIFY(QSslSocket::supportsSsl());
+        Error e;
+        m_alice = Identity::loadOrCreate(m_dir.filePath(QStringLiteral("alice")), &e);
+        QVERIFY2(m_alice, qPrintable(e.message));
+        m_bob = Identity::loadOrCreate(m_dir.filePath(QStringLiteral("bob")), &e);
+        QVERIFY2(m_bob, qPrintable(e.message));
+        m_server = new Server;
+        m_server->setParent(this);
+        QVERIFY(m_server->listen(QHostAddress::LocalHost, 0));
+    }
+
+    void succeedsWithPinnedFingerprints_data()
+    {
+        QTest::addColumn<bool>("pinned");
+        QTest::newRow("pinned both ways") << true;
+        QTest::newRow("trust on first use") << false;
+    }
+
+    void succeedsWithPinnedFingerprints()
+    {
+        QFETCH(bool, pinned);
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        // Record what Qt reports for our self-signed certificates.
+        QList<QSslError::SslError> seen;
+        for (QSslSocket *s : { p.client, p.server }) {
+            connect(s, &QSslSocket::sslErrors, this, [&seen](const QList<QSslError> &errors) {
+                for (const QSslError &e : errors)
+                    seen.append(e.error());
+            });
+        }
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, pinned ? m_bob->fingerprint() : QByteArray());
+        TlsHandshake server(p.server, *m_bob, /*asServer=*/true, pinned ? m_alice->fingerprint() : QByteArray());
+        QSignalSpy okClient(&client, &TlsHandshake::succeeded);
+        QSignalSpy okServer(&server, &TlsHandshake::succeeded);
+        QSignalSpy failClient(&client, &TlsHandshake::failed);
+        QSignalSpy failServer(&server, &TlsHandshake::failed);
+        client.start();
+        server.start();
+        QTRY_COMPARE_WITH_TIMEOUT(okClient.size() + failClient.size(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(okServer.size() + failServer.size(), 1, 10000);
+        QVERIFY2(failClient.isEmpty(), failClient.isEmpty() ? "" : qPrintable(errorAt(failClient, 0).message));
+        QVERIFY2(failServer.isEmpty(), failServer.isEmpty() ? "" : qPrintable(errorAt(failServer, 0).message));
+        QCOMPARE(okClient.at(0).at(0).toByteArray(), m_bob->fingerprint());
+        QCOMPARE(okServer.at(0).at(0).toByteArray(), m_alice->fingerprint());
+        QCOMPARE(p.client->sessionProtocol(), QSsl::TlsV1_3);
+        QCOMPARE(p.client->sslConfiguration().nextNegotiatedProtocol(), TlsHandshake::applicationProtocol());
+        // Qt raised certificate errors (self-signed) and only expected ones were ignored.
+        QVERIFY(!seen.isEmpty());
+        for (const QSslError::SslError e : std::as_const(seen))
+            QVERIFY2(TlsHandshake::expectedCertificateErrors().contains(e), qPrintable(QSslError(e).errorString()));
+        // ...and every error on the list does occur (the list is not wider than needed).
+        for (const QSslError::SslError e : TlsHandshake::expectedCertificateErrors())
+            QVERIFY2(seen.contains(e), qPrintable(QSslError(e).errorString()));
+        delete p.client;
+        delete p.server;
+    }
+
+    void roleForIsComplementary()
+    {
+        const QByteArray a = m_alice->fingerprint();
+        const QByteArray b = m_bob->fingerprint();
+        QVERIFY(TlsHandshake::roleFor(a, b) != TlsHandshake::roleFor(b, a));
+    }
+
+    void wrongPinIsMismatch_data()
+    {
+        QTest::addColumn<bool>("clientPinsWrong");
+        QTest::newRow("client pins a stranger") << true;
+        QTest::newRow("server pins a stranger") << false;
+    }
+
+    void wrongPinIsMismatch()
+    {
+        QFETCH(bool, clientPinsWrong);
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        const QByteArray stranger(32, '\x5a');
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, clientPinsWrong ? stranger : m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, clientPinsWrong ? m_alice->fingerprint() : stranger);
+        TlsHandshake &victim = clientPinsWrong ? client : server;
+        QSignalSpy failed(&victim, &TlsHandshake::failed);
+        QSignalSpy succeeded(&victim, &TlsHandshake::succeeded);
+        client.start();
+        server.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 10000);
+        QCOMPARE(succeeded.size(), 0);
+        const Error e = errorAt(failed, 0);
+        QCOMPARE(e.code, ErrorCode::PeerIdentityMismatch);
+        QVERIFY(e.message.contains(QStringLiteral("does not match the code")));
+        QCOMPARE(victim.socket()->state(), QAbstractSocket::UnconnectedState);
+        delete p.client;
+        delete p.server;
+    }
+
+    void connectedToSelf()
+    {
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, QByteArray());
+        TlsHandshake server(p.server, *m_alice, TlsHandshake::Role::Server, QByteArray());
+        QSignalSpy failed(&client, &TlsHandshake::failed);
+        client.start();
+        server.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 10000);
+        QCOMPARE(errorAt(failed, 0).code, ErrorCode::ConnectedToSelf);
+        delete p.client;
+        delete p.server;
+    }
+
+    void clientWithoutCertificateRefused()
+    {
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, QByteArray());
+        QSignalSpy failed(&server, &TlsHandshake::failed);
+        QSignalSpy succeeded(&server, &TlsHandshake::succeeded);
+        server.start();
+        QSslConfiguration c = p.client->sslConfiguration();
+        c.setProtocol(QSsl::TlsV1_3OrLater);
+        c.setPeerVerifyMode(QSslSocket::VerifyNone);
+        c.setAllowedNextProtocols({ TlsHandshake::applicationProtocol() });
+        p.client->setSslConfiguration(c);
+        p.client->startClientEncryption();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 10000);
+        QCOMPARE(succeeded.size(), 0);
+        QVERIFY(errorAt(failed, 0).code == ErrorCode::TlsError || errorAt(failed, 0).code == ErrorCode::NotPunchline);
+        delete p.client;
+        delete p.server;
+    }
+
+    // A peer that talks something else gets a clear error within a second, not a timeout.
+    void garbagePeerFailsQuickly_data()
+    {
+        QTest::addColumn<bool>("weAreServer");
+        QTest::addColumn<QByteArray>("garbage");
+        QTest::newRow("server, HTTP request") << true << QByteArrayLiteral("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        QTest::newRow("server, one short line") << true << QByteArrayLiteral("hi\n");
+        QTest::newRow("server, hopconn bytes") << true << QByteArray(32, '\x01');
+        QTest::newRow("client, HTTP answer") << false << QByteArrayLiteral("HTTP/1.1 400 Bad Request\r\n\r\n");
+        QTest::newRow("client, binary junk") << false << QByteArray(64, '\xee');
+    }
+
+    void garbagePeerFailsQuickly()
+    {
+        QFETCH(bool, weAreServer);
+        QFETCH(QByteArray, garbage);
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        QSslSocket *ours = weAreServer ? p.server : p.client;
+        QSslSocket *theirs = weAreServer ? p.client : p.server;
+        TlsHandshake handshake(ours, *m_alice, weAreServer ? TlsHandshake::Role::Server : TlsHandshake::Role::Client,
+                               m_bob->fingerprint(), 10000);
+        QSignalSpy failed(&handshake, &TlsHandshake::failed);
+        if (weAreServer) {
+            theirs->write(garbage);
+        } else {
+            // Answer our ClientHello with junk.
+            connect(theirs, &QSslSocket::readyRead, this, [theirs, garbage] {
+                theirs->readAll();
+                theirs->write(garbage);
+            });
+        }
+        QElapsedTimer t;
+        t.start();
+        handshake.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 5000);
+        QVERIFY2(t.elapsed() < 2000, qPrintable(QString::number(t.elapsed())));
+        const Error e = errorAt(failed, 0);
+        QCOMPARE(e.code, ErrorCode::NotPunchline);
+        if (weAreServer && garbage.startsWith("GET"))
+            QVERIFY2(e.message.contains(QStringLiteral("GET / HTTP")), qPrintable(e.message));
+        delete p.client;
+        delete p.server;
+    }
+
+    void silentPeerTimesOut_data()
+    {
+        QTest::addColumn<bool>("weAreServer");
+        QTest::newRow("we are server") << true;
+        QTest::newRow("we are client") << false;
+    }
+
+    void silentPeerTimesOut()
+    {
+        QFETCH(bool, weAreServer);
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake handshake(weAreServer ? p.server : p.client, *m_alice,
+                               weAreServer ? TlsHandshake::Role::Server : TlsHandshake::Role::Client,
+                               m_bob->fingerprint(), 600);
+        QSignalSpy failed(&handshake, &TlsHandshake::failed);
+        QElapsedTimer t;
+        t.start();
+        handshake.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 5000);
+        QVERIFY(t.elapsed() >= 550);
+        QCOMPARE(errorAt(failed, 0).code, ErrorCode::NotPunchline);
+        QVERIFY(errorAt(failed, 0).message.contains(QStringLiteral("0.6 s")));
+        delete p.client;
+        delete p.server;
+    }
+
+    void peerClosesDuringHandshake()
+    {
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake handshake(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        QSignalSpy failed(&handshake, &TlsHandshake::failed);
+        connect(p.server, &QSslSocket::readyRead, p.server, &QSslSocket::disconnectFromHost);
+        handshake.start();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 5000);
+        QVERIFY(errorAt(failed, 0).code == ErrorCode::TlsError || errorAt(failed, 0).code == ErrorCode::NotPunchline);
+        delete p.client;
+        delete p.server;
+    }
+
+    // --- TlsLink over a real TLS connection ---
+
+    void tlsLinkCarriesFrames()
+    {
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, m_alice->fingerprint());
+        QSignalSpy okClient(&client, &TlsHandshake::succeeded);
+        QSignalSpy okServer(&server, &TlsHandshake::succeeded);
+        client.start();
+        server.start();
+        QTRY_VERIFY_WITH_TIMEOUT(okClient.size() == 1 && okServer.size() == 1, 10000);
+
+        auto *a = new TlsLink(p.client, this);
+        auto *b = new TlsLink(p.server, this);
+        QCOMPARE(p.client->parent(), a);
+        QVERIFY(a->describe().startsWith(QStringLiteral("tls 127.0.0.1:")));
+        QCOMPARE(a->maxPayload(), FrameDecoder::DefaultMaxPayload);
+        a->setMaxPayload(1024 * 1024);
+        b->setMaxPayload(1024 * 1024);
+
+        QSignalSpy framesA(a, &Link::frameReceived);
+        QSignalSpy framesB(b, &Link::frameReceived);
+        QSignalSpy writableA(a, &Link::writable);
+        a->sendFrame(1, QByteArrayLiteral("hello"));
+        b->sendFrame(2, QByteArray());
+        QTRY_COMPARE(framesB.size(), 1);
+        QTRY_COMPARE(framesA.size(), 1);
+        QCOMPARE(framesB.at(0).at(0).value<quint16>(), quint16(1));
+        QCOMPARE(framesB.at(0).at(1).toByteArray(), QByteArrayLiteral("hello"));
+        QCOMPARE(framesA.at(0).at(0).value<quint16>(), quint16(2));
+
+        // 16 MiB in 64 KiB frames, pushed only while below the low-water mark: all arrive, in
+        // order, and the sender is told when there is room again.
+        constexpr int Frames = 256;
+        int sent = 0;
+        const auto push = [&] {
+            while (sent < Frames && a->pendingBytes() < TlsLink::LowWaterMark) {
+                QByteArray chunk(64 * 1024, char(sent));
+                a->sendFrame(0x0110, chunk);
+                ++sent;
+            }
+        };
+        connect(a, &Link::writable, this, push);
+        push();
+        QTRY_COMPARE_WITH_TIMEOUT(framesB.size(), Frames + 1, 30000);
+        for (int i = 0; i < Frames; ++i)
+            QCOMPARE(framesB.at(i + 1).at(1).toByteArray().at(100), char(i));
+        QVERIFY(writableA.size() > 0);
+        QTRY_COMPARE(a->pendingBytes(), 0);
+
+        // The receiver's limit applies: one byte more is a protocol error, and both ends close.
+        QSignalSpy closedA(a, &Link::closed);
+        QSignalSpy closedB(b, &Link::closed);
+        b->setMaxPayload(1000);
+        a->sendFrame(0x0110, QByteArray(1001, 'x'));
+        QTRY_COMPARE(closedB.size(), 1);
+        QCOMPARE(errorAt(closedB, 0).code, ErrorCode::ProtocolError);
+        QVERIFY(!b->isOpen());
+        QTRY_COMPARE(closedA.size(), 1);
+        QCOMPARE(errorAt(closedA, 0).code, ErrorCode::PeerLost);
+        QTest::qWait(50);
+        QCOMPARE(closedA.size(), 1); // once
+        delete a;
+        delete b;
+    }
+
+    void tlsLinkGracefulCloseDeliversLastFrame()
+    {
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, m_alice->fingerprint());
+        QSignalSpy okClient(&client, &TlsHandshake::succeeded);
+        QSignalSpy okServer(&server, &TlsHandshake::succeeded);
+        client.start();
+        server.start();
+        QTRY_VERIFY_WITH_TIMEOUT(okClient.size() == 1 && okServer.size() == 1, 10000);
+        // The peer writes right after the handshake, before the link exists: nothing is lost.
+        p.server->write(encodeFrame(7, QByteArrayLiteral("early")));
+        QTest::qWait(50);
+        auto *a = new TlsLink(p.client, this);
+        auto *b = new TlsLink(p.server, this);
+        QSignalSpy framesA(a, &Link::frameReceived);
+        QSignalSpy framesB(b, &Link::frameReceived);
+        QSignalSpy closedA(a, &Link::closed);
+        QSignalSpy closedB(b, &Link::closed);
+        QTRY_COMPARE(framesA.size(), 1);
+        QCOMPARE(framesA.at(0).at(1).toByteArray(), QByteArrayLiteral("early"));
+
+        a->sendFrame(7, QByteArrayLiteral("bye"));
+        a->close();
+        QVERIFY(!a->isOpen());
+        QCOMPARE(closedA.size(), 0); // never from inside close()
+        a->sendFrame(8, QByteArrayLiteral("ignored after close"));
+        QTRY_COMPARE(closedB.size(), 1);
+        QCOMPARE(framesB.size(), 1);
+        QCOMPARE(framesB.at(0).at(1).toByteArray(), QByteArrayLiteral("bye"));
+        QCOMPARE(closedA.size(), 1);
+        delete a;
+        delete b;
+    }
+
+    void tlsLinkAbortNow()
+    {
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, m_alice->fingerprint());
+        QSignalSpy okClient(&client, &TlsHandshake::succeeded);
+        QSignalSpy okServer(&server, &TlsHandshake::succeeded);
+        client.start();
+        server.start();
+        QTRY_VERIFY_WITH_TIMEOUT(okClient.size() == 1 && okServer.size() == 1, 10000);
+        auto *a = new TlsLink(p.client, this);
+        auto *b = new TlsLink(p.server, this);
+        QSignalSpy closedA(a, &Link::closed);
+        QSignalSpy closedB(b, &Link::closed);
+        a->abortNow({ ErrorCode::Canceled, QStringLiteral("stop") });
+        QTRY_COMPARE(closedA.size(), 1);
+        QCOMPARE(errorAt(closedA, 0).code, ErrorCode::Canceled);
+        QTRY_COMPARE(closedB.size(), 1);
+        QCOMPARE(errorAt(closedB, 0).code, ErrorCode::PeerLost);
+        delete a;
+        delete b;
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTlsHandshake)
+#include "tst_tlshandshake.moc"
