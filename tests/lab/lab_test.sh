@@ -327,7 +327,7 @@ lt_reset_clis() {
     LT_PID=() LT_RC=() LT_IN=() LT_T0=() LT_ELAPSED=() LT_BG=()
     local old=$LT_TMP
     LT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pl-labtest.XXXXXX")
-    if [[ "${LAB_KEEP_TMP:-0}" == 1 || $LT_FAIL -gt 0 ]]; then
+    if [[ "${LAB_KEEP_TMP:-0}" == 1 || $LT_FAIL -gt 0 && "${LAB_KEEP_TMP:-}" != 0 ]]; then
         lt_log "outputs of the previous scenario kept in $old"
     else
         rm -rf "$old"
