@@ -5,13 +5,14 @@
 #
 # BUILD_DIR is a configured (ideally Release) build tree of this project. Run as root on a Debian
 # or Ubuntu machine (CI): the script installs and purges the package `punchline` on the host.
-# Needs: cmake/cpack, dpkg-dev, fakeroot, file, lintian, desktop-file-utils, appstream, apt, and
+# Needs: cmake/cpack, dpkg-dev, file, lintian, desktop-file-utils, appstream, apt, and
 # jq (optional; grep is used without it). Exit status 0 = every check passed.
 #
 # Steps: build; cpack -G DEB and -G TGZ; control fields and file list; lintian (no errors, no
 # warnings: unfixable ones are overridden in the package itself); desktop-file-validate;
 # appstreamcli validate --no-net (no errors); versions in metainfo, changelog and man pages equal
-# the project version; apt-get install ./punchline_<v>_<arch>.deb; punchline-cli --version;
+# the project version; apt-get install ./punchline_<v>_<arch>.deb; punchline-cli --version
+# (and, as a warning only, punchline --version);
 # one loopback chat between two installed punchline-cli; apt-get purge; nothing left behind.
 set -uo pipefail
 
@@ -163,12 +164,16 @@ echo "    $out"
 grep -qF "$VERSION" <<<"$out" || fail "punchline-cli --version does not print $VERSION"
 ok "version $VERSION"
 
-step "punchline --version (offscreen)"
-out=$(QT_QPA_PLATFORM=offscreen timeout 20 /usr/bin/punchline --version 2>&1) \
-    || fail "punchline --version exited $?: $out"
-echo "    $out"
-grep -qF "$VERSION" <<<"$out" || fail "punchline --version does not print $VERSION"
-ok "version $VERSION"
+step "punchline --version (offscreen; a smoke test that the GUI starts with the package's dependencies)"
+# Not a gate (the contract above is punchline-cli's): a failure here is reported, not fatal.
+out=$(QT_QPA_PLATFORM=offscreen timeout 10 /usr/bin/punchline --version 2>&1)
+rc=$?
+printf "    %s\n" "$out"
+if [[ $rc -eq 0 && $out == *"$VERSION"* ]]; then
+    ok "version $VERSION"
+else
+    echo "    WARNING: punchline --version exited $rc without printing $VERSION (not counted as a failure)"
+fi
 
 step "loopback chat between two installed punchline-cli"
 T=$WORK/chat
