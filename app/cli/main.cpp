@@ -1,6 +1,21 @@
+#include "clirunner.h"
+
 #include <QCoreApplication>
+#include <csignal>
+
 int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
-    return 0;
+    QCoreApplication::setApplicationName(QStringLiteral("punchline"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Punchline"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(PUNCHLINE_VERSION));
+    std::signal(SIGPIPE, SIG_IGN);
+
+    Punchline::CliRunner runner;
+    QObject::connect(&runner, &Punchline::CliRunner::finished, &app, &QCoreApplication::exit,
+                     Qt::QueuedConnection);
+    const int immediate = runner.start(QCoreApplication::arguments());
+    if (immediate >= 0)
+        return immediate;
+    return app.exec();
 }

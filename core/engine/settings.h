@@ -21,7 +21,7 @@ struct Settings
     int attemptTimeoutMs = 5000;        // one connect attempt (kernel SYN retransmits inside)
     int retryIntervalMs = 500;          // a new attempt per candidate at least this often
     int connectTimeoutMs = 0;           // 0: punch until cancelled
-    int lowTtl = 2;                     // STUNT-style low-TTL SYN to open our NAT; 0 = off
+    int lowTtl = 0;                     // > 0: STUNT-style low-TTL SYN after a RST (lenient NATs only)
     int keepaliveIntervalMs = 15000;    // ping; keeps NAT mappings alive, measures RTT
     int peerSilentLimitMs = 45000;      // no frame for this long: the link counts as lost
     int reconnectWindowMs = 600000;     // how long healing keeps punching before giving up

@@ -14,6 +14,11 @@ Dialer::Dialer(quint16 localPort, const Endpoint &remote, const Options &options
 {
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
+        if (m_fd >= 0 && isSynReceived(m_fd) && m_extensions < 3) {
+            ++m_extensions; // half-way through a simultaneous open: give it time to finish
+            m_timeout.start(m_options.timeoutMs);
+            return;
+        }
         fail(ETIMEDOUT, QStringLiteral("no answer from %1").arg(m_remote.toString()));
     });
     m_ttlTimer.setSingleShot(true);

@@ -47,6 +47,7 @@ private:
     QSocketNotifier *m_notifier = nullptr;
     QTimer m_timeout;
     QTimer m_ttlTimer;
+    int m_extensions = 0;
 };
 
 } // namespace Punchline::Net

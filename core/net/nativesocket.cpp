@@ -159,6 +159,15 @@ void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count
     ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
 }
 
+bool isSynReceived(qintptr fd)
+{
+    tcp_info info {};
+    socklen_t len = sizeof(info);
+    if (::getsockopt(int(fd), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+        return false;
+    return info.tcpi_state == TCP_SYN_RECV;
+}
+
 quint16 localPort(qintptr fd)
 {
     return localEndpoint(fd).port;

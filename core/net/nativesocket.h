@@ -29,6 +29,9 @@ int pendingError(qintptr fd);
 bool setTtl(qintptr fd, int ttl);
 // TCP keepalive as a second line of defence under the protocol's ping (idle/interval in s).
 void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count);
+// True while the kernel is in SYN_RECV for this socket: a simultaneous open is half done (the
+// peer's SYN arrived, our SYN-ACK is out). Closing it now would throw away a punched path.
+bool isSynReceived(qintptr fd);
 quint16 localPort(qintptr fd);
 Endpoint localEndpoint(qintptr fd);
 Endpoint peerEndpoint(qintptr fd);

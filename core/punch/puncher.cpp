@@ -5,6 +5,7 @@
 #include "net/nativesocket.h"
 #include "preamble.h"
 
+#include <QRandomGenerator>
 #include <QSslSocket>
 #include <cerrno>
 
@@ -23,6 +24,7 @@ struct Puncher::Pending
 Puncher::Puncher(const Config &config, QObject *parent) : QObject(parent), m_config(config)
 {
     m_dialers.resize(m_config.candidates.size());
+    m_lastDial.resize(m_config.candidates.size());
     connect(&m_tick, &QTimer::timeout, this, &Puncher::tick);
     m_deadline.setSingleShot(true);
     connect(&m_deadline, &QTimer::timeout, this, &Puncher::onDeadline);
@@ -84,12 +86,15 @@ void Puncher::tick()
     if (!m_active || m_paused)
         return;
     ++m_tickCount;
+    // Jitter (±20 %) so two peers retrying on the same period do not stay phase-locked, e.g.
+    // each closing its attempt just as the other's SYN arrives.
+    int base = m_config.retryIntervalMs;
     if (m_config.backoff) {
         // Healing: 0.5 s, 0.75 s, … up to the cap, so a long outage does not mean a SYN storm.
-        const int next = qMin(m_config.maxRetryIntervalMs, m_tick.interval() * 3 / 2);
-        if (next != m_tick.interval())
-            m_tick.setInterval(next);
+        m_backoffMs = qMin(m_config.maxRetryIntervalMs, m_backoffMs > 0 ? m_backoffMs * 3 / 2 : base);
+        base = m_backoffMs;
     }
+    m_tick.setInterval(qMax(10, base * 4 / 5 + int(QRandomGenerator::global()->bounded(base * 2 / 5 + 1))));
     for (int i = 0; i < m_config.candidates.size(); ++i) {
         if (!m_dialers[i])
             startDial(i, false);
@@ -108,6 +113,7 @@ void Puncher::startDial(int index, bool lowTtl)
         options.restoreTtlAfterMs = 100;
     }
     auto *dialer = new Net::Dialer(m_config.localPort, m_config.candidates[index], options, this);
+    m_lastDial[index].start();
     m_dialers[index] = dialer;
     if (!lowTtl)
         ++m_attempts;
@@ -129,10 +135,21 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
     if (!m_active || m_paused)
         return;
     qCDebug(lcPunch) << "attempt to" << m_config.candidates[index].toString() << "failed:" << err;
-    if (err == ECONNREFUSED && m_config.lowTtl > 0 && !wasLowTtl) {
+    if (err == ECONNREFUSED && !wasLowTtl) {
         // The peer's NAT (or host) answered RST, and that RST just closed our own NAT mapping
-        // on its way in. Reopen the mapping with a SYN that dies before reaching the peer's NAT.
-        startDial(index, true);
+        // on its way in: until we send again, the peer's SYN would be refused too. Reopen it at
+        // once (a strict NAT only passes the answer to a SYN whose sequence numbers it saw, so
+        // this is a real connect, not just a mapping refresh), but never faster than every
+        // MinRedialMs per candidate, so a RST-answering peer at zero RTT is no SYN storm.
+        const qint64 since = m_lastDial[index].isValid() ? m_lastDial[index].elapsed() : MinRedialMs;
+        const bool lowTtl = m_config.lowTtl > 0;
+        if (since >= MinRedialMs)
+            startDial(index, lowTtl);
+        else
+            QTimer::singleShot(MinRedialMs - since, this, [this, index, lowTtl] {
+                if (m_active && !m_paused && !m_dialers[index])
+                    startDial(index, lowTtl);
+            });
     }
     // Other failures (timeout, ICMP errors, EADDRNOTAVAIL while a connection on this 4-tuple
     // is being set up) are retried by the next tick.

@@ -40,7 +40,7 @@ public:
         int maxRetryIntervalMs = 4000;      // backoff cap (reconnecting)
         bool backoff = false;
         int deadlineMs = 0;                 // 0: until stopped
-        int lowTtl = 2;                     // 0: never send low-TTL SYNs
+        int lowTtl = 0;                     // > 0: re-open after a RST with a low-TTL SYN (lenient NATs)
         int preambleTimeoutMs = 5000;
     };
 
@@ -97,7 +97,10 @@ private:
     QElapsedTimer m_since;
     int m_attempts = 0;
     int m_tickCount = 0;
+    static constexpr int MinRedialMs = 50;
     QList<QPointer<Net::Dialer>> m_dialers; // one slot per candidate (at most one connect each)
+    QList<QElapsedTimer> m_lastDial;
+    int m_backoffMs = 0;
     QList<Pending *> m_pending;
     Error m_bestError;
 };

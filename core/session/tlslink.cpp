@@ -1,5 +1,7 @@
 #include "tlslink.h"
 
+#include <QElapsedTimer>
+
 #include "common/logging.h"
 #include "net/nativesocket.h"
 
@@ -155,6 +157,20 @@ void TlsLink::abortNow(const Error &why)
             Net::setAbortiveClose(m_socket->socketDescriptor());
         m_socket->abort();
     }
+}
+
+void TlsLink::flushAndClose(int timeoutMs)
+{
+    if (!m_socket)
+        return;
+    QElapsedTimer timer;
+    timer.start();
+    while (m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesToWrite() > 0
+           && timer.elapsed() < timeoutMs) {
+        if (!m_socket->waitForBytesWritten(int(qMax<qint64>(1, timeoutMs - timer.elapsed()))))
+            break;
+    }
+    close({ ErrorCode::None, QStringLiteral("closed on exit") });
 }
 
 void TlsLink::finish(const Error &why)

@@ -38,6 +38,9 @@ public:
     // Immediate close with RST and no TIME_WAIT, so the same address pair can be punched again
     // at once. Anything still queued is lost. closed() follows (if not emitted yet).
     void abortNow(const Error &why = {});
+    // For a program about to exit: push what is queued (e.g. the last Done and Bye) into the
+    // kernel, waiting at most timeoutMs, then close. Blocks the calling (network) thread.
+    void flushAndClose(int timeoutMs);
     QSslSocket *socket() const { return m_socket; }
 
 private:
