@@ -1,0 +1,134 @@
+#pragma once
+// Finds the addresses a friend can reach us at: our interface addresses with the shared port,
+// and our public endpoint from STUN over TCP (or, failing that, an IP echo service with the port
+// guessed), with a NAT classification and an explanation in plain words. Keeps the STUN
+// connections open afterwards so the NAT keeps our mapping. Lives on the network thread.
+
+#include "common/types.h"
+
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QStringList>
+#include <optional>
+
+class QNetworkAccessManager;
+class QNetworkReply;
+class QTimer;
+
+namespace Punchline {
+
+class StunClient;
+
+// One STUN server that answered.
+struct StunAnswer
+{
+    QString server;          // as configured, "host:port"
+    Endpoint serverEndpoint; // the address we connected to
+    Endpoint mapped;         // our endpoint as that server saw it
+};
+
+struct DiscoveryResult
+{
+    QList<Endpoint> local;                  // usable interface addresses with our port
+    std::optional<Endpoint> publicEndpoint;
+    PublicSource publicSource = PublicSource::None;
+    bool portGuessed = false;               // IP echo only: the port is assumed preserved
+    NatKind nat = NatKind::Unknown;
+    QString explanation;                    // plain words for the user
+    QList<StunAnswer> answers;              // in the order the servers were configured
+    QList<Error> errors;                    // per failed STUN server, then the IP echo
+};
+
+class Discovery : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr int defaultKeepaliveIntervalMs = 20000;
+
+    // stunServers: "host:port" each, empty = STUN off; ipEchoUrl: http(s), empty = off;
+    // timeoutMs: per STUN server and for the IP echo; localAddressFilter: IPs to offer as local
+    // candidates, empty = every usable one.
+    Discovery(quint16 localPort, const QStringList &stunServers, const QString &ipEchoUrl,
+              int timeoutMs, const QStringList &localAddressFilter, QObject *parent = nullptr);
+    ~Discovery() override;
+
+    // How often the open STUN connections send a Binding request. Before start().
+    void setKeepaliveInterval(int ms) { m_keepaliveIntervalMs = ms; }
+
+    // Emits finished() once, later (never from inside start()). Calling it again starts over.
+    void start();
+    // Cancels a running discovery (no finished()) and closes the STUN connections.
+    void stop();
+
+    bool isFinished() const { return m_finished; }
+    const DiscoveryResult &result() const { return m_result; }
+    // STUN connections still open for keepalive.
+    int keepaliveConnections() const;
+
+    // Interface addresses that are up, running, IPv4 or global IPv6 (no link-local, nothing
+    // deprecated), loopback only when the filter names it; restricted to the filter if any.
+    static QList<Endpoint> localCandidates(quint16 port, const QStringList &filter);
+    // EndpointIndependent/Dependent from two answers by servers at different IP addresses (of
+    // the same family); Unknown when there are no such two.
+    static NatKind classifyNat(const QList<StunAnswer> &answers);
+    // The body of an IP echo answer as an address, strictly: one IPv4 or IPv6 literal and
+    // whitespace, nothing else; loopback, link-local, multicast and unspecified are refused.
+    static std::optional<QHostAddress> parseEchoedAddress(const QByteArray &body);
+
+Q_SIGNALS:
+    void finished(const Punchline::DiscoveryResult &result);
+    // A keepalive answer from the server our public endpoint came from shows a new mapping.
+    void publicMappingChanged(const Punchline::Endpoint &endpoint);
+    // After finished(): a STUN keepalive connection broke (the owner may run discovery again).
+    void keepaliveLost(const Punchline::Error &error);
+
+private:
+    // One STUN server: its client while open, then what it answered or why it failed.
+    struct Probe
+    {
+        QPointer<StunClient> client;
+        QString server;
+        std::optional<StunAnswer> answer;
+        std::optional<Error> error;
+    };
+
+    Probe *probeFor(StunClient *client);
+    void onStunMapped(StunClient *client, const Endpoint &server, const Endpoint &mapped);
+    void onStunFailed(StunClient *client, const Error &error);
+    void onStunMappingChanged(StunClient *client, const Endpoint &mapped);
+    void onStunLost(StunClient *client, const Error &error);
+    void stunDone();
+    void startIpEcho();
+    void onIpEchoFinished();
+    void finishIpEcho(const std::optional<QHostAddress> &address, const QString &why);
+    void finish();
+    QList<StunAnswer> answers() const;
+    QString explain() const;
+
+    const quint16 m_localPort;
+    const QStringList m_stunServers;
+    const QString m_ipEchoUrl;
+    const int m_timeoutMs;
+    const QStringList m_localAddressFilter;
+    int m_keepaliveIntervalMs = defaultKeepaliveIntervalMs;
+
+    int m_run = 0;                     // tells a queued step of an earlier start() apart
+    bool m_running = false;
+    bool m_finished = false;
+    QList<Probe> m_probes;             // one per STUN server, in configured order
+    int m_stunPending = 0;
+    int m_publicProbe = -1;            // the probe our public endpoint came from
+    std::optional<Error> m_ipEchoError;
+    QStringList m_localNotes;          // filter entries that matched nothing
+    QNetworkAccessManager *m_network = nullptr;
+    QNetworkReply *m_reply = nullptr;
+    QTimer *m_ipEchoTimer = nullptr;
+    QString m_ipEchoAbortReason;       // set when we abort the request ourselves
+    DiscoveryResult m_result;
+};
+
+} // namespace Punchline
+
+Q_DECLARE_METATYPE(Punchline::DiscoveryResult)
