@@ -6,11 +6,18 @@ namespace Punchline {
 
 QHostAddress normalizedAddress(const QHostAddress &address)
 {
-    bool isV4 = false;
-    const quint32 v4 = address.toIPv4Address(&isV4);
-    if (isV4 && address.protocol() == QAbstractSocket::IPv6Protocol)
-        return QHostAddress(v4);
-    return address;
+    if (address.protocol() != QAbstractSocket::IPv6Protocol)
+        return address;
+    // Only ::ffff:a.b.c.d is IPv4 in disguise. (Qt also calls "::" convertible to IPv4, but
+    // turning it into 0.0.0.0 would break binding [::].)
+    const Q_IPV6ADDR v6 = address.toIPv6Address();
+    for (int i = 0; i < 10; ++i) {
+        if (v6.c[i] != 0)
+            return address;
+    }
+    if (v6.c[10] != 0xff || v6.c[11] != 0xff)
+        return address;
+    return QHostAddress(quint32(v6.c[12]) << 24 | quint32(v6.c[13]) << 16 | quint32(v6.c[14]) << 8 | v6.c[15]);
 }
 
 bool isPrivateOrLocal(const QHostAddress &raw)

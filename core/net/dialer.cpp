@@ -62,6 +62,7 @@ void Dialer::abort()
         m_notifier = nullptr;
     }
     if (m_fd >= 0) {
+        setAbortiveClose(m_fd); // no TIME_WAIT: the same 4-tuple may be dialed again at once
         closeFd(m_fd);
         m_fd = -1;
     }
