@@ -2,8 +2,8 @@
 // The clear-text preamble every punched TCP connection starts with, before TLS:
 //   "PUNCHLN1" (8 bytes) | SHA-256 fingerprint of the sender's certificate (32 bytes)
 // It lets both sides drop non-Punchline peers early and agree on roles: the side with the larger
-// fingerprint is the controller; it nominates one connection with 'N', the other answers 'A',
-// and only then TLS starts (controller = TLS client). The fingerprint here is only a claim; the
+// fingerprint is the controller; it nominates one connection with 'N' and its TLS ClientHello
+// follows at once (controller = TLS client). The fingerprint here is only a claim; the
 // TLS handshake proves it. Pure functions: no sockets.
 
 #include "common/types.h"
@@ -15,7 +15,6 @@ namespace Punchline::Preamble {
 
 constexpr int Size = 40;
 constexpr char Nominate = 'N';
-constexpr char Accept = 'A';
 
 QByteArray encode(const QByteArray &fingerprint);
 // Parses exactly Size bytes. On failure returns false with NotPunchline (and a sentence that

@@ -13,7 +13,7 @@ namespace Punchline {
 
 struct Puncher::Pending
 {
-    enum class Stage { Preamble, AwaitNomination, AwaitAccept };
+    enum class Stage { Preamble, AwaitNomination };
     QSslSocket *socket = nullptr;
     bool outgoing = false;
     Stage stage = Stage::Preamble;
@@ -167,7 +167,10 @@ void Puncher::addIncoming(qintptr fd)
 void Puncher::adopt(qintptr fd, bool outgoing)
 {
     auto *socket = new QSslSocket(this);
-    if (!socket->setSocketDescriptor(fd, QAbstractSocket::ConnectedState)) {
+    // Unbuffered: read exactly the preamble and the nomination byte, never a byte of the TLS
+    // handshake behind them (the TLS layer reads those from the socket itself).
+    if (!socket->setSocketDescriptor(fd, QAbstractSocket::ConnectedState,
+                                     QIODevice::ReadWrite | QIODevice::Unbuffered)) {
         Net::closeFd(fd);
         socket->deleteLater();
         return;
@@ -252,11 +255,8 @@ void Puncher::onReadable(Pending *p)
     if (s->bytesAvailable() < 1)
         return;
     char c = 0;
-    s->getChar(&c);
+    s->getChar(&c); // exactly one byte: what follows is the controller's TLS ClientHello
     if (p->stage == Pending::Stage::AwaitNomination && c == Preamble::Nominate) {
-        s->putChar(Preamble::Accept);
-        finish(p);
-    } else if (p->stage == Pending::Stage::AwaitAccept && c == Preamble::Accept) {
         finish(p);
     } else {
         dropPending(p, { ErrorCode::ProtocolError,
@@ -281,8 +281,10 @@ void Puncher::nominate(Pending *p)
         if (o != p)
             dropPending(o, {}, false);
     }
-    p->stage = Pending::Stage::AwaitAccept;
+    // 'N' and then, at once, our TLS ClientHello: no extra round trip for an acknowledgement.
+    // If the other side never takes this connection, TLS fails and punching resumes.
     p->socket->putChar(Preamble::Nominate);
+    finish(p);
 }
 
 void Puncher::finish(Pending *p)
