@@ -1,10 +1,217 @@
+// punchline: the desktop window. Composition root: parses the command line, makes the Node (which
+// owns the network thread) and the window, and in --demo mode two of each, connected on loopback.
+
+#include "appsettings.h"
+#include "engine/node.h"
+#include "iconfactory.h"
+#include "mainwindow.h"
+
 #include <QApplication>
-#include <QLabel>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QScreen>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <cstdio>
+#include <memory>
+
+using namespace Punchline;
+
+namespace {
+
+struct Overrides
+{
+    bool stun = false;
+    QStringList stunServers;
+    bool ipEcho = false;
+    QString ipEchoUrl;
+    int port = -2; // -2: not given
+};
+
+void apply(const Overrides &o, Settings *s)
+{
+    if (o.stun)
+        s->stunServers = o.stunServers;
+    if (o.ipEcho)
+        s->ipEchoUrl = o.ipEchoUrl;
+    if (o.port != -2)
+        s->port = o.port;
+}
+
+// Two windows, two profiles, one machine: each connects to the other's code on loopback as soon
+// as both know their addresses, and one side says hello.
+int runDemo(const Overrides &overrides)
+{
+    const QString base = QStandardPaths::writableLocation(QStandardPaths::TempLocation);
+    QTemporaryDir dirA(QDir(base).filePath(QStringLiteral("punchline-demo-XXXXXX")));
+    QTemporaryDir dirB(QDir(base).filePath(QStringLiteral("punchline-demo-XXXXXX")));
+    if (!dirA.isValid() || !dirB.isValid()) {
+        std::fprintf(stderr, "punchline: cannot create demo profiles in %s\n", qPrintable(base));
+        return 1;
+    }
+    auto settingsFor = [&overrides](const QString &dir, const QString &name) {
+        Settings s = AppSettings::defaults(dir);
+        s.displayName = name;
+        s.port = 0;
+        s.stunServers.clear();
+        s.ipEchoUrl.clear();
+        s.localAddresses = { QStringLiteral("127.0.0.1") };
+        s.downloadDir = QDir(dir).filePath(QStringLiteral("Downloads"));
+        apply(overrides, &s);
+        s.port = 0;
+        QDir().mkpath(s.downloadDir);
+        return s;
+    };
+    const Settings a = settingsFor(dirA.path(), QCoreApplication::translate("main", "Alice"));
+    const Settings b = settingsFor(dirB.path(), QCoreApplication::translate("main", "Bob"));
+
+    Node nodeA;
+    Node nodeB;
+    MainWindow windowA(&nodeA, a);
+    MainWindow windowB(&nodeB, b);
+    QObject::connect(&nodeA, &Node::localInfoReady, &windowB,
+                     [&windowB](const LocalInfo &info) { windowB.connectTo(info.code); });
+    QObject::connect(&nodeB, &Node::localInfoReady, &windowA,
+                     [&windowA](const LocalInfo &info) { windowA.connectTo(info.code); });
+    bool welcomed = false;
+    QObject::connect(&nodeA, &Node::connected, &windowA, [&windowA, &welcomed](const ConnectionInfo &info) {
+        if (welcomed)
+            return;
+        welcomed = true;
+        windowA.sendChatText(QCoreApplication::translate(
+                                     "main", "Hi %1! This is a Punchline demo: two windows on one machine, connected "
+                                             "directly and encrypted. Type a reply below, or drop a file or folder on "
+                                             "either window to send it. More at https://punchline.invalid")
+                                     .arg(info.peerName));
+    });
+
+    // Side by side on the screen.
+    if (QScreen *screen = QGuiApplication::primaryScreen()) {
+        const QRect area = screen->availableGeometry();
+        const int w = area.width() / 2;
+        windowA.setGeometry(area.x(), area.y(), w, area.height());
+        windowB.setGeometry(area.x() + w, area.y(), area.width() - w, area.height());
+    }
+    windowA.show();
+    windowB.show();
+    windowA.start();
+    windowB.start();
+    return QApplication::exec();
+}
+
+void setApplicationIdentity()
+{
+    QCoreApplication::setApplicationName(QStringLiteral("punchline"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Punchline"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(PUNCHLINE_VERSION));
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
-    QApplication app(argc, argv);
-    QLabel label(QStringLiteral("Punchline"));
-    label.show();
-    return app.exec();
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QCoreApplication::translate("main", "Chat and send files directly to a friend, through both of your home routers."));
+    const QCommandLineOption helpOption = parser.addHelpOption();
+    const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
+                                           QCoreApplication::translate("main", "Print the version and exit."));
+    const QCommandLineOption profileOption(QStringLiteral("profile"),
+                                           QCoreApplication::translate("main", "Use the profile in DIR (identity, friends, history, settings)."),
+                                           QStringLiteral("DIR"));
+    const QCommandLineOption demoOption(QStringLiteral("demo"),
+                                        QCoreApplication::translate("main", "Open two windows connected to each other on this machine."));
+    const QCommandLineOption stunOption(QStringLiteral("stun"),
+                                        QCoreApplication::translate("main", "STUN servers (host:port, comma separated) or \"none\"."),
+                                        QStringLiteral("LIST"));
+    const QCommandLineOption ipEchoOption(QStringLiteral("ip-echo"), QCoreApplication::translate("main", "IP echo URL, or \"none\"."),
+                                          QStringLiteral("URL"));
+    const QCommandLineOption portOption(QStringLiteral("port"), QCoreApplication::translate("main", "Local TCP port (0 = any free port)."),
+                                        QStringLiteral("N"));
+    parser.addOptions({ versionOption, profileOption, demoOption, stunOption, ipEchoOption, portOption });
+
+    // --help and --version must work without a display (packaging checks, SSH sessions): they are
+    // answered before the GUI application (which needs one) exists.
+    bool infoOnly = false;
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == "--") // what follows is not an option
+            break;
+        infoOnly = infoOnly || arg == "-h" || arg == "--help" || arg == "-?" || arg == "--help-all" || arg == "-v"
+                || arg == "--version";
+    }
+    if (infoOnly) {
+        QCoreApplication console(argc, argv);
+        setApplicationIdentity();
+        if (!parser.parse(QCoreApplication::arguments())) {
+            std::fprintf(stderr, "punchline: %s\n\n%s", qPrintable(parser.errorText()), qPrintable(parser.helpText()));
+            return 2;
+        }
+        if (parser.isSet(versionOption) && !parser.isSet(helpOption)) {
+            std::printf("punchline %s\n", PUNCHLINE_VERSION);
+            return 0;
+        }
+        std::fputs(qPrintable(parser.helpText()), stdout);
+        return 0;
+    }
+
+    QApplication app(argc, argv); // takes Qt's own options (-platform, -style, ...) out of the list
+    setApplicationIdentity();
+    QApplication::setApplicationDisplayName(QStringLiteral("Punchline"));
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.punchline.Punchline"));
+    QApplication::setWindowIcon(IconFactory::appIcon());
+    registerMetaTypes();
+    if (!parser.parse(QApplication::arguments())) {
+        std::fprintf(stderr, "punchline: %s\n\n%s", qPrintable(parser.errorText()), qPrintable(parser.helpText()));
+        return 2;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "punchline: unexpected argument \"%s\"\n", qPrintable(parser.positionalArguments().constFirst()));
+        return 2;
+    }
+
+    Overrides overrides;
+    if (parser.isSet(stunOption)) {
+        overrides.stun = true;
+        const QString value = parser.value(stunOption).trimmed();
+        if (value.compare(QLatin1String("none"), Qt::CaseInsensitive) != 0) {
+            const QStringList list = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
+            for (const QString &server : list)
+                overrides.stunServers << server.trimmed();
+        }
+    }
+    if (parser.isSet(ipEchoOption)) {
+        overrides.ipEcho = true;
+        const QString value = parser.value(ipEchoOption).trimmed();
+        if (value.compare(QLatin1String("none"), Qt::CaseInsensitive) != 0)
+            overrides.ipEchoUrl = value;
+    }
+    if (parser.isSet(portOption)) {
+        bool ok = false;
+        const int port = parser.value(portOption).toInt(&ok);
+        if (!ok || port < 0 || port > 65535) {
+            std::fprintf(stderr, "punchline: --port needs a number from 0 to 65535\n");
+            return 2;
+        }
+        overrides.port = port;
+    }
+
+    if (parser.isSet(demoOption))
+        return runDemo(overrides);
+
+    QString profileDir = parser.isSet(profileOption) ? parser.value(profileOption) : AppSettings::defaultProfileDir();
+    if (profileDir.isEmpty()) {
+        std::fprintf(stderr, "punchline: no profile folder; use --profile DIR\n");
+        return 2;
+    }
+    profileDir = QDir(profileDir).absolutePath();
+    Settings settings = AppSettings(profileDir).load();
+    apply(overrides, &settings);
+
+    Node node; // declared before the window: the window goes first
+    MainWindow window(&node, settings);
+    window.show();
+    window.start();
+    return QApplication::exec();
 }

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Takes docs/screenshot.png: builds punchline if needed, runs the two-window --demo on a virtual
+# X display (xvfb-run), waits until both windows are connected and the welcome message crossed,
+# captures the screen with ImageMagick's `import`, and quits.
+#
+# Environment: BUILD_DIR (default build-screenshot next to the sources), WAIT (seconds, default 6),
+# SCREEN (default 1600x900x24), OUT (default docs/screenshot.png).
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$here/build-screenshot}
+out=${OUT:-$here/docs/screenshot.png}
+wait_s=${WAIT:-6}
+screen=${SCREEN:-1600x900x24}
+
+for tool in xvfb-run import cmake; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "screenshot.sh: $tool is needed" >&2; exit 1; }
+done
+
+if [ ! -f "$build/build.ninja" ] && [ ! -f "$build/Makefile" ]; then
+    generator=
+    command -v ninja >/dev/null 2>&1 && generator="-G Ninja"
+    # shellcheck disable=SC2086
+    cmake -S "$here" -B "$build" $generator -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPUNCHLINE_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build "$build" --target punchline -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+app=$build/app/punchline
+[ -x "$app" ] || { echo "screenshot.sh: $app was not built" >&2; exit 1; }
+
+mkdir -p "$(dirname "$out")"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# One shell inside the virtual display: start the demo, wait, capture, stop the demo.
+cat >"$tmp/inner.sh" <<'INNER'
+#!/bin/sh
+set -u
+"$APP" --demo >"$TMPD/demo.log" 2>&1 &
+pid=$!
+sleep "$WAIT_S"
+status=0
+if kill -0 "$pid" 2>/dev/null; then
+    import -window root "$OUT" || status=1
+else
+    echo "screenshot.sh: punchline --demo exited early:" >&2
+    cat "$TMPD/demo.log" >&2
+    status=1
+fi
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+exit $status
+INNER
+chmod +x "$tmp/inner.sh"
+
+# A home and runtime dir of our own: the demo must not touch the user's profile or settings.
+mkdir -p "$tmp/home" "$tmp/runtime"
+chmod 700 "$tmp/runtime"
+HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/runtime" XDG_CONFIG_HOME="$tmp/home/.config" \
+    APP="$app" TMPD="$tmp" WAIT_S="$wait_s" OUT="$out" QT_QPA_PLATFORM=xcb \
+    xvfb-run -a -s "-screen 0 $screen" "$tmp/inner.sh"
+echo "$out"

@@ -1,0 +1,103 @@
+#include "appsettings.h"
+
+#include <QDir>
+#include <QSettings>
+#include <QStandardPaths>
+
+namespace Punchline {
+
+namespace {
+
+const QString KeyName = QStringLiteral("profile/displayName");
+const QString KeyDownloads = QStringLiteral("transfers/downloadDir");
+const QString KeyPort = QStringLiteral("network/port");
+const QString KeyStun = QStringLiteral("network/stunServers");
+const QString KeyIpEcho = QStringLiteral("network/ipEchoUrl");
+const QString KeyKeepalive = QStringLiteral("network/keepaliveSeconds");
+const QString KeyGeometry = QStringLiteral("window/geometry");
+const QString KeyState = QStringLiteral("window/state");
+
+} // namespace
+
+AppSettings::AppSettings(const QString &profileDir)
+    : m_profileDir(profileDir), m_path(QDir(profileDir).filePath(QString::fromLatin1(FileName)))
+{
+}
+
+QString AppSettings::defaultProfileDir()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+}
+
+QString AppSettings::defaultDownloadDir()
+{
+    QString dir = QStandardPaths::writableLocation(QStandardPaths::DownloadLocation);
+    if (dir.isEmpty())
+        dir = QDir::homePath();
+    return dir;
+}
+
+Settings AppSettings::defaults(const QString &profileDir)
+{
+    Settings s;
+    s.profileDir = profileDir;
+    s.stunServers = Settings::defaultStunServers();
+    s.ipEchoUrl = Settings::defaultIpEchoUrl();
+    s.downloadDir = defaultDownloadDir();
+    return s;
+}
+
+Settings AppSettings::load() const
+{
+    Settings s = defaults(m_profileDir);
+    const QSettings ini(m_path, QSettings::IniFormat);
+    s.displayName = ini.value(KeyName, s.displayName).toString();
+    s.downloadDir = ini.value(KeyDownloads, s.downloadDir).toString();
+    s.port = ini.value(KeyPort, s.port).toInt();
+    if (s.port < -1 || s.port > 65535)
+        s.port = -1;
+    // An empty list is a choice (STUN off), so "missing" and "empty" differ.
+    if (ini.contains(KeyStun))
+        s.stunServers = ini.value(KeyStun).toStringList();
+    s.stunServers.removeAll(QString());
+    if (ini.contains(KeyIpEcho))
+        s.ipEchoUrl = ini.value(KeyIpEcho).toString();
+    const int keepalive = ini.value(KeyKeepalive, s.keepaliveIntervalMs / 1000).toInt();
+    if (keepalive >= 5 && keepalive <= 600) {
+        s.keepaliveIntervalMs = keepalive * 1000;
+        s.peerSilentLimitMs = 3 * s.keepaliveIntervalMs;
+    }
+    return s;
+}
+
+bool AppSettings::save(const Settings &settings) const
+{
+    QSettings ini(m_path, QSettings::IniFormat);
+    ini.setValue(KeyName, settings.displayName);
+    ini.setValue(KeyDownloads, settings.downloadDir);
+    ini.setValue(KeyPort, settings.port);
+    ini.setValue(KeyStun, settings.stunServers);
+    ini.setValue(KeyIpEcho, settings.ipEchoUrl);
+    ini.setValue(KeyKeepalive, settings.keepaliveIntervalMs / 1000);
+    ini.sync();
+    return ini.status() == QSettings::NoError;
+}
+
+QByteArray AppSettings::windowGeometry() const
+{
+    return QSettings(m_path, QSettings::IniFormat).value(KeyGeometry).toByteArray();
+}
+
+QByteArray AppSettings::windowState() const
+{
+    return QSettings(m_path, QSettings::IniFormat).value(KeyState).toByteArray();
+}
+
+void AppSettings::saveWindow(const QByteArray &geometry, const QByteArray &state) const
+{
+    QSettings ini(m_path, QSettings::IniFormat);
+    ini.setValue(KeyGeometry, geometry);
+    ini.setValue(KeyState, state);
+}
+
+} // namespace Punchline

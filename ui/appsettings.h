@@ -1,0 +1,39 @@
+#pragma once
+// The window's persistent preferences: the node Settings a user can change (display name,
+// download folder, port, STUN servers, IP echo fallback, keepalive) plus window geometry, kept
+// with QSettings in <profile>/punchline.ini.
+
+#include "engine/settings.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace Punchline {
+
+class AppSettings
+{
+public:
+    static constexpr const char *FileName = "punchline.ini";
+
+    explicit AppSettings(const QString &profileDir);
+
+    // Stored values over the defaults; profileDir is always set.
+    Settings load() const;
+    // Writes the user-facing fields of settings (not profileDir). False if the file cannot be written.
+    bool save(const Settings &settings) const;
+
+    QByteArray windowGeometry() const;
+    QByteArray windowState() const;
+    void saveWindow(const QByteArray &geometry, const QByteArray &state) const;
+
+    QString path() const { return m_path; }
+    static QString defaultProfileDir();  // QStandardPaths::AppDataLocation
+    static QString defaultDownloadDir(); // the user's Downloads folder
+    static Settings defaults(const QString &profileDir);
+
+private:
+    QString m_profileDir;
+    QString m_path;
+};
+
+} // namespace Punchline

@@ -1,0 +1,204 @@
+#include "localinfopanel.h"
+
+#include "iconfactory.h"
+#include "identity/identity.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QEvent>
+#include <QFontDatabase>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QStyle>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace Punchline {
+
+namespace {
+
+QLabel *plainLabel(QWidget *parent, const QString &objectName)
+{
+    auto *label = new QLabel(parent);
+    label->setObjectName(objectName);
+    label->setTextFormat(Qt::PlainText);
+    label->setWordWrap(true);
+    label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    return label;
+}
+
+QLabel *dimmed(QLabel *label)
+{
+    label->setForegroundRole(QPalette::PlaceholderText);
+    return label;
+}
+
+} // namespace
+
+LocalInfoPanel::LocalInfoPanel(QWidget *parent)
+    : QWidget(parent),
+      m_name(plainLabel(this, QStringLiteral("myName"))),
+      m_code(new QLineEdit(this)),
+      m_copy(new QPushButton(tr("Co&py"), this)),
+      m_fingerprint(dimmed(plainLabel(this, QStringLiteral("myFingerprint")))),
+      m_local(plainLabel(this, QStringLiteral("myLocalAddresses"))),
+      m_public(plainLabel(this, QStringLiteral("myPublicAddress"))),
+      m_nat(plainLabel(this, QStringLiteral("myNat"))),
+      m_natIcon(new QLabel(this)),
+      m_explanation(dimmed(plainLabel(this, QStringLiteral("myExplanation"))))
+{
+    QFont big = m_name->font();
+    big.setPointSizeF(big.pointSizeF() * 1.3);
+    big.setBold(true);
+    m_name->setFont(big);
+    m_name->setWordWrap(false);
+
+    m_code->setObjectName(QStringLiteral("myCode"));
+    m_code->setReadOnly(true);
+    m_code->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_code->setPlaceholderText(tr("being prepared…"));
+    m_code->setAccessibleName(tr("Your Punchline code"));
+    m_copy->setObjectName(QStringLiteral("copyCodeButton"));
+    m_copy->setToolTip(tr("Copy your code to the clipboard, then send it to your friend (Ctrl+Shift+C)"));
+    m_copy->setEnabled(false);
+    connect(m_copy, &QPushButton::clicked, this, &LocalInfoPanel::copyCode);
+
+    auto *codeLabel = new QLabel(tr("Your code (send it to your friend):"), this);
+    codeLabel->setBuddy(m_code);
+    auto *codeRow = new QHBoxLayout;
+    codeRow->addWidget(m_code, 1);
+    codeRow->addWidget(m_copy);
+
+    auto *natRow = new QHBoxLayout;
+    natRow->setContentsMargins(0, 0, 0, 0);
+    natRow->addWidget(m_natIcon, 0, Qt::AlignTop);
+    natRow->addWidget(m_nat, 1);
+    m_natIcon->hide();
+
+    auto *form = new QFormLayout;
+    form->setRowWrapPolicy(QFormLayout::WrapLongRows);
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("This network:"), m_local);
+    form->addRow(tr("Internet:"), m_public);
+    form->addRow(tr("Router:"), natRow);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_name);
+    layout->addWidget(m_fingerprint);
+    layout->addSpacing(6);
+    layout->addWidget(codeLabel);
+    layout->addLayout(codeRow);
+    layout->addSpacing(6);
+    layout->addLayout(form);
+    layout->addWidget(m_explanation);
+    setDiscovering();
+}
+
+void LocalInfoPanel::setDiscovering()
+{
+    m_name->setText(m_info.displayName.isEmpty() ? tr("Starting…") : m_info.displayName);
+    m_local->setText(tr("looking…"));
+    m_public->setText(tr("looking…"));
+    m_nat->setText(tr("looking…"));
+    m_explanation->hide();
+}
+
+void LocalInfoPanel::setFailed(const QString &why)
+{
+    if (!m_info.code.isEmpty())
+        return;
+    m_local->setText(tr("not available"));
+    m_public->setText(tr("not available"));
+    m_nat->setText(tr("unknown"));
+    m_explanation->setText(why);
+    m_explanation->setVisible(!why.isEmpty());
+}
+
+QString LocalInfoPanel::publicDescription(const LocalInfo &info)
+{
+    if (!info.publicEndpoint)
+        return tr("not known: only friends on the same network can reach you");
+    const QString address = info.publicEndpoint->toString();
+    switch (info.publicSource) {
+    case PublicSource::Stun:
+        return tr("%1 (found by STUN)").arg(address);
+    case PublicSource::IpEcho:
+        return info.publicPortGuessed ? tr("%1 (found by IP echo; the port is a guess)").arg(address)
+                                      : tr("%1 (found by IP echo)").arg(address);
+    case PublicSource::None:
+        break;
+    }
+    return address;
+}
+
+QString LocalInfoPanel::natDescription(const LocalInfo &info)
+{
+    switch (info.nat) {
+    case NatKind::EndpointIndependent:
+        return tr("keeps the same port for every destination: direct connections should work");
+    case NatKind::EndpointDependent:
+        return tr("your network changes ports per destination: direct connections may fail");
+    case NatKind::Unknown:
+        break;
+    }
+    if (!info.publicEndpoint)
+        return tr("unknown: no STUN server was asked or none answered");
+    if (info.publicEndpoint && info.local.contains(*info.publicEndpoint))
+        return tr("none: this machine has a public address");
+    return tr("unknown: one answer is not enough to tell how your router behaves");
+}
+
+void LocalInfoPanel::setLocalInfo(const LocalInfo &info)
+{
+    m_info = info;
+    m_name->setText(info.displayName);
+    m_code->setText(info.code);
+    m_code->setCursorPosition(0);
+    m_code->setToolTip(info.code);
+    m_copy->setEnabled(!info.code.isEmpty());
+    if (!info.fingerprint.isEmpty()) {
+        const QString fp = Identity::formatFingerprint(info.fingerprint);
+        m_fingerprint->setText(tr("Fingerprint %1…").arg(fp.left(19)));
+        m_fingerprint->setToolTip(tr("Your identity's full fingerprint, for comparing by phone:\n%1").arg(fp));
+    }
+    QStringList local;
+    for (const Endpoint &e : info.local)
+        local << e.toString();
+    m_local->setText(local.isEmpty() ? tr("no usable network interface") : local.join(QStringLiteral(", ")));
+    m_public->setText(publicDescription(info));
+    m_nat->setText(natDescription(info));
+    m_natIcon->setVisible(info.nat == NatKind::EndpointDependent);
+    m_explanation->setText(info.explanation);
+    m_explanation->setVisible(!info.explanation.isEmpty());
+    updateIcons();
+}
+
+void LocalInfoPanel::copyCode()
+{
+    if (m_info.code.isEmpty())
+        return;
+    QGuiApplication::clipboard()->setText(m_info.code);
+    m_copy->setText(tr("Copied"));
+    QTimer::singleShot(2000, this, [this] { m_copy->setText(tr("Co&py")); });
+    Q_EMIT codeCopied();
+}
+
+void LocalInfoPanel::changeEvent(QEvent *event)
+{
+    QWidget::changeEvent(event);
+    if (event->type() == QEvent::PaletteChange)
+        updateIcons();
+}
+
+void LocalInfoPanel::updateIcons()
+{
+    const int size = style()->pixelMetric(QStyle::PM_SmallIconSize, nullptr, this);
+    m_copy->setIcon(IconFactory::glyph(QStringLiteral("copy"), palette()));
+    m_natIcon->setPixmap(IconFactory::pixmap(QStringLiteral("status-warning"), palette(), size));
+}
+
+} // namespace Punchline

@@ -1,0 +1,211 @@
+#include "settingsdialog.h"
+
+#include <QCheckBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTemporaryFile>
+#include <QUrl>
+#include <QVBoxLayout>
+
+namespace Punchline {
+
+SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
+    : QDialog(parent),
+      m_settings(current),
+      m_name(new QLineEdit(this)),
+      m_downloadDir(new QLineEdit(this)),
+      m_port(new QSpinBox(this)),
+      m_stun(new QPlainTextEdit(this)),
+      m_ipEchoEnabled(new QCheckBox(tr("&Ask a web service for my public address if STUN finds nothing"), this)),
+      m_ipEchoUrl(new QLineEdit(this)),
+      m_keepalive(new QSpinBox(this)),
+      m_error(new QLabel(this))
+{
+    setWindowTitle(tr("Punchline Settings"));
+    setObjectName(QStringLiteral("settingsDialog"));
+
+    m_name->setObjectName(QStringLiteral("displayNameField"));
+    m_name->setText(current.displayName);
+    m_name->setMaxLength(64);
+    m_name->setPlaceholderText(tr("the name your friends see"));
+    m_downloadDir->setObjectName(QStringLiteral("downloadDirField"));
+    m_downloadDir->setText(QDir::toNativeSeparators(current.downloadDir));
+    auto *browse = new QPushButton(tr("&Browse…"), this);
+    connect(browse, &QPushButton::clicked, this, &SettingsDialog::browseDownloadDir);
+    auto *downloadRow = new QHBoxLayout;
+    downloadRow->addWidget(m_downloadDir, 1);
+    downloadRow->addWidget(browse);
+
+    m_port->setObjectName(QStringLiteral("portField"));
+    m_port->setRange(0, 65535);
+    m_port->setSpecialValueText(tr("Automatic (keeps the same port between runs)"));
+    m_port->setValue(current.port > 0 ? current.port : 0);
+
+    m_stun->setObjectName(QStringLiteral("stunField"));
+    m_stun->setPlainText(current.stunServers.join(QLatin1Char('\n')));
+    m_stun->setTabChangesFocus(true);
+    m_stun->setPlaceholderText(tr("host:port, one per line; empty turns STUN off"));
+    m_stun->setFixedHeight(m_stun->fontMetrics().lineSpacing() * 4 + 12);
+    auto *stunDefaults = new QPushButton(tr("Use the &default servers"), this);
+    connect(stunDefaults, &QPushButton::clicked, this,
+            [this] { m_stun->setPlainText(Settings::defaultStunServers().join(QLatin1Char('\n'))); });
+
+    m_ipEchoEnabled->setObjectName(QStringLiteral("ipEchoEnabled"));
+    m_ipEchoEnabled->setChecked(!current.ipEchoUrl.isEmpty());
+    m_ipEchoUrl->setObjectName(QStringLiteral("ipEchoField"));
+    m_ipEchoUrl->setText(current.ipEchoUrl.isEmpty() ? Settings::defaultIpEchoUrl() : current.ipEchoUrl);
+    m_ipEchoUrl->setEnabled(m_ipEchoEnabled->isChecked());
+    connect(m_ipEchoEnabled, &QCheckBox::toggled, m_ipEchoUrl, &QWidget::setEnabled);
+
+    m_keepalive->setObjectName(QStringLiteral("keepaliveField"));
+    m_keepalive->setRange(5, 600);
+    m_keepalive->setSuffix(tr(" s"));
+    m_keepalive->setValue(current.keepaliveIntervalMs / 1000);
+    m_keepalive->setToolTip(tr("How often a small packet keeps your router's path open and measures the round trip"));
+
+    m_error->setObjectName(QStringLiteral("settingsError"));
+    m_error->setTextFormat(Qt::PlainText);
+    m_error->setWordWrap(true);
+    m_error->hide();
+
+    auto *form = new QFormLayout;
+    auto addRow = [form](const QString &text, QWidget *field, QLayout *layout = nullptr) {
+        auto *label = new QLabel(text);
+        label->setBuddy(field);
+        if (layout)
+            form->addRow(label, layout);
+        else
+            form->addRow(label, field);
+    };
+    addRow(tr("Display &name:"), m_name);
+    addRow(tr("Download &folder:"), m_downloadDir, downloadRow);
+    addRow(tr("&Port:"), m_port);
+    addRow(tr("&STUN servers:"), m_stun);
+    form->addRow(QString(), stunDefaults);
+    form->addRow(QString(), m_ipEchoEnabled);
+    addRow(tr("IP echo &URL:"), m_ipEchoUrl);
+    addRow(tr("&Keepalive every:"), m_keepalive);
+
+    auto *note = new QLabel(tr("Port, STUN and IP echo changes apply the next time Punchline starts."), this);
+    note->setWordWrap(true);
+    note->setForegroundRole(QPalette::PlaceholderText);
+
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    connect(buttons, &QDialogButtonBox::accepted, this, &SettingsDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &SettingsDialog::reject);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(note);
+    layout->addWidget(m_error);
+    layout->addWidget(buttons);
+    setMinimumWidth(520);
+}
+
+Settings SettingsDialog::settings() const
+{
+    return m_settings;
+}
+
+QString SettingsDialog::errorText() const
+{
+    return m_error->isHidden() ? QString() : m_error->text();
+}
+
+QString SettingsDialog::checkDownloadDir(const QString &dir)
+{
+    if (dir.trimmed().isEmpty())
+        return tr("Choose a download folder.");
+    const QFileInfo info(dir);
+    if (info.exists() && !info.isDir())
+        return tr("\"%1\" is a file, not a folder.").arg(QDir::toNativeSeparators(dir));
+    if (!info.exists() && !QDir().mkpath(dir))
+        return tr("The folder \"%1\" does not exist and cannot be created.").arg(QDir::toNativeSeparators(dir));
+    // Permissions alone do not tell (read-only mounts, ACLs): try writing.
+    QTemporaryFile probe(QDir(dir).filePath(QStringLiteral(".punchline-write-test-XXXXXX")));
+    if (!probe.open())
+        return tr("Punchline cannot write into \"%1\": %2").arg(QDir::toNativeSeparators(dir), probe.errorString());
+    return QString();
+}
+
+QString SettingsDialog::checkStunServers(const QStringList &servers)
+{
+    for (const QString &server : servers) {
+        const qsizetype colon = server.lastIndexOf(QLatin1Char(':'));
+        bool portOk = false;
+        const int port = colon > 0 ? server.mid(colon + 1).toInt(&portOk) : 0;
+        const QString host = colon > 0 ? server.left(colon) : QString();
+        if (!portOk || port < 1 || port > 65535 || host.isEmpty() || host.contains(QLatin1Char(' '))
+            || host.contains(QLatin1Char('/')))
+            return tr("\"%1\" is not a STUN server: write host:port, for example stun.example.org:3478.").arg(server);
+    }
+    return QString();
+}
+
+void SettingsDialog::showError(const QString &text, QWidget *field)
+{
+    m_error->setText(text);
+    m_error->show();
+    if (field)
+        field->setFocus();
+}
+
+void SettingsDialog::accept()
+{
+    const QString downloadDir = QDir::fromNativeSeparators(m_downloadDir->text().trimmed());
+    QString problem = checkDownloadDir(downloadDir);
+    if (!problem.isEmpty()) {
+        showError(problem, m_downloadDir);
+        return;
+    }
+    QStringList stun;
+    const QStringList lines = m_stun->toPlainText().split(QLatin1Char('\n'));
+    for (const QString &line : lines) {
+        if (!line.trimmed().isEmpty())
+            stun << line.trimmed();
+    }
+    problem = checkStunServers(stun);
+    if (!problem.isEmpty()) {
+        showError(problem, m_stun);
+        return;
+    }
+    QString ipEcho;
+    if (m_ipEchoEnabled->isChecked()) {
+        const QUrl url(m_ipEchoUrl->text().trimmed(), QUrl::StrictMode);
+        if (!url.isValid() || (url.scheme() != QLatin1String("https") && url.scheme() != QLatin1String("http"))
+            || url.host().isEmpty()) {
+            showError(tr("The IP echo address must be a web address (https://…)."), m_ipEchoUrl);
+            return;
+        }
+        ipEcho = url.toString();
+    }
+    Settings s = m_settings;
+    s.displayName = m_name->text().simplified();
+    s.downloadDir = QDir::cleanPath(downloadDir);
+    s.port = m_port->value() == 0 ? -1 : m_port->value();
+    s.stunServers = stun;
+    s.ipEchoUrl = ipEcho;
+    s.keepaliveIntervalMs = m_keepalive->value() * 1000;
+    s.peerSilentLimitMs = 3 * s.keepaliveIntervalMs;
+    m_settings = s;
+    m_error->hide();
+    QDialog::accept();
+}
+
+void SettingsDialog::browseDownloadDir()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Download folder"), m_downloadDir->text());
+    if (!dir.isEmpty())
+        m_downloadDir->setText(QDir::toNativeSeparators(dir));
+}
+
+} // namespace Punchline

@@ -1,0 +1,49 @@
+#pragma once
+// Preferences: display name, download folder, port, STUN servers, IP echo fallback, keepalive.
+// OK checks everything first; a bad value is explained and nothing is changed.
+
+#include "engine/settings.h"
+
+#include <QDialog>
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QSpinBox;
+
+namespace Punchline {
+
+class SettingsDialog : public QDialog
+{
+    Q_OBJECT
+public:
+    explicit SettingsDialog(const Settings &current, QWidget *parent = nullptr);
+
+    Settings settings() const; // the edited values (valid after accept())
+    QString errorText() const;
+
+    // Empty when the folder exists (or could be created) and a file can be written in it.
+    static QString checkDownloadDir(const QString &dir);
+    // Empty when every line is host:port.
+    static QString checkStunServers(const QStringList &servers);
+
+public Q_SLOTS:
+    void accept() override;
+
+private:
+    void browseDownloadDir();
+    void showError(const QString &text, QWidget *field);
+
+    Settings m_settings;
+    QLineEdit *m_name;
+    QLineEdit *m_downloadDir;
+    QSpinBox *m_port;
+    QPlainTextEdit *m_stun;
+    QCheckBox *m_ipEchoEnabled;
+    QLineEdit *m_ipEchoUrl;
+    QSpinBox *m_keepalive;
+    QLabel *m_error;
+};
+
+} // namespace Punchline

@@ -1,0 +1,72 @@
+#pragma once
+// One offer in the transfers list: name, files and sizes, progress, rate and time left, and the
+// buttons that fit its state (Accept / Decline, Cancel, Open folder, Remove). Failures and
+// resumed transfers say so in words.
+
+#include "common/types.h"
+
+#include <QFrame>
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QToolButton;
+class QTreeWidget;
+
+namespace Punchline {
+
+class TransferItem : public QFrame
+{
+    Q_OBJECT
+public:
+    static constexpr int MaxListedFiles = 1000;
+
+    explicit TransferItem(const TransferInfo &info, QWidget *parent = nullptr);
+
+    void setInfo(const TransferInfo &info);
+    void setPeerName(const QString &name);
+    const TransferInfo &info() const { return m_info; }
+    bool isFinished() const;
+    bool isActive() const; // offered, accepted or moving bytes
+    QString stateText() const;
+    QString detailText() const;
+    QPushButton *acceptButton() const { return m_accept; }
+
+    static QString stateTextFor(const TransferInfo &info, const QString &peerName);
+    static QString detailTextFor(const TransferInfo &info);
+    static QString folderToOpen(const TransferInfo &info);
+
+Q_SIGNALS:
+    void acceptRequested(const QString &id);
+    void declineRequested(const QString &id);
+    void cancelRequested(const QString &id);
+    void removeRequested(const QString &id);
+    void openFolderRequested(const QString &folder);
+
+protected:
+    void changeEvent(QEvent *event) override;
+
+private:
+    void refresh();
+    void fillFiles();
+    void updateIcons();
+
+    TransferInfo m_info;
+    QString m_peerName;
+    int m_filledFiles = -1;
+    QLabel *m_icon;
+    QLabel *m_name;
+    QLabel *m_state;
+    QLabel *m_summary;
+    QProgressBar *m_progress;
+    QLabel *m_detail;
+    QToolButton *m_filesToggle;
+    QTreeWidget *m_files;
+    QPushButton *m_accept;
+    QPushButton *m_decline;
+    QPushButton *m_cancel;
+    QPushButton *m_open;
+    QPushButton *m_remove;
+};
+
+} // namespace Punchline
