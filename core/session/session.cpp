@@ -7,7 +7,12 @@
 
 #include <QDateTime>
 #include <QRandomGenerator>
+#include <QThread>
 #include <QUuid>
+
+// Sessions, links and sockets belong to the network thread; the UI reaches them only through the
+// engine's queued calls.
+#define ASSERT_OWN_THREAD() Q_ASSERT(QThread::currentThread() == thread())
 
 namespace Punchline {
 
@@ -62,6 +67,7 @@ void Session::setKeepalive(int intervalMs, int silentLimitMs)
 
 void Session::attachLink(Link *link)
 {
+    ASSERT_OWN_THREAD();
     detachLink();
     if (!link || !link->isOpen())
         return;
@@ -126,6 +132,7 @@ void Session::protocolError(const QString &message)
 
 void Session::reset()
 {
+    ASSERT_OWN_THREAD();
     detachLink();
     m_outbox.clear();
     m_seen.clear();
@@ -389,6 +396,7 @@ QString Session::sendChat(const QString &text, Error *error)
 
 bool Session::sendChat(const QString &id, const QString &text, Error *error)
 {
+    ASSERT_OWN_THREAD();
     const auto refuse = [error](const QString &why) {
         if (error)
             *error = { ErrorCode::BadUsage, why };
@@ -428,6 +436,7 @@ QList<ChatMessage> Session::pendingMessages() const
 
 void Session::requestDone()
 {
+    ASSERT_OWN_THREAD();
     m_doneRequested = true;
     maybeSendDone();
 }
@@ -464,6 +473,7 @@ void Session::sendBye(const QString &reason)
 
 void Session::close(const QString &reason)
 {
+    ASSERT_OWN_THREAD();
     QPointer<Link> link = m_link;
     if (!link)
         return;
@@ -475,6 +485,7 @@ void Session::close(const QString &reason)
 
 void Session::setTransferHandler(TransferHandler *handler)
 {
+    ASSERT_OWN_THREAD();
     if (m_transfers) {
         if (m_transfersUp)
             m_transfers->onLinkDown();
