@@ -67,6 +67,11 @@ ConnectBar::ConnectBar(QWidget *parent)
     updateIcons();
 }
 
+QWidget *ConnectBar::lastInTabOrder() const
+{
+    return m_disconnect;
+}
+
 bool ConnectBar::isInputValid() const
 {
     if (!m_input.isValid())
@@ -137,6 +142,9 @@ void ConnectBar::updateButtons()
     m_cancel->setVisible(trying);
     m_disconnect->setVisible(connected);
     m_field->setReadOnly(trying);
+    // Once connected the hint about the code is old news: the status above says it all.
+    m_validIcon->setVisible(!connected);
+    m_validText->setVisible(!connected);
 }
 
 void ConnectBar::requestConnect()

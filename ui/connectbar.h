@@ -23,6 +23,7 @@ public:
     void setOwnFingerprint(const QByteArray &fingerprint) { m_ownFingerprint = fingerprint; validate(); }
     QLineEdit *field() const { return m_field; }
     QPushButton *connectButton() const { return m_connect; }
+    QWidget *lastInTabOrder() const;
     const PeerInput &input() const { return m_input; }
     bool isInputValid() const; // parsable and not our own code
     QString validationText() const;

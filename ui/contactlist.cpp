@@ -43,9 +43,10 @@ ContactList::ContactList(QWidget *parent)
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_list, 1);
     layout->addWidget(m_empty);
+    layout->addWidget(m_list, 100);
     layout->addWidget(m_reconnect, 0, Qt::AlignLeft);
+    layout->addStretch(1); // keeps the hint at the top while the list is hidden
 
     connect(m_list, &QListWidget::itemActivated, this, &ContactList::requestReconnect);
     connect(m_reconnect, &QPushButton::clicked, this, &ContactList::requestReconnect);
@@ -80,6 +81,11 @@ QList<ContactList::Contact> ContactList::readKnownPeers(const QString &profileDi
     std::stable_sort(result.begin(), result.end(),
                      [](const Contact &a, const Contact &b) { return a.lastSeen > b.lastSeen; });
     return result;
+}
+
+QWidget *ContactList::reconnectButton() const
+{
+    return m_reconnect;
 }
 
 void ContactList::reload(const QString &profileDir)

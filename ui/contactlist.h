@@ -37,6 +37,7 @@ public:
     void setCanReconnect(bool can);
     void setCurrentPeer(const QByteArray &fingerprint); // marks who we are connected to
     QListWidget *list() const { return m_list; }
+    QWidget *reconnectButton() const;
 
 Q_SIGNALS:
     void reconnectRequested(const QByteArray &fingerprint, const QString &name);

@@ -98,6 +98,11 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     setDiscovering();
 }
 
+QWidget *LocalInfoPanel::codeField() const
+{
+    return m_code;
+}
+
 void LocalInfoPanel::setDiscovering()
 {
     m_name->setText(m_info.displayName.isEmpty() ? tr("Starting…") : m_info.displayName);

@@ -24,6 +24,7 @@ public:
     const LocalInfo &localInfo() const { return m_info; }
     QString code() const { return m_info.code; }
     QPushButton *copyButton() const { return m_copy; }
+    QWidget *codeField() const;
 
     static QString natDescription(const LocalInfo &info);
     static QString publicDescription(const LocalInfo &info);

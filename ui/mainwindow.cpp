@@ -7,6 +7,7 @@
 #include "connectbar.h"
 #include "contactlist.h"
 #include "engine/node.h"
+#include "englishplurals.h"
 #include "iconfactory.h"
 #include "identity/identity.h"
 #include "localinfopanel.h"
@@ -32,6 +33,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -43,8 +45,11 @@
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTime>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace Punchline {
 
@@ -76,6 +81,7 @@ MainWindow::MainWindow(Node *node, const Settings &settings, QWidget *parent)
     : QMainWindow(parent), m_node(node), m_settings(settings)
 {
     IconFactory::ensureResources();
+    EnglishPlurals::install();
     setObjectName(QStringLiteral("punchlineWindow"));
     setWindowIcon(IconFactory::appIcon());
     setAcceptDrops(true);
@@ -215,10 +221,18 @@ void MainWindow::buildUi()
     statusBar()->addWidget(m_statusText, 1);
     statusBar()->setSizeGripEnabled(true);
 
-    // Drops of files land on the window even over the text boxes (they would insert the path).
-    for (QWidget *w : { static_cast<QWidget *>(m_chatInput->viewport()), static_cast<QWidget *>(m_chatView->viewport()),
-                        static_cast<QWidget *>(m_connectBar->field()) })
-        w->installEventFilter(this);
+    // Keyboard order: the friend's code, the conversation, then your side and your friends.
+    const QList<QWidget *> order = { m_connectBar->field(), m_connectBar->connectButton(), m_connectBar->lastInTabOrder(),
+                                     m_chatInput, m_sendButton, m_fileButton, m_chatView,
+                                     m_localPanel->codeField(), m_localPanel->copyButton(), m_contacts->list(),
+                                     m_contacts->reconnectButton() };
+    for (qsizetype i = 1; i < order.size(); ++i)
+        QWidget::setTabOrder(order.at(i - 1), order.at(i));
+
+    // Files dropped anywhere on this window make an offer, also over widgets that take drops
+    // themselves (text boxes would insert the path): watch the drag events of the whole app and
+    // keep those aimed at this window.
+    qApp->installEventFilter(this);
 
     connect(m_chatInput, &ChatInput::submitted, this, &MainWindow::submitChat);
     connect(m_sendButton, &QPushButton::clicked, this, &MainWindow::submitChat);
@@ -271,7 +285,10 @@ void MainWindow::buildUi()
         }
         QDesktopServices::openUrl(QUrl::fromLocalFile(folder));
     });
-    connect(m_transfers, &TransferList::countChanged, this, [this](int count) { m_transfers->setVisible(count > 0); });
+    connect(m_transfers, &TransferList::countChanged, this, [this](int count) {
+        m_transfers->setVisible(count > 0);
+        fitTransfers();
+    });
 }
 
 void MainWindow::buildMenus()
@@ -513,8 +530,11 @@ void MainWindow::onRtt(int milliseconds)
 
 void MainWindow::onTransferUpdated(const TransferInfo &info)
 {
+    const bool isNew = !m_transfers->item(info.id);
     m_transfers->updateTransfer(info);
     m_transfers->show();
+    if (isNew)
+        QTimer::singleShot(0, this, &MainWindow::fitTransfers); // after the new item is laid out
     const bool in = info.direction == TransferDirection::In;
     if (in && info.state == TransferState::Offered && !m_notifiedOffers.contains(info.id)) {
         m_notifiedOffers.insert(info.id);
@@ -735,6 +755,21 @@ void MainWindow::sendFolderDialog()
         sendPaths({ folder });
 }
 
+void MainWindow::fitTransfers()
+{
+    // Enough room for the offers (an incoming one must show its buttons), at most 3/5 of the
+    // height; never shrinks what the user chose by dragging the splitter.
+    if (m_transfers->isHidden())
+        return;
+    const QList<int> sizes = m_chatSplitter->sizes();
+    const int total = sizes.value(0) + sizes.value(1);
+    if (total <= 0)
+        return;
+    const int want = std::min(m_transfers->sizeHint().height(), total * 3 / 5);
+    if (sizes.value(1) < want)
+        m_chatSplitter->setSizes({ total - want, want });
+}
+
 void MainWindow::showDropOverlay(bool show)
 {
     if (show) {
@@ -778,7 +813,12 @@ void MainWindow::dropEvent(QDropEvent *event)
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 {
-    switch (event->type()) {
+    const QEvent::Type type = event->type();
+    if (type != QEvent::DragEnter && type != QEvent::DragMove && type != QEvent::Drop && type != QEvent::DragLeave)
+        return false; // the common case, kept cheap: this filter sees every event of the application
+    if (watched == this || !watched->isWidgetType() || static_cast<QWidget *>(watched)->window() != this)
+        return false;
+    switch (type) {
     case QEvent::DragEnter:
     case QEvent::DragMove:
     case QEvent::Drop: {
@@ -799,7 +839,7 @@ bool MainWindow::eventFilter(QObject *watched, QEvent *event)
     default:
         break;
     }
-    return QMainWindow::eventFilter(watched, event);
+    return false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ private:
     void updateTitle();
     void updateChatTitle();
     void showDropOverlay(bool show);
+    void fitTransfers();
     void openHistory();
     void showHistoryFor(const QByteArray &fingerprint, const QString &name);
     void submitChat();

@@ -84,7 +84,6 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     m_files->header()->setStretchLastSection(false);
     m_files->header()->setSectionResizeMode(0, QHeaderView::Stretch);
     m_files->header()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
-    m_files->setMaximumHeight(160);
     m_files->hide();
 
     auto *buttons = new QHBoxLayout;
@@ -104,8 +103,8 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     grid->addWidget(m_summary, 1, 1, 1, 2);
     grid->addWidget(m_progress, 2, 1, 1, 2);
     grid->addWidget(m_detail, 3, 1, 1, 2);
-    grid->addWidget(m_files, 4, 1, 1, 2);
-    grid->addLayout(buttons, 5, 1, 1, 2);
+    grid->addLayout(buttons, 4, 1, 1, 2); // above the file list: the decision stays in view
+    grid->addWidget(m_files, 5, 1, 1, 2);
     grid->setColumnStretch(1, 1);
 
     connect(m_filesToggle, &QToolButton::toggled, this, [this](bool on) {
@@ -299,6 +298,10 @@ void TransferItem::fillFiles()
     if (m_info.files.size() > shown)
         rows.append(new QTreeWidgetItem({ tr("… and %n more", nullptr, int(m_info.files.size() - shown)), QString() }));
     m_files->addTopLevelItems(rows);
+    // As tall as the list, up to six rows; longer lists scroll.
+    const int rowHeight = std::max(m_files->sizeHintForRow(0), fontMetrics().lineSpacing());
+    const int shownRows = int(std::min<qsizetype>(std::max<qsizetype>(rows.size(), 1), 6));
+    m_files->setFixedHeight(m_files->header()->sizeHint().height() + rowHeight * shownRows + 2 * m_files->frameWidth() + 2);
     m_filledFiles = int(m_info.files.size());
 }
 

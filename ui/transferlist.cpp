@@ -93,6 +93,15 @@ int TransferList::activeCount() const
     return n;
 }
 
+QSize TransferList::sizeHint() const
+{
+    int height = m_title->sizeHint().height() + layout()->spacing();
+    const QList<TransferItem *> all = items();
+    for (const TransferItem *item : all)
+        height += item->sizeHint().height() + m_column->spacing();
+    return { QWidget::sizeHint().width(), height };
+}
+
 void TransferList::clearFinished()
 {
     const QList<TransferItem *> all = items();

@@ -28,6 +28,7 @@ public:
     QList<TransferItem *> items() const; // newest first
     int count() const { return int(m_items.size()); }
     int activeCount() const;
+    QSize sizeHint() const override; // room for every item (the window caps it)
 
 public Q_SLOTS:
     void clearFinished();

@@ -9,6 +9,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QFile>
 #include <QScreen>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -75,16 +76,29 @@ int runDemo(const Overrides &overrides)
                      [&windowB](const LocalInfo &info) { windowB.connectTo(info.code); });
     QObject::connect(&nodeB, &Node::localInfoReady, &windowA,
                      [&windowA](const LocalInfo &info) { windowA.connectTo(info.code); });
+    // A small file for the first offer: the newcomer sees Accept / Decline and a transfer cross.
+    const QString sample = QDir(dirA.path()).filePath(QCoreApplication::translate("main", "Welcome to Punchline.txt"));
+    {
+        QFile file(sample);
+        if (file.open(QIODevice::WriteOnly | QIODevice::Text))
+            file.write(QCoreApplication::translate("main",
+                                                   "This file came straight from the other window: no server, no cloud.\n"
+                                                   "Every byte was encrypted (TLS 1.3) and checked (SHA-256) on arrival.\n")
+                               .toUtf8());
+    }
     bool welcomed = false;
-    QObject::connect(&nodeA, &Node::connected, &windowA, [&windowA, &welcomed](const ConnectionInfo &info) {
+    QObject::connect(&nodeA, &Node::connected, &windowA, [&windowA, &welcomed, sample](const ConnectionInfo &info) {
         if (welcomed)
             return;
         welcomed = true;
         windowA.sendChatText(QCoreApplication::translate(
                                      "main", "Hi %1! This is a Punchline demo: two windows on one machine, connected "
-                                             "directly and encrypted. Type a reply below, or drop a file or folder on "
-                                             "either window to send it. More at https://punchline.invalid")
+                                             "directly and encrypted. I am offering you a small file: press Accept. "
+                                             "Then reply here, or drop your own files and folders on either window. "
+                                             "More at https://punchline.invalid")
                                      .arg(info.peerName));
+        if (QFile::exists(sample))
+            windowA.sendPaths({ sample });
     });
 
     // Side by side on the screen.

@@ -6,6 +6,7 @@
 #include "chatview.h"
 #include "connectbar.h"
 #include "engine/node.h"
+#include "iconfactory.h"
 #include "identity/peercode.h"
 #include "mainwindow.h"
 #include "noticebar.h"
@@ -414,6 +415,68 @@ private Q_SLOTS:
         Q_EMIT node.transferUpdated(resumed);
         QVERIFY(window.transferList()->item(resumed.id)->stateText().contains(QStringLiteral("resumed")));
         QVERIFY(window.transferList()->item(resumed.id)->detailText().contains(QStringLiteral("resumed at")));
+    }
+
+    void darkPaletteIsFollowed()
+    {
+        // No colour is hard-coded: a dark palette shows up in the chat's HTML and in the glyphs.
+        const QPalette previous = QApplication::palette();
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+        dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+        dark.setColor(QPalette::AlternateBase, QColor(0x33, 0x33, 0x33));
+        dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Button, QColor(0x3a, 0x3a, 0x3a));
+        dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Highlight, QColor(0x3d, 0x7a, 0xed));
+        dark.setColor(QPalette::HighlightedText, Qt::white);
+        dark.setColor(QPalette::Link, QColor(0x6f, 0xa8, 0xff));
+        dark.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9a, 0x9a));
+        dark.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(0x70, 0x70, 0x70));
+        QApplication::setPalette(dark);
+
+        Node node;
+        const Settings settings = settingsIn(QStringLiteral("dark"));
+        MainWindow window(&node, settings);
+        playConnected(node, settings.profileDir);
+        window.sendChatText(QStringLiteral("dark mode works? https://example.org"));
+        ChatMessage reply;
+        reply.id = QStringLiteral("r1");
+        reply.text = QStringLiteral("yes");
+        reply.time = QDateTime::currentDateTime();
+        Q_EMIT node.chatReceived(reply);
+        TransferInfo offer;
+        offer.id = QStringLiteral("d-1");
+        offer.direction = TransferDirection::In;
+        offer.name = QStringLiteral("notes.txt");
+        offer.files = { { QStringLiteral("notes.txt"), 1234 } };
+        offer.total = 1234;
+        Q_EMIT node.transferUpdated(offer);
+
+        const QString html = window.chatView()->toHtml();
+        QVERIFY2(html.contains(QStringLiteral("#6fa8ff")), "own name in the palette's link colour");
+        QVERIFY(html.contains(QStringLiteral("#9a9a9a"))); // times in the placeholder colour
+        const QImage glyph = IconFactory::pixmap(QStringLiteral("accept"), dark, 24).toImage();
+        QVERIFY(!glyph.isNull());
+        bool tinted = false;
+        for (int y = 0; y < glyph.height() && !tinted; ++y) {
+            for (int x = 0; x < glyph.width() && !tinted; ++x) {
+                const QColor c = glyph.pixelColor(x, y);
+                tinted = c.alpha() == 255 && c.rgb() == dark.color(QPalette::WindowText).rgb();
+            }
+        }
+        QVERIFY2(tinted, "glyphs are drawn in the palette's text colour");
+
+        // For a look by eye: PUNCHLINE_UI_GRAB_DIR=/some/dir saves the window.
+        const QString grabDir = qEnvironmentVariable("PUNCHLINE_UI_GRAB_DIR");
+        if (!grabDir.isEmpty()) {
+            window.resize(900, 640);
+            window.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&window));
+            window.grab().save(QDir(grabDir).filePath(QStringLiteral("ui-dark.png")));
+        }
+        QApplication::setPalette(previous);
     }
 
     void settingsRefuseBadValues()

@@ -177,7 +177,7 @@ private Q_SLOTS:
         QTemporaryDir data;
         const qint64 bigSize = qEnvironmentVariableIntValue("PUNCHLINE_UI_TRANSFER_MB") > 0
                 ? qint64(qEnvironmentVariableIntValue("PUNCHLINE_UI_TRANSFER_MB")) << 20
-                : qint64(48) << 20;
+                : qint64(128) << 20;
         const QString big = data.filePath(QStringLiteral("movie.bin"));
         writeRandom(big, bigSize);
         const QString folder = data.filePath(QStringLiteral("notes"));
