@@ -333,3 +333,75 @@ lt_reset_clis() {
         rm -rf "$old"
     fi
 }
+
+# --- helpers added for issue 3 (secure session, codes, healing) --------------------------
+
+# lt_lo_up: a namespace "<LAB_ID>-lo" holding nothing but its loopback interface, for scenarios
+# that need no NAT (use host name "lo" with lt_cli_start / lab_exec). Nothing sent inside it can
+# reach another network. It is recorded in the lab's run dir, so lab_down (run on exit by
+# lt_init's trap) kills whatever still runs in it and deletes it.
+lt_lo_up() {
+    lab_down
+    local run ns
+    run=$(lab_rundir)
+    ns=$(lab_ns lo)
+    if ! { mkdir -p "$run" && echo "$ns" >>"$run/namespaces" && ip netns add "$ns" &&
+        ip -n "$ns" link set lo up; }; then
+        lt_fail "loopback namespace $ns"
+        exit 1
+    fi
+    lt_log "namespace $ns up (loopback only)"
+}
+
+# Arguments that keep a CLI on 127.0.0.1 (no STUN, no IP echo, only the loopback candidate);
+# they come after lt_cli_start's lab STUN arguments and win over them.
+LT_LO_ARGS=(--stun none --ip-echo none --local 127.0.0.1)
+
+# lt_count NAME JQ_CONDITION: how many of the program's events satisfy the condition.
+lt_count() {
+    lt_events "$1" "select($2)" | wc -l
+}
+
+# lt_wait_count NAME JQ_CONDITION MIN SECONDS: waits (bounded) until at least MIN events satisfy
+# the condition; false if they did not within SECONDS.
+lt_wait_count() {
+    local name=$1 cond=$2 min=$3 secs=$4 i
+    for ((i = 0; i < secs * 10; i++)); do
+        (($(lt_count "$name" "$cond") >= min)) && return 0
+        sleep 0.1
+    done
+    (($(lt_count "$name" "$cond") >= min))
+}
+
+# lt_alive NAME: the program is still running.
+lt_alive() { [[ -n "${LT_PID[$1]:-}" ]] && kill -0 "${LT_PID[$1]}" 2>/dev/null; }
+
+# lt_stop NAME: ends a program started with lt_cli_start (TERM, bounded wait, then KILL);
+# LT_RC[NAME] gets its exit code.
+lt_stop() {
+    local name=$1 pid=${LT_PID[$1]:-} i
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    LT_RC[$name]=$?
+    LT_PID[$name]=""
+}
+
+# lt_messages_once NAME: no message text and no message id was printed twice by NAME.
+lt_messages_once() {
+    local dups
+    dups=$( {
+        lt_events "$1" 'select(.event == "message") | "id " + (.id | tostring)'
+        lt_events "$1" 'select(.event == "message") | "text " + .text'
+    } | sort | uniq -d)
+    if [[ -z "$dups" ]]; then
+        lt_ok "$1: no message shown twice"
+    else
+        lt_fail "$1: messages shown twice: $(tr '\n' ';' <<<"$dups")"
+    fi
+}
