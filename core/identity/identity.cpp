@@ -21,7 +21,7 @@ namespace Punchline {
 
 namespace {
 
-constexpr qint64 MaxFileBytes = 64 * 1024;
+constexpr qint64 MaxFileBytes = qint64(64) * 1024;
 constexpr QFileDevice::Permissions OwnerOnlyFile = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
 
 struct Deleter

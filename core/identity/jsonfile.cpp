@@ -13,7 +13,7 @@ namespace Punchline::JsonFile {
 
 namespace {
 
-constexpr qint64 MaxBytes = 4 * 1024 * 1024;
+constexpr qint64 MaxBytes = qint64(4) * 1024 * 1024;
 
 void setError(Error *error, const QString &message)
 {

@@ -42,7 +42,7 @@ bool KnownPeers::load(Error *error)
     if (!root)
         return false;
     const QJsonArray list = root->value(QStringLiteral("peers")).toArray();
-    for (const QJsonValue &v : list) {
+    for (const auto &v : list) {
         const QJsonObject o = v.toObject();
         KnownPeer peer;
         peer.fingerprint = QByteArray::fromHex(o.value(QStringLiteral("fingerprint")).toString().toLatin1());
@@ -50,7 +50,7 @@ bool KnownPeers::load(Error *error)
             continue; // one bad entry does not cost the others
         peer.name = sanitizeDisplayName(o.value(QStringLiteral("name")).toString(), MaxNameBytes);
         const QJsonArray candidates = o.value(QStringLiteral("candidates")).toArray();
-        for (const QJsonValue &c : candidates) {
+        for (const auto &c : candidates) {
             const auto e = Endpoint::parse(c.toString());
             if (e && peer.candidates.size() < MaxCandidates)
                 peer.candidates.append(*e);

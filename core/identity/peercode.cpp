@@ -79,7 +79,7 @@ int symbolValue(char16_t c)
         break;
     }
     for (int i = 10; i < 32; ++i) {
-        if (Alphabet[i] == c)
+        if (char16_t(Alphabet[i]) == c)
             return i;
     }
     return -1;

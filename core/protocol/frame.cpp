@@ -31,7 +31,7 @@ void FrameDecoder::append(QByteArrayView data)
     if (hasError() || data.isEmpty())
         return;
     // Drop consumed bytes before growing, so a long stream does not accumulate.
-    if (m_offset > 0 && (m_offset >= m_buffer.size() / 2 || m_offset > 64 * 1024)) {
+    if (m_offset > 0 && (m_offset >= m_buffer.size() / 2 || m_offset > qsizetype(64) * 1024)) {
         m_buffer.remove(0, m_offset);
         m_offset = 0;
     }

@@ -40,7 +40,7 @@ int depthOf(const QCborValue &v, int depth)
     int deepest = depth;
     if (v.isArray()) {
         const QCborArray a = v.toArray();
-        for (const QCborValue &e : a)
+        for (const auto &e : a)
             deepest = qMax(deepest, depthOf(e, depth + 1));
     } else if (v.isMap()) {
         const QCborMap m = v.toMap();
@@ -175,7 +175,7 @@ std::optional<HelloMessage> decodeHello(const QByteArray &payload, Error *error)
             fail(error, QStringLiteral("hello: more than %1 capabilities").arg(Limits::MaxCapabilities));
             return std::nullopt;
         }
-        for (const QCborValue &c : list) {
+        for (const auto &c : list) {
             const QString s = c.toString();
             if (!c.isString() || s.isEmpty() || s.size() > Limits::CapabilityChars
                 || stripControlCharacters(s, false) != s) {

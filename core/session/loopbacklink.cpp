@@ -67,7 +67,7 @@ void LoopbackLink::flush()
         if (m_wireOffset == m_wire.size()) {
             m_wire.clear();
             m_wireOffset = 0;
-        } else if (m_wireOffset > 1024 * 1024) {
+        } else if (m_wireOffset > qsizetype(1024) * 1024) {
             m_wire.remove(0, m_wireOffset);
             m_wireOffset = 0;
         }

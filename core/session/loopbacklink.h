@@ -16,7 +16,7 @@ class LoopbackLink : public Link
 {
     Q_OBJECT
 public:
-    static constexpr qint64 LowWaterMark = 256 * 1024;
+    static constexpr qint64 LowWaterMark = qint64(256) * 1024;
 
     // Two open links, parentless: the caller owns both (delete with deleteLater()).
     static std::pair<LoopbackLink *, LoopbackLink *> createPair(const QString &name = QString());
@@ -52,7 +52,7 @@ private:
     FrameDecoder m_decoder;
     QByteArray m_wire; // sent, not yet delivered
     qsizetype m_wireOffset = 0;
-    qint64 m_bytesPerTick = 64 * 1024;
+    qint64 m_bytesPerTick = qint64(64) * 1024;
     bool m_open = true;
     bool m_flushScheduled = false;
     bool m_blackhole = false;

@@ -72,6 +72,7 @@ void Session::attachLink(Link *link)
     if (!link || !link->isOpen())
         return;
     m_link = link;
+    m_attached = link;
     m_established = false;
     m_doneSent = false;
     m_peerDone = false;
@@ -84,6 +85,14 @@ void Session::attachLink(Link *link)
         if (m_link != link)
             return;
         failLink(why.isError() ? why : Error { ErrorCode::PeerLost, QStringLiteral("the link was closed") });
+    });
+    // Deleted while attached (instead of closed, then deleted): same as lost. By now m_link
+    // (a QPointer) is already null, so the raw pointer tells whether it was ours.
+    connect(link, &QObject::destroyed, this, [this](QObject *gone) {
+        if (gone != m_attached)
+            return;
+        detachLink();
+        Q_EMIT linkLost({ ErrorCode::PeerLost, QStringLiteral("the link went away") });
     });
     HelloMessage hello;
     hello.displayName = m_config.displayName;
@@ -105,10 +114,10 @@ void Session::detachLink()
     const bool wasUp = m_transfersUp;
     m_transfersUp = false;
     m_established = false;
-    if (m_link) {
+    if (m_link)
         m_link->disconnect(this);
-        m_link = nullptr;
-    }
+    m_link = nullptr;
+    m_attached = nullptr;
     if (wasUp && m_transfers)
         m_transfers->onLinkDown();
 }
@@ -275,7 +284,7 @@ void Session::onChat(const QByteArray &payload)
     message.text = stripControlCharacters(chat->text, true);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // The sender's time (when it was typed, maybe during a cut), unless its clock is far ahead.
-    message.time = QDateTime::fromMSecsSinceEpoch(chat->timestampMs > now + 24 * 3600 * 1000 ? now : chat->timestampMs,
+    message.time = QDateTime::fromMSecsSinceEpoch(chat->timestampMs > now + qint64(24) * 3600 * 1000 ? now : chat->timestampMs,
                                                   Qt::UTC);
     message.outgoing = false;
     message.delivered = true;
@@ -448,7 +457,8 @@ bool Session::transfersIdle() const
 
 void Session::maybeSendDone()
 {
-    if (!m_established || !m_doneRequested || m_doneSent || !m_outbox.isEmpty() || !transfersIdle())
+    if (!m_established || !m_link || !m_doneRequested || m_doneSent || !m_outbox.isEmpty()
+        || !transfersIdle())
         return;
     m_doneSent = true;
     m_link->sendFrame(FrameType::Done, encodeDone());

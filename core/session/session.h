@@ -43,7 +43,7 @@ class Session : public QObject
     Q_OBJECT
 public:
     // Bulk (transfer) frames are only pulled while the link holds less than this.
-    static constexpr qint64 BulkLowWaterMark = 256 * 1024;
+    static constexpr qint64 BulkLowWaterMark = qint64(256) * 1024;
 
     explicit Session(const SessionConfig &config, QObject *parent = nullptr);
     ~Session() override;
@@ -132,6 +132,7 @@ private:
 
     SessionConfig m_config;
     QPointer<Link> m_link;
+    const Link *m_attached = nullptr; // identity only (never dereferenced)
     QByteArray m_sessionId;
     bool m_established = false;
     int m_version = 0;

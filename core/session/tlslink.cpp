@@ -10,7 +10,7 @@
 namespace Punchline {
 
 namespace {
-constexpr qint64 ReadChunk = 64 * 1024; // bounds the decoder's buffer per turn
+constexpr qint64 ReadChunk = qint64(64) * 1024; // bounds the decoder's buffer per turn
 constexpr int CloseGraceMs = 3000;
 } // namespace
 

@@ -17,7 +17,7 @@ class TlsLink : public Link
 {
     Q_OBJECT
 public:
-    static constexpr qint64 LowWaterMark = 256 * 1024;
+    static constexpr qint64 LowWaterMark = qint64(256) * 1024;
 
     // Takes ownership of an encrypted, connected socket (reparented to the link). Bytes the
     // socket already holds (the peer may have written right after the handshake) are read from

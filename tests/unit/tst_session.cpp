@@ -521,6 +521,23 @@ private Q_SLOTS:
         QCOMPARE(lostA.size(), 0);
     }
 
+    void linkDeletedWhileAttached()
+    {
+        Session a(config(QStringLiteral("Ada"), 50, 5000));
+        Session b(config(QStringLiteral("Bob"), 50, 5000));
+        QSignalSpy lostA(&a, &Session::linkLost);
+        std::pair<LoopbackLink *, LoopbackLink *> links;
+        QVERIFY(establish(a, b, &links));
+        a.requestDone();
+        delete links.first; // the engine should close first; a session must survive it anyway
+        QCOMPARE(lostA.size(), 1);
+        QCOMPARE(errorAt(lostA, 0).code, ErrorCode::PeerLost);
+        QVERIFY(!a.hasLink());
+        a.sendChat(QStringLiteral("queued"));
+        QTest::qWait(150); // keepalive and done checks run without a link
+        QCOMPARE(a.pendingMessages().size(), 1);
+    }
+
     void resetForgetsThePeer()
     {
         Session a(config(QStringLiteral("Ada")));
