@@ -238,6 +238,7 @@ void MainWindow::buildUi()
     connect(m_sendButton, &QPushButton::clicked, this, &MainWindow::submitChat);
     connect(m_fileButton, &QPushButton::clicked, this, &MainWindow::sendFilesDialog);
     connect(m_chatInput, &QPlainTextEdit::textChanged, this, &MainWindow::updateActions);
+    connect(m_connectBar->field(), &QLineEdit::textChanged, this, &MainWindow::updateActions);
     connect(m_connectBar, &ConnectBar::connectRequested, this, [this](const QString &text, const QString &name) {
         if (!m_node)
             return;
