@@ -310,7 +310,6 @@ struct Engine::Private
         info.resumed = reconnecting;
         reconnecting = false;
         everConnected = true;
-        setState(State::Connected);
 
         KnownPeer kp;
         kp.fingerprint = peerFingerprint;
@@ -325,7 +324,9 @@ struct Engine::Private
         if (!knownPeers->save(&saveError))
             log(QStringLiteral("could not remember this peer: %1").arg(saveError.message));
         log(QStringLiteral("connected to %1 (%2) in %3 ms").arg(peerName, pathName(info.path)).arg(info.elapsedMs));
+        // Details first: whoever sees the Connected state already has the ConnectionInfo.
         Q_EMIT q->connected(info);
+        setState(State::Connected);
     }
 
     void onLinkClosed(TlsLink *closedLink, const Error &why)
@@ -510,8 +511,15 @@ void Engine::disconnectFromPeer()
     d->stopPunching();
     d->haveTarget = false;
     if (d->link) {
-        d->session->sendBye();
-        d->onLinkLost({});
+        // Bye, then a graceful close (the peer must hear the Bye, or it would start healing);
+        // the link is deleted once it has closed.
+        TlsLink *link = d->link;
+        d->link = nullptr;
+        link->disconnect(this);
+        connect(link, &Link::closed, link, &QObject::deleteLater);
+        d->session->close(QStringLiteral("closed by the user"));
+        d->setState(State::Disconnected);
+        Q_EMIT disconnected({});
     } else {
         d->setState(d->discoveryDone ? State::Ready : State::Discovering);
     }
