@@ -20,7 +20,9 @@ TEXT_B="roger, the eagle lands at 0600 zq9x, over"
 TEXT_A2="l'aigle atterrit à 0600 zq9x ✓ (kw7vj)"
 PCAP=$LT_TMP/inet-toA.pcap
 
-lab_exec inet timeout -k 2 120 tcpdump -i toA -n -s 0 -U -c 50000 -w "$PCAP" \
+# (ip netns exec directly, not the lab_exec function, so $! is timeout's pid and TERM reaches
+# tcpdump, which then flushes and exits)
+ip netns exec "$(lab_ns inet)" timeout -k 2 120 tcpdump -i toA -n -s 0 -U --immediate-mode -c 50000 -w "$PCAP" \
     >"$LT_TMP/tcpdump.out" 2>"$LT_TMP/tcpdump.err" &
 CAP_PID=$!
 LT_BG+=("$CAP_PID")

@@ -60,7 +60,7 @@ sleep 3
 EOF
 
 for k in $KINDS; do
-    lab_exec lo timeout -k 2 $((T + 30)) socat "TCP-LISTEN:${PORT[$k]},bind=127.0.0.1,reuseaddr,fork" \
+    ip netns exec "$(lab_ns lo)" timeout -k 2 $((T + 30)) socat "TCP-LISTEN:${PORT[$k]},bind=127.0.0.1,reuseaddr,fork" \
         "EXEC:bash $LT_TMP/srv/$k.sh" </dev/null >"$LT_TMP/srv/$k.log" 2>&1 &
     LT_BG+=($!)
 done

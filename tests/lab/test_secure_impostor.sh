@@ -59,8 +59,8 @@ check_a_refused() {
 for delay in ${LAB_DELAYS:-0 20}; do
     for kind in ${LAB_IMPOSTORS:-new-identity claims-b}; do
         lt_log "== impostor ($kind) at B's address, drop/drop, DELAY_MS=$delay"
-        if [[ $kind == claims-b ]] && ! python3 -c 'import ssl' 2>/dev/null; then
-            lt_log "SKIP: python3 with ssl is needed for the claims-b impostor"
+        if [[ $kind == claims-b ]] && ! { python3 -c 'import ssl' && command -v openssl; } >/dev/null 2>&1; then
+            lt_log "SKIP: python3 (with ssl) and openssl are needed for the claims-b impostor"
             continue
         fi
         lt_lab_up drop drop "$delay"
