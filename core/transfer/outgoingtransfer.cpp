@@ -1,0 +1,417 @@
+#include "outgoingtransfer.h"
+
+#include "common/logging.h"
+#include "pathsafety.h"
+#include "prefixhasher.h"
+#include "safedir.h"
+
+#include <QFile>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace Punchline {
+
+OutgoingTransfer::OutgoingTransfer(
+    const QByteArray &id, const QList<Source> &sources, const QString &sentPath, Hooks hooks)
+    : m_id(id)
+    , m_sources(sources)
+    , m_hooks(std::move(hooks))
+{
+    QList<OfferFile> files;
+    for (const Source &s : m_sources) {
+        files.append(s.file);
+        m_info.files.append({ s.file.path, s.file.size });
+        m_info.total += s.file.size;
+    }
+    m_info.id = TransferProtocol::idToText(id);
+    m_info.direction = TransferDirection::Out;
+    m_info.name = TransferProtocol::offerName(files);
+    m_info.state = TransferState::Offered;
+    m_info.path = sentPath;
+    m_hashes.resize(m_sources.size());
+}
+
+qint64 OutgoingTransfer::mtimeMs(const struct stat &st)
+{
+    return qint64(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+OutgoingTransfer::~OutgoingTransfer()
+{
+    stopHasher();
+    closeFile();
+}
+
+bool OutgoingTransfer::isActive() const
+{
+    return m_info.state == TransferState::Offered || m_info.state == TransferState::Accepted
+        || m_info.state == TransferState::Progress;
+}
+
+void OutgoingTransfer::publish()
+{
+    if (m_hooks.changed)
+        m_hooks.changed(m_info);
+}
+
+void OutgoingTransfer::sendOffer()
+{
+    if (!isActive())
+        return;
+    stopHasher();
+    closeFile();
+    m_phase = Phase::WaitingAccept;
+    m_acceptEntries.clear();
+    m_acceptCount = -1;
+    m_pendingComplete.clear();
+    QList<OfferFile> files;
+    files.reserve(m_sources.size());
+    for (const Source &s : m_sources)
+        files.append(s.file);
+    const QList<QByteArray> parts = TransferProtocol::encodeOffer(m_id, files, m_info.total);
+    for (const QByteArray &part : parts)
+        m_hooks.sendControl(TransferProtocol::Offer, part);
+}
+
+void OutgoingTransfer::handleAccept(const AcceptPart &part)
+{
+    if (m_phase != Phase::WaitingAccept || !isActive())
+        return; // a late or duplicate answer
+    if (part.first == 0) {
+        m_acceptEntries.clear();
+        m_acceptCount = part.count;
+    } else if (part.count != m_acceptCount || part.first != m_acceptEntries.size()) {
+        fail({ ErrorCode::ProtocolError,
+                 QStringLiteral("The receiver's answer arrived out of order.") },
+            true);
+        return;
+    }
+    m_acceptEntries += part.entries;
+    if (m_acceptEntries.size() == m_acceptCount)
+        acceptComplete();
+}
+
+void OutgoingTransfer::acceptComplete()
+{
+    const int n = int(m_sources.size());
+    m_startOffset = QList<qint64>(n, 0);
+    m_skip = QList<bool>(n, false);
+    m_prefixState.clear();
+    QSet<int> seen;
+    for (const ResumeEntry &e : std::as_const(m_acceptEntries)) {
+        const bool valid = e.index < n && !seen.contains(e.index)
+            && e.offset <= m_sources.at(e.index).file.size
+            && (!e.complete || e.offset == m_sources.at(e.index).file.size);
+        if (!valid) {
+            fail({ ErrorCode::ProtocolError,
+                     QStringLiteral("The receiver answered with an impossible resume position.") },
+                true);
+            return;
+        }
+        seen.insert(e.index);
+    }
+    if (!m_sinceAccept.isValid())
+        m_sinceAccept.start();
+    if (m_info.state == TransferState::Offered) {
+        m_info.state = TransferState::Accepted;
+        publish();
+    }
+    m_phase = Phase::Verifying;
+    m_verifyPos = 0;
+    verifyNext();
+}
+
+// Checks, one entry at a time, that what the receiver has is a prefix of our file: its SHA-256
+// of the first `offset` bytes must equal ours. A mismatch (the file was a different version)
+// restarts that file from zero instead of failing.
+void OutgoingTransfer::verifyNext()
+{
+    while (m_verifyPos < m_acceptEntries.size()) {
+        const ResumeEntry e = m_acceptEntries.at(m_verifyPos);
+        const QString name = m_sources.at(e.index).file.path;
+        if (e.complete && !m_hashes.at(e.index).isEmpty()) {
+            if (m_hashes.at(e.index) == e.prefixHash)
+                m_skip[e.index] = true;
+            else
+                qCInfo(lcTransfer) << "receiver's copy of" << name << "differs; sending it again";
+            ++m_verifyPos;
+            continue;
+        }
+        if (e.offset == 0) {
+            if (e.complete && e.prefixHash == Sha256::hash({})) {
+                m_skip[e.index] = true;
+                m_hashes[e.index] = e.prefixHash;
+            }
+            ++m_verifyPos;
+            continue;
+        }
+        Error error;
+        const int fd = openSource(e.index, &error);
+        if (fd < 0) {
+            fail(error, true);
+            return;
+        }
+        m_hasher = new PrefixHasher(fd, e.offset);
+        m_hasher->start([this, e, name](const Sha256 &state, const Error &hashError) {
+            m_hasher->deleteLater();
+            m_hasher = nullptr;
+            if (hashError.isError()) {
+                fail(hashError, true);
+                return;
+            }
+            if (state.result() == e.prefixHash) {
+                if (e.complete) {
+                    m_skip[e.index] = true;
+                    m_hashes[e.index] = e.prefixHash;
+                } else {
+                    m_startOffset[e.index] = e.offset;
+                    m_prefixState.insert(e.index, state);
+                }
+            } else {
+                qCInfo(lcTransfer) << "receiver's partial" << name << "is not a prefix of ours;"
+                                   << "sending it from the start";
+            }
+            ++m_verifyPos;
+            verifyNext();
+        });
+        return; // continues in the callback
+    }
+    beginSending();
+}
+
+void OutgoingTransfer::beginSending()
+{
+    qint64 resumed = 0;
+    for (int i = 0; i < m_sources.size(); ++i)
+        resumed += m_skip.at(i) ? m_sources.at(i).file.size : m_startOffset.at(i);
+    m_info.bytes = resumed;
+    if (resumed > 0)
+        m_info.resumedFrom = resumed;
+    m_info.state = TransferState::Progress;
+    m_meter.start(resumed);
+    m_phase = Phase::Sending;
+    m_file = -1;
+    publish();
+    if (m_hooks.bulkReady)
+        m_hooks.bulkReady();
+}
+
+int OutgoingTransfer::openSource(int index, Error *error) const
+{
+    const Source &source = m_sources.at(index);
+    const QByteArray path = QFile::encodeName(source.absolutePath);
+    const int fd = ::open(path.constData(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        *error = errno == ELOOP ? Error { ErrorCode::FileError,
+            QStringLiteral("%1 became a symbolic link; it is not sent.").arg(source.absolutePath) }
+                                : SafeDir::errnoError(errno,
+                                    QStringLiteral("cannot read %1").arg(source.absolutePath));
+        return -1;
+    }
+    struct stat st = {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != source.file.size
+        || mtimeMs(st) != source.file.mtimeMs) {
+        ::close(fd);
+        *error = { ErrorCode::FileError,
+            QStringLiteral("%1 changed after it was offered; send it again.")
+                .arg(source.absolutePath) };
+        return -1;
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return fd;
+}
+
+std::optional<std::pair<quint16, QByteArray>> OutgoingTransfer::nextFrame()
+{
+    if (m_phase != Phase::Sending)
+        return std::nullopt;
+    if (m_fd < 0) {
+        int next = m_file + 1;
+        while (next < m_sources.size() && m_skip.at(next))
+            ++next;
+        if (next >= m_sources.size()) {
+            m_phase = Phase::AwaitingComplete;
+            if (!m_pendingComplete.isEmpty())
+                handleComplete(std::exchange(m_pendingComplete, {}));
+            return std::nullopt;
+        }
+        Error error;
+        m_fd = openSource(next, &error);
+        if (m_fd < 0) {
+            fail(error, true);
+            return std::nullopt;
+        }
+        m_file = next;
+        m_pos = m_startOffset.at(next);
+        m_hash = m_prefixState.contains(next) ? m_prefixState.take(next) : Sha256();
+    }
+    const qint64 size = m_sources.at(m_file).file.size;
+    if (m_pos >= size) {
+        struct stat st = {};
+        if (::fstat(m_fd, &st) != 0 || st.st_size != size
+            || mtimeMs(st) != m_sources.at(m_file).file.mtimeMs) {
+            // What went out may mix two versions: the receiver must not keep it as complete.
+            fail({ ErrorCode::FileError,
+                     QStringLiteral("%1 changed while it was sent; send it again.")
+                         .arg(m_sources.at(m_file).absolutePath) },
+                true);
+            return std::nullopt;
+        }
+        m_hashes[m_file] = m_hash.result();
+        closeFile();
+        return std::make_pair(quint16(TransferProtocol::FileEnd),
+            TransferProtocol::encodeFileEnd(m_id, m_file, m_hashes.at(m_file)));
+    }
+    const qint64 want = qMin<qint64>(TransferProtocol::ChunkSize, size - m_pos);
+    QByteArray frame(TransferProtocol::DataHeaderSize + want, Qt::Uninitialized);
+    TransferProtocol::writeDataHeader(frame.data(), m_id, quint32(m_file), quint64(m_pos));
+    char *out = frame.data() + TransferProtocol::DataHeaderSize;
+    qint64 got = 0;
+    while (got < want) {
+        const ssize_t n = ::pread(m_fd, out + got, size_t(want - got), off_t(m_pos + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fail(n < 0 ? SafeDir::errnoError(
+                     errno, QStringLiteral("cannot read %1").arg(m_sources.at(m_file).absolutePath))
+                       : Error { ErrorCode::FileError,
+                           QStringLiteral("%1 became shorter while it was sent.")
+                               .arg(m_sources.at(m_file).absolutePath) },
+                true);
+            return std::nullopt;
+        }
+        got += n;
+    }
+    m_hash.addData(out, got);
+    m_pos += got;
+    m_info.bytes += got;
+    if (m_meter.tick(m_info.bytes)) {
+        m_info.rateBytesPerSec = m_meter.rateBytesPerSec();
+        m_info.etaMs = m_meter.etaMs(m_info.total - m_info.bytes);
+        publish();
+    }
+    return std::make_pair(quint16(TransferProtocol::Data), frame);
+}
+
+void OutgoingTransfer::handleComplete(const QByteArray &hash)
+{
+    if (!isActive())
+        return;
+    if (m_phase == Phase::Verifying || m_phase == Phase::Sending) {
+        // The receiver had everything already; finish once we have confirmed that ourselves.
+        m_pendingComplete = hash;
+        return;
+    }
+    // Also accepted while waiting for an answer: after a reconnect the receiver may already
+    // have finished (our last frames arrived, its Complete did not).
+    QList<OfferFile> files;
+    for (const Source &s : m_sources)
+        files.append(s.file);
+    const QByteArray ours = TransferProtocol::manifestHash(files, m_hashes);
+    if (ours.isEmpty() || ours != hash) {
+        fail({ ErrorCode::FileError,
+                 QStringLiteral("The receiver's checksum does not match what was sent.") },
+            true);
+        return;
+    }
+    m_info.sha256 = QString::fromLatin1(ours.toHex());
+    m_info.bytes = m_info.total;
+    m_info.elapsedMs = m_sinceAccept.isValid() ? m_sinceAccept.elapsed() : 0;
+    m_info.rateBytesPerSec = m_meter.averageRate(m_info.bytes);
+    m_info.etaMs = 0;
+    finish(TransferState::Done);
+}
+
+void OutgoingTransfer::handleDecline()
+{
+    if (m_info.state != TransferState::Offered)
+        return;
+    finish(TransferState::Declined,
+        { ErrorCode::TransferRejected, QStringLiteral("The other side declined the transfer.") });
+}
+
+void OutgoingTransfer::handleCancel()
+{
+    if (!isActive())
+        return;
+    finish(TransferState::Canceled,
+        { ErrorCode::Canceled, QStringLiteral("The other side canceled the transfer.") });
+}
+
+void OutgoingTransfer::handleAbort(const Error &error)
+{
+    if (!isActive())
+        return;
+    finish(TransferState::Failed,
+        { error.code,
+            QStringLiteral("The receiver stopped the transfer: %1")
+                .arg(PathSafety::displaySafe(error.message)) });
+}
+
+void OutgoingTransfer::cancel()
+{
+    if (!isActive())
+        return;
+    m_hooks.sendControl(TransferProtocol::Cancel, TransferProtocol::encodeIdOnly(m_id));
+    finish(TransferState::Canceled,
+        { ErrorCode::Canceled, QStringLiteral("You canceled the transfer.") });
+}
+
+void OutgoingTransfer::linkDown()
+{
+    if (!isActive())
+        return;
+    stopHasher();
+    closeFile();
+    m_phase = Phase::WaitingAccept; // sendOffer() on the next link up
+    m_info.rateBytesPerSec = 0;
+    m_info.etaMs = -1;
+    publish();
+}
+
+void OutgoingTransfer::fail(const Error &error, bool notifyPeer)
+{
+    if (!isActive())
+        return;
+    qCWarning(lcTransfer) << "outgoing transfer" << m_info.id << "failed:" << error.message;
+    if (notifyPeer)
+        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, error));
+    finish(TransferState::Failed, error);
+}
+
+void OutgoingTransfer::finish(TransferState state, const Error &error)
+{
+    stopHasher();
+    closeFile();
+    m_phase = Phase::Finished;
+    m_prefixState.clear();
+    m_info.state = state;
+    m_info.error = error;
+    if (state != TransferState::Done) {
+        m_info.rateBytesPerSec = 0;
+        m_info.etaMs = -1;
+    }
+    publish();
+}
+
+void OutgoingTransfer::closeFile()
+{
+    if (m_fd >= 0)
+        ::close(m_fd);
+    m_fd = -1;
+}
+
+void OutgoingTransfer::stopHasher()
+{
+    if (m_hasher) {
+        m_hasher->cancel();
+        m_hasher->deleteLater();
+        m_hasher = nullptr;
+    }
+}
+
+} // namespace Punchline

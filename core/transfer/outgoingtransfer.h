@@ -1,0 +1,102 @@
+#pragma once
+// One offer we send: its files, the resume check against the receiver's partial data, and the
+// stream of chunks the session pulls (one chunk read ahead at most, hashed as it is read).
+
+#include "common/types.h"
+#include "progressmeter.h"
+#include "sha256.h"
+#include "transferprotocol.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QPointer>
+#include <functional>
+#include <optional>
+
+struct stat;
+
+namespace Punchline {
+
+class PrefixHasher;
+
+class OutgoingTransfer
+{
+public:
+    struct Source
+    {
+        QString absolutePath;
+        OfferFile file;
+    };
+    struct Hooks
+    {
+        std::function<void(quint16 type, const QByteArray &payload)> sendControl;
+        std::function<void()> bulkReady;
+        std::function<void(const TransferInfo &)> changed;
+    };
+
+    OutgoingTransfer(
+        const QByteArray &id, const QList<Source> &sources, const QString &sentPath, Hooks hooks);
+    ~OutgoingTransfer();
+    OutgoingTransfer(const OutgoingTransfer &) = delete;
+    // A file's modification time as offered and as checked before and after sending it.
+    static qint64 mtimeMs(const struct stat &st);
+    OutgoingTransfer &operator=(const OutgoingTransfer &) = delete;
+
+    QByteArray id() const { return m_id; }
+    const TransferInfo &info() const { return m_info; }
+    bool isActive() const; // offered, accepted or in progress
+
+    // The offer, first time and again after every reconnect (the receiver answers with what it
+    // already has).
+    void sendOffer();
+    void handleAccept(const AcceptPart &part);
+    void handleDecline();
+    void handleCancel();
+    void handleAbort(const Error &error);
+    void handleComplete(const QByteArray &hash);
+    void cancel();
+    void linkDown();
+    // Next chunk or FileEnd frame; nullopt while there is nothing to send.
+    std::optional<std::pair<quint16, QByteArray>> nextFrame();
+
+private:
+    enum class Phase { WaitingAccept, Verifying, Sending, AwaitingComplete, Finished };
+
+    void acceptComplete();
+    void verifyNext();
+    void beginSending();
+    int openSource(int index, Error *error) const;
+    void closeFile();
+    void stopHasher();
+    void fail(const Error &error, bool notifyPeer);
+    void finish(TransferState state, const Error &error = {});
+    void publish();
+
+    QByteArray m_id;
+    QList<Source> m_sources;
+    Hooks m_hooks;
+    TransferInfo m_info;
+    Phase m_phase = Phase::WaitingAccept;
+
+    QList<ResumeEntry> m_acceptEntries;
+    int m_acceptCount = -1;
+    int m_verifyPos = 0;
+    QPointer<PrefixHasher> m_hasher;
+
+    QList<QByteArray> m_hashes; // full SHA-256 per file once known
+    QList<qint64> m_startOffset; // where each file (re)starts after the resume check
+    QList<bool> m_skip; // already complete at the receiver
+    QHash<int, Sha256> m_prefixState;
+
+    int m_file = -1;
+    int m_fd = -1;
+    qint64 m_pos = 0;
+    Sha256 m_hash;
+
+    QByteArray m_pendingComplete; // Complete that overtook our resume check (nothing left to send)
+
+    ProgressMeter m_meter;
+    QElapsedTimer m_sinceAccept;
+};
+
+} // namespace Punchline

@@ -1,0 +1,62 @@
+#pragma once
+// A directory held open by descriptor. Everything the receiver creates below the download folder
+// goes through openat/mkdirat/renameat2 relative to such handles with O_NOFOLLOW, so a symlink
+// planted anywhere below the folder is never followed (Syncthing CVE-2017-1000420), and the
+// final rename never replaces an existing file (RENAME_NOREPLACE, no check-then-rename race).
+
+#include "common/types.h"
+
+#include <QString>
+#include <QStringList>
+
+namespace Punchline {
+
+class SafeDir
+{
+public:
+    SafeDir() = default;
+    SafeDir(SafeDir &&other) noexcept;
+    SafeDir &operator=(SafeDir &&other) noexcept;
+    SafeDir(const SafeDir &) = delete;
+    SafeDir &operator=(const SafeDir &) = delete;
+    ~SafeDir();
+
+    // The download folder itself (created if missing; the user may point it through a symlink).
+    static SafeDir openRoot(const QString &absolutePath, Error *error);
+
+    bool isValid() const { return m_fd >= 0; }
+    int fd() const { return m_fd; }
+    QString path() const { return m_path; }
+
+    // Walks (and with create, makes) the given names one at a time; any symlink or non-folder
+    // on the way is an error.
+    SafeDir openPath(const QStringList &names, bool create, Error *error) const;
+    // Makes a new folder "name", or "name (1)", "name (2)"... if taken; returns the name used.
+    QString createUniqueDir(const QString &name, Error *error) const;
+    // Opens (creating) a regular file for writing; never through a symlink, never a FIFO/device.
+    // Returns the descriptor or -1.
+    int openForWrite(const QString &name, bool truncate, Error *error) const;
+    // Opens an existing regular file for reading, or -1 (missing: error code None).
+    int openForRead(const QString &name, Error *error) const;
+    // Size of a regular file here, -1 if it does not exist or is not a regular file.
+    qint64 fileSize(const QString &name) const;
+    // Renames `from` to `wanted`, or "wanted (1)"... when taken, never replacing anything.
+    // Returns the name used, or a null string with *error.
+    QString renameUnique(const QString &from, const QString &wanted, Error *error) const;
+    bool removeFile(const QString &name) const;
+    bool removeEmptyDir(const QString &name) const; // fails (harmlessly) when not empty
+
+    // errno -> Error (ENOSPC/EDQUOT become DiskFull).
+    static Error errnoError(int err, const QString &what);
+
+private:
+    SafeDir(int fd, QString path)
+        : m_fd(fd)
+        , m_path(std::move(path))
+    {
+    }
+    int m_fd = -1;
+    QString m_path;
+};
+
+} // namespace Punchline

@@ -1,0 +1,105 @@
+#pragma once
+// File and folder transfer with one peer: offers in both directions, several at once, each
+// file hashed (SHA-256) while it streams and verified before it gets its final name, resumed
+// from partial data after a reconnect or a restart. Implements the session's TransferHandler
+// seam; the engine exposes it through Node (sendPaths, acceptTransfer, cancelTransfer).
+//
+// Threading: lives on the network thread with the session; all calls from there.
+
+#include "common/types.h"
+#include "engine/settings.h"
+#include "session/transferhandler.h"
+#include "transferstore.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+#include <map>
+#include <memory>
+
+namespace Punchline {
+
+class IncomingTransfer;
+class OutgoingTransfer;
+
+class TransferManager : public QObject, public TransferHandler
+{
+    Q_OBJECT
+public:
+    static constexpr int MaxPendingOffers = 32; // incoming offers waiting for the user
+    static constexpr int MaxOffersInFlight = 8; // multi-part offers being received at once
+    static constexpr int MaxFinishedKept = 256; // finished incoming transfers remembered
+
+    // downloadDir: where received files land. stateDir: profile/transfers/<peer> (incoming
+    // transfer records for resume across restarts; empty: resume only within this run).
+    TransferManager(const QString &downloadDir, const QString &stateDir, AcceptPolicy policy,
+        QObject *parent = nullptr);
+    ~TransferManager() override; // partial files and records stay for a later resume
+
+    // Offers files and folders (absolute paths) as one transfer and returns its id, or a null
+    // string with *error (missing/unreadable item, symlink, unsendable name, too many files...).
+    // Folders are walked recursively; symlinks and special files inside them are skipped.
+    // Sent as soon as the link is up.
+    QString offerPaths(const QStringList &absolutePaths, Error *error);
+    // Same, under an id chosen by the caller (a QUuid string; Node hands out ids at once).
+    QString offerPaths(const QString &transferId, const QStringList &absolutePaths, Error *error);
+    void accept(const QString &id);
+    void decline(const QString &id);
+    void cancel(const QString &id); // either direction, any time before it finished
+    void setDownloadDir(const QString &dir); // for transfers accepted from now on
+    void setAcceptPolicy(AcceptPolicy policy);
+    QString downloadDir() const { return m_downloadDir; }
+    QList<TransferInfo> transfers() const;
+
+    // TransferHandler
+    void setSendControl(SendControl send) override;
+    void handleFrame(quint16 type, const QByteArray &payload) override;
+    std::optional<std::pair<quint16, QByteArray>> nextBulkFrame() override;
+    void onLinkUp() override;
+    void onLinkDown() override;
+    bool isIdle() const override;
+
+Q_SIGNALS:
+    // Offered, Accepted, Progress (at most ten a second), then Done/Failed/Canceled/Declined.
+    // Emitted from the event loop (queued), never from inside a call into the manager.
+    void transferUpdated(const Punchline::TransferInfo &info);
+
+private:
+    struct OfferAssembly
+    {
+        int count = 0;
+        qint64 total = 0;
+        qint64 sum = 0;
+        QList<OfferFile> files;
+        QSet<QString> paths;
+    };
+
+    void handleOfferPart(const QByteArray &payload);
+    void offerComplete(const QByteArray &id, const OfferAssembly &offer);
+    bool addOfferFiles(OfferAssembly &offer, const QList<OfferFile> &files, Error *error) const;
+    void rejectOffer(const QByteArray &id, const Error &error);
+    void acceptIncoming(IncomingTransfer *transfer);
+    void failTransfer(const QByteArray &id, const Error &error);
+    void forgetOldTransfers();
+    void sendControl(quint16 type, const QByteArray &payload);
+    void publish(const TransferInfo &info);
+    void changed(const TransferInfo &info);
+    IncomingTransfer *incoming(const QByteArray &id) const;
+    OutgoingTransfer *outgoing(const QByteArray &id) const;
+    std::unique_ptr<IncomingTransfer> makeIncoming(
+        const QByteArray &id, const QList<OfferFile> &files, qint64 total);
+
+    QString m_downloadDir;
+    AcceptPolicy m_policy;
+    TransferStore m_store;
+    SendControl m_send;
+    bool m_linkUp = false;
+    std::map<QByteArray, std::unique_ptr<OutgoingTransfer>> m_outgoing;
+    QList<QByteArray> m_sendOrder; // round robin over outgoing transfers with data to send
+    qsizetype m_nextSender = 0;
+    std::map<QByteArray, std::unique_ptr<IncomingTransfer>> m_incoming;
+    QHash<QByteArray, OfferAssembly> m_assemblies;
+    QHash<QByteArray, Error> m_rejected; // refused offers: a repeat gets the same answer
+};
+
+} // namespace Punchline

@@ -1,0 +1,79 @@
+#pragma once
+// What the receiver remembers about accepted incoming transfers, under the profile's
+// transfers/ folder, so that after a crash or restart the same offer (same transfer id, or the
+// same files: path + size + sender's mtime) continues from the partial files on disk.
+//
+// Per transfer: <id>.json (the offer, where it lands, the partial-file tag) and <id>.done (one
+// line per verified file: "index<TAB>sha256hex<TAB>final relative path", appended as files finish,
+// so a 100k-file transfer is not rewritten per file). The engine should give each peer its own
+// folder (transfers/<peer fingerprint>/): records are matched against whoever is connected.
+
+#include "common/types.h"
+#include "transferprotocol.h"
+
+#include <QHash>
+#include <QList>
+#include <QString>
+#include <optional>
+
+namespace Punchline {
+
+struct TransferRecord
+{
+    QString id; // hex
+    bool done = false;
+    QString digest; // identity of the file list, see TransferStore::digestOf
+    QString partTag; // in partial-file names; kept when a re-offer adopts the record
+    QString downloadDir;
+    QList<OfferFile> files;
+    qint64 total = 0;
+    QHash<QString, QString> tops; // top-level folder of the offer -> folder name used on disk
+    QString manifest; // hex, when done
+    qint64 createdMs = 0;
+};
+
+struct DoneEntry
+{
+    int index = 0;
+    QByteArray sha256; // raw 32 bytes
+    QString finalPath; // relative to the download folder
+};
+
+class TransferStore
+{
+public:
+    static constexpr qint64 KeepDoneMs = qint64(7) * 24 * 3600 * 1000;
+    static constexpr qint64 KeepUnfinishedMs = qint64(30) * 24 * 3600 * 1000;
+
+    // Loads the index of records in dir (created if missing) and drops expired ones.
+    explicit TransferStore(const QString &dir);
+
+    QString dir() const { return m_dir; }
+    bool save(const TransferRecord &record, Error *error);
+    std::optional<TransferRecord> load(const QString &id) const;
+    bool contains(const QString &id) const { return m_index.contains(id); }
+    // An unfinished record for the same files (not one of `exclude`), or a null string.
+    QString findUnfinishedByDigest(const QString &digest, const QStringList &exclude) const;
+    QList<DoneEntry> doneEntries(const QString &id) const;
+    bool appendDone(const QString &id, const DoneEntry &entry, Error *error);
+    void remove(const QString &id);
+    // Moves the done log of `from` to `to` (adopting an old record under a new transfer id).
+    void renameDoneLog(const QString &from, const QString &to);
+
+    static QString digestOf(const QList<OfferFile> &files);
+
+private:
+    struct IndexEntry
+    {
+        QString digest;
+        bool done = false;
+    };
+    QString recordPath(const QString &id) const;
+    QString donePath(const QString &id) const;
+    void removeExpired(const TransferRecord &record);
+
+    QString m_dir;
+    QHash<QString, IndexEntry> m_index;
+};
+
+} // namespace Punchline

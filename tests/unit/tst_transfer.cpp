@@ -1,0 +1,942 @@
+// Two TransferManagers back to back in one process (LoopbackPump: control frames in order, bulk
+// frames pulled while the "link" has room), on real files with real OpenSSL hashing. Also a
+// hand-made hostile peer, a reconnect, a receiver restart, a sender restart and a full disk.
+#include "transfer/loopbackpump.h"
+#include "transfer/pathsafety.h"
+#include "transfer/safedir.h"
+#include "transfer/sha256.h"
+#include "transfer/transfermanager.h"
+#include "transfer/transferprotocol.h"
+
+#include <QDirIterator>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace Punchline;
+
+namespace {
+
+constexpr int Timeout = 60000;
+constexpr int ShortTimeout = 5000; // hand-made frames: answers come from the next event-loop turn
+
+QByteArray randomBytes(qint64 size, quint32 seed)
+{
+    QByteArray data(size, Qt::Uninitialized);
+    QRandomGenerator rng(seed);
+    qint64 i = 0;
+    for (; i + 4 <= size; i += 4) {
+        const quint32 v = rng.generate();
+        memcpy(data.data() + i, &v, 4);
+    }
+    for (; i < size; ++i)
+        data[i] = char(rng.bounded(256));
+    return data;
+}
+
+void writeFile(const QString &path, const QByteArray &data)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile f(path);
+    QVERIFY2(f.open(QIODevice::WriteOnly), qPrintable(path));
+    QCOMPARE(f.write(data), data.size());
+}
+
+QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return QByteArray("<missing>");
+    return f.readAll();
+}
+
+// Every entry below dir, relative, sorted (files and folders; symlinks not followed).
+QStringList listTree(const QString &dir)
+{
+    QStringList out;
+    QDirIterator it(dir, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot,
+        QDirIterator::Subdirectories);
+    while (it.hasNext())
+        out.append(QDir(dir).relativeFilePath(it.next()));
+    out.sort();
+    return out;
+}
+
+QStringList partials(const QString &dir)
+{
+    QStringList out;
+    for (const QString &p : listTree(dir)) {
+        if (p.endsWith(PathSafety::partialSuffix()))
+            out.append(p);
+    }
+    return out;
+}
+
+// One end: a manager and everything it reported.
+class Side : public QObject
+{
+public:
+    Side(const QString &downloadDir, const QString &stateDir, AcceptPolicy policy)
+        : manager(new TransferManager(downloadDir, stateDir, policy))
+    {
+        connect(manager.get(), &TransferManager::transferUpdated, this,
+            [this](const TransferInfo &info) {
+                updates.append(info);
+                last.insert(info.id, info);
+            });
+    }
+    // Unknown ids have no state (a default TransferInfo would say "offered").
+    TransferState state(const QString &id) const
+    {
+        return last.contains(id) ? last.value(id).state : static_cast<TransferState>(-1);
+    }
+    TransferInfo info(const QString &id) const { return last.value(id); }
+    int count(const QString &id, TransferState s) const
+    {
+        int n = 0;
+        for (const TransferInfo &i : updates)
+            n += (i.id == id && i.state == s) ? 1 : 0;
+        return n;
+    }
+    QString lastIncomingId() const
+    {
+        for (qsizetype i = updates.size() - 1; i >= 0; --i) {
+            if (updates.at(i).direction == TransferDirection::In)
+                return updates.at(i).id;
+        }
+        return {};
+    }
+
+    std::unique_ptr<TransferManager> manager;
+    QList<TransferInfo> updates;
+    QHash<QString, TransferInfo> last;
+};
+
+} // namespace
+
+class TestTransfer : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void singleFileArrivesIntact();
+    void folderTreeArrivesIntact();
+    void existingNamesAreNotOverwritten();
+    void declineAndPolicies();
+    void cancelFromSender();
+    void cancelFromReceiver();
+    void linkDownResumes();
+    void receiverRestartResumes();
+    void senderRestartResumesByIdentity();
+    void severalTransfersBothWays();
+    void lostCompleteAfterRestartIsAnswered();
+    void fileChangedWhileSendingFails();
+    void manyFilesMultiPartOfferAndResume();
+    void senderRefusesSymlinksAndBadNames();
+    void safeDirNeverFollowsSymlinks();
+    void hostileOffer_data();
+    void hostileOffer();
+    void moreBytesThanAnnounced_data();
+    void moreBytesThanAnnounced();
+    void corruptedChunkFails();
+    void notEnoughSpaceBeforeAccept();
+    void diskFullMidTransferKeepsPartial();
+
+private:
+    QString src(const QString &name = QString()) const
+    {
+        return m_tmp->filePath(QStringLiteral("src/") + name);
+    }
+    QString dl() const { return m_tmp->filePath(QStringLiteral("dl")); }
+    QString dlA() const { return m_tmp->filePath(QStringLiteral("dl-a")); }
+    QString stateA() const { return m_tmp->filePath(QStringLiteral("state-a")); }
+    QString stateB() const { return m_tmp->filePath(QStringLiteral("state-b")); }
+    void makeSides(AcceptPolicy receiverPolicy = AcceptPolicy::All);
+    // Pauses the pump once `bytes` of file data went from side 0 to side 1.
+    void pauseAfter(qint64 bytes);
+    void waitPaused();
+
+    std::unique_ptr<QTemporaryDir> m_tmp;
+    std::unique_ptr<Side> m_a; // sender unless a test says otherwise
+    std::unique_ptr<Side> m_b;
+    std::unique_ptr<LoopbackPump> m_pump;
+    qint64 m_dataSeen = 0;
+    QString m_mount;
+};
+
+void TestTransfer::init()
+{
+    m_tmp = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_tmp->isValid());
+    QDir().mkpath(src());
+    m_dataSeen = 0;
+}
+
+void TestTransfer::cleanup()
+{
+    m_pump.reset();
+    m_a.reset();
+    m_b.reset();
+    if (!m_mount.isEmpty()) {
+        QProcess::execute(QStringLiteral("umount"), { m_mount });
+        m_mount.clear();
+    }
+    m_tmp.reset();
+}
+
+void TestTransfer::makeSides(AcceptPolicy receiverPolicy)
+{
+    m_pump.reset();
+    m_a = std::make_unique<Side>(dlA(), stateA(), AcceptPolicy::Ask);
+    m_b = std::make_unique<Side>(dl(), stateB(), receiverPolicy);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    m_pump->setUp(true);
+}
+
+void TestTransfer::pauseAfter(qint64 bytes)
+{
+    LoopbackPump *pump = m_pump.get();
+    m_pump->filter = [this, pump, bytes](int from, quint16 type, QByteArray &payload) {
+        if (from == 0 && type == TransferProtocol::Data) {
+            m_dataSeen += payload.size() - TransferProtocol::DataHeaderSize;
+            if (m_dataSeen >= bytes)
+                pump->setBulkPaused(true);
+        }
+        return true;
+    };
+}
+
+void TestTransfer::waitPaused()
+{
+    QTRY_VERIFY_WITH_TIMEOUT(m_dataSeen > 0 && m_pump->isQuiet(), Timeout);
+    QTest::qWait(20); // let queued updates arrive
+}
+
+void TestTransfer::singleFileArrivesIntact()
+{
+    makeSides();
+    const QByteArray data = randomBytes(8 * 1024 * 1024 + 12345, 1);
+    writeFile(src(QStringLiteral("movie.bin")), data);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("movie.bin")) }, &error);
+    QVERIFY2(!id.isEmpty(), qPrintable(error.message));
+    QVERIFY(!m_a->manager->isIdle());
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+
+    const QString expectedSha = QString::fromLatin1(Sha256::hash(data).toHex());
+    const TransferInfo in = m_b->info(id);
+    QCOMPARE(in.direction, TransferDirection::In);
+    QCOMPARE(in.name, QStringLiteral("movie.bin"));
+    QCOMPARE(in.files.size(), 1);
+    QCOMPARE(in.total, data.size());
+    QCOMPARE(in.bytes, data.size());
+    QCOMPARE(in.path, dl() + QStringLiteral("/movie.bin"));
+    QCOMPARE(in.sha256, expectedSha);
+    QCOMPARE(in.resumedFrom, -1);
+    QVERIFY(in.elapsedMs >= 0);
+    QVERIFY(!in.error.isError());
+    QCOMPARE(readFile(in.path), data);
+
+    const TransferInfo out = m_a->info(id);
+    QCOMPARE(out.direction, TransferDirection::Out);
+    QCOMPARE(out.sha256, expectedSha);
+    QCOMPARE(out.path, src(QStringLiteral("movie.bin")));
+    QCOMPARE(listTree(dl()), QStringList { QStringLiteral("movie.bin") }); // no partial left
+
+    // The receiver saw the offer, the accept, progress and the end, in that order.
+    QStringList order;
+    for (const TransferInfo &i : std::as_const(m_b->updates)) {
+        const QString s = transferStateName(i.state);
+        if (order.isEmpty() || order.last() != s)
+            order.append(s);
+    }
+    QCOMPARE(order.first(), transferStateName(TransferState::Offered));
+    QCOMPARE(order.at(1), transferStateName(TransferState::Accepted));
+    QCOMPARE(order.last(), transferStateName(TransferState::Done));
+    // Progress is throttled (at most ten a second, plus the first one).
+    const int progress = m_b->count(id, TransferState::Progress);
+    QVERIFY2(progress <= in.elapsedMs / 100 + 2, qPrintable(QString::number(progress)));
+    QVERIFY(m_a->manager->isIdle());
+    QVERIFY(m_b->manager->isIdle());
+}
+
+void TestTransfer::folderTreeArrivesIntact()
+{
+    makeSides();
+    QHash<QString, QByteArray> content;
+    const QString decomposed = QStringLiteral("re") + QChar(0x0301) + QStringLiteral("sume")
+        + QChar(0x0301) + QStringLiteral(".txt");
+    const QStringList names = { QStringLiteral("tree/a.txt"), QStringLiteral("tree/.hidden"),
+        QStringLiteral("tree/empty.bin"), QStringLiteral("tree/sub/Ünïcødé ñame.bin"),
+        QStringLiteral("tree/sub/deeper/日本語のファイル.txt"),
+        QStringLiteral("tree/sub/deeper/") + decomposed };
+    quint32 seed = 10;
+    for (const QString &name : names) {
+        const QByteArray data = name.endsWith(QStringLiteral("empty.bin"))
+            ? QByteArray()
+            : randomBytes(QRandomGenerator(seed).bounded(1, 700000), seed);
+        ++seed;
+        writeFile(src(name), data);
+        content.insert(PathSafety::normalizedRelativePath(name), data);
+    }
+    QDir().mkpath(src(QStringLiteral("tree/empty-folder")));
+    QVERIFY(QFile::link(src(QStringLiteral("tree/a.txt")), src(QStringLiteral("tree/link-to-a"))));
+    QVERIFY(QFile::link(QStringLiteral("/etc"), src(QStringLiteral("tree/link-to-etc"))));
+    const QByteArray loose = randomBytes(300000, 99);
+    writeFile(src(QStringLiteral("loose.dat")), loose);
+    content.insert(QStringLiteral("loose.dat"), loose);
+
+    Error error;
+    const QString id = m_a->manager->offerPaths(
+        { src(QStringLiteral("tree")), src(QStringLiteral("loose.dat")) }, &error);
+    QVERIFY2(!id.isEmpty(), qPrintable(error.message));
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+
+    const TransferInfo in = m_b->info(id);
+    QCOMPARE(in.name, QStringLiteral("2 items"));
+    QCOMPARE(in.files.size(), content.size()); // symlinks and the empty folder are not sent
+    QCOMPARE(in.path, dl());
+    // Every file bit-identical, under its NFC name; nothing else in the folder.
+    QStringList expectedTree;
+    for (auto it = content.cbegin(); it != content.cend(); ++it) {
+        QCOMPARE(readFile(dl() + QLatin1Char('/') + it.key()), it.value());
+        QString path = it.key();
+        expectedTree.append(path);
+        while (path.contains(QLatin1Char('/'))) {
+            path = path.section(QLatin1Char('/'), 0, -2);
+            if (!expectedTree.contains(path))
+                expectedTree.append(path);
+        }
+    }
+    expectedTree.sort();
+    QCOMPARE(listTree(dl()), expectedTree);
+    // The reported hash is the SHA-256 of the sha256sum-style manifest, same on both sides.
+    QByteArray manifest;
+    for (const TransferFile &f : in.files)
+        manifest += Sha256::hash(content.value(f.relativePath)).toHex() + "  "
+            + f.relativePath.toUtf8() + '\n';
+    QCOMPARE(in.sha256, QString::fromLatin1(Sha256::hash(manifest).toHex()));
+    QCOMPARE(m_a->info(id).sha256, in.sha256);
+}
+
+void TestTransfer::existingNamesAreNotOverwritten()
+{
+    makeSides();
+    const QByteArray mine = "the receiver's own report";
+    writeFile(dl() + QStringLiteral("/report.pdf"), mine);
+    writeFile(dl() + QStringLiteral("/tree/keep.txt"), mine);
+    const QByteArray theirs = randomBytes(100000, 3);
+    writeFile(src(QStringLiteral("report.pdf")), theirs);
+    writeFile(src(QStringLiteral("tree/keep.txt")), theirs);
+
+    Error error;
+    const QString id1 = m_a->manager->offerPaths(
+        { src(QStringLiteral("report.pdf")), src(QStringLiteral("tree")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id1), TransferState::Done, Timeout);
+    QCOMPARE(readFile(dl() + QStringLiteral("/report.pdf")), mine);
+    QCOMPARE(readFile(dl() + QStringLiteral("/tree/keep.txt")), mine);
+    QCOMPARE(readFile(dl() + QStringLiteral("/report (1).pdf")), theirs);
+    QCOMPARE(readFile(dl() + QStringLiteral("/tree (1)/keep.txt")), theirs);
+
+    const QString id2 = m_a->manager->offerPaths({ src(QStringLiteral("report.pdf")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id2), TransferState::Done, Timeout);
+    QCOMPARE(m_b->info(id2).path, dl() + QStringLiteral("/report (2).pdf"));
+    QCOMPARE(readFile(dl() + QStringLiteral("/report (2).pdf")), theirs);
+    QCOMPARE(readFile(dl() + QStringLiteral("/report.pdf")), mine);
+}
+
+void TestTransfer::declineAndPolicies()
+{
+    makeSides(AcceptPolicy::Ask);
+    writeFile(src(QStringLiteral("a.txt")), "hello");
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("a.txt")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Offered, Timeout);
+    QCOMPARE(m_b->info(id).files.first().relativePath, QStringLiteral("a.txt"));
+    QCOMPARE(m_b->info(id).total, 5);
+    QTest::qWait(50);
+    QCOMPARE(m_a->state(id), TransferState::Offered); // waiting for the user
+    m_b->manager->decline(id);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Declined, Timeout);
+    QCOMPARE(m_b->state(id), TransferState::Declined);
+    QVERIFY(listTree(dl()).isEmpty());
+
+    m_b->manager->setAcceptPolicy(AcceptPolicy::None);
+    const QString id2 = m_a->manager->offerPaths({ src(QStringLiteral("a.txt")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id2), TransferState::Declined, Timeout);
+    QVERIFY(listTree(dl()).isEmpty());
+
+    m_b->manager->setAcceptPolicy(AcceptPolicy::Ask);
+    const QString id3 = m_a->manager->offerPaths({ src(QStringLiteral("a.txt")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id3), TransferState::Offered, Timeout);
+    m_b->manager->accept(id3);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id3), TransferState::Done, Timeout);
+    QCOMPARE(readFile(dl() + QStringLiteral("/a.txt")), QByteArray("hello"));
+}
+
+void TestTransfer::cancelFromSender()
+{
+    makeSides();
+    const QByteArray data = randomBytes(6 * 1024 * 1024, 4);
+    writeFile(src(QStringLiteral("big.bin")), data);
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    waitPaused();
+    QCOMPARE(partials(dl()).size(), 1);
+    m_a->manager->cancel(id);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Canceled, Timeout);
+    QCOMPARE(m_a->state(id), TransferState::Canceled);
+    QCOMPARE(m_b->info(id).error.code, ErrorCode::Canceled);
+    m_pump->setBulkPaused(false);
+    QTest::qWait(100);
+    QVERIFY(listTree(dl()).isEmpty()); // partial data removed, nothing under the final name
+    QVERIFY(m_a->manager->isIdle() && m_b->manager->isIdle());
+    QVERIFY(listTree(stateB()).isEmpty()); // no record left to resume
+}
+
+void TestTransfer::cancelFromReceiver()
+{
+    makeSides();
+    const QByteArray data = randomBytes(6 * 1024 * 1024, 5);
+    writeFile(src(QStringLiteral("tree/big.bin")), data);
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("tree")) }, &error);
+    waitPaused();
+    m_b->manager->cancel(id);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Canceled, Timeout);
+    QCOMPARE(m_b->state(id), TransferState::Canceled);
+    QCOMPARE(m_a->info(id).error.code, ErrorCode::Canceled);
+    m_pump->setBulkPaused(false);
+    QTest::qWait(100);
+    QVERIFY2(listTree(dl()).isEmpty(), qPrintable(listTree(dl()).join(QLatin1Char(' '))));
+}
+
+void TestTransfer::linkDownResumes()
+{
+    makeSides();
+    const QByteArray data = randomBytes(6 * 1024 * 1024 + 7, 6);
+    writeFile(src(QStringLiteral("big.bin")), data);
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    waitPaused();
+
+    m_pump->setUp(false);
+    QVERIFY(!m_a->manager->isIdle());
+    m_pump->filter = nullptr;
+    m_pump->setBulkPaused(false);
+    m_pump->setUp(true);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+    QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
+    QVERIFY(m_b->info(id).resumedFrom >= data.size() / 3);
+    QVERIFY(m_a->info(id).resumedFrom >= data.size() / 3);
+    // Only the rest crossed the link again.
+    QVERIFY2(m_pump->bytesDelivered(1) < data.size() * 11 / 10,
+        qPrintable(QString::number(m_pump->bytesDelivered(1))));
+    QCOMPARE(m_b->info(id).sha256, QString::fromLatin1(Sha256::hash(data).toHex()));
+    QVERIFY(partials(dl()).isEmpty());
+}
+
+void TestTransfer::receiverRestartResumes()
+{
+    makeSides();
+    const QByteArray data = randomBytes(6 * 1024 * 1024 + 3, 7);
+    writeFile(src(QStringLiteral("tree/sub/big.bin")), data);
+    writeFile(src(QStringLiteral("tree/small.txt")), "small");
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("tree")) }, &error);
+    waitPaused();
+    QCOMPARE(partials(dl()).size(), 1);
+
+    // The receiving app is killed (the link goes with it) and started again with its profile.
+    m_pump->setUp(false);
+    m_pump.reset();
+    m_b.reset();
+    m_b = std::make_unique<Side>(dl(), stateB(), AcceptPolicy::Ask);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    m_pump->setUp(true);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+    QCOMPARE(m_b->count(id, TransferState::Offered), 0); // resumed without asking again
+    QVERIFY(m_b->info(id).resumedFrom >= data.size() / 3);
+    QVERIFY(m_a->info(id).resumedFrom >= data.size() / 3);
+    QCOMPARE(readFile(dl() + QStringLiteral("/tree/sub/big.bin")), data);
+    QCOMPARE(readFile(dl() + QStringLiteral("/tree/small.txt")), QByteArray("small"));
+    QVERIFY(partials(dl()).isEmpty());
+}
+
+void TestTransfer::senderRestartResumesByIdentity()
+{
+    makeSides(AcceptPolicy::Ask);
+    const QByteArray data = randomBytes(5 * 1024 * 1024, 8);
+    writeFile(src(QStringLiteral("big.bin")), data);
+    pauseAfter(data.size() / 2);
+    Error error;
+    const QString id1 = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id1), TransferState::Offered, Timeout);
+    m_b->manager->accept(id1);
+    waitPaused();
+
+    // The sender's app dies; started again, its user sends the same file (a new transfer id).
+    m_pump->setUp(false);
+    m_pump.reset();
+    m_a.reset();
+    m_a = std::make_unique<Side>(dlA(), stateA(), AcceptPolicy::Ask);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    m_pump->setUp(true);
+    const QString id2 = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    QVERIFY(id2 != id1);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id2), TransferState::Offered, Timeout);
+    m_b->manager->accept(id2);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id2), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id2), TransferState::Done, Timeout);
+    QVERIFY(m_b->info(id2).resumedFrom >= data.size() / 2);
+    QVERIFY(m_a->info(id2).resumedFrom >= data.size() / 2);
+    QCOMPARE(m_b->state(id1), TransferState::Failed); // superseded by the new offer
+    QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
+    QCOMPARE(listTree(dl()), QStringList { QStringLiteral("big.bin") });
+}
+
+void TestTransfer::severalTransfersBothWays()
+{
+    m_pump.reset();
+    m_a = std::make_unique<Side>(dlA(), stateA(), AcceptPolicy::All);
+    m_b = std::make_unique<Side>(dl(), stateB(), AcceptPolicy::All);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    const QByteArray one = randomBytes(3 * 1024 * 1024, 20);
+    const QByteArray two = randomBytes(3 * 1024 * 1024, 21);
+    const QByteArray back = randomBytes(2 * 1024 * 1024, 22);
+    writeFile(src(QStringLiteral("one.bin")), one);
+    writeFile(src(QStringLiteral("two.bin")), two);
+    writeFile(src(QStringLiteral("back.bin")), back);
+    // Which transfer each chunk from A belonged to, in wire order.
+    QList<QByteArray> order;
+    m_pump->filter = [&order](int from, quint16 type, QByteArray &payload) {
+        if (from == 0 && type == TransferProtocol::Data)
+            order.append(payload.left(TransferProtocol::IdSize));
+        return true;
+    };
+    Error error;
+    // Offered while the link is down: sent when it comes up.
+    const QString id1 = m_a->manager->offerPaths({ src(QStringLiteral("one.bin")) }, &error);
+    const QString id2 = m_a->manager->offerPaths({ src(QStringLiteral("two.bin")) }, &error);
+    const QString id3 = m_b->manager->offerPaths({ src(QStringLiteral("back.bin")) }, &error);
+    m_pump->setUp(true);
+    for (const QString &id : { id1, id2, id3 }) {
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+        QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    }
+    QCOMPARE(readFile(dl() + QStringLiteral("/one.bin")), one);
+    QCOMPARE(readFile(dl() + QStringLiteral("/two.bin")), two);
+    QCOMPARE(readFile(dlA() + QStringLiteral("/back.bin")), back);
+    // The two outgoing transfers took turns (round robin), not one after the other.
+    const QByteArray raw1 = TransferProtocol::idFromText(id1);
+    const qsizetype firstOfOne = order.indexOf(raw1);
+    const qsizetype lastOfOne = order.lastIndexOf(raw1);
+    int othersInBetween = 0;
+    for (qsizetype i = firstOfOne; i < lastOfOne; ++i)
+        othersInBetween += order.at(i) != raw1 ? 1 : 0;
+    QVERIFY2(othersInBetween >= 5, qPrintable(QString::number(othersInBetween)));
+}
+
+void TestTransfer::lostCompleteAfterRestartIsAnswered()
+{
+    makeSides();
+    const QByteArray data = randomBytes(700000, 30);
+    writeFile(src(QStringLiteral("doc.pdf")), data);
+    bool dropComplete = true;
+    m_pump->filter = [&dropComplete](int from, quint16 type, QByteArray &) {
+        return !(dropComplete && from == 1 && type == TransferProtocol::Complete);
+    };
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("doc.pdf")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QTest::qWait(50);
+    QCOMPARE(m_a->state(id), TransferState::Progress); // its Complete never arrived
+
+    // The receiver restarts; the sender re-offers; the record answers "already complete".
+    dropComplete = false;
+    m_pump->setUp(false);
+    m_pump.reset();
+    m_b.reset();
+    m_b = std::make_unique<Side>(dl(), stateB(), AcceptPolicy::All);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    m_pump->setUp(true);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+    QCOMPARE(m_a->info(id).sha256, QString::fromLatin1(Sha256::hash(data).toHex()));
+    QCOMPARE(listTree(dl()), QStringList { QStringLiteral("doc.pdf") }); // not received twice
+    QCOMPARE(m_b->count(id, TransferState::Offered), 0);
+}
+
+void TestTransfer::fileChangedWhileSendingFails()
+{
+    makeSides();
+    const QByteArray data = randomBytes(3 * 1024 * 1024, 31);
+    writeFile(src(QStringLiteral("log.txt")), data);
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("log.txt")) }, &error);
+    waitPaused();
+    // Same size, new content and time: a program rewrote the file while it was being sent.
+    QFile f(src(QStringLiteral("log.txt")));
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    f.seek(data.size() - 10);
+    f.write("0123456789");
+    f.flush();
+    QVERIFY(
+        f.setFileTime(QDateTime::currentDateTime().addSecs(5), QFileDevice::FileModificationTime));
+    f.close();
+    m_pump->filter = nullptr;
+    m_pump->setBulkPaused(false);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Failed, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Failed, Timeout);
+    QCOMPARE(m_a->info(id).error.code, ErrorCode::FileError);
+    QVERIFY2(m_a->info(id).error.message.contains(QStringLiteral("changed")),
+        qPrintable(m_a->info(id).error.message));
+    QVERIFY(!QFile::exists(dl() + QStringLiteral("/log.txt")));
+}
+
+void TestTransfer::manyFilesMultiPartOfferAndResume()
+{
+    makeSides();
+    constexpr int Files = 5000;
+    for (int i = 0; i < Files; ++i)
+        writeFile(src(QStringLiteral("many/sub%1/a file with a rather long name, number %2.txt")
+                          .arg(i % 7)
+                          .arg(i)),
+            QByteArray::number(i) + " content");
+    int offers = 0, accepts = 0, ends = 0;
+    LoopbackPump *pump = m_pump.get();
+    m_pump->filter = [&](int from, quint16 type, QByteArray &) {
+        offers += (from == 0 && type == TransferProtocol::Offer) ? 1 : 0;
+        accepts += (from == 1 && type == TransferProtocol::Accept) ? 1 : 0;
+        if (from == 0 && type == TransferProtocol::FileEnd && ++ends == Files * 9 / 10)
+            pump->setBulkPaused(true);
+        return true;
+    };
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("many")) }, &error);
+    QVERIFY2(!id.isEmpty(), qPrintable(error.message));
+    QTRY_VERIFY_WITH_TIMEOUT(ends == Files * 9 / 10 && m_pump->isQuiet(), Timeout);
+    QVERIFY2(offers > 1, "the offer did not need several frames");
+    QCOMPARE(accepts, 1);
+
+    m_pump->setUp(false);
+    m_pump->setBulkPaused(false);
+    m_pump->setUp(true);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Done, Timeout);
+    QVERIFY2(accepts > 2, "the answer listing 4500 finished files should span several frames");
+    QCOMPARE(ends, Files); // finished files were not sent again
+    QVERIFY(m_b->info(id).resumedFrom > 0);
+    QCOMPARE(m_a->info(id).sha256, m_b->info(id).sha256);
+    for (int i = 0; i < Files; i += 499)
+        QCOMPARE(readFile(dl()
+                     + QStringLiteral("/many/sub%1/a file with a rather long name, number %2.txt")
+                           .arg(i % 7)
+                           .arg(i)),
+            QByteArray::number(i) + " content");
+    QCOMPARE(listTree(dl()).size(), Files + 8);
+}
+
+void TestTransfer::senderRefusesSymlinksAndBadNames()
+{
+    makeSides();
+    writeFile(src(QStringLiteral("real.txt")), "x");
+    QVERIFY(QFile::link(src(QStringLiteral("real.txt")), src(QStringLiteral("link.txt"))));
+    Error error;
+    QVERIFY(m_a->manager->offerPaths({ src(QStringLiteral("link.txt")) }, &error).isEmpty());
+    QCOMPARE(error.code, ErrorCode::FileError);
+    QVERIFY2(error.message.contains(QStringLiteral("symbolic link")), qPrintable(error.message));
+
+    QVERIFY(m_a->manager->offerPaths({ src(QStringLiteral("missing.txt")) }, &error).isEmpty());
+    QVERIFY(error.message.contains(QStringLiteral("does not exist")));
+
+    writeFile(src(QStringLiteral("bad/nul.txt")), "x");
+    QVERIFY(m_a->manager->offerPaths({ src(QStringLiteral("bad")) }, &error).isEmpty());
+    QCOMPARE(error.code, ErrorCode::TransferRejected);
+    QVERIFY2(error.message.contains(QStringLiteral("device")), qPrintable(error.message));
+
+    QDir().mkpath(src(QStringLiteral("nothing/inside")));
+    QVERIFY(m_a->manager->offerPaths({ src(QStringLiteral("nothing")) }, &error).isEmpty());
+    QVERIFY(m_a->manager->offerPaths({ QStringLiteral("relative.txt") }, &error).isEmpty());
+    QVERIFY(m_a->manager->offerPaths({}, &error).isEmpty());
+    QVERIFY(m_a->manager->isIdle());
+}
+
+void TestTransfer::safeDirNeverFollowsSymlinks()
+{
+    const QString outside = m_tmp->filePath(QStringLiteral("outside"));
+    QDir().mkpath(outside);
+    QDir().mkpath(dl());
+    QVERIFY(QFile::link(outside, dl() + QStringLiteral("/evil")));
+    QVERIFY(QFile::link(outside + QStringLiteral("/target"), dl() + QStringLiteral("/file-link")));
+    Error error;
+    SafeDir root = SafeDir::openRoot(dl(), &error);
+    QVERIFY(root.isValid());
+    SafeDir through = root.openPath({ QStringLiteral("evil"), QStringLiteral("x") }, true, &error);
+    QVERIFY(!through.isValid());
+    QCOMPARE(error.code, ErrorCode::FileError);
+    QVERIFY(error.message.contains(QStringLiteral("symbolic link")));
+    QCOMPARE(root.openForWrite(QStringLiteral("file-link"), true, &error), -1);
+    QVERIFY(listTree(outside).isEmpty());
+    // A FIFO under our name is refused instead of blocking.
+    QCOMPARE(::mkfifo(QFile::encodeName(dl() + QStringLiteral("/fifo")).constData(), 0600), 0);
+    QCOMPARE(root.openForWrite(QStringLiteral("fifo"), false, &error), -1);
+    // Renames never replace.
+    const int fd = root.openForWrite(QStringLiteral("new.part"), true, &error);
+    QVERIFY(fd >= 0);
+    ::close(fd);
+    writeFile(dl() + QStringLiteral("/taken.txt"), "keep");
+    QCOMPARE(root.renameUnique(QStringLiteral("new.part"), QStringLiteral("taken.txt"), &error),
+        QStringLiteral("taken (1).txt"));
+    QCOMPARE(readFile(dl() + QStringLiteral("/taken.txt")), QByteArray("keep"));
+}
+
+// A hand-made peer: frames go straight into a receiver, its answers are captured.
+void TestTransfer::hostileOffer_data()
+{
+    QTest::addColumn<QStringList>("paths");
+    QTest::addColumn<QList<qint64>>("sizes");
+    QTest::addColumn<qint64>("total");
+    QTest::addColumn<QString>("expectedCode");
+    const QList<qint64> one { 10 };
+    QTest::newRow("traversal") << QStringList { QStringLiteral("../../x") } << one << qint64(10)
+                               << QStringLiteral("transfer-rejected");
+    QTest::newRow("traversal inside") << QStringList { QStringLiteral("a/../../x") } << one
+                                      << qint64(10) << QStringLiteral("transfer-rejected");
+    QTest::newRow("absolute") << QStringList { QStringLiteral("/tmp/punchline-abs-test") } << one
+                              << qint64(10) << QStringLiteral("transfer-rejected");
+    QTest::newRow("ssh") << QStringList { QStringLiteral(".ssh/../../.ssh/authorized_keys") } << one
+                         << qint64(10) << QStringLiteral("transfer-rejected");
+    QTest::newRow("escape codes") << QStringList { QStringLiteral("\x1b[31mred\x1b[0m.txt") } << one
+                                  << qint64(10) << QStringLiteral("transfer-rejected");
+    QTest::newRow("drive") << QStringList { QStringLiteral("C:\\x") } << one << qint64(10)
+                           << QStringLiteral("transfer-rejected");
+    QTest::newRow("device") << QStringList { QStringLiteral("CON") } << one << qint64(10)
+                            << QStringLiteral("transfer-rejected");
+    QTest::newRow("duplicate") << QStringList { QStringLiteral("a"), QStringLiteral("a") }
+                               << QList<qint64> { 1, 1 } << qint64(2)
+                               << QStringLiteral("transfer-rejected");
+    QTest::newRow("duplicate after NFC")
+        << QStringList { QStringLiteral("caf\u00e9"), QStringLiteral("cafe\u0301") }
+        << QList<qint64> { 1, 1 } << qint64(2) << QStringLiteral("transfer-rejected");
+    QTest::newRow("file and folder")
+        << QStringList { QStringLiteral("a"), QStringLiteral("a/b") } << QList<qint64> { 1, 1 }
+        << qint64(2) << QStringLiteral("transfer-rejected");
+    QTest::newRow("sizes exceed total") << QStringList { QStringLiteral("a") } << one << qint64(5)
+                                        << QStringLiteral("transfer-rejected");
+    QTest::newRow("sizes below total") << QStringList { QStringLiteral("a") } << one << qint64(50)
+                                       << QStringLiteral("transfer-rejected");
+    QTest::newRow("huge file") << QStringList { QStringLiteral("a") }
+                               << QList<qint64> { qint64(1) << 51 } << (qint64(1) << 51)
+                               << QStringLiteral("protocol-error");
+    QTest::newRow("negative size") << QStringList { QStringLiteral("a") } << QList<qint64> { -1 }
+                                   << qint64(0) << QStringLiteral("protocol-error");
+}
+
+void TestTransfer::hostileOffer()
+{
+    QFETCH(QStringList, paths);
+    QFETCH(QList<qint64>, sizes);
+    QFETCH(qint64, total);
+    QFETCH(QString, expectedCode);
+    QDir().mkpath(dl());
+    Side receiver(dl(), stateB(), AcceptPolicy::All);
+    QList<std::pair<quint16, QByteArray>> sent;
+    receiver.manager->setSendControl([&sent](quint16 type, const QByteArray &payload) {
+        sent.append({ type, payload });
+    });
+    receiver.manager->onLinkUp();
+
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    QList<OfferFile> files;
+    for (qsizetype i = 0; i < paths.size(); ++i)
+        files.append({ paths.at(i), sizes.at(i), 0 });
+    for (const QByteArray &part : TransferProtocol::encodeOffer(id, files, total))
+        receiver.manager->handleFrame(TransferProtocol::Offer, part);
+    // Whatever the peer sends next is not written either.
+    receiver.manager->handleFrame(
+        TransferProtocol::Data, TransferProtocol::encodeData(id, 0, 0, QByteArray(10, 'x')));
+
+    const QString textId = TransferProtocol::idToText(id);
+    QTRY_COMPARE_WITH_TIMEOUT(receiver.state(textId), TransferState::Failed, ShortTimeout);
+    QCOMPARE(errorCodeName(receiver.info(textId).error.code), expectedCode);
+    QVERIFY(!receiver.info(textId).error.message.isEmpty());
+    QVERIFY(!receiver.info(textId).error.message.contains(QChar(0x1b))); // shown safely
+    QCOMPARE(receiver.count(textId, TransferState::Offered), 0); // never shown as an offer
+    QVERIFY(!sent.isEmpty());
+    QCOMPARE(sent.first().first, quint16(TransferProtocol::Abort));
+    const auto abort = TransferProtocol::decodeAbort(sent.first().second, nullptr);
+    QVERIFY(abort);
+    QCOMPARE(abort->first, id);
+    QCOMPARE(errorCodeName(abort->second.code), expectedCode);
+    // Nothing written, inside or outside the download folder.
+    QVERIFY(listTree(dl()).isEmpty());
+    QCOMPARE(listTree(m_tmp->path()),
+        (QStringList { QStringLiteral("dl"), QStringLiteral("src"), QStringLiteral("state-b") }));
+    QVERIFY(!QFile::exists(QStringLiteral("/tmp/punchline-abs-test")));
+    // The same offer again gets the same answer, and is not shown again.
+    const int updates = receiver.updates.size();
+    for (const QByteArray &part : TransferProtocol::encodeOffer(id, files, total))
+        receiver.manager->handleFrame(TransferProtocol::Offer, part);
+    QTest::qWait(20);
+    QCOMPARE(receiver.updates.size(), updates);
+    QVERIFY(receiver.manager->isIdle());
+}
+
+void TestTransfer::moreBytesThanAnnounced_data()
+{
+    QTest::addColumn<QList<qint64>>("chunks"); // sizes sent back to back
+    QTest::newRow("one oversized chunk") << QList<qint64> { 1500 };
+    QTest::newRow("exact then one more") << QList<qint64> { 1000, 1 };
+    QTest::newRow("half then too much") << QList<qint64> { 500, 501 };
+}
+
+void TestTransfer::moreBytesThanAnnounced()
+{
+    QFETCH(QList<qint64>, chunks);
+    QDir().mkpath(dl());
+    Side receiver(dl(), stateB(), AcceptPolicy::All);
+    QList<std::pair<quint16, QByteArray>> sent;
+    receiver.manager->setSendControl([&sent](quint16 type, const QByteArray &payload) {
+        sent.append({ type, payload });
+    });
+    receiver.manager->onLinkUp();
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    for (const QByteArray &part :
+        TransferProtocol::encodeOffer(id, { { QStringLiteral("a.bin"), 1000, 0 } }, 1000))
+        receiver.manager->handleFrame(TransferProtocol::Offer, part);
+    QCOMPARE(sent.size(), 1);
+    QCOMPARE(sent.first().first, quint16(TransferProtocol::Accept));
+    qint64 offset = 0;
+    for (qint64 size : chunks) {
+        receiver.manager->handleFrame(TransferProtocol::Data,
+            TransferProtocol::encodeData(id, 0, quint64(offset), randomBytes(size, 1)));
+        offset += size;
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(receiver.state(textId), TransferState::Failed, ShortTimeout);
+    QCOMPARE(receiver.info(textId).error.code, ErrorCode::TransferRejected);
+    QVERIFY(receiver.info(textId).error.message.contains(
+        QStringLiteral("more data than it announced")));
+    QCOMPARE(sent.last().first, quint16(TransferProtocol::Abort));
+    // Nothing beyond the announced size was ever written; the poisoned partial is gone.
+    QVERIFY2(listTree(dl()).isEmpty(), qPrintable(listTree(dl()).join(QLatin1Char(' '))));
+    QVERIFY(listTree(stateB()).isEmpty());
+}
+
+void TestTransfer::corruptedChunkFails()
+{
+    makeSides();
+    const QByteArray data = randomBytes(2 * 1024 * 1024, 9);
+    writeFile(src(QStringLiteral("data.bin")), data);
+    int chunks = 0;
+    m_pump->filter = [&chunks](int from, quint16 type, QByteArray &payload) {
+        if (from == 0 && type == TransferProtocol::Data && ++chunks == 3)
+            payload[TransferProtocol::DataHeaderSize + 1000]
+                = char(payload.at(TransferProtocol::DataHeaderSize + 1000) ^ 0x01);
+        return true;
+    };
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("data.bin")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Failed, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Failed, Timeout);
+    QCOMPARE(m_b->info(id).error.code, ErrorCode::FileError);
+    QVERIFY2(m_b->info(id).error.message.contains(QStringLiteral("SHA-256")),
+        qPrintable(m_b->info(id).error.message));
+    QCOMPARE(m_a->info(id).error.code, ErrorCode::FileError);
+    QVERIFY(m_b->info(id).sha256.isEmpty());
+    QVERIFY(listTree(dl()).isEmpty()); // no final file, and the damaged partial is gone
+}
+
+namespace {
+bool mountTmpfs(const QString &dir, const QString &size)
+{
+    QDir().mkpath(dir);
+    return QProcess::execute(QStringLiteral("mount"),
+               { QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
+                   QStringLiteral("size=") + size, QStringLiteral("tmpfs"), dir })
+        == 0;
+}
+} // namespace
+
+void TestTransfer::notEnoughSpaceBeforeAccept()
+{
+    if (::geteuid() != 0)
+        QSKIP("mounting a small tmpfs needs root");
+    m_mount = dl();
+    if (!mountTmpfs(m_mount, QStringLiteral("1m"))) {
+        m_mount.clear();
+        QSKIP("cannot mount tmpfs here (no CAP_SYS_ADMIN?)");
+    }
+    makeSides();
+    writeFile(src(QStringLiteral("big.bin")), randomBytes(3 * 1024 * 1024, 11));
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Failed, Timeout);
+    QCOMPARE(m_b->info(id).error.code, ErrorCode::DiskFull);
+    QVERIFY(m_b->info(id).error.message.contains(QStringLiteral("free space")));
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Failed, Timeout);
+    QCOMPARE(m_a->info(id).error.code, ErrorCode::DiskFull);
+    QVERIFY(listTree(dl()).isEmpty());
+}
+
+void TestTransfer::diskFullMidTransferKeepsPartial()
+{
+    if (::geteuid() != 0)
+        QSKIP("mounting a small tmpfs needs root");
+    m_mount = dl();
+    if (!mountTmpfs(m_mount, QStringLiteral("2m"))) {
+        m_mount.clear();
+        QSKIP("cannot mount tmpfs here (no CAP_SYS_ADMIN?)");
+    }
+    makeSides(AcceptPolicy::Ask);
+    const QByteArray data = randomBytes(1536 * 1024, 12);
+    writeFile(src(QStringLiteral("big.bin")), data);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Offered, Timeout);
+    m_b->manager->accept(id); // 2 MiB free: the check passes
+    // Someone else fills the disk while the data is on its way.
+    writeFile(dl() + QStringLiteral("/filler"), QByteArray(1024 * 1024, 'f'));
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Failed, Timeout);
+    QCOMPARE(m_b->info(id).error.code, ErrorCode::DiskFull);
+    QVERIFY2(m_b->info(id).error.message.contains(QStringLiteral("disk is full")),
+        qPrintable(m_b->info(id).error.message));
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(id), TransferState::Failed, Timeout);
+    QCOMPARE(m_a->info(id).error.code, ErrorCode::DiskFull);
+    const QStringList left = partials(dl());
+    QCOMPARE(left.size(), 1); // the partial data stays for a resume
+    const qint64 kept = QFileInfo(dl() + QLatin1Char('/') + left.first()).size();
+    QVERIFY(kept > 0);
+    QVERIFY(!QFile::exists(dl() + QStringLiteral("/big.bin")));
+
+    // Space is freed and the same file is sent again: it continues from the partial data.
+    QVERIFY(QFile::remove(dl() + QStringLiteral("/filler")));
+    const QString again = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(again), TransferState::Offered, Timeout);
+    m_b->manager->accept(again);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(again), TransferState::Done, Timeout);
+    QTRY_COMPARE_WITH_TIMEOUT(m_a->state(again), TransferState::Done, Timeout);
+    QCOMPARE(m_b->info(again).resumedFrom, kept);
+    QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
+    QVERIFY(partials(dl()).isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestTransfer)
+#include "tst_transfer.moc"
