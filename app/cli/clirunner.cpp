@@ -310,6 +310,11 @@ void CliRunner::usePeerText(const QString &text)
 void CliRunner::onState(State state)
 {
     emitEvent({ { QStringLiteral("event"), QStringLiteral("state") }, { QStringLiteral("state"), stateName(state) } });
+    if (state == State::Failed) {
+        // The engine gave up for good; its last error says why (and picks the exit code).
+        finish(m_lastError.isError() ? exitCodeFor(m_lastError.code) : int(Other));
+        return;
+    }
     if (state == State::Connecting || state == State::Reconnecting || state == State::Ready)
         human(QStringLiteral("[%1]").arg(stateName(state)));
 }
@@ -347,6 +352,7 @@ void CliRunner::onConnected(const ConnectionInfo &info)
 
 void CliRunner::onError(const Error &error)
 {
+    m_lastError = error;
     emitEvent({ { QStringLiteral("event"), QStringLiteral("error") },
                 { QStringLiteral("code"), errorCodeName(error.code) },
                 { QStringLiteral("message"), error.message } });
@@ -465,6 +471,14 @@ void CliRunner::fail(int code, const Error &error)
 {
     onError(error);
     finish(code);
+}
+
+void CliRunner::interrupt()
+{
+    // Ctrl-C / SIGTERM: leave politely (Node's destructor sends Bye), so the friend's side
+    // does not start healing a link we closed on purpose.
+    human(QStringLiteral("Interrupted: closing the connection."));
+    finish(m_lastError.isError() || !m_everConnected ? int(Other) : int(Done));
 }
 
 void CliRunner::finish(int code)

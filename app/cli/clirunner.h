@@ -22,6 +22,8 @@ public:
     explicit CliRunner(QObject *parent = nullptr);
     // Parses the arguments and starts; returns -1 to keep running, else an exit code at once.
     int start(const QStringList &arguments);
+    // SIGINT/SIGTERM arrived (delivered through the event loop by main()).
+    void interrupt();
 
 Q_SIGNALS:
     void finished(int exitCode);
@@ -63,6 +65,7 @@ private:
     QSocketNotifier *m_stdin = nullptr;
     QByteArray m_stdinBuffer;
     QString m_peerName;
+    Error m_lastError;
 };
 
 } // namespace Punchline

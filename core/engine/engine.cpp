@@ -16,6 +16,7 @@
 
 #include <QDir>
 #include <QNetworkInterface>
+#include <QSet>
 #include <QSslSocket>
 #include <QThread>
 
@@ -86,6 +87,7 @@ struct Engine::Private
     Session *session = nullptr;
     TransferManager *transfers = nullptr;
     Error lastPathError;
+    QSet<QString> reportedPathErrors;
 
     void setState(State s)
     {
@@ -195,12 +197,13 @@ struct Engine::Private
         c.deadlineMs = healing ? settings.reconnectWindowMs : settings.connectTimeoutMs;
         c.lowTtl = settings.lowTtl;
         lastPathError = {};
+        reportedPathErrors.clear();
         puncher = new Puncher(c, q);
         QObject::connect(puncher, &Puncher::progress, q, &Engine::connectProgress);
         QObject::connect(puncher, &Puncher::pathRejected, q, [this](const Error &e) {
             log(QStringLiteral("path rejected: %1").arg(e.message));
             if (e.code == ErrorCode::PeerIdentityMismatch || e.code == ErrorCode::NotPunchline)
-                Q_EMIT q->errorOccurred(e);
+                reportPathError(e);
         });
         QObject::connect(puncher, &Puncher::nominated, q, [this](const Puncher::Nomination &n) { onNominated(n); });
         QObject::connect(puncher, &Puncher::failed, q, [this](const Error &e) { onPunchFailed(e); });
@@ -208,6 +211,16 @@ struct Engine::Private
         log(QStringLiteral("%1 %2 candidate(s)").arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
                     .arg(c.candidates.size()));
         puncher->start();
+    }
+
+    // A path that leads to the wrong program is reported once per attempt, not at every retry.
+    void reportPathError(const Error &e)
+    {
+        const QString key = errorCodeName(e.code) + QLatin1Char('|') + e.message;
+        if (reportedPathErrors.contains(key))
+            return;
+        reportedPathErrors.insert(key);
+        Q_EMIT q->errorOccurred(e);
     }
 
     void stopPunching()
@@ -264,12 +277,13 @@ struct Engine::Private
             socket->deleteLater();
             log(QStringLiteral("secure handshake failed: %1").arg(e.message));
             lastPathError = e;
-            Q_EMIT q->errorOccurred(e);
             if (e.code == ErrorCode::PeerIdentityMismatch) {
-                // Someone else answered at the friend's address. Do not keep talking to it.
+                // Someone else proved (by TLS) to hold another identity at the friend's
+                // address. Do not keep talking to it: this ends the attempt.
                 fatal(e);
                 return;
             }
+            reportPathError(e);
             if (puncher) {
                 setState(reconnecting ? State::Reconnecting : State::Connecting);
                 puncher->resume();

@@ -139,6 +139,13 @@ void TlsLink::close(const Error &why)
 {
     if (!m_open)
         return;
+    if (why.isError()) {
+        // Closed because something went wrong (peer silent, protocol error): no graceful FIN
+        // that would leave an orphaned socket retransmitting on the very 4-tuple healing punches
+        // again; reset at once instead.
+        abortNow(why);
+        return;
+    }
     finish(why);
     if (m_socket) {
         m_socket->disconnectFromHost(); // flushes, sends close_notify
