@@ -109,8 +109,11 @@ int CliRunner::start(const QStringList &arguments)
     const QCommandLineOption peerTimeout(QStringLiteral("peer-timeout"), QStringLiteral("A peer silent this long counts as lost (default 45)."), QStringLiteral("SEC"));
     const QCommandLineOption reconnect(QStringLiteral("reconnect-window"), QStringLiteral("How long to keep trying after the link is lost (default 600)."), QStringLiteral("SEC"));
     const QCommandLineOption lowTtl(QStringLiteral("low-ttl"), QStringLiteral("After a RST, reopen our NAT mapping with a SYN of this TTL (0 = off, the default; helps only behind lenient NATs)."), QStringLiteral("N"));
+    const QCommandLineOption attemptTimeout(QStringLiteral("attempt-timeout"), QStringLiteral("One connect attempt lasts at most MS milliseconds (default 5000)."), QStringLiteral("MS"));
+    const QCommandLineOption retryInterval(QStringLiteral("retry-interval"), QStringLiteral("New attempts at least every MS milliseconds (default 500)."), QStringLiteral("MS"));
     p.addOptions({ profile, name, port, stun, ipEcho, local, writeCode, peer, say, send, downloadDir,
-                   accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect, lowTtl });
+                   accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect, lowTtl,
+                   attemptTimeout, retryInterval });
 
     if (!p.parse(arguments)) {
         fail(BadInput, { ErrorCode::BadUsage, p.errorText() });
@@ -153,7 +156,9 @@ int CliRunner::start(const QStringList &arguments)
     int keepaliveSec = 15, peerTimeoutSec = 45, reconnectSec = 600, ttl = 0;
     if (!intOption(port, 0, 65535, &portValue) || !intOption(timeout, 1, 86400, &m_timeoutSec)
         || !intOption(keepalive, 1, 3600, &keepaliveSec) || !intOption(peerTimeout, 2, 86400, &peerTimeoutSec)
-        || !intOption(reconnect, 0, 86400, &reconnectSec) || !intOption(lowTtl, 0, 64, &ttl))
+        || !intOption(reconnect, 0, 86400, &reconnectSec) || !intOption(lowTtl, 0, 64, &ttl)
+        || !intOption(attemptTimeout, 100, 600000, &s.attemptTimeoutMs)
+        || !intOption(retryInterval, 50, 60000, &s.retryIntervalMs))
         return BadInput;
     s.port = portValue;
     s.keepaliveIntervalMs = keepaliveSec * 1000;
