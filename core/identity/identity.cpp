@@ -2,7 +2,7 @@
 
 #include "common/logging.h"
 
-#include <QCryptographicHash>
+#include "transfer/sha256.h"
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -182,7 +182,7 @@ QByteArray Identity::fingerprintOf(const QSslCertificate &certificate)
 {
     if (certificate.isNull())
         return QByteArray();
-    return QCryptographicHash::hash(certificate.toDer(), QCryptographicHash::Sha256);
+    return Sha256::hash(certificate.toDer()); // OpenSSL EVP, like every other hash here
 }
 
 QString Identity::formatFingerprint(const QByteArray &fingerprint)
