@@ -2,7 +2,7 @@
 
 #include "common/logging.h"
 
-#include "transfer/sha256.h"
+#include "common/sha256.h"
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>

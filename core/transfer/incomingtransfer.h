@@ -6,7 +6,7 @@
 #include "common/types.h"
 #include "progressmeter.h"
 #include "safedir.h"
-#include "sha256.h"
+#include "common/sha256.h"
 #include "transferprotocol.h"
 #include "transferstore.h"
 

@@ -4,7 +4,7 @@
 
 #include "common/types.h"
 #include "progressmeter.h"
-#include "sha256.h"
+#include "common/sha256.h"
 #include "transferprotocol.h"
 
 #include <QElapsedTimer>

@@ -3,7 +3,7 @@
 // multi-GiB resume prefix does not freeze chat and keepalives on the network thread.
 
 #include "common/types.h"
-#include "sha256.h"
+#include "common/sha256.h"
 
 #include <QObject>
 #include <QTimer>

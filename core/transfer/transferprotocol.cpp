@@ -1,6 +1,6 @@
 #include "transferprotocol.h"
 
-#include "sha256.h"
+#include "common/sha256.h"
 
 #include <QCborArray>
 #include <QCborMap>

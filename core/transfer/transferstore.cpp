@@ -3,7 +3,7 @@
 #include "common/logging.h"
 #include "pathsafety.h"
 #include "safedir.h"
-#include "sha256.h"
+#include "common/sha256.h"
 
 #include <QDateTime>
 #include <QDir>

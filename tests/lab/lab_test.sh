@@ -405,3 +405,65 @@ lt_messages_once() {
         lt_fail "$1: messages shown twice: $(tr '\n' ';' <<<"$dups")"
     fi
 }
+
+# --- helpers added for issue 4 (file transfer) -------------------------------------------
+
+# lt_cli_pid NAME: the punchline-cli process itself. lt_cli_start runs it as
+# `ip netns exec … timeout … punchline-cli`; ip execs timeout, so LT_PID[NAME] is timeout's pid
+# and the program is its only child. Prints nothing (false) if it is not running.
+lt_cli_pid() {
+    local pid=${LT_PID[$1]:-} child
+    [[ -n "$pid" ]] || return 1
+    child=$(pgrep -P "$pid" | head -n 1)
+    [[ -n "$child" ]] || return 1
+    echo "$child"
+}
+
+# lt_wait_bytes NAME MIN_BYTES SECONDS [DIRECTION]: returns as soon as NAME printed a `transfer`
+# event (of DIRECTION in/out if given) with bytes >= MIN_BYTES: the output is followed as it is
+# written (tail -F, no polling interval), so the caller can act on a transfer while it runs.
+# False if none came within SECONDS. LT_BYTES gets the bytes of that event.
+lt_wait_bytes() {
+    local name=$1 min=$2 secs=$3 dir=${4:-} fd pid line rc=1 end
+    LT_BYTES=""
+    exec {fd}< <(exec timeout "$secs" tail -n +1 -F "$LT_TMP/$name.out" 2>/dev/null)
+    pid=$!
+    end=$((SECONDS + secs + 1))
+    while ((SECONDS <= end)) && IFS= read -r -t "$secs" -u "$fd" line; do
+        [[ $line == *'"event":"transfer"'* ]] || continue
+        [[ -z "$dir" || $line == *"\"direction\":\"$dir\""* ]] || continue
+        [[ $line =~ \"bytes\":([0-9]+) ]] || continue
+        if ((BASH_REMATCH[1] >= min)); then
+            LT_BYTES=${BASH_REMATCH[1]}
+            rc=0
+            break
+        fi
+    done
+    kill -TERM "$pid" 2>/dev/null
+    exec {fd}<&-
+    return $rc
+}
+
+# lt_tree_sums DIR: "sha256  ./relative/path" for every regular file below DIR, in C-locale
+# order (compare two trees with it: names, contents, empty files included).
+lt_tree_sums() {
+    (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum)
+}
+
+# lt_manifest_sha256 DIR NAME: the transfer hash Punchline reports for a folder DIR sent as
+# NAME (core/transfer/README.md): SHA-256 of "<sha256 hex>  <NAME/relative path>\n" per file, in
+# the sender's offer order (depth first, each folder's entries sorted by name; C-locale byte
+# order equals Qt's UTF-16 order for names without characters above U+FFFF).
+lt_manifest_sha256() {
+    _lt_manifest() {
+        local dir=$1 rel=$2 name
+        while IFS= read -r -d '' name; do
+            if [[ -d "$dir/$name" && ! -L "$dir/$name" ]]; then
+                _lt_manifest "$dir/$name" "$rel/$name"
+            elif [[ -f "$dir/$name" && ! -L "$dir/$name" ]]; then
+                printf '%s  %s\n' "$(sha256sum <"$dir/$name" | cut -d' ' -f1)" "$rel/$name"
+            fi
+        done < <(find "$dir" -mindepth 1 -maxdepth 1 -printf '%f\0' | LC_ALL=C sort -z)
+    }
+    _lt_manifest "$1" "$2" | sha256sum | cut -d' ' -f1
+}

@@ -1,6 +1,6 @@
 // SHA-256 over OpenSSL EVP: FIPS 180-4 vectors, incremental equals one-shot, copies continue
 // independently (the resume check relies on that).
-#include "transfer/sha256.h"
+#include "common/sha256.h"
 
 #include <QRandomGenerator>
 #include <QTest>

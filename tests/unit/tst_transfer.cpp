@@ -4,7 +4,7 @@
 #include "transfer/loopbackpump.h"
 #include "transfer/pathsafety.h"
 #include "transfer/safedir.h"
-#include "transfer/sha256.h"
+#include "common/sha256.h"
 #include "transfer/transfermanager.h"
 #include "transfer/transferprotocol.h"
 

@@ -1,6 +1,6 @@
 // The transfer wire format as pure functions: round trips, multi-part offers/answers, and every
 // field of a hostile payload checked for type and range before anything uses it.
-#include "transfer/sha256.h"
+#include "common/sha256.h"
 #include "transfer/transferprotocol.h"
 
 #include <QCborArray>

@@ -3,7 +3,7 @@
 // "both sides done" waits for transfers.
 #include "session/loopbacklink.h"
 #include "session/session.h"
-#include "transfer/sha256.h"
+#include "common/sha256.h"
 #include "transfer/transfermanager.h"
 
 #include <QRandomGenerator>
