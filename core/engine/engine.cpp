@@ -438,7 +438,9 @@ void Engine::start(const Settings &settings)
     connect(d->session, &Session::chatReceived, this, &Engine::chatReceived);
     connect(d->session, &Session::chatDelivered, this, &Engine::chatDelivered);
     connect(d->session, &Session::rttMeasured, this, &Engine::rttMeasured);
-    connect(d->session, &Session::allDone, this, &Engine::allDone);
+    // Queued like the transfer manager's updates, so "done" events of transfers reach the user
+    // before allDone does.
+    connect(d->session, &Session::allDone, this, &Engine::allDone, Qt::QueuedConnection);
     connect(d->session, &Session::linkLost, this, [this](const Error &why) { d->onLinkLost(why); });
 
     d->transfers = new TransferManager(settings.downloadDir, QDir(settings.profileDir).filePath(QStringLiteral("transfers")),
