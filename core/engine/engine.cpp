@@ -263,6 +263,7 @@ struct Engine::Private
         lastPath = onLocalSubnet(n.remote.address) ? PathKind::Lan : PathKind::Direct;
         n.socket->setParent(q);
         Net::enableKeepAlive(n.socket->socketDescriptor(), 30, 10, 3);
+        Net::setNotSentLowWater(n.socket->socketDescriptor(), 128 * 1024);
         const QByteArray expected = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : n.peerFingerprint;
         handshake = new TlsHandshake(n.socket, *identity, n.tlsServer, expected, 10000, q);
         QObject::connect(handshake, &TlsHandshake::succeeded, q, [this, socket = n.socket](const QByteArray &fp) {

@@ -200,6 +200,11 @@ void closeFd(qintptr fd)
 } // namespace Punchline::Net
 
 namespace Punchline::Net {
+void setNotSentLowWater(qintptr fd, int bytes)
+{
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
+}
+
 void setAbortiveClose(qintptr fd)
 {
     linger l {};

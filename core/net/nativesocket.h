@@ -40,6 +40,10 @@ void closeFd(qintptr fd);
 } // namespace Punchline::Net
 
 namespace Punchline::Net {
+// TCP_NOTSENT_LOWAT: the kernel keeps at most this many not-yet-sent bytes queued (in-flight data
+// is not limited, so throughput at a high RTT does not suffer). Bulk data then waits in our own
+// queue, where a chat frame can overtake it, instead of in the kernel's.
+void setNotSentLowWater(qintptr fd, int bytes);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);
