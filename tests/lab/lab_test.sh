@@ -467,3 +467,18 @@ lt_manifest_sha256() {
     }
     _lt_manifest "$1" "$2" | sha256sum | cut -d' ' -f1
 }
+
+# lt_shape RATE|off: a token bucket (tc tbf, RATE like "200mbit") on the egress of both NATs'
+# WAN interfaces, so a transfer through the lab lasts long enough for a test to act while it
+# runs, whatever the machine's speed; "off" removes it (lab_down removes it anyway).
+lt_shape() {
+    local nat
+    for nat in natA natB; do
+        if [[ $1 == off ]]; then
+            ip netns exec "$(lab_ns "$nat")" tc qdisc del dev wan root 2>/dev/null
+        else
+            ip netns exec "$(lab_ns "$nat")" tc qdisc replace dev wan root tbf rate "$1" \
+                burst 256kb latency 100ms || return 1
+        fi
+    done
+}

@@ -29,15 +29,20 @@
 #       and the file completes bit-identical.
 #   (f) --accept none: B declines; A reports the transfer `declined`, B too; nothing is written
 #       to B's download dir; both exit 0.
+# Cases (c), (d) and (e2) act while a transfer runs, so during them both NATs' WAN egress is
+# rate-limited (tc tbf, LAB_TRANSFER_SHAPE, default 200mbit): the transfer then lasts seconds
+# however fast or loaded the machine is. (a) and (b) run at full speed (throughput is logged).
 # tmpfs mounts are made on host paths below this test's data dir (visible in the namespaces)
-# and unmounted on exit. No assertion depends on how fast anything is; throughput is logged.
-# Env: LAB_TRANSFER_CASES (default "a b c d e f"; b needs a), LAB_TRANSFER_MB (default 200).
+# and unmounted on exit. No assertion depends on how fast anything is.
+# Env: LAB_TRANSFER_CASES (default "a b c d e f"; b needs a), LAB_TRANSFER_MB (default 200),
+# LAB_TRANSFER_SHAPE (default 200mbit).
 set -u
 source "$(dirname "$0")/lab_test.sh"
 lt_require_cli
 lt_init
 CASES=${LAB_TRANSFER_CASES:-a b c d e f}
 BIG_MB=${LAB_TRANSFER_MB:-200}
+SHAPE=${LAB_TRANSFER_SHAPE:-200mbit}
 [[ "$BIG_MB" =~ ^[0-9]+$ && "$BIG_MB" -ge 3 && "$BIG_MB" -le 2048 ]] || {
     echo "LAB_TRANSFER_MB must be 3..2048"
     exit 2
@@ -209,6 +214,7 @@ case_c() {
     head -c "$size" /dev/urandom >"$fa"
     head -c "$size" /dev/urandom >"$fb"
     mkdir -p "$dla" "$dlb"
+    lt_shape "$SHAPE" || lt_fail "(c) tc tbf $SHAPE on the NATs' WAN"
     A_ARGS=(--send "$fa" --download-dir "$dla" --accept all --say "hello from A" --exit-when-done)
     B_ARGS=(--send "$fb" --download-dir "$dlb" --accept all --say "hello from B" --exit-when-done)
     start_pair Ac Bc 41002 42002
@@ -224,6 +230,7 @@ case_c() {
     fi
     lt_cli_wait Ac 120
     lt_cli_wait Bc 20
+    lt_shape off
     exit_ok Ac c
     exit_ok Bc c
     lt_check "(c) A -> B file bit-identical" cmp -s "$fa" "$dlb/from-a.bin"
@@ -253,17 +260,20 @@ case_d() {
     local heal=(--keepalive 1 --peer-timeout 4 --reconnect-window 120)
     lt_log "== (d) B killed (SIGKILL) after a third of $BIG_MB MiB, restarted: resume"
     mkdir -p "$dl"
+    lt_shape "$SHAPE" || lt_fail "(d) tc tbf $SHAPE on the NATs' WAN"
     A_ARGS=(--send "$BIG" --exit-when-done "${heal[@]}")
     B_ARGS=(--download-dir "$dl" --accept all --exit-when-done "${heal[@]}")
     start_pair Ad Bd 41003 42003
     if ! lt_wait_bytes Bd "$third" 90 in; then
         lt_fail "(d) B reported a third of the file"
+        lt_shape off
         dump_if_failed "$before" Ad Bd
         return
     fi
     pid=$(lt_cli_pid Bd)
     if [[ -z "$pid" ]] || ! kill -KILL "$pid"; then
         lt_fail "(d) SIGKILL to B"
+        lt_shape off
         dump_if_failed "$before" Ad Bd
         return
     fi
@@ -280,6 +290,7 @@ case_d() {
         --peer "@$LT_TMP/Ad.code" --timeout 60 "${B_ARGS[@]}"
     lt_cli_wait Ad 150
     lt_cli_wait Bd2 20
+    lt_shape off
     exit_ok Ad d
     exit_ok Bd2 d
     lt_check "(d) A reconnected to the restarted B" test "$(lt_count Ad '.event == "connected"')" -ge 2
@@ -334,6 +345,7 @@ case_e() {
         return
     fi
     mkdir -p "$mnt2/dl"
+    lt_shape "$SHAPE" || lt_fail "(e2) tc tbf $SHAPE on the NATs' WAN"
     A_ARGS=(--send "$f50" --exit-when-done)
     B_ARGS=(--download-dir "$mnt2/dl" --accept all --exit-when-done)
     start_pair Ae2 Be2 41005 42005
@@ -348,6 +360,7 @@ case_e() {
     fi
     lt_cli_wait Ae2 60
     lt_cli_wait Be2 20
+    lt_shape off
     exit_ok Be2 e2
     exit_ok Ae2 e2
     lt_eq "(e2) B: the transfer failed with disk-full" disk-full "$(xf Be2 in fifty.bin failed .error)"
