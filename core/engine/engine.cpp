@@ -108,8 +108,9 @@ struct Engine::Private
     {
         log(QStringLiteral("error: %1").arg(e.message));
         stopPunching();
-        setState(State::Failed);
+        // The reason first: whoever reacts to Failed (the CLI exits on it) already has it.
         Q_EMIT q->errorOccurred(e);
+        setState(State::Failed);
     }
 
     bool openListeners(quint16 wanted, Error *error)

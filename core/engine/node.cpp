@@ -2,7 +2,9 @@
 
 #include "engine.h"
 
+#include <QCoreApplication>
 #include <QUuid>
+#include <openssl/crypto.h>
 
 namespace Punchline {
 
@@ -25,7 +27,6 @@ Node::Node(QObject *parent) : QObject(parent)
     m_thread.setObjectName(QStringLiteral("punchline-net"));
     m_engine = new Engine; // no parent: it moves to the network thread
     m_engine->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_engine, &QObject::deleteLater);
 
     // Engine -> Node: queued by construction (different threads), value types only.
     connect(m_engine, &Engine::stateChanged, this, &Node::stateChanged);
@@ -45,9 +46,22 @@ Node::Node(QObject *parent) : QObject(parent)
 
 Node::~Node()
 {
-    // Let the engine close its sockets on its own thread, then stop the thread.
-    QMetaObject::invokeMethod(m_engine, &Engine::shutdown, Qt::QueuedConnection);
-    m_thread.quit();
+    // Everything ends on the network thread, in this order: the engine says goodbye and closes
+    // its sockets, is deleted with whatever it scheduled for deletion, OpenSSL's per-thread
+    // state is released there (left to the thread-exit hook, it raced OpenSSL's process-exit
+    // cleanup: a double free seen under ASan), and only then the thread stops.
+    Engine *engine = m_engine;
+    QThread *thread = &m_thread;
+    QMetaObject::invokeMethod(
+            engine,
+            [engine, thread] {
+                engine->shutdown();
+                delete engine;
+                QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+                OPENSSL_thread_stop();
+                thread->quit();
+            },
+            Qt::QueuedConnection);
     m_thread.wait();
 }
 

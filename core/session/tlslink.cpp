@@ -172,12 +172,19 @@ void TlsLink::flushAndClose(int timeoutMs)
         return;
     QElapsedTimer timer;
     timer.start();
+    auto left = [&] { return int(qMax<qint64>(1, timeoutMs - timer.elapsed())); };
+    m_socket->flush();
     while (m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesToWrite() > 0
            && timer.elapsed() < timeoutMs) {
-        if (!m_socket->waitForBytesWritten(int(qMax<qint64>(1, timeoutMs - timer.elapsed()))))
+        if (!m_socket->waitForBytesWritten(left()))
             break;
     }
     close({ ErrorCode::None, QStringLiteral("closed on exit") });
+    // disconnectFromHost() only starts the close (close_notify, then FIN once the encrypted
+    // bytes are out): wait for it, or the last frames die with the thread.
+    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState
+        && timer.elapsed() < timeoutMs)
+        m_socket->waitForDisconnected(left());
 }
 
 void TlsLink::finish(const Error &why)
