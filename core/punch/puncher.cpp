@@ -52,14 +52,7 @@ void Puncher::stop()
     m_active = false;
     m_tick.stop();
     m_deadline.stop();
-    for (auto &d : m_dialers) {
-        if (d) {
-            d->disconnect(this);
-            d->abort();
-            d->deleteLater();
-        }
-        d = nullptr;
-    }
+    abortDialers();
     const auto pending = m_pending;
     m_pending.clear();
     for (Pending *p : pending) {
@@ -68,6 +61,18 @@ void Puncher::stop()
         p->socket->deleteLater();
         delete p->timeout;
         delete p;
+    }
+}
+
+void Puncher::abortDialers()
+{
+    for (auto &d : m_dialers) {
+        if (d) {
+            d->disconnect(this);
+            d->abort();
+            d->deleteLater();
+        }
+        d = nullptr;
     }
 }
 
@@ -269,14 +274,7 @@ void Puncher::nominate(Pending *p)
 {
     // Stop dialing while this one is confirmed, and close every other path.
     m_paused = true;
-    for (auto &d : m_dialers) {
-        if (d) {
-            d->disconnect(this);
-            d->abort();
-            d->deleteLater();
-        }
-        d = nullptr;
-    }
+    abortDialers();
     const auto others = m_pending;
     for (Pending *o : others) {
         if (o != p)
@@ -295,14 +293,7 @@ void Puncher::finish(Pending *p)
     const auto others = m_pending;
     for (Pending *o : others)
         dropPending(o, {}, false);
-    for (auto &d : m_dialers) {
-        if (d) {
-            d->disconnect(this);
-            d->abort();
-            d->deleteLater();
-        }
-        d = nullptr;
-    }
+    abortDialers();
     p->socket->disconnect(this);
     delete p->timeout;
     Nomination n;

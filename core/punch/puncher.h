@@ -79,6 +79,7 @@ private:
     struct Pending;
 
     void tick();
+    void abortDialers();
     void startDial(int index, bool lowTtl);
     void onDialFailed(int index, int err, bool wasLowTtl);
     void adopt(qintptr fd, bool outgoing);
