@@ -27,8 +27,8 @@
 #       bytes written. Then the filler is deleted and A (same profile) sends the file again to a
 #       restarted B (same profile): the new offer adopts the partial data (resumed_from > 0)
 #       and the file completes bit-identical.
-#   (f) --accept none: B declines; A reports the transfer `declined`, B too; nothing is written
-#       to B's download dir; both exit 0.
+#   (f) --accept none: B declines; A reports the transfer `declined` with a message saying so,
+#       B reports `declined` too; nothing is written to B's download dir; both exit 0.
 # Cases (c), (d) and (e2) act while a transfer runs, so during them both NATs' WAN egress is
 # rate-limited (tc tbf, LAB_TRANSFER_SHAPE, default 200mbit): the transfer then lasts seconds
 # however fast or loaded the machine is. (a) and (b) run at full speed (throughput is logged).
@@ -129,7 +129,7 @@ dump_if_failed() {
     shift
     if ((LT_FAIL > before)); then for n in "$@"; do lt_dump "$n"; done; fi
 }
-# no_crash NAME CASE: exit code 0, i.e. neither killed by a signal nor by the hard timeout.
+# exit_ok NAME CASE: exit code 0 (so neither killed by a signal nor by the hard timeout).
 exit_ok() { lt_eq "($2) $1 exit code" 0 "${LT_RC[$1]}"; }
 
 # --- (a) a big file and a folder tree in one run ------------------------------------------
@@ -410,6 +410,8 @@ case_f() {
     lt_eq "(f) A: the transfer was declined" "offered declined" "$(states Af out)"
     lt_eq "(f) B: declined the offer" "offered declined" "$(states Bf in)"
     lt_eq "(f) A: declined event has bytes 0" 0 "$(xf Af out small.bin declined .bytes)"
+    lt_match "(f) A: the declined event says so in its message" "declined" \
+        "$(xf Af out small.bin declined .message)"
     lt_log "(f) A: $(lt_events Af 'select(.event == "transfer" and .state == "declined")')"
     lt_eq "(f) nothing written to B's download dir" "" "$(find "$dl" -mindepth 1)"
     dump_if_failed "$before" Af Bf
