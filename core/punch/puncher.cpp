@@ -334,15 +334,18 @@ void Puncher::dropPending(Pending *p, const Error &why, bool report)
 
 void Puncher::onDeadline()
 {
+    // Someone else proving another identity at the address is its own failure; anything else
+    // seen on the way (a program that is not Punchline, resets, ...) explains the timeout.
     Error e = m_bestError;
-    if (!e.isError() || e.code == ErrorCode::PeerClosed || e.code == ErrorCode::SocketError
-        || e.code == ErrorCode::ConnectedToSelf) {
-        e = { ErrorCode::ConnectTimeout,
-              QStringLiteral("no direct connection could be made in %1 s after %2 attempts: your "
-                             "friend may not have pasted your code yet, or one of the two networks "
-                             "blocks direct connections")
-                      .arg(m_config.deadlineMs / 1000)
-                      .arg(m_attempts) };
+    if (e.code != ErrorCode::PeerIdentityMismatch) {
+        QString message = QStringLiteral("no direct connection could be made in %1 s after %2 "
+                                         "attempts: your friend may not have pasted your code yet, "
+                                         "or one of the two networks blocks direct connections")
+                                  .arg(m_config.deadlineMs / 1000)
+                                  .arg(m_attempts);
+        if (e.code == ErrorCode::NotPunchline || e.code == ErrorCode::ProtocolError)
+            message += QStringLiteral(" (an address answered, but %1)").arg(e.message);
+        e = { ErrorCode::ConnectTimeout, message };
     }
     stop();
     Q_EMIT failed(e);
