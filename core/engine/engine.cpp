@@ -214,6 +214,21 @@ struct Engine::Private
         puncher->start();
     }
 
+    // The friend to reach from now on (pinned: from a code or the known peers; empty: trust on
+    // first use). Punching starts now, or as soon as discovery is done.
+    void setTarget(const QList<Endpoint> &candidates, const QByteArray &pinned, const QString &name)
+    {
+        sinceCode.start();
+        haveTarget = true;
+        userDisconnected = false;
+        reconnecting = false;
+        targetCandidates = candidates;
+        pinnedFingerprint = pinned;
+        targetName = name;
+        if (discoveryDone)
+            startPunching(false);
+    }
+
     // A path that leads to the wrong program is reported once per attempt, not at every retry.
     void reportPathError(const Error &e)
     {
@@ -466,28 +481,16 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
         Q_EMIT errorOccurred(in.error);
         return;
     }
-    d->sinceCode.start();
-    d->haveTarget = true;
-    d->userDisconnected = false;
-    d->reconnecting = false;
     if (in.code) {
-        d->targetCandidates = in.code->candidates;
-        d->pinnedFingerprint = in.code->fingerprint;
-        d->targetName = in.code->name;
         if (in.code->fingerprint == d->identity->fingerprint()) {
             Q_EMIT errorOccurred({ ErrorCode::ConnectedToSelf,
                                    QStringLiteral("this is your own code: paste your friend's code instead") });
-            d->haveTarget = false;
             return;
         }
+        d->setTarget(in.code->candidates, in.code->fingerprint, in.code->name);
     } else {
-        d->targetCandidates = in.addresses;
-        d->pinnedFingerprint.clear();
-        d->targetName.clear();
+        d->setTarget(in.addresses, {}, {});
     }
-    if (d->discoveryDone)
-        d->startPunching(false);
-    // else: starts as soon as discovery is done (the port is already listening meanwhile)
 }
 
 void Engine::reconnectKnownPeer(const QByteArray &fingerprint)
@@ -500,15 +503,7 @@ void Engine::reconnectKnownPeer(const QByteArray &fingerprint)
         Q_EMIT errorOccurred({ ErrorCode::BadCode, QStringLiteral("no known addresses for this friend: ask for a new code") });
         return;
     }
-    d->sinceCode.start();
-    d->haveTarget = true;
-    d->userDisconnected = false;
-    d->reconnecting = false;
-    d->targetCandidates = peer->candidates;
-    d->pinnedFingerprint = peer->fingerprint;
-    d->targetName = peer->name;
-    if (d->discoveryDone)
-        d->startPunching(false);
+    d->setTarget(peer->candidates, peer->fingerprint, peer->name);
 }
 
 void Engine::cancelConnect()
