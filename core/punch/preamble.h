@@ -2,9 +2,14 @@
 // The clear-text preamble every punched TCP connection starts with, before TLS:
 //   "PUNCHLN1" (8 bytes) | SHA-256 fingerprint of the sender's certificate (32 bytes)
 // It lets both sides drop non-Punchline peers early and agree on roles: the side with the larger
-// fingerprint is the controller; it nominates one connection with 'N' and its TLS ClientHello
-// follows at once (controller = TLS client). The fingerprint here is only a claim; the
-// TLS handshake proves it. Pure functions: no sockets.
+// fingerprint is the controller and nominates one connection with one byte after its preamble:
+//   'N' once it has read the peer's preamble: its TLS ClientHello follows at once (controller =
+//       TLS client, peer = TLS server);
+//   'n' right after its own preamble, when it knows the peer's fingerprint from the pasted code
+//       and the peer's preamble has not arrived yet: the peer is the TLS client and sends its
+//       ClientHello as soon as it reads the 'n'; the controller reads the peer's preamble first.
+// The controlled side sends its preamble on connect and then waits for one of the two bytes.
+// The fingerprint here is only a claim; the TLS handshake proves it. Pure functions: no sockets.
 
 #include "common/types.h"
 
@@ -15,6 +20,7 @@ namespace Punchline::Preamble {
 
 constexpr int Size = 40;
 constexpr char Nominate = 'N';
+constexpr char NominateEarly = 'n';
 
 QByteArray encode(const QByteArray &fingerprint);
 // Parses exactly Size bytes. On failure returns false with NotPunchline (and a sentence that

@@ -8,17 +8,22 @@
 #include <QRandomGenerator>
 #include <QSslSocket>
 #include <cerrno>
+#include <memory>
 
 namespace Punchline {
 
 struct Puncher::Pending
 {
-    enum class Stage { Preamble, AwaitNomination };
+    // Preamble: waiting for the peer's preamble. AwaitNomination: controlled side, waiting for
+    // 'N' or 'n'. ServerAwaitPreamble: a controller that nominated early with 'n' (it will be
+    // the TLS server) and now waits for the peer's preamble, then hands the socket over.
+    enum class Stage { Preamble, AwaitNomination, ServerAwaitPreamble };
     QSslSocket *socket = nullptr;
     bool outgoing = false;
     Stage stage = Stage::Preamble;
     QByteArray peerFingerprint;
-    QTimer *timeout = nullptr;
+    std::unique_ptr<QTimer> timeout;
+    std::unique_ptr<QTimer> grace;
 };
 
 Puncher::Puncher(const Config &config, QObject *parent) : QObject(parent), m_config(config)
@@ -59,7 +64,6 @@ void Puncher::stop()
         p->socket->disconnect(this);
         p->socket->abort();
         p->socket->deleteLater();
-        delete p->timeout;
         delete p;
     }
 }
@@ -185,13 +189,13 @@ void Puncher::adopt(qintptr fd, bool outgoing)
     auto *p = new Pending;
     p->socket = socket;
     p->outgoing = outgoing;
-    p->timeout = new QTimer;
+    p->timeout = std::make_unique<QTimer>();
     p->timeout->setSingleShot(true);
     m_pending.append(p);
     qCDebug(lcPunch) << (outgoing ? "outgoing" : "incoming") << "TCP connection"
                      << socket->peerAddress().toString() << socket->peerPort();
 
-    connect(p->timeout, &QTimer::timeout, this, [this, p] {
+    connect(p->timeout.get(), &QTimer::timeout, this, [this, p] {
         dropPending(p,
                     { ErrorCode::NotPunchline,
                       QStringLiteral("%1 accepted a connection but did not speak Punchline in time")
@@ -209,6 +213,26 @@ void Puncher::adopt(qintptr fd, bool outgoing)
     });
     p->timeout->start(m_config.preambleTimeoutMs);
     socket->write(Preamble::encode(m_config.ourFingerprint));
+    if (pinnedController() && socket->bytesAvailable() < Preamble::Size) {
+        // We know the peer and we control. If its preamble is already here we nominate with
+        // 'N' and our ClientHello right away (onReadable). If it is not, this side's TCP
+        // handshake ended first and the peer's preamble is a round trip away: rather than wait
+        // for it, nominate now with 'n' and let the peer open TLS as soon as it reads it. The
+        // short grace catches a preamble that is only a packet behind the handshake.
+        p->grace = std::make_unique<QTimer>();
+        p->grace->setSingleShot(true);
+        connect(p->grace.get(), &QTimer::timeout, this, [this, p] {
+            if (m_pending.contains(p) && p->stage == Pending::Stage::Preamble)
+                nominateEarly(p);
+        });
+        p->grace->start(EarlyNominationGraceMs);
+    }
+}
+
+bool Puncher::pinnedController() const
+{
+    return !m_config.expectedPeerFingerprint.isEmpty()
+            && m_config.ourFingerprint > m_config.expectedPeerFingerprint;
 }
 
 void Puncher::onReadable(Pending *p)
@@ -216,7 +240,7 @@ void Puncher::onReadable(Pending *p)
     if (!m_pending.contains(p))
         return;
     QSslSocket *s = p->socket;
-    if (p->stage == Pending::Stage::Preamble) {
+    if (p->stage == Pending::Stage::Preamble || p->stage == Pending::Stage::ServerAwaitPreamble) {
         if (s->bytesAvailable() < Preamble::Size) {
             // Refuse early if what arrived so far cannot be a preamble.
             const QByteArray head = s->peek(8);
@@ -248,7 +272,10 @@ void Puncher::onReadable(Pending *p)
             return;
         }
         p->peerFingerprint = fp;
-        if (m_config.ourFingerprint > fp) {
+        if (p->stage == Pending::Stage::ServerAwaitPreamble) {
+            // Nominated early with 'n': the peer's ClientHello follows its preamble.
+            finish(p, true);
+        } else if (m_config.ourFingerprint > fp) {
             // We are the controller: the first connection to get here wins.
             nominate(p);
         } else {
@@ -261,9 +288,11 @@ void Puncher::onReadable(Pending *p)
     if (s->bytesAvailable() < 1)
         return;
     char c = 0;
-    s->getChar(&c); // exactly one byte: what follows is the controller's TLS ClientHello
+    s->getChar(&c); // exactly one byte
     if (p->stage == Pending::Stage::AwaitNomination && c == Preamble::Nominate) {
-        finish(p);
+        finish(p, true); // the controller's ClientHello follows: we serve
+    } else if (p->stage == Pending::Stage::AwaitNomination && c == Preamble::NominateEarly) {
+        finish(p, false); // the controller waits for our ClientHello
     } else {
         dropPending(p, { ErrorCode::ProtocolError,
                          QStringLiteral("unexpected byte during connection set-up") }, true);
@@ -283,10 +312,26 @@ void Puncher::nominate(Pending *p)
     // 'N' and then, at once, our TLS ClientHello: no extra round trip for an acknowledgement.
     // If the other side never takes this connection, TLS fails and punching resumes.
     p->socket->putChar(Preamble::Nominate);
-    finish(p);
+    finish(p, false);
 }
 
-void Puncher::finish(Pending *p)
+void Puncher::nominateEarly(Pending *p)
+{
+    m_paused = true;
+    abortDialers();
+    const auto others = m_pending;
+    for (Pending *o : others) {
+        if (o != p)
+            dropPending(o, {}, false);
+    }
+    qCDebug(lcPunch) << "nominating early (our TCP handshake ended first)";
+    p->stage = Pending::Stage::ServerAwaitPreamble;
+    p->socket->putChar(Preamble::NominateEarly);
+    if (p->socket->bytesAvailable() > 0)
+        onReadable(p);
+}
+
+void Puncher::finish(Pending *p, bool tlsServer)
 {
     m_paused = true;
     m_pending.removeOne(p);
@@ -295,11 +340,10 @@ void Puncher::finish(Pending *p)
         dropPending(o, {}, false);
     abortDialers();
     p->socket->disconnect(this);
-    delete p->timeout;
     Nomination n;
     n.socket = p->socket;
     n.socket->setParent(nullptr);
-    n.tlsServer = !(m_config.ourFingerprint > p->peerFingerprint);
+    n.tlsServer = tlsServer;
     n.peerFingerprint = p->peerFingerprint;
     n.local = Endpoint { normalizedAddress(p->socket->localAddress()), p->socket->localPort() };
     n.remote = Endpoint { normalizedAddress(p->socket->peerAddress()), p->socket->peerPort() };
@@ -317,7 +361,6 @@ void Puncher::dropPending(Pending *p, const Error &why, bool report)
     p->socket->disconnect(this);
     p->socket->abort();
     p->socket->deleteLater();
-    delete p->timeout;
     delete p;
     if (why.isError()) {
         qCDebug(lcPunch) << "path dropped:" << why.message;

@@ -4,6 +4,13 @@
 // accepts; whichever TCP connections complete run the preamble (see preamble.h), the controller
 // nominates one, and that one is handed over for TLS. Everything else is closed.
 //
+// Roles: the controller (larger fingerprint) nominates. Who opens TLS depends on whose TCP
+// handshake ended first, so that the friend who pasted last waits as little as possible:
+// a controller that already holds the peer's preamble sends 'N' and its ClientHello (it is the
+// TLS client); a controller that knows the peer's fingerprint from the pasted code and got
+// connected before the peer's preamble could arrive sends 'n' at once and serves TLS, the peer
+// opening it as soon as it reads the 'n'.
+//
 // RST-answering NATs: when a full SYN is answered by RST (ECONNREFUSED), our own NAT's mapping
 // was just closed by that RST; a low-TTL SYN (STUNT, Guha & Francis 2005) reopens it at once
 // without reaching the peer's NAT, so the peer's SYN still finds a way in through our listener.
@@ -85,8 +92,10 @@ private:
     void adopt(qintptr fd, bool outgoing);
     void onReadable(Pending *p);
     void dropPending(Pending *p, const Error &why, bool report);
+    bool pinnedController() const;
     void nominate(Pending *p);
-    void finish(Pending *p);
+    void nominateEarly(Pending *p);
+    void finish(Pending *p, bool tlsServer);
     void onDeadline();
     void emitProgress();
 
@@ -99,6 +108,7 @@ private:
     int m_attempts = 0;
     int m_tickCount = 0;
     static constexpr int MinRedialMs = 50;
+    static constexpr int EarlyNominationGraceMs = 2;
     QList<QPointer<Net::Dialer>> m_dialers; // one slot per candidate (at most one connect each)
     QList<QElapsedTimer> m_lastDial;
     int m_backoffMs = 0;

@@ -90,6 +90,117 @@ private Q_SLOTS:
         QCOMPARE(nb.count(), 1);
     }
 
+    void bothPinnedAgreeOnRolesEitherWay()
+    {
+        // Both friends pasted codes: the controller may nominate early ('n', it serves TLS) or
+        // after the peer's preamble ('N', it opens TLS). Whichever happens, the roles must be
+        // complementary on the one connection both hold.
+        for (int round = 0; round < 5; ++round) {
+            Side a = listen();
+            Side b = listen();
+            Puncher pa({ a.port, { loop(b.port) }, fp('a'), fp('b') });
+            Puncher pb({ b.port, { loop(a.port) }, fp('b'), fp('a') });
+            connect(a.server.get(), &Net::SharedPortServer::incoming, &pa, &Puncher::addIncoming);
+            connect(b.server.get(), &Net::SharedPortServer::incoming, &pb, &Puncher::addIncoming);
+            QSignalSpy na(&pa, &Puncher::nominated);
+            QSignalSpy nb(&pb, &Puncher::nominated);
+            if (round % 2) {
+                pa.start();
+                QTest::qWait(300);
+                pb.start();
+            } else {
+                pb.start();
+                QTest::qWait(300);
+                pa.start();
+            }
+            QTRY_COMPARE_WITH_TIMEOUT(na.count(), 1, 10000);
+            QTRY_COMPARE_WITH_TIMEOUT(nb.count(), 1, 10000);
+            const auto x = na.at(0).at(0).value<Puncher::Nomination>();
+            const auto y = nb.at(0).at(0).value<Puncher::Nomination>();
+            std::unique_ptr<QSslSocket> sx(x.socket), sy(y.socket);
+            QCOMPARE(x.local, y.remote);
+            QCOMPARE(x.tlsServer, !y.tlsServer);
+            QCOMPARE(x.peerFingerprint, fp('b'));
+            QCOMPARE(y.peerFingerprint, fp('a'));
+            // Nothing of the set-up is left in either stream: what one writes, the other reads.
+            sx->write("from a");
+            sy->write("from b");
+            QTRY_VERIFY(sy->bytesAvailable() >= 6 && sx->bytesAvailable() >= 6);
+            QCOMPARE(sy->readAll(), QByteArray("from a"));
+            QCOMPARE(sx->readAll(), QByteArray("from b"));
+        }
+    }
+
+    void pinnedControllerNominatesEarlyWhenPeerIsSlow()
+    {
+        // The peer (a hand-driven socket) is slow to send its preamble: the controller, which
+        // knows the peer's fingerprint, sends its preamble and 'n' without waiting, and serves
+        // TLS once the peer's preamble has arrived.
+        Side b = listen();
+        QTcpServer peer;
+        QVERIFY(peer.listen(QHostAddress::LocalHost));
+        Puncher pb({ b.port, { loop(peer.serverPort()) }, fp('b'), fp('a') });
+        QSignalSpy nb(&pb, &Puncher::nominated);
+        pb.start();
+        QTRY_VERIFY_WITH_TIMEOUT(peer.hasPendingConnections(), 5000);
+        std::unique_ptr<QTcpSocket> s(peer.nextPendingConnection());
+        QTRY_VERIFY_WITH_TIMEOUT(s->bytesAvailable() >= 41, 3000);
+        const QByteArray got = s->readAll();
+        QCOMPARE(got.size(), 41);
+        QVERIFY(got.startsWith("PUNCHLN1"));
+        QCOMPARE(got.mid(8, 32), fp('b'));
+        QCOMPARE(got.at(40), 'n');
+        QCOMPARE(nb.count(), 0); // not before the peer's preamble proved it is Punchline
+        s->write(QByteArray("PUNCHLN1") + fp('a') + "CLIENTHELLO");
+        QTRY_COMPARE_WITH_TIMEOUT(nb.count(), 1, 3000);
+        const auto n = nb.at(0).at(0).value<Puncher::Nomination>();
+        std::unique_ptr<QSslSocket> owned(n.socket);
+        QVERIFY(n.tlsServer);
+        QCOMPARE(n.peerFingerprint, fp('a'));
+        // The preamble was consumed exactly: the TLS layer starts at the peer's first TLS byte.
+        QTRY_VERIFY(n.socket->bytesAvailable() >= 11);
+        QCOMPARE(n.socket->readAll(), QByteArray("CLIENTHELLO"));
+    }
+
+    void controlledSideOpensTlsAfterEarlyNomination()
+    {
+        Side a = listen();
+        QTcpServer peer; // plays a controller that nominated early
+        QVERIFY(peer.listen(QHostAddress::LocalHost));
+        Puncher pa({ a.port, { loop(peer.serverPort()) }, fp('a'), {} });
+        QSignalSpy na(&pa, &Puncher::nominated);
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(peer.hasPendingConnections(), 5000);
+        std::unique_ptr<QTcpSocket> s(peer.nextPendingConnection());
+        s->write(QByteArray("PUNCHLN1") + fp('c') + 'n');
+        QTRY_COMPARE_WITH_TIMEOUT(na.count(), 1, 3000);
+        const auto n = na.at(0).at(0).value<Puncher::Nomination>();
+        std::unique_ptr<QSslSocket> owned(n.socket);
+        QVERIFY(!n.tlsServer); // 'n': the controlled side opens TLS
+        QCOMPARE(n.peerFingerprint, fp('c'));
+        QTRY_VERIFY(s->bytesAvailable() >= 40);
+        QCOMPARE(s->read(40), QByteArray("PUNCHLN1") + fp('a'));
+    }
+
+    void unknownNominationByteIsRefused()
+    {
+        Side a = listen();
+        QTcpServer peer; // a controller that sends neither 'N' nor 'n'
+        QVERIFY(peer.listen(QHostAddress::LocalHost));
+        Puncher::Config c { a.port, { loop(peer.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 3000 };
+        Puncher pa(c);
+        QSignalSpy rejected(&pa, &Puncher::pathRejected);
+        QSignalSpy na(&pa, &Puncher::nominated);
+        connect(&peer, &QTcpServer::newConnection, &peer, [&peer] {
+            QTcpSocket *s = peer.nextPendingConnection();
+            s->write(QByteArray("PUNCHLN1") + QByteArray(32, 'c') + 'x');
+        });
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(rejected.count() >= 1, 3000);
+        QCOMPARE(rejected.at(0).at(0).value<Error>().code, ErrorCode::ProtocolError);
+        QCOMPARE(na.count(), 0);
+    }
+
     void latePeerStillConnects()
     {
         Side a = listen();

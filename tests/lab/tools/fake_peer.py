@@ -4,8 +4,8 @@
 It punches to a Punchline peer like the real program does (one port shared by a connect loop,
 SO_REUSEADDR + SO_REUSEPORT), sends the clear-text preamble claiming someone else's certificate
 fingerprint (--claim, 64 hex digits: the friend's), plays the nomination by the same rule
-(the larger fingerprint is the controller: it sends 'N' and its TLS ClientHello at once) and
-runs a TLS 1.3 handshake with its own certificate (--cert / --key), which cannot hash to the
+(the larger fingerprint is the controller: as controller it sends 'N' and its TLS ClientHello at
+once; as the controlled side it serves TLS after 'N' and opens it after 'n') and runs a TLS 1.3 handshake with its own certificate (--cert / --key), which cannot hash to the
 claimed fingerprint. If the handshake completes on its side it writes --say into the TLS stream (a
 frame-shaped line is not needed: the point is whether the other side ever accepts it).
 It keeps trying until --deadline. Every step is a JSON line on stdout; exit 0 always.
@@ -64,11 +64,16 @@ def session(s, args, claim):
     controller = claim > theirs
     if controller:
         s.sendall(b"N")  # and the ClientHello follows at once (no acknowledgement byte)
+        tls_client = True
     else:
-        if recv_exact(s, 1, 5) != b"N":
+        # 'N': the controller's ClientHello follows (we serve); 'n': it nominated early and
+        # waits for our ClientHello.
+        nomination = recv_exact(s, 1, 5)
+        if nomination not in (b"N", b"n"):
             return "no nomination"
-    log("nominated", role="tls-client" if controller else "tls-server")
-    if controller:
+        tls_client = nomination == b"n"
+    log("nominated", role="tls-client" if tls_client else "tls-server")
+    if tls_client:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -78,7 +83,7 @@ def session(s, args, claim):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(args.cert, args.key)
     s.settimeout(10)
-    tls = ctx.wrap_socket(s, server_side=not controller)  # s is detached from here on
+    tls = ctx.wrap_socket(s, server_side=not tls_client)  # s is detached from here on
     try:
         log("tls-handshake-done-here", version=tls.version())
         tls.sendall((args.say + "\n").encode())
