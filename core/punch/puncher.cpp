@@ -213,12 +213,16 @@ void Puncher::adopt(qintptr fd, bool outgoing)
     });
     p->timeout->start(m_config.preambleTimeoutMs);
     socket->write(Preamble::encode(m_config.ourFingerprint));
-    if (pinnedController() && socket->bytesAvailable() < Preamble::Size) {
-        // We know the peer and we control. If its preamble is already here we nominate with
-        // 'N' and our ClientHello right away (onReadable). If it is not, this side's TCP
-        // handshake ended first and the peer's preamble is a round trip away: rather than wait
-        // for it, nominate now with 'n' and let the peer open TLS as soon as it reads it. The
-        // short grace catches a preamble that is only a packet behind the handshake.
+    if (pinnedController() && socket->bytesAvailable() < Preamble::Size
+        && m_since.elapsed() < EarlyPeerAfterMs) {
+        // We know the peer and we control, and we only just started punching: we are the friend
+        // who pasted last (or both pasted together). The TLS server is ready half a round trip
+        // before the client (the client's hello rides with its Finished), so we serve: rather
+        // than wait a round trip for the peer's preamble, nominate now with 'n' and let the peer
+        // open TLS as soon as it reads it. The short grace catches a preamble that is only a
+        // packet behind the handshake (then 'N' and our ClientHello go out, see onReadable).
+        // A controller that has punched for longer is the earlier friend: it waits for the
+        // preamble and opens TLS with 'N', so the late friend serves.
         p->grace = std::make_unique<QTimer>();
         p->grace->setSingleShot(true);
         connect(p->grace.get(), &QTimer::timeout, this, [this, p] {

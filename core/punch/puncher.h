@@ -4,12 +4,14 @@
 // accepts; whichever TCP connections complete run the preamble (see preamble.h), the controller
 // nominates one, and that one is handed over for TLS. Everything else is closed.
 //
-// Roles: the controller (larger fingerprint) nominates. Who opens TLS depends on whose TCP
-// handshake ended first, so that the friend who pasted last waits as little as possible:
-// a controller that already holds the peer's preamble sends 'N' and its ClientHello (it is the
-// TLS client); a controller that knows the peer's fingerprint from the pasted code and got
-// connected before the peer's preamble could arrive sends 'n' at once and serves TLS, the peer
-// opening it as soon as it reads the 'n'.
+// Roles: the controller (larger fingerprint) nominates. Who opens TLS is chosen so that the
+// friend who pasted last waits as little as possible (3 round trips from its paste to a session,
+// the least TLS 1.3 with a hello each way allows): the TLS server is ready first, so the late
+// friend should serve. A controller that already holds the peer's preamble, or that has been
+// punching for a while (it is the early friend), sends 'N' and its ClientHello (it is the TLS
+// client). A controller that knows the peer's fingerprint from the pasted code, has only just
+// started and got connected before the peer's preamble arrived sends 'n' at once and serves
+// TLS; the peer opens it as soon as it reads the 'n'.
 //
 // RST-answering NATs: when a full SYN is answered by RST (ECONNREFUSED), our own NAT's mapping
 // was just closed by that RST; a low-TTL SYN (STUNT, Guha & Francis 2005) reopens it at once
@@ -109,6 +111,7 @@ private:
     int m_tickCount = 0;
     static constexpr int MinRedialMs = 50;
     static constexpr int EarlyNominationGraceMs = 2;
+    static constexpr int EarlyPeerAfterMs = 1000; // punching this long: the peer pasted after us
     QList<QPointer<Net::Dialer>> m_dialers; // one slot per candidate (at most one connect each)
     QList<QElapsedTimer> m_lastDial;
     int m_backoffMs = 0;
