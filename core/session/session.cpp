@@ -252,6 +252,7 @@ void Session::onHello(const QByteArray &payload)
         sendChatFrame(message);
     if (m_transfers) {
         m_transfersUp = true;
+        m_transfers->setPeerCapabilities(m_peerHello.capabilities);
         m_transfers->onLinkUp();
         if (!self || m_link != link)
             return;
@@ -510,6 +511,7 @@ void Session::setTransferHandler(TransferHandler *handler)
     handler->bulkAvailable = [this] { schedulePump(); };
     if (m_established) {
         m_transfersUp = true;
+        handler->setPeerCapabilities(m_peerHello.capabilities);
         handler->onLinkUp();
         schedulePump();
     }

@@ -11,6 +11,7 @@
 
 #include "common/types.h"
 #include "protocol/messages.h"
+#include "session/transferhandler.h"
 
 #include <QElapsedTimer>
 #include <QHash>
@@ -32,7 +33,7 @@ struct SessionConfig
     int keepaliveIntervalMs = 15000; // a ping this often (also keeps NAT mappings alive)
     int peerSilentLimitMs = 45000;   // no frame for longer: the link is lost
     int helloTimeoutMs = 10000;      // the peer's hello must arrive within this after attach
-    QStringList capabilities { QStringLiteral("chat/1") };
+    QStringList capabilities { QStringLiteral("chat/1"), QLatin1String(TransferHandler::FlowCapability) };
     // What we announce; tests use other values to play a newer or older peer.
     int protocolVersion = Limits::ProtocolVersion;
     int minProtocolVersion = Limits::MinProtocolVersion; // peers below are refused (no downgrade)
@@ -43,7 +44,7 @@ class Session : public QObject
     Q_OBJECT
 public:
     // Bulk (transfer) frames are only pulled while the link holds less than this.
-    static constexpr qint64 BulkLowWaterMark = qint64(256) * 1024;
+    static constexpr qint64 BulkLowWaterMark = qint64(128) * 1024;
 
     explicit Session(const SessionConfig &config, QObject *parent = nullptr);
     ~Session() override;

@@ -5,6 +5,7 @@
 // mark of file data.
 
 #include <QByteArray>
+#include <QStringList>
 #include <QtGlobal>
 #include <functional>
 #include <optional>
@@ -30,6 +31,11 @@ public:
     virtual std::optional<std::pair<quint16, QByteArray>> nextBulkFrame() = 0;
     // The handler has new bulk data: the session should start pulling again.
     std::function<void()> bulkAvailable;
+
+    // What the peer announced in its hello, given before each onLinkUp(). A peer with
+    // FlowCapability acknowledges consumed file data, so the sender can bound what is in flight.
+    static constexpr const char *FlowCapability = "files-flow/1";
+    virtual void setPeerCapabilities(const QStringList &capabilities) { Q_UNUSED(capabilities); }
 
     // A secure link to the peer is up (after hello) / went away (transfers pause, resume later).
     virtual void onLinkUp() = 0;

@@ -43,8 +43,10 @@ void LoopbackPump::setUp(bool up)
         m_queuedBytes[side] = 0;
     }
     for (TransferHandler *handler : m_side) {
-        if (up)
+        if (up) {
+            handler->setPeerCapabilities({ QLatin1String(TransferHandler::FlowCapability) });
             handler->onLinkUp();
+        }
         else
             handler->onLinkDown();
     }

@@ -266,7 +266,7 @@ std::optional<std::pair<quint16, QByteArray>> OutgoingTransfer::nextFrame()
         return std::make_pair(quint16(TransferProtocol::FileEnd),
             TransferProtocol::encodeFileEnd(m_id, m_file, m_hashes.at(m_file)));
     }
-    const qint64 want = qMin<qint64>(TransferProtocol::ChunkSize, size - m_pos);
+    const qint64 want = qMin<qint64>(TransferProtocol::SendChunkSize, size - m_pos);
     QByteArray frame(TransferProtocol::DataHeaderSize + want, Qt::Uninitialized);
     TransferProtocol::writeDataHeader(frame.data(), m_id, quint32(m_file), quint64(m_pos));
     char *out = frame.data() + TransferProtocol::DataHeaderSize;

@@ -306,9 +306,19 @@ void TransferManager::setSendControl(SendControl send)
     m_send = std::move(send);
 }
 
+void TransferManager::setPeerCapabilities(const QStringList &capabilities)
+{
+    m_peerFlow = capabilities.contains(QLatin1String(FlowCapability));
+}
+
 void TransferManager::onLinkUp()
 {
     m_linkUp = true;
+    // Both sides count from zero on every link.
+    m_flow.reset();
+    m_consumed = 0;
+    if (!m_clock.isValid())
+        m_clock.start();
     for (const auto &[id, transfer] : m_outgoing)
         transfer->sendOffer(); // re-offer: the receiver answers with what it already has
 }
@@ -327,6 +337,10 @@ bool TransferManager::isIdle() const
 {
     if (!m_assemblies.isEmpty())
         return false;
+    // Data still unacknowledged: the peer is going to answer it, so neither side may take the
+    // conversation for finished (and close under a late Consumed frame) yet.
+    if (m_linkUp && m_peerFlow && m_flow.inFlight() > 0)
+        return false;
     for (const auto &[id, transfer] : m_outgoing) {
         if (transfer->isActive())
             return false;
@@ -342,6 +356,8 @@ std::optional<std::pair<quint16, QByteArray>> TransferManager::nextBulkFrame()
 {
     if (!m_linkUp)
         return std::nullopt;
+    if (m_peerFlow && !m_flow.canSend())
+        return std::nullopt; // the peer's Consumed frames reopen it (bulkAvailable)
     // Round robin: each transfer with data gets one chunk in turn.
     for (qsizetype tried = 0; tried < m_sendOrder.size();) {
         if (m_nextSender >= m_sendOrder.size())
@@ -353,8 +369,11 @@ std::optional<std::pair<quint16, QByteArray>> TransferManager::nextBulkFrame()
         }
         ++m_nextSender;
         ++tried;
-        if (auto frame = transfer->nextFrame())
+        if (auto frame = transfer->nextFrame()) {
+            if (m_peerFlow && frame->first == TransferProtocol::Data)
+                m_flow.onSent(frame->second.size(), m_clock.nsecsElapsed() / 1000);
             return frame;
+        }
     }
     return std::nullopt;
 }
@@ -366,7 +385,43 @@ void TransferManager::handleFrame(quint16 type, const QByteArray &payload)
     case TransferProtocol::Offer:
         handleOfferPart(payload);
         return;
-    case TransferProtocol::Data: {
+    case TransferProtocol::Data:
+        handleData(payload);
+        if (m_peerFlow) {
+            // Acknowledged once processed (written, refused or dropped alike): the sender's
+            // window counts bytes on their way, not bytes that made it into a file.
+            m_consumed += payload.size();
+            sendControl(TransferProtocol::Consumed, TransferProtocol::encodeConsumed(m_consumed));
+        }
+        return;
+    case TransferProtocol::Consumed: {
+        const auto total = TransferProtocol::decodeConsumed(payload, &why);
+        if (!total || !m_peerFlow || !m_flow.onConsumed(*total, m_clock.nsecsElapsed() / 1000)) {
+            // Only our own sending speed is at stake; note it and carry on.
+            qCWarning(lcTransfer) << "ignoring a bad consumed-bytes message"
+                                  << (total ? QString::number(*total) : why);
+            return;
+        }
+        if (m_flowLog.isValid() == false || m_flowLog.elapsed() >= 1000) {
+            m_flowLog.start();
+            qCDebug(lcTransfer) << "flow window" << m_flow.window() << "in flight" << m_flow.inFlight()
+                                << "base delay us" << m_flow.baseDelayUs() << "queue us"
+                                << m_flow.queueDelayUs();
+        }
+        if (m_flow.canSend() && bulkAvailable)
+            bulkAvailable();
+        return;
+    }
+    default:
+        break;
+    }
+    handleControl(type, payload);
+}
+
+void TransferManager::handleData(const QByteArray &payload)
+{
+    QString why;
+    {
         const auto header = TransferProtocol::decodeDataHeader(payload, &why);
         if (!header) {
             // Data only ever flows to a receiver: a bad chunk fails that incoming transfer.
@@ -379,8 +434,13 @@ void TransferManager::handleFrame(quint16 type, const QByteArray &payload)
         if (IncomingTransfer *transfer = incoming(header->id))
             transfer->handleData(*header, payload.constData() + TransferProtocol::DataHeaderSize,
                 payload.size() - TransferProtocol::DataHeaderSize);
-        return;
     }
+}
+
+void TransferManager::handleControl(quint16 type, const QByteArray &payload)
+{
+    QString why;
+    switch (type) {
     case TransferProtocol::Accept:
         if (const auto part = TransferProtocol::decodeAcceptPart(payload, &why)) {
             if (OutgoingTransfer *transfer = outgoing(part->id))

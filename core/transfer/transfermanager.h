@@ -9,8 +9,10 @@
 #include "common/types.h"
 #include "engine/settings.h"
 #include "session/transferhandler.h"
+#include "flowwindow.h"
 #include "transferstore.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QSet>
@@ -55,9 +57,13 @@ public:
     void setSendControl(SendControl send) override;
     void handleFrame(quint16 type, const QByteArray &payload) override;
     std::optional<std::pair<quint16, QByteArray>> nextBulkFrame() override;
+    void setPeerCapabilities(const QStringList &capabilities) override;
     void onLinkUp() override;
     void onLinkDown() override;
     bool isIdle() const override;
+
+    // Flow control of the file data we send (see FlowWindow); for tests and benchmarks.
+    const FlowWindow &flowWindow() const { return m_flow; }
 
 Q_SIGNALS:
     // Offered, Accepted, Progress (at most ten a second), then Done/Failed/Canceled/Declined.
@@ -74,6 +80,8 @@ private:
         QSet<QString> paths;
     };
 
+    void handleData(const QByteArray &payload);
+    void handleControl(quint16 type, const QByteArray &payload);
     void handleOfferPart(const QByteArray &payload);
     void offerComplete(const QByteArray &id, const OfferAssembly &offer);
     bool addOfferFiles(OfferAssembly &offer, const QList<OfferFile> &files, Error *error) const;
@@ -100,6 +108,14 @@ private:
     std::map<QByteArray, std::unique_ptr<IncomingTransfer>> m_incoming;
     QHash<QByteArray, OfferAssembly> m_assemblies;
     QHash<QByteArray, Error> m_rejected; // refused offers: a repeat gets the same answer
+
+    // Flow control, when the peer takes part (FlowCapability): as sender, the window over our
+    // Data frames; as receiver, the Data bytes processed since the link came up.
+    bool m_peerFlow = false;
+    FlowWindow m_flow;
+    QElapsedTimer m_clock;
+    QElapsedTimer m_flowLog;
+    qint64 m_consumed = 0;
 };
 
 } // namespace Punchline

@@ -381,6 +381,29 @@ std::optional<QByteArray> TransferProtocol::decodeComplete(
     return hash;
 }
 
+QByteArray TransferProtocol::encodeConsumed(qint64 totalBytes)
+{
+    QByteArray out(8, Qt::Uninitialized);
+    qToBigEndian(quint64(totalBytes), out.data());
+    return out;
+}
+
+std::optional<qint64> TransferProtocol::decodeConsumed(const QByteArray &payload, QString *why)
+{
+    if (payload.size() != 8) {
+        if (why)
+            *why = QStringLiteral("consumed-bytes message of %1 bytes").arg(payload.size());
+        return std::nullopt;
+    }
+    const quint64 total = qFromBigEndian<quint64>(payload.constData());
+    if (total > (quint64(1) << 62)) {
+        if (why)
+            *why = QStringLiteral("consumed-bytes count out of range");
+        return std::nullopt;
+    }
+    return qint64(total);
+}
+
 void TransferProtocol::writeDataHeader(
     char *out, const QByteArray &id, quint32 index, quint64 offset)
 {

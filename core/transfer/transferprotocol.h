@@ -12,6 +12,7 @@
 //   Abort    0x0104 {id, code:text, msg:text}
 //   FileEnd  0x0105 {id, i:uint, h:bytes32}                  (sent in the bulk stream)
 //   Complete 0x0106 {id, h:bytes32}
+//   Consumed 0x0107 u64: Data payload bytes processed since link up (receiver -> sender)
 //   Data     0x0110 id[16] | index u32 | offset u64 | bytes
 
 #include "common/types.h"
@@ -75,6 +76,7 @@ public:
         Abort = 0x0104,
         FileEnd = 0x0105,
         Complete = 0x0106,
+        Consumed = 0x0107,
         Data = 0x0110,
     };
 
@@ -82,7 +84,8 @@ public:
     static constexpr int IdSize = 16;
     static constexpr int HashSize = 32;
     static constexpr int DataHeaderSize = IdSize + 4 + 8;
-    static constexpr int ChunkSize = 256 * 1024;
+    static constexpr int ChunkSize = 256 * 1024; // the most one Data frame may carry
+    static constexpr int SendChunkSize = 128 * 1024; // what our sender puts in one (finer interleaving with chat)
     static constexpr int MaxFiles = 100000;
     static constexpr qint64 MaxTotalBytes = qint64(1) << 50;
     static constexpr int PartBudgetBytes = 256 * 1024; // target size of one Offer/Accept part
@@ -112,6 +115,11 @@ public:
     static QByteArray encodeComplete(const QByteArray &id, const QByteArray &hash);
     static std::optional<QByteArray> decodeComplete(
         const QByteArray &payload, QByteArray *id, QString *why);
+
+    // Consumed: u64 big-endian, the Data payload bytes the receiver has processed since the link
+    // came up (flow control, see FlowWindow). Exactly 8 bytes, at most 2^62.
+    static QByteArray encodeConsumed(qint64 totalBytes);
+    static std::optional<qint64> decodeConsumed(const QByteArray &payload, QString *why);
 
     static void writeDataHeader(char *out, const QByteArray &id, quint32 index, quint64 offset);
     static QByteArray encodeData(

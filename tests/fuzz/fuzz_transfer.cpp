@@ -25,6 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     TransferProtocol::decodeAcceptPart(payload, &why);
+    if (const auto consumed = TransferProtocol::decodeConsumed(payload, &why)) {
+        if (*consumed < 0 || *consumed > (qint64(1) << 62))
+            abort(); // the decoder must bound the count
+    }
     TransferProtocol::decodeIdOnly(payload, &why);
     TransferProtocol::decodeAbort(payload, &why);
     TransferProtocol::decodeFileEnd(payload, &id, &why);

@@ -247,6 +247,16 @@ void TestTransferProtocol::smallFrames()
     QVERIFY(!TransferProtocol::decodeComplete(
         TransferProtocol::encodeComplete(id, h.left(16)), &gotId, nullptr));
     QVERIFY(!TransferProtocol::decodeIdOnly(QByteArray("\xa0", 1) + "x", nullptr));
+    // Consumed: exactly 8 bytes, big-endian, bounded.
+    QCOMPARE(*TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(0), nullptr), 0);
+    const qint64 big = (qint64(1) << 40) + 12345;
+    QCOMPARE(TransferProtocol::encodeConsumed(big), QByteArray::fromHex("0000010000003039"));
+    QCOMPARE(*TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(big), nullptr), big);
+    QString why;
+    QVERIFY(!TransferProtocol::decodeConsumed(QByteArray(7, '\0'), &why));
+    QVERIFY(why.contains(QStringLiteral("7 bytes")));
+    QVERIFY(!TransferProtocol::decodeConsumed(QByteArray(9, '\0'), nullptr));
+    QVERIFY(!TransferProtocol::decodeConsumed(QByteArray::fromHex("ffffffffffffffff"), &why));
 }
 
 void TestTransferProtocol::abortCodesAreWhitelisted()
