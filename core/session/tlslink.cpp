@@ -22,7 +22,9 @@ TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
     Q_ASSERT(socket);
     socket->setParent(this);
     // Bound Qt's own decrypted-data buffer too: we read in chunks and the peer waits when full.
-    socket->setReadBufferSize(4 * ReadChunk);
+    // Large enough that one pass of the event loop takes what the kernel holds (file data goes
+    // to the transfer queue, so a chat frame behind it is reached at once).
+    socket->setReadBufferSize(16 * ReadChunk);
     m_description = QStringLiteral("tls %1:%2 -> %3:%4")
                             .arg(normalizedAddress(socket->localAddress()).toString())
                             .arg(socket->localPort())

@@ -37,7 +37,7 @@ void FlowWindow::onSent(qint64 bytes, qint64 nowUs)
         m_limited = true;
 }
 
-bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs)
+bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs, qint64 receiverQueueUs)
 {
     if (totalBytes < m_acked || totalBytes > m_sent)
         return false;
@@ -58,11 +58,16 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs)
     }
     m_baseNew = m_baseNew < 0 ? delay : std::min(m_baseNew, delay);
     m_baseUs = m_baseOld < 0 ? m_baseNew : std::min(m_baseOld, m_baseNew);
-    m_recent[size_t(m_recentNext)] = delay;
-    m_recentNext = (m_recentNext + 1) % int(m_recent.size());
-    m_recentCount = std::min(m_recentCount + 1, int(m_recent.size()));
-    const qint64 current = *std::min_element(m_recent.begin(), m_recent.begin() + m_recentCount);
-    m_queueUs = current - m_baseUs;
+    // Queueing, two ways, each the least of the last 8 samples (so jitter is not read as a
+    // queue): the delay above the base (sender buffers, network, the receiver's kernel buffer:
+    // what a chat line queues behind), and the receiver's reported wait in its own queue.
+    m_recentPath[size_t(m_recentNext)] = delay - m_baseUs;
+    m_recentRx[size_t(m_recentNext)] = std::max<qint64>(0, receiverQueueUs);
+    m_recentNext = (m_recentNext + 1) % int(m_recentRx.size());
+    m_recentCount = std::min(m_recentCount + 1, int(m_recentRx.size()));
+    const qint64 pathQueue = *std::min_element(m_recentPath.begin(), m_recentPath.begin() + m_recentCount);
+    const qint64 rxQueue = *std::min_element(m_recentRx.begin(), m_recentRx.begin() + m_recentCount);
+    m_queueUs = std::max(pathQueue, rxQueue);
 
     // Delivery rate over intervals of at least a base delay (and 5 ms).
     if (m_rateStartUs < 0) {
@@ -79,10 +84,14 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs)
     if (m_rate > 0)
         target = std::max(target, qint64(2e6 * double(m_config.stepBytes) / m_rate));
     const auto fitted = [&] { return qint64(m_rate * double(m_baseUs + target) / 1e6); };
-    // off_target in [-1, 1]: +1 with an empty queue, 0 at the target, -1 at twice the target.
-    const double offTarget = std::clamp(double(target - m_queueUs) / double(target), -1.0, 1.0);
+    // The path may queue a quarter of its base delay if that is more than the target: on a long
+    // path jitter of a few ms is normal and must not hold the window down.
+    const qint64 pathTarget = std::max(target, m_baseUs / 4);
+    // off_target in [-1, 1]: +1 with empty queues, 0 at a target, -1 at twice a target.
+    const double load = std::max(double(pathQueue) / double(pathTarget), double(rxQueue) / double(target));
+    const double offTarget = std::clamp(1.0 - load, -1.0, 1.0);
     if (m_slowStart) {
-        if (m_queueUs < target || m_rate <= 0) { // the first burst always queues a little
+        if (offTarget > 0 || m_rate <= 0) { // the first burst always queues a little
             if (m_limited)
                 m_window += newly; // doubles per round trip
         } else {
@@ -97,7 +106,7 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs)
             m_window += qint64(offTarget * step * double(newly) / double(m_window));
     } else {
         m_window += qint64(offTarget * 0.5 * double(newly)); // halves per round trip at 2x target
-        if (m_rate > 0 && m_queueUs > 4 * target)
+        if (m_rate > 0 && m_queueUs > DeepQueueUs)
             m_window = std::min(m_window, fitted()); // a deep queue (slow disk): cut at once
     }
     m_window = std::clamp(m_window, m_config.minBytes, m_config.maxBytes);

@@ -325,6 +325,7 @@ void TransferManager::onLinkUp()
 
 void TransferManager::onLinkDown()
 {
+    drainQueue(); // what arrived is written (a resume then continues after it)
     m_linkUp = false;
     m_assemblies.clear();
     for (const auto &[id, transfer] : m_outgoing)
@@ -335,7 +336,7 @@ void TransferManager::onLinkDown()
 
 bool TransferManager::isIdle() const
 {
-    if (!m_assemblies.isEmpty())
+    if (!m_assemblies.isEmpty() || !m_rxQueue.empty())
         return false;
     // Data still unacknowledged: the peer is going to answer it, so neither side may take the
     // conversation for finished (and close under a late Consumed frame) yet.
@@ -380,7 +381,31 @@ std::optional<std::pair<quint16, QByteArray>> TransferManager::nextBulkFrame()
 
 void TransferManager::handleFrame(quint16 type, const QByteArray &payload)
 {
-    QString why;
+    if (type == TransferProtocol::Consumed) {
+        handleConsumed(payload); // about what we send: independent of the incoming stream
+        return;
+    }
+    // File data is taken off the link at once and written from a queue, in slices, so a chat
+    // line that arrives behind megabytes of data is handled as soon as it is read instead of
+    // after all of it was hashed and written. Transfer frames keep their order: a control frame
+    // behind queued data waits its turn (a FileEnd must follow its file's chunks).
+    if (type == TransferProtocol::Data || !m_rxQueue.empty()) {
+        if (!m_clock.isValid())
+            m_clock.start();
+        m_rxQueue.push_back({ type, payload, m_clock.nsecsElapsed() });
+        m_rxQueuedBytes += payload.size();
+        // The memory bound does not rely on the sender keeping to its window: past it, the
+        // data is written here and now, as without a queue.
+        while (m_rxQueuedBytes > MaxQueuedBytes)
+            processQueued();
+        scheduleQueue();
+        return;
+    }
+    dispatch(type, payload);
+}
+
+void TransferManager::dispatch(quint16 type, const QByteArray &payload, qint64 queuedNs)
+{
     switch (type) {
     case TransferProtocol::Offer:
         handleOfferPart(payload);
@@ -390,32 +415,72 @@ void TransferManager::handleFrame(quint16 type, const QByteArray &payload)
         if (m_peerFlow) {
             // Acknowledged once processed (written, refused or dropped alike): the sender's
             // window counts bytes on their way, not bytes that made it into a file.
+            // With it goes how long this chunk waited in our queue (see FlowWindow).
             m_consumed += payload.size();
-            sendControl(TransferProtocol::Consumed, TransferProtocol::encodeConsumed(m_consumed));
+            sendControl(TransferProtocol::Consumed,
+                TransferProtocol::encodeConsumed(m_consumed, queuedNs / 1000));
         }
         return;
-    case TransferProtocol::Consumed: {
-        const auto total = TransferProtocol::decodeConsumed(payload, &why);
-        if (!total || !m_peerFlow || !m_flow.onConsumed(*total, m_clock.nsecsElapsed() / 1000)) {
-            // Only our own sending speed is at stake; note it and carry on.
-            qCWarning(lcTransfer) << "ignoring a bad consumed-bytes message"
-                                  << (total ? QString::number(*total) : why);
-            return;
-        }
-        if (m_flowLog.isValid() == false || m_flowLog.elapsed() >= 1000) {
-            m_flowLog.start();
-            qCDebug(lcTransfer) << "flow window" << m_flow.window() << "in flight" << m_flow.inFlight()
-                                << "base delay us" << m_flow.baseDelayUs() << "queue us"
-                                << m_flow.queueDelayUs();
-        }
-        if (m_flow.canSend() && bulkAvailable)
-            bulkAvailable();
-        return;
-    }
     default:
-        break;
+        handleControl(type, payload);
+        return;
     }
-    handleControl(type, payload);
+}
+
+void TransferManager::processQueued()
+{
+    if (m_rxQueue.empty())
+        return;
+    Queued item = std::move(m_rxQueue.front());
+    m_rxQueue.pop_front();
+    m_rxQueuedBytes -= item.payload.size();
+    dispatch(item.type, item.payload, m_clock.nsecsElapsed() - item.enqueuedNs);
+}
+
+void TransferManager::scheduleQueue()
+{
+    if (m_rxScheduled || m_rxQueue.empty())
+        return;
+    m_rxScheduled = true;
+    QMetaObject::invokeMethod(this, [this] {
+        m_rxScheduled = false;
+        // A slice of about a millisecond, then back to the event loop (the socket, chat, timers).
+        QElapsedTimer slice;
+        slice.start();
+        while (!m_rxQueue.empty() && slice.nsecsElapsed() < SliceNs)
+            processQueued();
+        if (!m_rxQueue.empty())
+            scheduleQueue();
+        else if (bulkAvailable)
+            bulkAvailable(); // the session re-checks "done" (and pulls anything we may send)
+    }, Qt::QueuedConnection);
+}
+
+void TransferManager::drainQueue()
+{
+    while (!m_rxQueue.empty())
+        processQueued();
+}
+
+void TransferManager::handleConsumed(const QByteArray &payload)
+{
+    QString why;
+    const auto consumed = TransferProtocol::decodeConsumed(payload, &why);
+    if (!consumed || !m_peerFlow
+        || !m_flow.onConsumed(consumed->totalBytes, m_clock.nsecsElapsed() / 1000, consumed->queueUs)) {
+        // Only our own sending speed is at stake; note it and carry on.
+        qCWarning(lcTransfer) << "ignoring a bad consumed-bytes message"
+                              << (consumed ? QString::number(consumed->totalBytes) : why);
+        return;
+    }
+    if (!m_flowLog.isValid() || m_flowLog.elapsed() >= 1000) {
+        m_flowLog.start();
+        qCDebug(lcTransfer) << "flow window" << m_flow.window() << "in flight" << m_flow.inFlight()
+                            << "base delay us" << m_flow.baseDelayUs() << "queue us"
+                            << m_flow.queueDelayUs();
+    }
+    if (m_flow.canSend() && bulkAvailable)
+        bulkAvailable();
 }
 
 void TransferManager::handleData(const QByteArray &payload)

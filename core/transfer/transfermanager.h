@@ -16,6 +16,7 @@
 #include <QHash>
 #include <QObject>
 #include <QSet>
+#include <deque>
 #include <map>
 #include <memory>
 
@@ -80,6 +81,11 @@ private:
         QSet<QString> paths;
     };
 
+    void dispatch(quint16 type, const QByteArray &payload, qint64 queuedNs = 0);
+    void processQueued();
+    void scheduleQueue();
+    void drainQueue();
+    void handleConsumed(const QByteArray &payload);
     void handleData(const QByteArray &payload);
     void handleControl(quint16 type, const QByteArray &payload);
     void handleOfferPart(const QByteArray &payload);
@@ -116,6 +122,19 @@ private:
     QElapsedTimer m_clock;
     QElapsedTimer m_flowLog;
     qint64 m_consumed = 0;
+
+    // Incoming transfer frames taken off the link, written in slices (see handleFrame).
+    static constexpr qint64 MaxQueuedBytes = qint64(32) << 20;
+    static constexpr qint64 SliceNs = 1'000'000;
+    struct Queued
+    {
+        quint16 type = 0;
+        QByteArray payload;
+        qint64 enqueuedNs = 0;
+    };
+    std::deque<Queued> m_rxQueue;
+    qint64 m_rxQueuedBytes = 0;
+    bool m_rxScheduled = false;
 };
 
 } // namespace Punchline

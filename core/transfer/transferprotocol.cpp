@@ -381,16 +381,18 @@ std::optional<QByteArray> TransferProtocol::decodeComplete(
     return hash;
 }
 
-QByteArray TransferProtocol::encodeConsumed(qint64 totalBytes)
+QByteArray TransferProtocol::encodeConsumed(qint64 totalBytes, qint64 queueUs)
 {
-    QByteArray out(8, Qt::Uninitialized);
+    QByteArray out(12, Qt::Uninitialized);
     qToBigEndian(quint64(totalBytes), out.data());
+    qToBigEndian(quint32(qBound<qint64>(0, queueUs, 0xffffffffLL)), out.data() + 8);
     return out;
 }
 
-std::optional<qint64> TransferProtocol::decodeConsumed(const QByteArray &payload, QString *why)
+std::optional<TransferProtocol::ConsumedReport> TransferProtocol::decodeConsumed(
+    const QByteArray &payload, QString *why)
 {
-    if (payload.size() != 8) {
+    if (payload.size() != 12) {
         if (why)
             *why = QStringLiteral("consumed-bytes message of %1 bytes").arg(payload.size());
         return std::nullopt;
@@ -401,7 +403,7 @@ std::optional<qint64> TransferProtocol::decodeConsumed(const QByteArray &payload
             *why = QStringLiteral("consumed-bytes count out of range");
         return std::nullopt;
     }
-    return qint64(total);
+    return ConsumedReport { qint64(total), qint64(qFromBigEndian<quint32>(payload.constData() + 8)) };
 }
 
 void TransferProtocol::writeDataHeader(

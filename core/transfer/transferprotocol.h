@@ -12,7 +12,7 @@
 //   Abort    0x0104 {id, code:text, msg:text}
 //   FileEnd  0x0105 {id, i:uint, h:bytes32}                  (sent in the bulk stream)
 //   Complete 0x0106 {id, h:bytes32}
-//   Consumed 0x0107 u64: Data payload bytes processed since link up (receiver -> sender)
+//   Consumed 0x0107 u64 bytes processed since link up | u32 queue wait us (receiver -> sender)
 //   Data     0x0110 id[16] | index u32 | offset u64 | bytes
 
 #include "common/types.h"
@@ -117,9 +117,16 @@ public:
         const QByteArray &payload, QByteArray *id, QString *why);
 
     // Consumed: u64 big-endian, the Data payload bytes the receiver has processed since the link
-    // came up (flow control, see FlowWindow). Exactly 8 bytes, at most 2^62.
-    static QByteArray encodeConsumed(qint64 totalBytes);
-    static std::optional<qint64> decodeConsumed(const QByteArray &payload, QString *why);
+    // came up, then u32 big-endian, how long (microseconds) the last of them waited in the
+    // receiver's queue before it was written (flow control, see FlowWindow). Exactly 12 bytes;
+    // the count at most 2^62.
+    struct ConsumedReport
+    {
+        qint64 totalBytes = 0;
+        qint64 queueUs = 0;
+    };
+    static QByteArray encodeConsumed(qint64 totalBytes, qint64 queueUs);
+    static std::optional<ConsumedReport> decodeConsumed(const QByteArray &payload, QString *why);
 
     static void writeDataHeader(char *out, const QByteArray &id, quint32 index, quint64 offset);
     static QByteArray encodeData(

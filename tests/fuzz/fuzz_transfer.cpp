@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     TransferProtocol::decodeAcceptPart(payload, &why);
     if (const auto consumed = TransferProtocol::decodeConsumed(payload, &why)) {
-        if (*consumed < 0 || *consumed > (qint64(1) << 62))
+        if (consumed->totalBytes < 0 || consumed->totalBytes > (qint64(1) << 62) || consumed->queueUs < 0)
             abort(); // the decoder must bound the count
     }
     TransferProtocol::decodeIdOnly(payload, &why);
