@@ -61,7 +61,7 @@ for c in $CASES; do
         ms=$(lt_field B connected .elapsed_ms)
         msa=$(lt_field A connected .elapsed_ms)
         # "The later peer": B when it got the code late. When both got the codes together,
-        # whichever read its peer's code file last (the CLIs poll every 100 ms) is the later
+        # whichever read its peer's code file last (the CLIs poll every 20 ms) is the later
         # one; both connect at the same moment, so that is the smaller elapsed_ms.
         if [[ "$late" == 0 && "$msa" =~ ^[0-9]+$ && "$ms" =~ ^[0-9]+$ && "$msa" -lt "$ms" ]]; then
             ms=$msa
@@ -101,9 +101,9 @@ mkdir -p "$(dirname "$OUT")"
     echo "(TCP, preamble, TLS 1.3, hello)."
     echo
     echo "Target (issue 2): 100 % success; p50 within 2 RTT + 100 ms (260 ms at RTT 80)."
-    echo "Round trips after the TCP handshake: preamble, TLS 1.3 and the session hello cost 2 RTT"
-    echo "when the later peer is the TLS server and 3 when it is the controller (it waits for the"
-    echo "other's preamble, which leaves only when that side's half of the simultaneous open ends)."
+    echo "From the later peer's paste to its session: TCP 1 RTT, then the preamble/nomination and"
+    echo "TLS 1.3 with a hello each way 2 RTT, because the roles make the later peer the TLS server"
+    echo "(ARCHITECTURE.md, \"Preamble and nomination\"): 3 RTT = 240 ms at RTT 80, plus CPU."
     echo
     echo "| NATs (A/B) | RTT ms | codes | runs | success | p50 ms | p95 ms |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"

@@ -72,7 +72,9 @@ CliRunner::CliRunner(QObject *parent) : QObject(parent)
         if (m_exitWhenDone)
             finish(Done);
     });
-    m_peerFilePoll.setInterval(100);
+    // Two scripted peers swapping codes through files: a short poll keeps the gap between their
+    // starts (and so the later one's wait) small.
+    m_peerFilePoll.setInterval(20);
     connect(&m_peerFilePoll, &QTimer::timeout, this, &CliRunner::waitForPeerFile);
     m_overallTimer.setSingleShot(true);
     connect(&m_overallTimer, &QTimer::timeout, this, [this] {

@@ -303,7 +303,7 @@ void Puncher::onReadable(Pending *p)
     }
 }
 
-void Puncher::nominate(Pending *p)
+void Puncher::keepOnly(Pending *p)
 {
     // Stop dialing while this one is confirmed, and close every other path.
     m_paused = true;
@@ -313,6 +313,11 @@ void Puncher::nominate(Pending *p)
         if (o != p)
             dropPending(o, {}, false);
     }
+}
+
+void Puncher::nominate(Pending *p)
+{
+    keepOnly(p);
     // 'N' and then, at once, our TLS ClientHello: no extra round trip for an acknowledgement.
     // If the other side never takes this connection, TLS fails and punching resumes.
     p->socket->putChar(Preamble::Nominate);
@@ -321,13 +326,7 @@ void Puncher::nominate(Pending *p)
 
 void Puncher::nominateEarly(Pending *p)
 {
-    m_paused = true;
-    abortDialers();
-    const auto others = m_pending;
-    for (Pending *o : others) {
-        if (o != p)
-            dropPending(o, {}, false);
-    }
+    keepOnly(p);
     qCDebug(lcPunch) << "nominating early (our TCP handshake ended first)";
     p->stage = Pending::Stage::ServerAwaitPreamble;
     p->socket->putChar(Preamble::NominateEarly);

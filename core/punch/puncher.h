@@ -95,6 +95,7 @@ private:
     void onReadable(Pending *p);
     void dropPending(Pending *p, const Error &why, bool report);
     bool pinnedController() const;
+    void keepOnly(Pending *p);
     void nominate(Pending *p);
     void nominateEarly(Pending *p);
     void finish(Pending *p, bool tlsServer);
