@@ -100,6 +100,7 @@ TransferManager::TransferManager(
     , m_policy(policy)
     , m_store(stateDir)
 {
+    m_clock.start();
 }
 
 TransferManager::~TransferManager() = default;
@@ -317,8 +318,6 @@ void TransferManager::onLinkUp()
     // Both sides count from zero on every link.
     m_flow.reset();
     m_consumed = 0;
-    if (!m_clock.isValid())
-        m_clock.start();
     for (const auto &[id, transfer] : m_outgoing)
         transfer->sendOffer(); // re-offer: the receiver answers with what it already has
 }
@@ -390,8 +389,6 @@ void TransferManager::handleFrame(quint16 type, const QByteArray &payload)
     // after all of it was hashed and written. Transfer frames keep their order: a control frame
     // behind queued data waits its turn (a FileEnd must follow its file's chunks).
     if (type == TransferProtocol::Data || !m_rxQueue.empty()) {
-        if (!m_clock.isValid())
-            m_clock.start();
         m_rxQueue.push_back({ type, payload, m_clock.nsecsElapsed() });
         m_rxQueuedBytes += payload.size();
         // The memory bound does not rely on the sender keeping to its window: past it, the
@@ -486,20 +483,18 @@ void TransferManager::handleConsumed(const QByteArray &payload)
 void TransferManager::handleData(const QByteArray &payload)
 {
     QString why;
-    {
-        const auto header = TransferProtocol::decodeDataHeader(payload, &why);
-        if (!header) {
-            // Data only ever flows to a receiver: a bad chunk fails that incoming transfer.
-            if (IncomingTransfer *in = incoming(payload.left(TransferProtocol::IdSize)))
-                in->fail({ ErrorCode::ProtocolError,
-                             QStringLiteral("The sender sent a malformed %1.").arg(why) },
-                    true);
-            return;
-        }
-        if (IncomingTransfer *transfer = incoming(header->id))
-            transfer->handleData(*header, payload.constData() + TransferProtocol::DataHeaderSize,
-                payload.size() - TransferProtocol::DataHeaderSize);
+    const auto header = TransferProtocol::decodeDataHeader(payload, &why);
+    if (!header) {
+        // Data only ever flows to a receiver: a bad chunk fails that incoming transfer.
+        if (IncomingTransfer *in = incoming(payload.left(TransferProtocol::IdSize)))
+            in->fail({ ErrorCode::ProtocolError,
+                         QStringLiteral("The sender sent a malformed %1.").arg(why) },
+                true);
+        return;
     }
+    if (IncomingTransfer *transfer = incoming(header->id))
+        transfer->handleData(*header, payload.constData() + TransferProtocol::DataHeaderSize,
+            payload.size() - TransferProtocol::DataHeaderSize);
 }
 
 void TransferManager::handleControl(quint16 type, const QByteArray &payload)

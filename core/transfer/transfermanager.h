@@ -63,9 +63,6 @@ public:
     void onLinkDown() override;
     bool isIdle() const override;
 
-    // Flow control of the file data we send (see FlowWindow); for tests and benchmarks.
-    const FlowWindow &flowWindow() const { return m_flow; }
-
 Q_SIGNALS:
     // Offered, Accepted, Progress (at most ten a second), then Done/Failed/Canceled/Declined.
     // Emitted from the event loop (queued), never from inside a call into the manager.
