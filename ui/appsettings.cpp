@@ -20,7 +20,8 @@ const QString KeyState = QStringLiteral("window/state");
 } // namespace
 
 AppSettings::AppSettings(const QString &profileDir)
-    : m_profileDir(profileDir), m_path(QDir(profileDir).filePath(QString::fromLatin1(FileName)))
+    : m_profileDir(profileDir)
+    , m_path(QDir(profileDir).filePath(QString::fromLatin1(FileName)))
 {
 }
 

@@ -19,7 +19,8 @@ public:
 
     // Stored values over the defaults; profileDir is always set.
     Settings load() const;
-    // Writes the user-facing fields of settings (not profileDir). False if the file cannot be written.
+    // Writes the user-facing fields of settings (not profileDir). False if the file cannot be
+    // written.
     bool save(const Settings &settings) const;
 
     QByteArray windowGeometry() const;
@@ -27,7 +28,7 @@ public:
     void saveWindow(const QByteArray &geometry, const QByteArray &state) const;
 
     QString path() const { return m_path; }
-    static QString defaultProfileDir();  // QStandardPaths::AppDataLocation
+    static QString defaultProfileDir(); // QStandardPaths::AppDataLocation
     static QString defaultDownloadDir(); // the user's Downloads folder
     static Settings defaults(const QString &profileDir);
 

@@ -44,7 +44,7 @@ bool ChatHistory::exec(const QString &sql, Error *error)
         return true;
     if (error)
         *error = { ErrorCode::FileError,
-                   tr("The chat history %1 cannot be used: %2").arg(m_path, query.lastError().text()) };
+            tr("The chat history %1 cannot be used: %2").arg(m_path, query.lastError().text()) };
     return false;
 }
 
@@ -54,7 +54,8 @@ bool ChatHistory::open(Error *error)
         return true;
     if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE"))) {
         if (error)
-            *error = { ErrorCode::FileError, tr("Chat history is off: the SQLite driver for Qt is not installed.") };
+            *error = { ErrorCode::FileError,
+                tr("Chat history is off: the SQLite driver for Qt is not installed.") };
         return false;
     }
     {
@@ -63,7 +64,8 @@ bool ChatHistory::open(Error *error)
         if (!db.open()) {
             if (error)
                 *error = { ErrorCode::FileError,
-                           tr("The chat history %1 cannot be opened: %2").arg(m_path, db.lastError().text()) };
+                    tr("The chat history %1 cannot be opened: %2")
+                        .arg(m_path, db.lastError().text()) };
             return false;
         }
     }
@@ -71,8 +73,10 @@ bool ChatHistory::open(Error *error)
     QSqlQuery version(QSqlDatabase::database(m_connectionName, false));
     if (!version.exec(QStringLiteral("PRAGMA user_version")) || !version.next()) {
         if (error)
-            *error = { ErrorCode::FileError,
-                       tr("%1 is not a chat history database: %2").arg(m_path, version.lastError().text()) };
+            *error = {
+                ErrorCode::FileError,
+                tr("%1 is not a chat history database: %2").arg(m_path, version.lastError().text())
+            };
         return false;
     }
     const int fileVersion = version.value(0).toInt();
@@ -80,27 +84,30 @@ bool ChatHistory::open(Error *error)
     if (fileVersion > SchemaVersion) {
         if (error)
             *error = { ErrorCode::FileError,
-                       tr("The chat history %1 was written by a newer Punchline; it is left as it is.").arg(m_path) };
+                tr("The chat history %1 was written by a newer Punchline; it is left as it is.")
+                    .arg(m_path) };
         return false;
     }
     const bool ok = exec(QStringLiteral("PRAGMA journal_mode=WAL"), error)
-            && exec(QStringLiteral("PRAGMA synchronous=NORMAL"), error)
-            && exec(QStringLiteral("CREATE TABLE IF NOT EXISTS messages ("
-                                   " row INTEGER PRIMARY KEY AUTOINCREMENT,"
-                                   " peer TEXT NOT NULL,"
-                                   " id TEXT NOT NULL,"
-                                   " outgoing INTEGER NOT NULL,"
-                                   " time INTEGER NOT NULL,"
-                                   " text TEXT NOT NULL,"
-                                   " delivered INTEGER NOT NULL DEFAULT 0,"
-                                   " UNIQUE (peer, outgoing, id))"),
-                    error)
-            && exec(QStringLiteral("CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, row)"), error)
-            && exec(QStringLiteral("CREATE TABLE IF NOT EXISTS peers ("
-                                   " peer TEXT PRIMARY KEY,"
-                                   " name TEXT NOT NULL)"),
-                    error)
-            && exec(QStringLiteral("PRAGMA user_version=%1").arg(SchemaVersion), error);
+        && exec(QStringLiteral("PRAGMA synchronous=NORMAL"), error)
+        && exec(QStringLiteral("CREATE TABLE IF NOT EXISTS messages ("
+                               " row INTEGER PRIMARY KEY AUTOINCREMENT,"
+                               " peer TEXT NOT NULL,"
+                               " id TEXT NOT NULL,"
+                               " outgoing INTEGER NOT NULL,"
+                               " time INTEGER NOT NULL,"
+                               " text TEXT NOT NULL,"
+                               " delivered INTEGER NOT NULL DEFAULT 0,"
+                               " UNIQUE (peer, outgoing, id))"),
+            error)
+        && exec(
+            QStringLiteral("CREATE INDEX IF NOT EXISTS messages_by_peer ON messages (peer, row)"),
+            error)
+        && exec(QStringLiteral("CREATE TABLE IF NOT EXISTS peers ("
+                               " peer TEXT PRIMARY KEY,"
+                               " name TEXT NOT NULL)"),
+            error)
+        && exec(QStringLiteral("PRAGMA user_version=%1").arg(SchemaVersion), error);
     m_open = ok;
     return ok;
 }
@@ -110,8 +117,9 @@ bool ChatHistory::store(const QByteArray &peerFingerprint, const ChatMessage &me
     if (!m_open || peerFingerprint.isEmpty())
         return false;
     QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
-    query.prepare(QStringLiteral("INSERT OR IGNORE INTO messages (peer, id, outgoing, time, text, delivered)"
-                                 " VALUES (?, ?, ?, ?, ?, ?)"));
+    query.prepare(
+        QStringLiteral("INSERT OR IGNORE INTO messages (peer, id, outgoing, time, text, delivered)"
+                       " VALUES (?, ?, ?, ?, ?, ?)"));
     query.addBindValue(peerKey(peerFingerprint));
     query.addBindValue(message.id);
     query.addBindValue(message.outgoing ? 1 : 0);
@@ -127,7 +135,8 @@ bool ChatHistory::markDelivered(const QByteArray &peerFingerprint, const QString
     if (!m_open)
         return false;
     QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
-    query.prepare(QStringLiteral("UPDATE messages SET delivered = 1 WHERE peer = ? AND outgoing = 1 AND id = ?"));
+    query.prepare(QStringLiteral(
+        "UPDATE messages SET delivered = 1 WHERE peer = ? AND outgoing = 1 AND id = ?"));
     query.addBindValue(peerKey(peerFingerprint));
     query.addBindValue(messageId);
     return query.exec() && query.numRowsAffected() > 0;

@@ -14,7 +14,8 @@ constexpr int MinLines = 2;
 constexpr int MaxLines = 8;
 } // namespace
 
-ChatInput::ChatInput(QWidget *parent) : QPlainTextEdit(parent)
+ChatInput::ChatInput(QWidget *parent)
+    : QPlainTextEdit(parent)
 {
     setTabChangesFocus(true); // Tab moves on (keyboard users); no tabs typed into messages
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
@@ -24,7 +25,8 @@ ChatInput::ChatInput(QWidget *parent) : QPlainTextEdit(parent)
 
 int ChatInput::heightForLines(int lines) const
 {
-    const int margins = int(document()->documentMargin() * 2) + contentsMargins().top() + contentsMargins().bottom();
+    const int margins = int(document()->documentMargin() * 2) + contentsMargins().top()
+        + contentsMargins().bottom();
     return fontMetrics().lineSpacing() * lines + margins + 2;
 }
 
@@ -42,7 +44,8 @@ void ChatInput::adjustHeight()
 {
     // Grows with the text up to MaxLines, then scrolls.
     int lines = 0;
-    for (QTextBlock block = document()->begin(); block.isValid() && lines <= MaxLines; block = block.next())
+    for (QTextBlock block = document()->begin(); block.isValid() && lines <= MaxLines;
+         block = block.next())
         lines += std::max(1, block.layout() ? block.layout()->lineCount() : 1);
     setFixedHeight(heightForLines(std::clamp(lines, MinLines, MaxLines)));
 }

@@ -13,7 +13,8 @@ namespace {
 constexpr qint64 GroupWithinSecs = 5 * 60;
 } // namespace
 
-ChatView::ChatView(QWidget *parent) : QTextBrowser(parent)
+ChatView::ChatView(QWidget *parent)
+    : QTextBrowser(parent)
 {
     setOpenLinks(false); // links are opened below, and only http(s)
     setOpenExternalLinks(false);
@@ -95,28 +96,33 @@ void ChatView::render()
         const QDateTime local = m.time.toLocalTime();
         if (local.date() != lastDay) {
             lastDay = local.date();
-            const QString day = lastDay == now.date() ? tr("Today")
-                                                      : locale.toString(lastDay, QLocale::LongFormat);
-            html += QStringLiteral("<p align=\"center\" style=\"margin-top:12px; margin-bottom:4px; color:%1;\">"
-                                   "<small>%2</small></p>")
-                            .arg(dim, day.toHtmlEscaped());
+            const QString day = lastDay == now.date()
+                ? tr("Today")
+                : locale.toString(lastDay, QLocale::LongFormat);
+            html += QStringLiteral(
+                "<p align=\"center\" style=\"margin-top:12px; margin-bottom:4px; color:%1;\">"
+                "<small>%2</small></p>")
+                        .arg(dim, day.toHtmlEscaped());
             previous = nullptr;
         }
         const bool grouped = previous && previous->outgoing == m.outgoing
-                && previous->time.secsTo(m.time) < GroupWithinSecs;
+            && previous->time.secsTo(m.time) < GroupWithinSecs;
         if (!grouped) {
             html += QStringLiteral("<p style=\"margin-top:10px; margin-bottom:1px;\">"
-                                   "<b style=\"color:%1;\">%2</b>&nbsp;&nbsp;<small style=\"color:%3;\">%4</small></p>")
-                            .arg(m.outgoing ? mine : theirs, (m.outgoing ? me : peer).toHtmlEscaped(), dim,
-                                 locale.toString(local.time(), QLocale::ShortFormat).toHtmlEscaped());
+                                   "<b style=\"color:%1;\">%2</b>&nbsp;&nbsp;<small "
+                                   "style=\"color:%3;\">%4</small></p>")
+                        .arg(m.outgoing ? mine : theirs, (m.outgoing ? me : peer).toHtmlEscaped(),
+                            dim,
+                            locale.toString(local.time(), QLocale::ShortFormat).toHtmlEscaped());
         }
         QString mark;
         if (m.outgoing)
-            mark = m.delivered ? QStringLiteral("&nbsp;<small style=\"color:%1;\">&#10003;</small>").arg(dim)
-                               : QStringLiteral("&nbsp;<small style=\"color:%1;\"><i>%2</i></small>")
-                                         .arg(dim, tr("sending…").toHtmlEscaped());
+            mark = m.delivered
+                ? QStringLiteral("&nbsp;<small style=\"color:%1;\">&#10003;</small>").arg(dim)
+                : QStringLiteral("&nbsp;<small style=\"color:%1;\"><i>%2</i></small>")
+                      .arg(dim, tr("sending…").toHtmlEscaped());
         html += QStringLiteral("<p style=\"margin-top:1px; margin-bottom:1px;\">%1%2</p>")
-                        .arg(MessageFormat::toHtml(m.text), mark);
+                    .arg(MessageFormat::toHtml(m.text), mark);
         previous = &m;
     }
     setHtml(html);

@@ -16,16 +16,17 @@
 namespace Punchline {
 
 ConnectBar::ConnectBar(QWidget *parent)
-    : QWidget(parent),
-      m_field(new QLineEdit(this)),
-      m_validIcon(new QLabel(this)),
-      m_validText(new QLabel(this)),
-      m_connect(new QPushButton(tr("Co&nnect"), this)),
-      m_cancel(new QPushButton(tr("C&ancel"), this)),
-      m_disconnect(new QPushButton(tr("&Disconnect"), this))
+    : QWidget(parent)
+    , m_field(new QLineEdit(this))
+    , m_validIcon(new QLabel(this))
+    , m_validText(new QLabel(this))
+    , m_connect(new QPushButton(tr("Co&nnect"), this))
+    , m_cancel(new QPushButton(tr("C&ancel"), this))
+    , m_disconnect(new QPushButton(tr("&Disconnect"), this))
 {
     m_field->setObjectName(QStringLiteral("peerField"));
-    m_field->setPlaceholderText(tr("Paste your friend's Punchline code (PL1-…) or addresses like 203.0.113.7:40123"));
+    m_field->setPlaceholderText(
+        tr("Paste your friend's Punchline code (PL1-…) or addresses like 203.0.113.7:40123"));
     m_field->setClearButtonEnabled(true);
     m_field->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_field->setAccessibleName(tr("Friend's code or addresses"));
@@ -76,7 +77,8 @@ bool ConnectBar::isInputValid() const
 {
     if (!m_input.isValid())
         return false;
-    return !(m_input.code && !m_ownFingerprint.isEmpty() && m_input.code->fingerprint == m_ownFingerprint);
+    return !(m_input.code && !m_ownFingerprint.isEmpty()
+        && m_input.code->fingerprint == m_ownFingerprint);
 }
 
 QString ConnectBar::validationText() const
@@ -91,32 +93,39 @@ void ConnectBar::validate()
         m_input = PeerInput {};
         m_input.error = { ErrorCode::BadCode, QString() };
         m_iconName = QStringLiteral("status-info");
-        m_validText->setText(tr("Your friend sends you their code; you send them yours. Then both press Connect."));
+        m_validText->setText(
+            tr("Your friend sends you their code; you send them yours. Then both press Connect."));
         m_field->setProperty("valid", QVariant());
     } else {
         m_input = parsePeerInput(text);
         if (!m_input.isValid()) {
             m_iconName = QStringLiteral("status-error");
             const QString next = ConnectionStatus::advice(m_input.error);
-            m_validText->setText(next.isEmpty() ? MessageFormat::sentence(m_input.error.message)
-                                                : MessageFormat::sentence(m_input.error.message) + QLatin1Char(' ') + next);
+            m_validText->setText(next.isEmpty()
+                    ? MessageFormat::sentence(m_input.error.message)
+                    : MessageFormat::sentence(m_input.error.message) + QLatin1Char(' ') + next);
             m_field->setProperty("valid", false);
         } else if (!isInputValid()) {
             m_iconName = QStringLiteral("status-error");
-            m_validText->setText(tr("This is your own code. %1").arg(ConnectionStatus::advice({ ErrorCode::ConnectedToSelf, {} })));
+            m_validText->setText(
+                tr("This is your own code. %1")
+                    .arg(ConnectionStatus::advice({ ErrorCode::ConnectedToSelf, {} })));
             m_field->setProperty("valid", false);
         } else if (m_input.code) {
             m_iconName = QStringLiteral("status-ok");
-            const QString name = m_input.code->name.isEmpty() ? tr("your friend") : m_input.code->name;
-            m_validText->setText(tr("A valid code from %1 with %n address(es). Their identity will be checked when you connect.",
-                                    nullptr, int(m_input.code->candidates.size()))
-                                         .arg(name));
+            const QString name
+                = m_input.code->name.isEmpty() ? tr("your friend") : m_input.code->name;
+            m_validText->setText(tr("A valid code from %1 with %n address(es). Their identity will "
+                                    "be checked when you connect.",
+                nullptr, int(m_input.code->candidates.size()))
+                                     .arg(name));
             m_field->setProperty("valid", true);
         } else {
             m_iconName = QStringLiteral("status-ok");
-            m_validText->setText(tr("%n address(es). Without a code, the identity of whoever answers is trusted "
-                                    "the first time.",
-                                    nullptr, int(m_input.addresses.size())));
+            m_validText->setText(
+                tr("%n address(es). Without a code, the identity of whoever answers is trusted "
+                   "the first time.",
+                    nullptr, int(m_input.addresses.size())));
             m_field->setProperty("valid", true);
         }
     }
@@ -133,10 +142,11 @@ void ConnectBar::setState(State state)
 
 void ConnectBar::updateButtons()
 {
-    const bool trying = m_state == State::Connecting || m_state == State::Securing || m_state == State::Reconnecting;
+    const bool trying = m_state == State::Connecting || m_state == State::Securing
+        || m_state == State::Reconnecting;
     const bool connected = m_state == State::Connected;
-    const bool canStart = m_state == State::Discovering || m_state == State::Ready || m_state == State::Failed
-            || m_state == State::Disconnected;
+    const bool canStart = m_state == State::Discovering || m_state == State::Ready
+        || m_state == State::Failed || m_state == State::Disconnected;
     m_connect->setVisible(!trying && !connected);
     m_connect->setEnabled(canStart && isInputValid());
     m_cancel->setVisible(trying);

@@ -20,7 +20,11 @@ public:
     explicit ConnectBar(QWidget *parent = nullptr);
 
     void setState(State state);
-    void setOwnFingerprint(const QByteArray &fingerprint) { m_ownFingerprint = fingerprint; validate(); }
+    void setOwnFingerprint(const QByteArray &fingerprint)
+    {
+        m_ownFingerprint = fingerprint;
+        validate();
+    }
     QLineEdit *field() const { return m_field; }
     QPushButton *connectButton() const { return m_connect; }
     QWidget *lastInTabOrder() const;

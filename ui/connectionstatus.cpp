@@ -66,8 +66,9 @@ QString ConnectionStatus::headline() const
     case State::Reconnecting:
         return tr("Connection lost: reconnecting to %1…").arg(peerName());
     case State::Disconnected:
-        return m_disconnectReason.code == ErrorCode::PeerClosed ? tr("%1 closed the connection").arg(peerName())
-                                                                  : tr("Disconnected");
+        return m_disconnectReason.code == ErrorCode::PeerClosed
+            ? tr("%1 closed the connection").arg(peerName())
+            : tr("Disconnected");
     case State::Failed:
         return tr("Could not connect");
     }
@@ -80,7 +81,8 @@ QString ConnectionStatus::detail() const
     case State::Idle:
         return QString();
     case State::Discovering:
-        return tr("Asking the Internet which address your router shows to the world. This takes a few seconds.");
+        return tr("Asking the Internet which address your router shows to the world. This takes a "
+                  "few seconds.");
     case State::Ready:
         return tr("Send your code to your friend (by chat or e-mail) and paste theirs above. "
                   "Both of you press Connect.");
@@ -88,12 +90,13 @@ QString ConnectionStatus::detail() const
         QString text;
         if (m_progress.attempts > 0)
             text = tr("Attempt %1 over %n address(es), %2 so far.", nullptr, m_progress.candidates)
-                           .arg(m_progress.attempts)
-                           .arg(MessageFormat::duration(m_progress.sinceMs));
+                       .arg(m_progress.attempts)
+                       .arg(MessageFormat::duration(m_progress.sinceMs));
         else
             text = tr("Opening a path through the routers.");
         return text + QLatin1Char(' ')
-                + tr("Your friend must press Connect with your code too; it works as soon as both sides try.");
+            + tr("Your friend must press Connect with your code too; it works as soon as both "
+                 "sides try.");
     }
     case State::Securing:
         return tr("A path is open; checking your friend's identity and encrypting (TLS 1.3).");
@@ -110,12 +113,15 @@ QString ConnectionStatus::detail() const
     case State::Reconnecting: {
         QString text = tr("Messages and files wait and continue once the link is back.");
         if (m_progress.attempts > 0)
-            text.prepend(tr("Attempt %1, %2 so far. ").arg(m_progress.attempts).arg(MessageFormat::duration(m_progress.sinceMs)));
+            text.prepend(tr("Attempt %1, %2 so far. ")
+                             .arg(m_progress.attempts)
+                             .arg(MessageFormat::duration(m_progress.sinceMs)));
         return text;
     }
     case State::Disconnected:
         if (m_disconnectReason.isError() && m_disconnectReason.code != ErrorCode::PeerClosed)
-            return MessageFormat::sentence(m_disconnectReason.message) + QLatin1Char(' ') + advice(m_disconnectReason);
+            return MessageFormat::sentence(m_disconnectReason.message) + QLatin1Char(' ')
+                + advice(m_disconnectReason);
         return tr("Reconnect from your friends list, or paste a code to connect again.");
     case State::Failed: {
         const QString reason = m_error.isError() ? MessageFormat::sentence(m_error.message)
@@ -131,12 +137,17 @@ QString ConnectionStatus::shortText() const
 {
     switch (m_state) {
     case State::Connecting:
-        return m_progress.attempts > 0 ? tr("Punching, attempt %1").arg(m_progress.attempts) : tr("Punching");
+        return m_progress.attempts > 0 ? tr("Punching, attempt %1").arg(m_progress.attempts)
+                                       : tr("Punching");
     case State::Connected:
-        return m_rttMs >= 0 ? tr("Connected to %1 (%2, %3 ms)").arg(peerName(), pathName(m_connection.path)).arg(m_rttMs)
-                            : tr("Connected to %1 (%2)").arg(peerName(), pathName(m_connection.path));
+        return m_rttMs >= 0
+            ? tr("Connected to %1 (%2, %3 ms)")
+                  .arg(peerName(), pathName(m_connection.path))
+                  .arg(m_rttMs)
+            : tr("Connected to %1 (%2)").arg(peerName(), pathName(m_connection.path));
     case State::Reconnecting:
-        return m_progress.attempts > 0 ? tr("Reconnecting, attempt %1").arg(m_progress.attempts) : tr("Reconnecting");
+        return m_progress.attempts > 0 ? tr("Reconnecting, attempt %1").arg(m_progress.attempts)
+                                       : tr("Reconnecting");
     default:
         return headline();
     }
@@ -167,7 +178,8 @@ QString ConnectionStatus::iconName() const
 {
     switch (tone()) {
     case Tone::Idle:
-        return m_state == State::Ready ? QStringLiteral("status-info") : QStringLiteral("status-idle");
+        return m_state == State::Ready ? QStringLiteral("status-info")
+                                       : QStringLiteral("status-idle");
     case Tone::Busy:
         return QStringLiteral("status-busy");
     case Tone::Good:
@@ -186,7 +198,8 @@ QString ConnectionStatus::advice(const Error &error)
     case ErrorCode::BadCode:
         return tr("Copy your friend's code again, in full, or type addresses as host:port.");
     case ErrorCode::CodeChecksum:
-        return tr("A character was changed or lost on the way: ask your friend to send the code again.");
+        return tr(
+            "A character was changed or lost on the way: ask your friend to send the code again.");
     case ErrorCode::CodeVersion:
         return tr("Your friend has a newer Punchline: update yours.");
     case ErrorCode::PortInUse:
@@ -196,14 +209,16 @@ QString ConnectionStatus::advice(const Error &error)
     case ErrorCode::StunFailed:
     case ErrorCode::IpEchoFailed:
     case ErrorCode::NoPublicAddress:
-        return tr("Only your local addresses are known: connecting works on the same network; over the "
-                  "Internet check the STUN servers in Settings.");
+        return tr(
+            "Only your local addresses are known: connecting works on the same network; over the "
+            "Internet check the STUN servers in Settings.");
     case ErrorCode::SymmetricNat:
         return tr("Try from another network (a phone hotspot often works), or ask your friend to "
                   "connect to you while you wait.");
     case ErrorCode::ConnectTimeout:
-        return tr("Check that your friend pressed Connect with your current code at about the same time, "
-                  "then try again.");
+        return tr(
+            "Check that your friend pressed Connect with your current code at about the same time, "
+            "then try again.");
     case ErrorCode::NotPunchline:
         return tr("Something answered at that address but it is not Punchline: check the address.");
     case ErrorCode::PeerIdentityMismatch:
@@ -212,12 +227,15 @@ QString ConnectionStatus::advice(const Error &error)
         return tr("Paste your friend's code, not your own.");
     case ErrorCode::TlsError:
     case ErrorCode::ProtocolError:
-        return tr("Try again; if it keeps failing, make sure both of you have the same Punchline version.");
+        return tr("Try again; if it keeps failing, make sure both of you have the same Punchline "
+                  "version.");
     case ErrorCode::PeerLost:
     case ErrorCode::ReconnectTimeout:
-        return tr("Reconnect from your friends list once your friend is back online, or ask for a new code.");
+        return tr("Reconnect from your friends list once your friend is back online, or ask for a "
+                  "new code.");
     case ErrorCode::IdentityError:
-        return tr("Check the profile folder's permissions; Punchline never replaces a damaged identity by itself.");
+        return tr("Check the profile folder's permissions; Punchline never replaces a damaged "
+                  "identity by itself.");
     case ErrorCode::DiskFull:
         return tr("Free some disk space or choose another download folder, then send again.");
     case ErrorCode::FileError:

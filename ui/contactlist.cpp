@@ -24,8 +24,10 @@ constexpr int FingerprintRole = Qt::UserRole + 1;
 } // namespace
 
 ContactList::ContactList(QWidget *parent)
-    : QWidget(parent), m_list(new QListWidget(this)), m_empty(new QLabel(this)),
-      m_reconnect(new QPushButton(tr("Rec&onnect"), this))
+    : QWidget(parent)
+    , m_list(new QListWidget(this))
+    , m_empty(new QLabel(this))
+    , m_reconnect(new QPushButton(tr("Rec&onnect"), this))
 {
     m_list->setObjectName(QStringLiteral("contactList"));
     m_list->setAccessibleName(tr("Friends"));
@@ -34,7 +36,8 @@ ContactList::ContactList(QWidget *parent)
     m_list->setIconSize(QSize(22, 22));
     m_list->setSelectionMode(QAbstractItemView::SingleSelection);
     m_empty->setObjectName(QStringLiteral("contactListEmpty"));
-    m_empty->setText(tr("Friends you connect to appear here, so you can reconnect with one click."));
+    m_empty->setText(
+        tr("Friends you connect to appear here, so you can reconnect with one click."));
     m_empty->setWordWrap(true);
     m_empty->setForegroundRole(QPalette::PlaceholderText);
     m_reconnect->setObjectName(QStringLiteral("reconnectButton"));
@@ -53,7 +56,8 @@ ContactList::ContactList(QWidget *parent)
     connect(m_list, &QListWidget::currentItemChanged, this, [this](QListWidgetItem *item) {
         updateButton();
         if (item)
-            Q_EMIT contactSelected(item->data(FingerprintRole).toByteArray(), item->data(Qt::UserRole).toString());
+            Q_EMIT contactSelected(
+                item->data(FingerprintRole).toByteArray(), item->data(Qt::UserRole).toString());
     });
     m_reconnect->setIcon(IconFactory::glyph(QStringLiteral("reconnect"), palette()));
     rebuild();
@@ -65,21 +69,24 @@ QList<ContactList::Contact> ContactList::readKnownPeers(const QString &profileDi
     QFile file(QDir(profileDir).filePath(QStringLiteral("known-peers.json")));
     if (!file.open(QIODevice::ReadOnly) || file.size() > MaxFileBytes)
         return result;
-    const QJsonArray peers = QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("peers")).toArray();
+    const QJsonArray peers
+        = QJsonDocument::fromJson(file.readAll()).object().value(QStringLiteral("peers")).toArray();
     for (const QJsonValue &value : peers) {
         const QJsonObject o = value.toObject();
         Contact c;
-        c.fingerprint = QByteArray::fromHex(o.value(QStringLiteral("fingerprint")).toString().toLatin1());
+        c.fingerprint
+            = QByteArray::fromHex(o.value(QStringLiteral("fingerprint")).toString().toLatin1());
         if (c.fingerprint.size() != 32)
             continue;
         c.name = o.value(QStringLiteral("name")).toString().simplified().left(64);
-        c.lastSeen = QDateTime::fromString(o.value(QStringLiteral("lastSeen")).toString(), Qt::ISODateWithMs);
+        c.lastSeen = QDateTime::fromString(
+            o.value(QStringLiteral("lastSeen")).toString(), Qt::ISODateWithMs);
         c.pinnedByCode = o.value(QStringLiteral("trust")).toString() == QLatin1String("code");
         c.candidates = int(o.value(QStringLiteral("candidates")).toArray().size());
         result.append(c);
     }
     std::stable_sort(result.begin(), result.end(),
-                     [](const Contact &a, const Contact &b) { return a.lastSeen > b.lastSeen; });
+        [](const Contact &a, const Contact &b) { return a.lastSeen > b.lastSeen; });
     return result;
 }
 
@@ -108,16 +115,18 @@ void ContactList::setCurrentPeer(const QByteArray &fingerprint)
 
 void ContactList::rebuild()
 {
-    const QByteArray selected = m_list->currentItem() ? m_list->currentItem()->data(FingerprintRole).toByteArray()
-                                                      : QByteArray();
+    const QByteArray selected = m_list->currentItem()
+        ? m_list->currentItem()->data(FingerprintRole).toByteArray()
+        : QByteArray();
     const QSignalBlocker blocker(m_list);
     m_list->clear();
     const QDateTime now = QDateTime::currentDateTimeUtc();
     const QIcon icon = IconFactory::glyph(QStringLiteral("contact"), palette(), QPalette::Text);
     for (const Contact &c : m_contacts) {
         const QString name = c.name.isEmpty() ? tr("Unnamed friend") : c.name;
-        QString second = c.fingerprint == m_current ? tr("connected now")
-                                                    : tr("seen %1").arg(MessageFormat::ago(c.lastSeen, now));
+        QString second = c.fingerprint == m_current
+            ? tr("connected now")
+            : tr("seen %1").arg(MessageFormat::ago(c.lastSeen, now));
         second += c.pinnedByCode ? tr(" · verified by code") : tr(" · trusted on first use");
         auto *item = new QListWidgetItem(icon, name + QLatin1Char('\n') + second, m_list);
         item->setData(Qt::UserRole, name);
@@ -139,7 +148,8 @@ void ContactList::rebuild()
 void ContactList::updateButton()
 {
     QListWidgetItem *item = m_list->currentItem();
-    m_reconnect->setEnabled(m_canReconnect && item && item->data(FingerprintRole).toByteArray() != m_current);
+    m_reconnect->setEnabled(
+        m_canReconnect && item && item->data(FingerprintRole).toByteArray() != m_current);
     m_reconnect->setVisible(!m_contacts.isEmpty());
 }
 
@@ -148,7 +158,8 @@ void ContactList::requestReconnect()
     QListWidgetItem *item = m_list->currentItem();
     if (!item || !m_reconnect->isEnabled())
         return;
-    Q_EMIT reconnectRequested(item->data(FingerprintRole).toByteArray(), item->data(Qt::UserRole).toString());
+    Q_EMIT reconnectRequested(
+        item->data(FingerprintRole).toByteArray(), item->data(Qt::UserRole).toString());
 }
 
 void ContactList::changeEvent(QEvent *event)

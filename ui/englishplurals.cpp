@@ -28,7 +28,8 @@ QString EnglishPlurals::resolve(const QString &source, int n)
     return result;
 }
 
-QString EnglishPlurals::translate(const char *context, const char *sourceText, const char *disambiguation, int n) const
+QString EnglishPlurals::translate(
+    const char *context, const char *sourceText, const char *disambiguation, int n) const
 {
     Q_UNUSED(context)
     Q_UNUSED(disambiguation)

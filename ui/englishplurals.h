@@ -18,8 +18,8 @@ public:
     // "file(s)" -> "file" for n == 1, "files" otherwise; also "(es)" as in "address(es)".
     static QString resolve(const QString &source, int n);
 
-    QString translate(const char *context, const char *sourceText, const char *disambiguation = nullptr,
-                      int n = -1) const override;
+    QString translate(const char *context, const char *sourceText,
+        const char *disambiguation = nullptr, int n = -1) const override;
     bool isEmpty() const override { return false; }
 };
 

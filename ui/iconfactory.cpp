@@ -67,14 +67,17 @@ QIcon IconFactory::makeGlyph(const QString &name, const QPalette &palette, QPale
         if (normal.isNull())
             return source; // no SVG support at run time: the untinted icon is better than none
         icon.addPixmap(normal, QIcon::Normal);
-        icon.addPixmap(tinted(source, size, palette.color(QPalette::Disabled, role)), QIcon::Disabled);
-        icon.addPixmap(tinted(source, size, palette.color(QPalette::Active, QPalette::HighlightedText)),
-                       QIcon::Selected);
+        icon.addPixmap(
+            tinted(source, size, palette.color(QPalette::Disabled, role)), QIcon::Disabled);
+        icon.addPixmap(
+            tinted(source, size, palette.color(QPalette::Active, QPalette::HighlightedText)),
+            QIcon::Selected);
     }
     return icon;
 }
 
-QPixmap IconFactory::pixmap(const QString &name, const QPalette &palette, int size, QPalette::ColorRole role)
+QPixmap IconFactory::pixmap(
+    const QString &name, const QPalette &palette, int size, QPalette::ColorRole role)
 {
     return tinted(sourceIcon(name), size, palette.color(QPalette::Active, role));
 }

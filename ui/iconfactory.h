@@ -13,10 +13,10 @@ class IconFactory
 public:
     // ":/icons/ui/<name>.svg" drawn in the palette's role colour (disabled state included).
     static QIcon glyph(const QString &name, const QPalette &palette,
-                       QPalette::ColorRole role = QPalette::ButtonText);
+        QPalette::ColorRole role = QPalette::ButtonText);
     // Same glyph as a pixmap, for labels.
     static QPixmap pixmap(const QString &name, const QPalette &palette, int size,
-                          QPalette::ColorRole role = QPalette::WindowText);
+        QPalette::ColorRole role = QPalette::WindowText);
     static QIcon appIcon();
     // The static library's resources are not registered on their own: every entry point calls this.
     static void ensureResources();

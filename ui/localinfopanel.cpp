@@ -39,16 +39,16 @@ QLabel *dimmed(QLabel *label)
 } // namespace
 
 LocalInfoPanel::LocalInfoPanel(QWidget *parent)
-    : QWidget(parent),
-      m_name(plainLabel(this, QStringLiteral("myName"))),
-      m_code(new QLineEdit(this)),
-      m_copy(new QPushButton(tr("Co&py"), this)),
-      m_fingerprint(dimmed(plainLabel(this, QStringLiteral("myFingerprint")))),
-      m_local(plainLabel(this, QStringLiteral("myLocalAddresses"))),
-      m_public(plainLabel(this, QStringLiteral("myPublicAddress"))),
-      m_nat(plainLabel(this, QStringLiteral("myNat"))),
-      m_natIcon(new QLabel(this)),
-      m_explanation(dimmed(plainLabel(this, QStringLiteral("myExplanation"))))
+    : QWidget(parent)
+    , m_name(plainLabel(this, QStringLiteral("myName")))
+    , m_code(new QLineEdit(this))
+    , m_copy(new QPushButton(tr("Co&py"), this))
+    , m_fingerprint(dimmed(plainLabel(this, QStringLiteral("myFingerprint"))))
+    , m_local(plainLabel(this, QStringLiteral("myLocalAddresses")))
+    , m_public(plainLabel(this, QStringLiteral("myPublicAddress")))
+    , m_nat(plainLabel(this, QStringLiteral("myNat")))
+    , m_natIcon(new QLabel(this))
+    , m_explanation(dimmed(plainLabel(this, QStringLiteral("myExplanation"))))
 {
     QFont big = m_name->font();
     big.setPointSizeF(big.pointSizeF() * 1.3);
@@ -62,7 +62,8 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     m_code->setPlaceholderText(tr("being prepared…"));
     m_code->setAccessibleName(tr("Your Punchline code"));
     m_copy->setObjectName(QStringLiteral("copyCodeButton"));
-    m_copy->setToolTip(tr("Copy your code to the clipboard, then send it to your friend (Ctrl+Shift+C)"));
+    m_copy->setToolTip(
+        tr("Copy your code to the clipboard, then send it to your friend (Ctrl+Shift+C)"));
     m_copy->setEnabled(false);
     connect(m_copy, &QPushButton::clicked, this, &LocalInfoPanel::copyCode);
 
@@ -132,8 +133,9 @@ QString LocalInfoPanel::publicDescription(const LocalInfo &info)
     case PublicSource::Stun:
         return tr("%1 (found by STUN)").arg(address);
     case PublicSource::IpEcho:
-        return info.publicPortGuessed ? tr("%1 (found by IP echo; the port is a guess)").arg(address)
-                                      : tr("%1 (found by IP echo)").arg(address);
+        return info.publicPortGuessed
+            ? tr("%1 (found by IP echo; the port is a guess)").arg(address)
+            : tr("%1 (found by IP echo)").arg(address);
     case PublicSource::None:
         break;
     }
@@ -168,12 +170,14 @@ void LocalInfoPanel::setLocalInfo(const LocalInfo &info)
     if (!info.fingerprint.isEmpty()) {
         const QString fp = Identity::formatFingerprint(info.fingerprint);
         m_fingerprint->setText(tr("Fingerprint %1…").arg(fp.left(19)));
-        m_fingerprint->setToolTip(tr("Your identity's full fingerprint, for comparing by phone:\n%1").arg(fp));
+        m_fingerprint->setToolTip(
+            tr("Your identity's full fingerprint, for comparing by phone:\n%1").arg(fp));
     }
     QStringList local;
     for (const Endpoint &e : info.local)
         local << e.toString();
-    m_local->setText(local.isEmpty() ? tr("no usable network interface") : local.join(QStringLiteral(", ")));
+    m_local->setText(
+        local.isEmpty() ? tr("no usable network interface") : local.join(QStringLiteral(", ")));
     m_public->setText(publicDescription(info));
     m_nat->setText(natDescription(info));
     m_natIcon->setVisible(info.nat == NatKind::EndpointDependent);

@@ -78,7 +78,9 @@ QFrame *separator(QWidget *parent)
 } // namespace
 
 MainWindow::MainWindow(Node *node, const Settings &settings, QWidget *parent)
-    : QMainWindow(parent), m_node(node), m_settings(settings)
+    : QMainWindow(parent)
+    , m_node(node)
+    , m_settings(settings)
 {
     IconFactory::ensureResources();
     EnglishPlurals::install();
@@ -135,8 +137,9 @@ void MainWindow::buildUi()
     m_chatView = new ChatView(main);
     m_chatView->setObjectName(QStringLiteral("chatView"));
     m_chatView->setAccessibleName(tr("Conversation"));
-    m_chatView->setPlaceholderText(tr("No messages yet.\n\nOnce you are connected, type below and press Enter. "
-                                      "To send files or folders, drop them anywhere on this window."));
+    m_chatView->setPlaceholderText(
+        tr("No messages yet.\n\nOnce you are connected, type below and press Enter. "
+           "To send files or folders, drop them anywhere on this window."));
     m_transfers = new TransferList(main);
     m_transfers->hide();
     m_chatSplitter = new QSplitter(Qt::Vertical, main);
@@ -160,7 +163,8 @@ void MainWindow::buildUi()
     m_sendButton->setToolTip(tr("Send the message (Enter; Shift+Enter starts a new line)"));
     m_fileButton = new QPushButton(tr("F&iles…"), main);
     m_fileButton->setObjectName(QStringLiteral("sendFilesButton"));
-    m_fileButton->setToolTip(tr("Send files to your friend (Ctrl+O). You can also drop files or folders on the window."));
+    m_fileButton->setToolTip(tr(
+        "Send files to your friend (Ctrl+O). You can also drop files or folders on the window."));
     auto *composer = new QHBoxLayout;
     composer->setContentsMargins(0, 0, 0, 0);
     composer->addWidget(m_chatInput, 1);
@@ -222,10 +226,10 @@ void MainWindow::buildUi()
     statusBar()->setSizeGripEnabled(true);
 
     // Keyboard order: the friend's code, the conversation, then your side and your friends.
-    const QList<QWidget *> order = { m_connectBar->field(), m_connectBar->connectButton(), m_connectBar->lastInTabOrder(),
-                                     m_chatInput, m_sendButton, m_fileButton, m_chatView,
-                                     m_localPanel->codeField(), m_localPanel->copyButton(), m_contacts->list(),
-                                     m_contacts->reconnectButton() };
+    const QList<QWidget *> order
+        = { m_connectBar->field(), m_connectBar->connectButton(), m_connectBar->lastInTabOrder(),
+              m_chatInput, m_sendButton, m_fileButton, m_chatView, m_localPanel->codeField(),
+              m_localPanel->copyButton(), m_contacts->list(), m_contacts->reconnectButton() };
     for (qsizetype i = 1; i < order.size(); ++i)
         QWidget::setTabOrder(order.at(i - 1), order.at(i));
 
@@ -239,17 +243,19 @@ void MainWindow::buildUi()
     connect(m_fileButton, &QPushButton::clicked, this, &MainWindow::sendFilesDialog);
     connect(m_chatInput, &QPlainTextEdit::textChanged, this, &MainWindow::updateActions);
     connect(m_connectBar->field(), &QLineEdit::textChanged, this, &MainWindow::updateActions);
-    connect(m_connectBar, &ConnectBar::connectRequested, this, [this](const QString &text, const QString &name) {
-        if (!m_node)
-            return;
-        m_notice->hide();
-        m_status.setTargetName(name);
-        const PeerInput input = parsePeerInput(text);
-        if (input.code && m_history && m_history->count(input.code->fingerprint) > 0)
-            showHistoryFor(input.code->fingerprint, input.code->name);
-        m_node->connectToPeer(text);
-        onLogLine(tr("connecting to %1").arg(name.isEmpty() ? tr("the pasted addresses") : name));
-    });
+    connect(m_connectBar, &ConnectBar::connectRequested, this,
+        [this](const QString &text, const QString &name) {
+            if (!m_node)
+                return;
+            m_notice->hide();
+            m_status.setTargetName(name);
+            const PeerInput input = parsePeerInput(text);
+            if (input.code && m_history && m_history->count(input.code->fingerprint) > 0)
+                showHistoryFor(input.code->fingerprint, input.code->name);
+            m_node->connectToPeer(text);
+            onLogLine(
+                tr("connecting to %1").arg(name.isEmpty() ? tr("the pasted addresses") : name));
+        });
     connect(m_connectBar, &ConnectBar::cancelRequested, this, [this] {
         if (m_node)
             m_node->cancelConnect();
@@ -258,30 +264,37 @@ void MainWindow::buildUi()
         if (m_node)
             m_node->disconnectFromPeer();
     });
-    connect(m_contacts, &ContactList::reconnectRequested, this, [this](const QByteArray &fingerprint, const QString &name) {
-        if (!m_node)
-            return;
-        m_notice->hide();
-        m_status.setTargetName(name);
-        showHistoryFor(fingerprint, name);
-        m_node->reconnectKnownPeer(fingerprint);
-    });
-    connect(m_contacts, &ContactList::contactSelected, this, [this](const QByteArray &fingerprint, const QString &name) {
-        // Browsing earlier conversations is fine as long as it does not hide the live one.
-        if (!peerReachable())
+    connect(m_contacts, &ContactList::reconnectRequested, this,
+        [this](const QByteArray &fingerprint, const QString &name) {
+            if (!m_node)
+                return;
+            m_notice->hide();
+            m_status.setTargetName(name);
             showHistoryFor(fingerprint, name);
+            m_node->reconnectKnownPeer(fingerprint);
+        });
+    connect(m_contacts, &ContactList::contactSelected, this,
+        [this](const QByteArray &fingerprint, const QString &name) {
+            // Browsing earlier conversations is fine as long as it does not hide the live one.
+            if (!peerReachable())
+                showHistoryFor(fingerprint, name);
+        });
+    connect(m_localPanel, &LocalInfoPanel::codeCopied, this, [this] {
+        statusBar()->showMessage(
+            tr("Your code is on the clipboard: send it to your friend."), 4000);
     });
-    connect(m_localPanel, &LocalInfoPanel::codeCopied, this,
-            [this] { statusBar()->showMessage(tr("Your code is on the clipboard: send it to your friend."), 4000); });
-    connect(m_transfers, &TransferList::acceptRequested, this, [this](const QString &id) { answerOffer(id, true); });
-    connect(m_transfers, &TransferList::declineRequested, this, [this](const QString &id) { answerOffer(id, false); });
+    connect(m_transfers, &TransferList::acceptRequested, this,
+        [this](const QString &id) { answerOffer(id, true); });
+    connect(m_transfers, &TransferList::declineRequested, this,
+        [this](const QString &id) { answerOffer(id, false); });
     connect(m_transfers, &TransferList::cancelRequested, this, [this](const QString &id) {
         if (m_node)
             m_node->cancelTransfer(id);
     });
     connect(m_transfers, &TransferList::openFolderRequested, this, [this](const QString &folder) {
         if (folder.isEmpty() || !QFileInfo(folder).isDir()) {
-            m_notice->showNotice(NoticeBar::Kind::Warning, tr("The folder \"%1\" no longer exists.").arg(folder));
+            m_notice->showNotice(
+                NoticeBar::Kind::Warning, tr("The folder \"%1\" no longer exists.").arg(folder));
             return;
         }
         QDesktopServices::openUrl(QUrl::fromLocalFile(folder));
@@ -301,7 +314,8 @@ void MainWindow::buildMenus()
     m_sendFolderAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
     file->addSeparator();
     m_settingsAction = file->addAction(tr("&Settings…"), this, &MainWindow::openSettings);
-    m_settingsAction->setShortcuts({ QKeySequence::Preferences, QKeySequence(Qt::CTRL | Qt::Key_Comma) });
+    m_settingsAction->setShortcuts(
+        { QKeySequence::Preferences, QKeySequence(Qt::CTRL | Qt::Key_Comma) });
     m_settingsAction->setMenuRole(QAction::PreferencesRole);
     file->addSeparator();
     m_quitAction = file->addAction(tr("&Quit"), this, &QWidget::close);
@@ -309,7 +323,8 @@ void MainWindow::buildMenus()
     m_quitAction->setMenuRole(QAction::QuitRole);
 
     QMenu *connection = menuBar()->addMenu(tr("&Connection"));
-    m_copyCodeAction = connection->addAction(tr("&Copy My Code"), m_localPanel, &LocalInfoPanel::copyCode);
+    m_copyCodeAction
+        = connection->addAction(tr("&Copy My Code"), m_localPanel, &LocalInfoPanel::copyCode);
     m_copyCodeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
     m_pasteCodeAction = connection->addAction(tr("&Paste Friend's Code"), this, [this] {
         m_connectBar->field()->setText(QGuiApplication::clipboard()->text().trimmed());
@@ -317,7 +332,8 @@ void MainWindow::buildMenus()
     });
     m_pasteCodeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
     connection->addSeparator();
-    m_connectAction = connection->addAction(tr("Co&nnect"), m_connectBar, &ConnectBar::requestConnect);
+    m_connectAction
+        = connection->addAction(tr("Co&nnect"), m_connectBar, &ConnectBar::requestConnect);
     m_cancelAction = connection->addAction(tr("C&ancel Connecting"), this, [this] {
         if (m_node)
             m_node->cancelConnect();
@@ -334,7 +350,8 @@ void MainWindow::buildMenus()
     m_logAction->setText(tr("&Log"));
     m_logAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     view->addAction(m_logAction);
-    QAction *clear = view->addAction(tr("&Clear Finished Transfers"), m_transfers, &TransferList::clearFinished);
+    QAction *clear = view->addAction(
+        tr("&Clear Finished Transfers"), m_transfers, &TransferList::clearFinished);
     Q_UNUSED(clear)
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
@@ -358,13 +375,14 @@ void MainWindow::buildTray()
     menu->addSeparator();
     menu->addAction(m_quitAction);
     m_tray->setContextMenu(menu);
-    connect(m_tray, &QSystemTrayIcon::activated, this, [this](QSystemTrayIcon::ActivationReason reason) {
-        if (reason == QSystemTrayIcon::Trigger || reason == QSystemTrayIcon::DoubleClick) {
-            showNormal();
-            raise();
-            activateWindow();
-        }
-    });
+    connect(m_tray, &QSystemTrayIcon::activated, this,
+        [this](QSystemTrayIcon::ActivationReason reason) {
+            if (reason == QSystemTrayIcon::Trigger || reason == QSystemTrayIcon::DoubleClick) {
+                showNormal();
+                raise();
+                activateWindow();
+            }
+        });
     connect(m_tray, &QSystemTrayIcon::messageClicked, this, [this] {
         showNormal();
         raise();
@@ -412,7 +430,8 @@ void MainWindow::onStateChanged(State state)
 {
     m_status.setState(state);
     m_connectBar->setState(state);
-    m_contacts->setCanReconnect(state == State::Ready || state == State::Failed || state == State::Disconnected);
+    m_contacts->setCanReconnect(
+        state == State::Ready || state == State::Failed || state == State::Disconnected);
     if (state == State::Disconnected || state == State::Failed || state == State::Ready)
         m_contacts->setCurrentPeer({});
     refreshStatus();
@@ -465,7 +484,8 @@ void MainWindow::onConnected(const ConnectionInfo &info)
     if (m_connectBar->field()->hasFocus() || !focusWidget())
         m_chatInput->setFocus();
     if (!isActiveWindow())
-        notify(tr("Connected to %1").arg(info.peerName), ConnectionStatus::pathDescription(info.path));
+        notify(
+            tr("Connected to %1").arg(info.peerName), ConnectionStatus::pathDescription(info.path));
     refreshStatus();
     updateActions();
     updateTitle();
@@ -495,10 +515,11 @@ void MainWindow::onError(const Error &error)
 void MainWindow::showError(const Error &error)
 {
     const QString next = ConnectionStatus::advice(error);
-    const QString text = next.isEmpty() ? MessageFormat::sentence(error.message)
-                                        : MessageFormat::sentence(error.message) + QLatin1Char(' ') + next;
+    const QString text = next.isEmpty()
+        ? MessageFormat::sentence(error.message)
+        : MessageFormat::sentence(error.message) + QLatin1Char(' ') + next;
     const bool serious = error.code == ErrorCode::FileError || error.code == ErrorCode::DiskFull
-            || error.code == ErrorCode::IdentityError || error.code == ErrorCode::PeerIdentityMismatch;
+        || error.code == ErrorCode::IdentityError || error.code == ErrorCode::PeerIdentityMismatch;
     m_notice->showNotice(serious ? NoticeBar::Kind::Error : NoticeBar::Kind::Warning, text);
 }
 
@@ -539,10 +560,12 @@ void MainWindow::onTransferUpdated(const TransferInfo &info)
     const bool in = info.direction == TransferDirection::In;
     if (in && info.state == TransferState::Offered && !m_notifiedOffers.contains(info.id)) {
         m_notifiedOffers.insert(info.id);
-        onLogLine(tr("%1 offers %2 (%3)").arg(m_peerName, info.name, MessageFormat::size(info.total)));
+        onLogLine(
+            tr("%1 offers %2 (%3)").arg(m_peerName, info.name, MessageFormat::size(info.total)));
         if (!isActiveWindow()) {
             notify(tr("%1 wants to send you files").arg(m_peerName),
-                   tr("%1 (%n file(s), %2)", nullptr, int(info.files.size())).arg(info.name, MessageFormat::size(info.total)));
+                tr("%1 (%n file(s), %2)", nullptr, int(info.files.size()))
+                    .arg(info.name, MessageFormat::size(info.total)));
             QApplication::alert(this);
         }
     } else if (in && info.state == TransferState::Done && !isActiveWindow()) {
@@ -584,15 +607,16 @@ QString MainWindow::sendChatText(const QString &rawText)
     if (text.trimmed().isEmpty() || !m_node)
         return QString();
     if (!peerReachable()) {
-        m_notice->showNotice(NoticeBar::Kind::Info, tr("You are not connected yet: the message stays in the box "
-                                                       "and can be sent once you are connected."));
+        m_notice->showNotice(NoticeBar::Kind::Info,
+            tr("You are not connected yet: the message stays in the box "
+               "and can be sent once you are connected."));
         return QString();
     }
     const qsizetype bytes = text.toUtf8().size();
     if (bytes > Limits::ChatTextBytes) {
         m_notice->showNotice(NoticeBar::Kind::Warning,
-                             tr("This message is too long (%1; at most %2). Send it as a file instead.")
-                                     .arg(MessageFormat::size(bytes), MessageFormat::size(Limits::ChatTextBytes)));
+            tr("This message is too long (%1; at most %2). Send it as a file instead.")
+                .arg(MessageFormat::size(bytes), MessageFormat::size(Limits::ChatTextBytes)));
         return QString();
     }
     ChatMessage message;
@@ -618,7 +642,8 @@ void MainWindow::openHistory()
     Error error;
     if (!history->open(&error)) {
         m_notice->showNotice(NoticeBar::Kind::Warning,
-                             tr("%1 Chat works, but messages are not kept after you close Punchline.").arg(error.message));
+            tr("%1 Chat works, but messages are not kept after you close Punchline.")
+                .arg(error.message));
         onLogLine(error.message);
         return;
     }
@@ -679,8 +704,9 @@ QString MainWindow::checkReadable(const QStringList &paths)
         if (!info.exists())
             return tr("\"%1\" does not exist (any more).").arg(shown);
         if (!info.isReadable() || (info.isDir() && !info.isExecutable()))
-            return info.isDir() ? tr("The folder \"%1\" cannot be read: check its permissions.").arg(shown)
-                                : tr("The file \"%1\" cannot be read: check its permissions.").arg(shown);
+            return info.isDir()
+                ? tr("The folder \"%1\" cannot be read: check its permissions.").arg(shown)
+                : tr("The file \"%1\" cannot be read: check its permissions.").arg(shown);
         if (!info.isDir() && !info.isFile())
             return tr("\"%1\" is not a regular file or folder.").arg(shown);
     }
@@ -696,12 +722,14 @@ bool MainWindow::sendPaths(const QStringList &rawPaths)
             paths << clean;
     }
     if (!peerReachable()) {
-        m_notice->showNotice(NoticeBar::Kind::Info, tr("Connect to a friend first, then send the files again."));
+        m_notice->showNotice(
+            NoticeBar::Kind::Info, tr("Connect to a friend first, then send the files again."));
         return false;
     }
     const QString problem = checkReadable(paths);
     if (!problem.isEmpty()) {
-        m_notice->showNotice(NoticeBar::Kind::Error, problem + QLatin1Char(' ') + tr("Nothing was sent."));
+        m_notice->showNotice(
+            NoticeBar::Kind::Error, problem + QLatin1Char(' ') + tr("Nothing was sent."));
         return false;
     }
     Q_EMIT sendRequested(paths);
@@ -718,16 +746,17 @@ void MainWindow::answerOffer(const QString &transferId, bool accept)
         return;
     if (accept && !peerReachable()) {
         m_notice->showNotice(NoticeBar::Kind::Warning,
-                             tr("The connection to %1 is closed, so this offer cannot be accepted now. "
-                                "Reconnect and ask them to send it again.")
-                                     .arg(m_peerName.isEmpty() ? tr("your friend") : m_peerName));
+            tr("The connection to %1 is closed, so this offer cannot be accepted now. "
+               "Reconnect and ask them to send it again.")
+                .arg(m_peerName.isEmpty() ? tr("your friend") : m_peerName));
         return;
     }
     if (accept) {
         const QString problem = SettingsDialog::checkDownloadDir(m_settings.downloadDir);
         if (!problem.isEmpty()) {
             m_notice->showNotice(NoticeBar::Kind::Error,
-                                 problem + QLatin1Char(' ') + tr("Choose another download folder in Settings, then accept."));
+                problem + QLatin1Char(' ')
+                    + tr("Choose another download folder in Settings, then accept."));
             return;
         }
     }
@@ -737,10 +766,12 @@ void MainWindow::answerOffer(const QString &transferId, bool accept)
 void MainWindow::sendFilesDialog()
 {
     if (!peerReachable()) {
-        m_notice->showNotice(NoticeBar::Kind::Info, tr("Connect to a friend first, then send files."));
+        m_notice->showNotice(
+            NoticeBar::Kind::Info, tr("Connect to a friend first, then send files."));
         return;
     }
-    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Send Files to %1").arg(m_peerName), QDir::homePath());
+    const QStringList files = QFileDialog::getOpenFileNames(
+        this, tr("Send Files to %1").arg(m_peerName), QDir::homePath());
     if (!files.isEmpty())
         sendPaths(files);
 }
@@ -748,10 +779,12 @@ void MainWindow::sendFilesDialog()
 void MainWindow::sendFolderDialog()
 {
     if (!peerReachable()) {
-        m_notice->showNotice(NoticeBar::Kind::Info, tr("Connect to a friend first, then send a folder."));
+        m_notice->showNotice(
+            NoticeBar::Kind::Info, tr("Connect to a friend first, then send a folder."));
         return;
     }
-    const QString folder = QFileDialog::getExistingDirectory(this, tr("Send a Folder to %1").arg(m_peerName), QDir::homePath());
+    const QString folder = QFileDialog::getExistingDirectory(
+        this, tr("Send a Folder to %1").arg(m_peerName), QDir::homePath());
     if (!folder.isEmpty())
         sendPaths({ folder });
 }
@@ -815,9 +848,12 @@ void MainWindow::dropEvent(QDropEvent *event)
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 {
     const QEvent::Type type = event->type();
-    if (type != QEvent::DragEnter && type != QEvent::DragMove && type != QEvent::Drop && type != QEvent::DragLeave)
-        return false; // the common case, kept cheap: this filter sees every event of the application
-    if (watched == this || !watched->isWidgetType() || static_cast<QWidget *>(watched)->window() != this)
+    if (type != QEvent::DragEnter && type != QEvent::DragMove && type != QEvent::Drop
+        && type != QEvent::DragLeave)
+        return false; // the common case, kept cheap: this filter sees every event of the
+                      // application
+    if (watched == this || !watched->isWidgetType()
+        || static_cast<QWidget *>(watched)->window() != this)
         return false;
     switch (type) {
     case QEvent::DragEnter:
@@ -863,14 +899,16 @@ void MainWindow::updateActions()
     m_sendFolderAction->setEnabled(reachable);
     m_fileButton->setEnabled(reachable);
     m_sendButton->setEnabled(reachable && !m_chatInput->toPlainText().trimmed().isEmpty());
-    const QString placeholder = reachable ? tr("Message %1 (Enter sends, Shift+Enter for a new line)").arg(m_peerName)
-                                          : tr("Connect to a friend to chat");
+    const QString placeholder = reachable
+        ? tr("Message %1 (Enter sends, Shift+Enter for a new line)").arg(m_peerName)
+        : tr("Connect to a friend to chat");
     if (m_chatInput->placeholderText() != placeholder) {
         m_chatInput->setPlaceholderText(placeholder);
         m_chatInput->viewport()->update(); // QPlainTextEdit does not repaint for a new placeholder
     }
     m_copyCodeAction->setEnabled(!m_localInfo.code.isEmpty());
-    m_connectAction->setEnabled(m_connectBar->connectButton()->isEnabled() && !m_connectBar->connectButton()->isHidden());
+    m_connectAction->setEnabled(
+        m_connectBar->connectButton()->isEnabled() && !m_connectBar->connectButton()->isHidden());
     m_cancelAction->setEnabled(trying);
     m_disconnectAction->setEnabled(s == State::Connected || s == State::Reconnecting);
 }
@@ -890,13 +928,20 @@ void MainWindow::updateIcons()
     const QPalette pal = palette();
     m_sendButton->setIcon(IconFactory::glyph(QStringLiteral("send"), pal));
     m_fileButton->setIcon(IconFactory::glyph(QStringLiteral("attach"), pal));
-    m_sendFilesAction->setIcon(IconFactory::glyph(QStringLiteral("attach"), pal, QPalette::WindowText));
-    m_sendFolderAction->setIcon(IconFactory::glyph(QStringLiteral("folder"), pal, QPalette::WindowText));
-    m_settingsAction->setIcon(IconFactory::glyph(QStringLiteral("settings"), pal, QPalette::WindowText));
-    m_copyCodeAction->setIcon(IconFactory::glyph(QStringLiteral("copy"), pal, QPalette::WindowText));
-    m_connectAction->setIcon(IconFactory::glyph(QStringLiteral("connect"), pal, QPalette::WindowText));
-    m_cancelAction->setIcon(IconFactory::glyph(QStringLiteral("cancel"), pal, QPalette::WindowText));
-    m_disconnectAction->setIcon(IconFactory::glyph(QStringLiteral("disconnect"), pal, QPalette::WindowText));
+    m_sendFilesAction->setIcon(
+        IconFactory::glyph(QStringLiteral("attach"), pal, QPalette::WindowText));
+    m_sendFolderAction->setIcon(
+        IconFactory::glyph(QStringLiteral("folder"), pal, QPalette::WindowText));
+    m_settingsAction->setIcon(
+        IconFactory::glyph(QStringLiteral("settings"), pal, QPalette::WindowText));
+    m_copyCodeAction->setIcon(
+        IconFactory::glyph(QStringLiteral("copy"), pal, QPalette::WindowText));
+    m_connectAction->setIcon(
+        IconFactory::glyph(QStringLiteral("connect"), pal, QPalette::WindowText));
+    m_cancelAction->setIcon(
+        IconFactory::glyph(QStringLiteral("cancel"), pal, QPalette::WindowText));
+    m_disconnectAction->setIcon(
+        IconFactory::glyph(QStringLiteral("disconnect"), pal, QPalette::WindowText));
     m_logAction->setIcon(IconFactory::glyph(QStringLiteral("log"), pal, QPalette::WindowText));
 }
 
@@ -931,12 +976,12 @@ void MainWindow::openSettings()
     if (dialog.exec() != QDialog::Accepted)
         return;
     const Settings chosen = dialog.settings();
-    const bool needsRestart = chosen.port != m_settings.port || chosen.stunServers != m_settings.stunServers
-            || chosen.ipEchoUrl != m_settings.ipEchoUrl;
+    const bool needsRestart = chosen.port != m_settings.port
+        || chosen.stunServers != m_settings.stunServers || chosen.ipEchoUrl != m_settings.ipEchoUrl;
     if (!AppSettings(m_settings.profileDir).save(chosen)) {
         m_notice->showNotice(NoticeBar::Kind::Error,
-                             tr("The settings could not be saved to %1; nothing was changed.")
-                                     .arg(QDir::toNativeSeparators(AppSettings(m_settings.profileDir).path())));
+            tr("The settings could not be saved to %1; nothing was changed.")
+                .arg(QDir::toNativeSeparators(AppSettings(m_settings.profileDir).path())));
         return;
     }
     m_settings = chosen;
@@ -949,7 +994,8 @@ void MainWindow::openSettings()
     }
     if (needsRestart)
         m_notice->showNotice(NoticeBar::Kind::Info,
-                             tr("Saved. The new port and address discovery settings apply the next time Punchline starts."));
+            tr("Saved. The new port and address discovery settings apply the next time Punchline "
+               "starts."));
     else
         statusBar()->showMessage(tr("Settings saved."), 3000);
 }
@@ -957,23 +1003,24 @@ void MainWindow::openSettings()
 void MainWindow::showAbout()
 {
     QMessageBox::about(this, tr("About Punchline"),
-                       tr("<h3>Punchline %1</h3>"
-                          "<p>Chat and send files directly to a friend, through both of your home routers, "
-                          "with no server in between. Everything is encrypted with TLS 1.3 and your friend's "
-                          "identity is checked against the code they gave you.</p>")
-                               .arg(QStringLiteral(PUNCHLINE_VERSION)));
+        tr("<h3>Punchline %1</h3>"
+           "<p>Chat and send files directly to a friend, through both of your home routers, "
+           "with no server in between. Everything is encrypted with TLS 1.3 and your friend's "
+           "identity is checked against the code they gave you.</p>")
+            .arg(QStringLiteral(PUNCHLINE_VERSION)));
 }
 
 void MainWindow::showHowItWorks()
 {
-    QMessageBox::information(
-            this, tr("How Punchline Works"),
-            tr("1. Copy your code (Ctrl+Shift+C) and send it to your friend by chat or e-mail.\n"
-               "2. Paste your friend's code into \"Friend's code\" and press Connect. Your friend does the same "
-               "with yours, at about the same time.\n"
-               "3. Punchline opens a path through both routers and connects you directly. Then chat, or drop "
-               "files and folders on the window to send them.\n\n"
-               "Next time, pick your friend under Friends and press Reconnect."));
+    QMessageBox::information(this, tr("How Punchline Works"),
+        tr("1. Copy your code (Ctrl+Shift+C) and send it to your friend by chat or e-mail.\n"
+           "2. Paste your friend's code into \"Friend's code\" and press Connect. Your friend does "
+           "the same "
+           "with yours, at about the same time.\n"
+           "3. Punchline opens a path through both routers and connects you directly. Then chat, "
+           "or drop "
+           "files and folders on the window to send them.\n\n"
+           "Next time, pick your friend under Friends and press Reconnect."));
 }
 
 } // namespace Punchline

@@ -133,7 +133,7 @@ private:
     bool m_started = false;
     QByteArray m_peerFingerprint; // the friend of the current (or last) session
     QString m_peerName;
-    QByteArray m_shownPeer;       // whose conversation the chat view shows
+    QByteArray m_shownPeer; // whose conversation the chat view shows
     QString m_shownPeerName;
     QSet<QString> m_notifiedOffers;
 

@@ -10,8 +10,8 @@ QString MessageFormat::toHtml(const QString &plainText)
     const QString escaped = plainText.toHtmlEscaped();
     // The text is escaped already, so a URL ends at whitespace or at an escaped '<', '>' or quote.
     static const QRegularExpression url(
-            QStringLiteral("https?://(?:(?!&quot;|&lt;|&gt;|&#39;)[^\\s])+"),
-            QRegularExpression::CaseInsensitiveOption);
+        QStringLiteral("https?://(?:(?!&quot;|&lt;|&gt;|&#39;)[^\\s])+"),
+        QRegularExpression::CaseInsensitiveOption);
     static const QRegularExpression trailing(QStringLiteral("(?:[.,;:!?)\\]}'*]|&amp;)+$"));
     QString html;
     html.reserve(escaped.size() + 32);

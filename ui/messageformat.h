@@ -17,11 +17,12 @@ public:
     static QString toHtml(const QString &plainText);
     // The core's messages are lower-case clauses: "cannot read x" -> "Cannot read x."
     static QString sentence(const QString &clause);
-    static QString size(qint64 bytes);                // "3.4 MB"
-    static QString rate(double bytesPerSecond);       // "1.2 MB/s"
-    static QString duration(qint64 milliseconds);     // "about 3 min", "12 s"
-    static QString messageTime(const QDateTime &time, const QDateTime &now); // "14:03" / "3 Mar 14:03"
-    static QString ago(const QDateTime &time, const QDateTime &now);         // "5 min ago"
+    static QString size(qint64 bytes); // "3.4 MB"
+    static QString rate(double bytesPerSecond); // "1.2 MB/s"
+    static QString duration(qint64 milliseconds); // "about 3 min", "12 s"
+    static QString messageTime(
+        const QDateTime &time, const QDateTime &now); // "14:03" / "3 Mar 14:03"
+    static QString ago(const QDateTime &time, const QDateTime &now); // "5 min ago"
 };
 
 } // namespace Punchline

@@ -11,7 +11,10 @@
 namespace Punchline {
 
 NoticeBar::NoticeBar(QWidget *parent)
-    : QFrame(parent), m_icon(new QLabel(this)), m_text(new QLabel(this)), m_close(new QToolButton(this))
+    : QFrame(parent)
+    , m_icon(new QLabel(this))
+    , m_text(new QLabel(this))
+    , m_close(new QToolButton(this))
 {
     setObjectName(QStringLiteral("noticeBar"));
     setFrameShape(QFrame::StyledPanel);
@@ -56,9 +59,9 @@ void NoticeBar::changeEvent(QEvent *event)
 
 void NoticeBar::updateIcon()
 {
-    const QString name = m_kind == Kind::Error     ? QStringLiteral("status-error")
-            : m_kind == Kind::Warning              ? QStringLiteral("status-warning")
-                                                   : QStringLiteral("status-info");
+    const QString name = m_kind == Kind::Error ? QStringLiteral("status-error")
+        : m_kind == Kind::Warning              ? QStringLiteral("status-warning")
+                                               : QStringLiteral("status-info");
     const int size = style()->pixelMetric(QStyle::PM_SmallIconSize, nullptr, this);
     m_icon->setPixmap(IconFactory::pixmap(name, palette(), size));
     m_close->setIcon(IconFactory::glyph(QStringLiteral("cancel"), palette()));

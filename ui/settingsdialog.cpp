@@ -19,16 +19,17 @@
 namespace Punchline {
 
 SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
-    : QDialog(parent),
-      m_settings(current),
-      m_name(new QLineEdit(this)),
-      m_downloadDir(new QLineEdit(this)),
-      m_port(new QSpinBox(this)),
-      m_stun(new QPlainTextEdit(this)),
-      m_ipEchoEnabled(new QCheckBox(tr("&Ask a web service for my public address if STUN finds nothing"), this)),
-      m_ipEchoUrl(new QLineEdit(this)),
-      m_keepalive(new QSpinBox(this)),
-      m_error(new QLabel(this))
+    : QDialog(parent)
+    , m_settings(current)
+    , m_name(new QLineEdit(this))
+    , m_downloadDir(new QLineEdit(this))
+    , m_port(new QSpinBox(this))
+    , m_stun(new QPlainTextEdit(this))
+    , m_ipEchoEnabled(
+          new QCheckBox(tr("&Ask a web service for my public address if STUN finds nothing"), this))
+    , m_ipEchoUrl(new QLineEdit(this))
+    , m_keepalive(new QSpinBox(this))
+    , m_error(new QLabel(this))
 {
     setWindowTitle(tr("Punchline Settings"));
     setObjectName(QStringLiteral("settingsDialog"));
@@ -57,12 +58,13 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     m_stun->setFixedHeight(m_stun->fontMetrics().lineSpacing() * 4 + 12);
     auto *stunDefaults = new QPushButton(tr("Use the &default servers"), this);
     connect(stunDefaults, &QPushButton::clicked, this,
-            [this] { m_stun->setPlainText(Settings::defaultStunServers().join(QLatin1Char('\n'))); });
+        [this] { m_stun->setPlainText(Settings::defaultStunServers().join(QLatin1Char('\n'))); });
 
     m_ipEchoEnabled->setObjectName(QStringLiteral("ipEchoEnabled"));
     m_ipEchoEnabled->setChecked(!current.ipEchoUrl.isEmpty());
     m_ipEchoUrl->setObjectName(QStringLiteral("ipEchoField"));
-    m_ipEchoUrl->setText(current.ipEchoUrl.isEmpty() ? Settings::defaultIpEchoUrl() : current.ipEchoUrl);
+    m_ipEchoUrl->setText(
+        current.ipEchoUrl.isEmpty() ? Settings::defaultIpEchoUrl() : current.ipEchoUrl);
     m_ipEchoUrl->setEnabled(m_ipEchoEnabled->isChecked());
     connect(m_ipEchoEnabled, &QCheckBox::toggled, m_ipEchoUrl, &QWidget::setEnabled);
 
@@ -70,7 +72,8 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     m_keepalive->setRange(5, 600);
     m_keepalive->setSuffix(tr(" s"));
     m_keepalive->setValue(current.keepaliveIntervalMs / 1000);
-    m_keepalive->setToolTip(tr("How often a small packet keeps your router's path open and measures the round trip"));
+    m_keepalive->setToolTip(
+        tr("How often a small packet keeps your router's path open and measures the round trip"));
 
     m_error->setObjectName(QStringLiteral("settingsError"));
     m_error->setTextFormat(Qt::PlainText);
@@ -95,7 +98,8 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     addRow(tr("IP echo &URL:"), m_ipEchoUrl);
     addRow(tr("&Keepalive every:"), m_keepalive);
 
-    auto *note = new QLabel(tr("Port, STUN and IP echo changes apply the next time Punchline starts."), this);
+    auto *note = new QLabel(
+        tr("Port, STUN and IP echo changes apply the next time Punchline starts."), this);
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
 
@@ -129,11 +133,13 @@ QString SettingsDialog::checkDownloadDir(const QString &dir)
     if (info.exists() && !info.isDir())
         return tr("\"%1\" is a file, not a folder.").arg(QDir::toNativeSeparators(dir));
     if (!info.exists() && !QDir().mkpath(dir))
-        return tr("The folder \"%1\" does not exist and cannot be created.").arg(QDir::toNativeSeparators(dir));
+        return tr("The folder \"%1\" does not exist and cannot be created.")
+            .arg(QDir::toNativeSeparators(dir));
     // Permissions alone do not tell (read-only mounts, ACLs): try writing.
     QTemporaryFile probe(QDir(dir).filePath(QStringLiteral(".punchline-write-test-XXXXXX")));
     if (!probe.open())
-        return tr("Punchline cannot write into \"%1\": %2").arg(QDir::toNativeSeparators(dir), probe.errorString());
+        return tr("Punchline cannot write into \"%1\": %2")
+            .arg(QDir::toNativeSeparators(dir), probe.errorString());
     return QString();
 }
 
@@ -146,7 +152,9 @@ QString SettingsDialog::checkStunServers(const QStringList &servers)
         const QString host = colon > 0 ? server.left(colon) : QString();
         if (!portOk || port < 1 || port > 65535 || host.isEmpty() || host.contains(QLatin1Char(' '))
             || host.contains(QLatin1Char('/')))
-            return tr("\"%1\" is not a STUN server: write host:port, for example stun.example.org:3478.").arg(server);
+            return tr(
+                "\"%1\" is not a STUN server: write host:port, for example stun.example.org:3478.")
+                .arg(server);
     }
     return QString();
 }
@@ -181,7 +189,8 @@ void SettingsDialog::accept()
     QString ipEcho;
     if (m_ipEchoEnabled->isChecked()) {
         const QUrl url(m_ipEchoUrl->text().trimmed(), QUrl::StrictMode);
-        if (!url.isValid() || (url.scheme() != QLatin1String("https") && url.scheme() != QLatin1String("http"))
+        if (!url.isValid()
+            || (url.scheme() != QLatin1String("https") && url.scheme() != QLatin1String("http"))
             || url.host().isEmpty()) {
             showError(tr("The IP echo address must be a web address (https://…)."), m_ipEchoUrl);
             return;
@@ -203,7 +212,8 @@ void SettingsDialog::accept()
 
 void SettingsDialog::browseDownloadDir()
 {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Download folder"), m_downloadDir->text());
+    const QString dir
+        = QFileDialog::getExistingDirectory(this, tr("Download folder"), m_downloadDir->text());
     if (!dir.isEmpty())
         m_downloadDir->setText(QDir::toNativeSeparators(dir));
 }

@@ -4,7 +4,9 @@
 
 namespace Punchline {
 
-StallMeter::StallMeter(int intervalMs, QObject *parent) : QObject(parent), m_intervalMs(std::max(1, intervalMs))
+StallMeter::StallMeter(int intervalMs, QObject *parent)
+    : QObject(parent)
+    , m_intervalMs(std::max(1, intervalMs))
 {
     m_timer.setTimerType(Qt::PreciseTimer);
     m_timer.setInterval(m_intervalMs);

@@ -11,8 +11,11 @@
 namespace Punchline {
 
 StatusBanner::StatusBanner(QWidget *parent)
-    : QFrame(parent), m_icon(new QLabel(this)), m_headline(new QLabel(this)), m_detail(new QLabel(this)),
-      m_busy(new QProgressBar(this))
+    : QFrame(parent)
+    , m_icon(new QLabel(this))
+    , m_headline(new QLabel(this))
+    , m_detail(new QLabel(this))
+    , m_busy(new QProgressBar(this))
 {
     setObjectName(QStringLiteral("statusBanner"));
     setFrameShape(QFrame::StyledPanel);
@@ -54,7 +57,7 @@ void StatusBanner::showStatus(const ConnectionStatus &status)
     m_detail->setText(status.detail());
     m_detail->setVisible(!m_detail->text().isEmpty());
     m_busy->setVisible(status.tone() == ConnectionStatus::Tone::Busy
-                       || status.tone() == ConnectionStatus::Tone::Warning);
+        || status.tone() == ConnectionStatus::Tone::Warning);
     setAccessibleDescription(status.headline() + QLatin1Char('\n') + status.detail());
     if (m_iconName != status.iconName()) {
         m_iconName = status.iconName();
@@ -83,7 +86,8 @@ void StatusBanner::updateIcon()
 {
     const int size = style()->pixelMetric(QStyle::PM_LargeIconSize, nullptr, this);
     // Good news in the highlight colour; everything else in the text colour (shape tells apart).
-    const QPalette::ColorRole role = m_iconName == QLatin1String("status-ok") ? QPalette::Highlight : QPalette::WindowText;
+    const QPalette::ColorRole role
+        = m_iconName == QLatin1String("status-ok") ? QPalette::Highlight : QPalette::WindowText;
     m_icon->setPixmap(IconFactory::pixmap(m_iconName, palette(), size, role));
 }
 

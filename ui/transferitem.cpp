@@ -35,21 +35,21 @@ QLabel *plain(QWidget *parent, const QString &objectName)
 } // namespace
 
 TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
-    : QFrame(parent),
-      m_info(info),
-      m_icon(new QLabel(this)),
-      m_name(plain(this, QStringLiteral("transferName"))),
-      m_state(plain(this, QStringLiteral("transferState"))),
-      m_summary(plain(this, QStringLiteral("transferSummary"))),
-      m_progress(new QProgressBar(this)),
-      m_detail(plain(this, QStringLiteral("transferDetail"))),
-      m_filesToggle(new QToolButton(this)),
-      m_files(new QTreeWidget(this)),
-      m_accept(new QPushButton(tr("Accep&t"), this)),
-      m_decline(new QPushButton(tr("Dec&line"), this)),
-      m_cancel(new QPushButton(tr("Cancel"), this)),
-      m_open(new QPushButton(tr("Open folder"), this)),
-      m_remove(new QPushButton(tr("Remove"), this))
+    : QFrame(parent)
+    , m_info(info)
+    , m_icon(new QLabel(this))
+    , m_name(plain(this, QStringLiteral("transferName")))
+    , m_state(plain(this, QStringLiteral("transferState")))
+    , m_summary(plain(this, QStringLiteral("transferSummary")))
+    , m_progress(new QProgressBar(this))
+    , m_detail(plain(this, QStringLiteral("transferDetail")))
+    , m_filesToggle(new QToolButton(this))
+    , m_files(new QTreeWidget(this))
+    , m_accept(new QPushButton(tr("Accep&t"), this))
+    , m_decline(new QPushButton(tr("Dec&line"), this))
+    , m_cancel(new QPushButton(tr("Cancel"), this))
+    , m_open(new QPushButton(tr("Open folder"), this))
+    , m_remove(new QPushButton(tr("Remove"), this))
 {
     setObjectName(QStringLiteral("transfer-%1").arg(info.id));
     setFrameShape(QFrame::StyledPanel);
@@ -117,7 +117,8 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     connect(m_decline, &QPushButton::clicked, this, [this] { Q_EMIT declineRequested(m_info.id); });
     connect(m_cancel, &QPushButton::clicked, this, [this] { Q_EMIT cancelRequested(m_info.id); });
     connect(m_remove, &QPushButton::clicked, this, [this] { Q_EMIT removeRequested(m_info.id); });
-    connect(m_open, &QPushButton::clicked, this, [this] { Q_EMIT openFolderRequested(folderToOpen(m_info)); });
+    connect(m_open, &QPushButton::clicked, this,
+        [this] { Q_EMIT openFolderRequested(folderToOpen(m_info)); });
 
     updateIcons();
     refresh();
@@ -146,7 +147,7 @@ void TransferItem::setPeerName(const QString &name)
 bool TransferItem::isFinished() const
 {
     return m_info.state == TransferState::Done || m_info.state == TransferState::Failed
-            || m_info.state == TransferState::Canceled || m_info.state == TransferState::Declined;
+        || m_info.state == TransferState::Canceled || m_info.state == TransferState::Declined;
 }
 
 bool TransferItem::isActive() const
@@ -199,22 +200,27 @@ QString TransferItem::detailTextFor(const TransferInfo &info)
         return tr("Nothing is sent until your friend accepts.");
     case TransferState::Accepted:
     case TransferState::Progress:
-        parts << tr("%1 of %2").arg(MessageFormat::size(info.bytes), MessageFormat::size(info.total));
+        parts
+            << tr("%1 of %2").arg(MessageFormat::size(info.bytes), MessageFormat::size(info.total));
         if (info.rateBytesPerSec > 0)
             parts << MessageFormat::rate(info.rateBytesPerSec);
         if (info.etaMs >= 0 && info.rateBytesPerSec > 0)
             parts << tr("%1 left").arg(MessageFormat::duration(info.etaMs));
         if (info.resumedFrom > 0)
-            parts << tr("resumed at %1: the part already received was kept").arg(MessageFormat::size(info.resumedFrom));
+            parts << tr("resumed at %1: the part already received was kept")
+                         .arg(MessageFormat::size(info.resumedFrom));
         return parts.join(QStringLiteral(" · "));
     case TransferState::Done: {
         if (info.elapsedMs > 0)
-            parts << tr("%1 in %2").arg(MessageFormat::size(info.total), MessageFormat::duration(info.elapsedMs));
+            parts << tr("%1 in %2")
+                         .arg(MessageFormat::size(info.total),
+                             MessageFormat::duration(info.elapsedMs));
         if (info.resumedFrom > 0)
             parts << tr("resumed at %1").arg(MessageFormat::size(info.resumedFrom));
         if (!info.path.isEmpty())
-            parts << (info.direction == TransferDirection::In ? tr("saved to %1").arg(QDir::toNativeSeparators(info.path))
-                                                              : tr("from %1").arg(QDir::toNativeSeparators(info.path)));
+            parts << (info.direction == TransferDirection::In
+                    ? tr("saved to %1").arg(QDir::toNativeSeparators(info.path))
+                    : tr("from %1").arg(QDir::toNativeSeparators(info.path)));
         if (!info.sha256.isEmpty())
             parts << tr("checked (SHA-256 %1…)").arg(info.sha256.left(12));
         return parts.join(QStringLiteral(" · "));
@@ -232,8 +238,9 @@ QString TransferItem::detailTextFor(const TransferInfo &info)
             if (!next.isEmpty())
                 text += QLatin1Char(' ') + next;
             if (info.bytes > 0 && info.direction == TransferDirection::In)
-                text += QLatin1Char(' ') + tr("The %1 already received are kept; sending again resumes from there.")
-                                                   .arg(MessageFormat::size(info.bytes));
+                text += QLatin1Char(' ')
+                    + tr("The %1 already received are kept; sending again resumes from there.")
+                          .arg(MessageFormat::size(info.bytes));
         }
         return text.trimmed();
     }
@@ -257,18 +264,22 @@ void TransferItem::refresh()
     const bool in = m_info.direction == TransferDirection::In;
     m_name->setText(m_info.name.isEmpty() ? tr("Files") : m_info.name);
     m_state->setText(stateTextFor(m_info, m_peerName));
-    m_summary->setText(tr("%1 · %n file(s) · %2", nullptr, int(m_info.files.size()))
-                               .arg(in ? tr("incoming") : tr("outgoing"), MessageFormat::size(m_info.total)));
-    const bool moving = m_info.state == TransferState::Accepted || m_info.state == TransferState::Progress;
+    m_summary->setText(
+        tr("%1 · %n file(s) · %2", nullptr, int(m_info.files.size()))
+            .arg(in ? tr("incoming") : tr("outgoing"), MessageFormat::size(m_info.total)));
+    const bool moving
+        = m_info.state == TransferState::Accepted || m_info.state == TransferState::Progress;
     m_progress->setVisible(moving || m_info.state == TransferState::Done
-                           || (m_info.state != TransferState::Offered && m_info.bytes > 0));
-    const int permille = m_info.total > 0 ? int(std::clamp<qint64>(m_info.bytes * 1000 / m_info.total, 0, 1000))
-                                          : (m_info.state == TransferState::Done ? 1000 : 0);
+        || (m_info.state != TransferState::Offered && m_info.bytes > 0));
+    const int permille = m_info.total > 0
+        ? int(std::clamp<qint64>(m_info.bytes * 1000 / m_info.total, 0, 1000))
+        : (m_info.state == TransferState::Done ? 1000 : 0);
     m_progress->setValue(permille);
     m_progress->setFormat(QStringLiteral("%1 %").arg(permille / 10));
     m_detail->setText(detailTextFor(m_info));
     m_detail->setVisible(!m_detail->text().isEmpty());
-    m_detail->setForegroundRole(m_info.state == TransferState::Failed ? QPalette::WindowText : QPalette::PlaceholderText);
+    m_detail->setForegroundRole(
+        m_info.state == TransferState::Failed ? QPalette::WindowText : QPalette::PlaceholderText);
 
     const bool offeredToUs = in && m_info.state == TransferState::Offered;
     m_accept->setVisible(offeredToUs);
@@ -296,12 +307,14 @@ void TransferItem::fillFiles()
         rows.append(row);
     }
     if (m_info.files.size() > shown)
-        rows.append(new QTreeWidgetItem({ tr("… and %n more", nullptr, int(m_info.files.size() - shown)), QString() }));
+        rows.append(new QTreeWidgetItem(
+            { tr("… and %n more", nullptr, int(m_info.files.size() - shown)), QString() }));
     m_files->addTopLevelItems(rows);
     // As tall as the list, up to six rows; longer lists scroll.
     const int rowHeight = std::max(m_files->sizeHintForRow(0), fontMetrics().lineSpacing());
     const int shownRows = int(std::min<qsizetype>(std::max<qsizetype>(rows.size(), 1), 6));
-    m_files->setFixedHeight(m_files->header()->sizeHint().height() + rowHeight * shownRows + 2 * m_files->frameWidth() + 2);
+    m_files->setFixedHeight(m_files->header()->sizeHint().height() + rowHeight * shownRows
+        + 2 * m_files->frameWidth() + 2);
     m_filledFiles = int(m_info.files.size());
 }
 
@@ -316,7 +329,8 @@ void TransferItem::updateIcons()
 {
     const int size = style()->pixelMetric(QStyle::PM_LargeIconSize, nullptr, this);
     const bool in = m_info.direction == TransferDirection::In;
-    m_icon->setPixmap(IconFactory::pixmap(in ? QStringLiteral("download") : QStringLiteral("upload"), palette(), size));
+    m_icon->setPixmap(IconFactory::pixmap(
+        in ? QStringLiteral("download") : QStringLiteral("upload"), palette(), size));
     m_accept->setIcon(IconFactory::glyph(QStringLiteral("accept"), palette()));
     m_decline->setIcon(IconFactory::glyph(QStringLiteral("cancel"), palette()));
     m_cancel->setIcon(IconFactory::glyph(QStringLiteral("cancel"), palette()));

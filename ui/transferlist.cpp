@@ -12,8 +12,11 @@
 namespace Punchline {
 
 TransferList::TransferList(QWidget *parent)
-    : QWidget(parent), m_title(new QLabel(this)), m_clear(new QPushButton(tr("Clear finished"), this)),
-      m_scroll(new QScrollArea(this)), m_column(nullptr)
+    : QWidget(parent)
+    , m_title(new QLabel(this))
+    , m_clear(new QPushButton(tr("Clear finished"), this))
+    , m_scroll(new QScrollArea(this))
+    , m_column(nullptr)
 {
     setObjectName(QStringLiteral("transferList"));
     QFont bold = m_title->font();

@@ -45,7 +45,8 @@ void writeOut(const QByteArray &line)
 
 } // namespace
 
-CliRunner::CliRunner(QObject *parent) : QObject(parent)
+CliRunner::CliRunner(QObject *parent)
+    : QObject(parent)
 {
     connect(&m_node, &Node::localInfoReady, this, &CliRunner::onLocalInfo);
     connect(&m_node, &Node::stateChanged, this, &CliRunner::onState);
@@ -55,18 +56,19 @@ CliRunner::CliRunner(QObject *parent) : QObject(parent)
     connect(&m_node, &Node::transferUpdated, this, &CliRunner::onTransfer);
     connect(&m_node, &Node::chatReceived, this, [this](const ChatMessage &m) {
         emitEvent({ { QStringLiteral("event"), QStringLiteral("message") },
-                    { QStringLiteral("id"), m.id },
-                    { QStringLiteral("text"), m.text },
-                    { QStringLiteral("time"), m.time.toString(Qt::ISODateWithMs) } });
-        human(QStringLiteral("%1: %2").arg(m_peerName.isEmpty() ? QStringLiteral("friend") : m_peerName,
-                                           m.text));
+            { QStringLiteral("id"), m.id }, { QStringLiteral("text"), m.text },
+            { QStringLiteral("time"), m.time.toString(Qt::ISODateWithMs) } });
+        human(QStringLiteral("%1: %2").arg(
+            m_peerName.isEmpty() ? QStringLiteral("friend") : m_peerName, m.text));
     });
     connect(&m_node, &Node::chatDelivered, this, [this](const QString &id) {
-        emitEvent({ { QStringLiteral("event"), QStringLiteral("delivered") }, { QStringLiteral("id"), id } });
+        emitEvent({ { QStringLiteral("event"), QStringLiteral("delivered") },
+            { QStringLiteral("id"), id } });
         human(QStringLiteral("(delivered %1)").arg(id.left(8)));
     });
     connect(&m_node, &Node::rttMeasured, this, [this](int ms) {
-        emitEvent({ { QStringLiteral("event"), QStringLiteral("rtt") }, { QStringLiteral("ms"), ms } });
+        emitEvent(
+            { { QStringLiteral("event"), QStringLiteral("rtt") }, { QStringLiteral("ms"), ms } });
     });
     connect(&m_node, &Node::allDone, this, [this] {
         if (m_exitWhenDone)
@@ -79,43 +81,81 @@ CliRunner::CliRunner(QObject *parent) : QObject(parent)
     m_overallTimer.setSingleShot(true);
     connect(&m_overallTimer, &QTimer::timeout, this, [this] {
         if (!m_everConnected)
-            fail(NoConnection, { ErrorCode::ConnectTimeout,
-                                 m_peerGiven ? QStringLiteral("could not connect within %1 s").arg(m_timeoutSec)
-                                             : QStringLiteral("no code from the peer within %1 s").arg(m_timeoutSec) });
+            fail(NoConnection,
+                { ErrorCode::ConnectTimeout,
+                    m_peerGiven
+                        ? QStringLiteral("could not connect within %1 s").arg(m_timeoutSec)
+                        : QStringLiteral("no code from the peer within %1 s").arg(m_timeoutSec) });
     });
 }
 
 int CliRunner::start(const QStringList &arguments)
 {
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-            "Connect directly to a friend through both of your home routers, then chat and send files."));
+    p.setApplicationDescription(QStringLiteral("Connect directly to a friend through both of your "
+                                               "home routers, then chat and send files."));
     p.addHelpOption();
     p.addVersionOption();
-    const QCommandLineOption profile(QStringLiteral("profile"), QStringLiteral("Profile folder (identity, settings, known peers)."), QStringLiteral("DIR"));
-    const QCommandLineOption name(QStringLiteral("name"), QStringLiteral("Display name your friend sees."), QStringLiteral("NAME"));
-    const QCommandLineOption port(QStringLiteral("port"), QStringLiteral("Local TCP port (0 = any free port; default: the profile's port)."), QStringLiteral("N"));
-    const QCommandLineOption stun(QStringLiteral("stun"), QStringLiteral("STUN server host:port (repeatable; 'none' disables)."), QStringLiteral("HOST:PORT"));
-    const QCommandLineOption ipEcho(QStringLiteral("ip-echo"), QStringLiteral("IP echo URL used when no STUN server answers ('none' disables)."), QStringLiteral("URL"));
-    const QCommandLineOption local(QStringLiteral("local"), QStringLiteral("Offer only this local address (repeatable)."), QStringLiteral("IP"));
-    const QCommandLineOption writeCode(QStringLiteral("write-code"), QStringLiteral("Write this side's code to FILE once discovery is done."), QStringLiteral("FILE"));
-    const QCommandLineOption peer(QStringLiteral("peer"), QStringLiteral("The friend's code, @FILE to wait for a file holding it, or host:port[,host:port...]."), QStringLiteral("CODE"));
-    const QCommandLineOption say(QStringLiteral("say"), QStringLiteral("Send TEXT once connected (repeatable)."), QStringLiteral("TEXT"));
-    const QCommandLineOption send(QStringLiteral("send"), QStringLiteral("Offer a file or folder once connected (repeatable)."), QStringLiteral("PATH"));
-    const QCommandLineOption downloadDir(QStringLiteral("download-dir"), QStringLiteral("Where received files go."), QStringLiteral("DIR"));
-    const QCommandLineOption accept(QStringLiteral("accept"), QStringLiteral("Incoming offers: all, none or ask (answer with /accept ID or /decline ID on stdin)."), QStringLiteral("POLICY"));
-    const QCommandLineOption timeout(QStringLiteral("timeout"), QStringLiteral("Give up connecting after SEC seconds (exit 3)."), QStringLiteral("SEC"));
-    const QCommandLineOption exitWhenDone(QStringLiteral("exit-when-done"), QStringLiteral("Exit 0 once everything sent both ways was acknowledged."));
-    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("One JSON object per line on stdout."));
-    const QCommandLineOption keepalive(QStringLiteral("keepalive"), QStringLiteral("Ping interval in seconds (default 15)."), QStringLiteral("SEC"));
-    const QCommandLineOption peerTimeout(QStringLiteral("peer-timeout"), QStringLiteral("A peer silent this long counts as lost (default 45)."), QStringLiteral("SEC"));
-    const QCommandLineOption reconnect(QStringLiteral("reconnect-window"), QStringLiteral("How long to keep trying after the link is lost (default 600)."), QStringLiteral("SEC"));
-    const QCommandLineOption lowTtl(QStringLiteral("low-ttl"), QStringLiteral("After a RST, reopen our NAT mapping with a SYN of this TTL (0 = off, the default; helps only behind lenient NATs)."), QStringLiteral("N"));
-    const QCommandLineOption attemptTimeout(QStringLiteral("attempt-timeout"), QStringLiteral("One connect attempt lasts at most MS milliseconds (default 5000)."), QStringLiteral("MS"));
-    const QCommandLineOption retryInterval(QStringLiteral("retry-interval"), QStringLiteral("New attempts at least every MS milliseconds (default 500)."), QStringLiteral("MS"));
-    p.addOptions({ profile, name, port, stun, ipEcho, local, writeCode, peer, say, send, downloadDir,
-                   accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect, lowTtl,
-                   attemptTimeout, retryInterval });
+    const QCommandLineOption profile(QStringLiteral("profile"),
+        QStringLiteral("Profile folder (identity, settings, known peers)."), QStringLiteral("DIR"));
+    const QCommandLineOption name(QStringLiteral("name"),
+        QStringLiteral("Display name your friend sees."), QStringLiteral("NAME"));
+    const QCommandLineOption port(QStringLiteral("port"),
+        QStringLiteral("Local TCP port (0 = any free port; default: the profile's port)."),
+        QStringLiteral("N"));
+    const QCommandLineOption stun(QStringLiteral("stun"),
+        QStringLiteral("STUN server host:port (repeatable; 'none' disables)."),
+        QStringLiteral("HOST:PORT"));
+    const QCommandLineOption ipEcho(QStringLiteral("ip-echo"),
+        QStringLiteral("IP echo URL used when no STUN server answers ('none' disables)."),
+        QStringLiteral("URL"));
+    const QCommandLineOption local(QStringLiteral("local"),
+        QStringLiteral("Offer only this local address (repeatable)."), QStringLiteral("IP"));
+    const QCommandLineOption writeCode(QStringLiteral("write-code"),
+        QStringLiteral("Write this side's code to FILE once discovery is done."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption peer(QStringLiteral("peer"),
+        QStringLiteral(
+            "The friend's code, @FILE to wait for a file holding it, or host:port[,host:port...]."),
+        QStringLiteral("CODE"));
+    const QCommandLineOption say(QStringLiteral("say"),
+        QStringLiteral("Send TEXT once connected (repeatable)."), QStringLiteral("TEXT"));
+    const QCommandLineOption send(QStringLiteral("send"),
+        QStringLiteral("Offer a file or folder once connected (repeatable)."),
+        QStringLiteral("PATH"));
+    const QCommandLineOption downloadDir(QStringLiteral("download-dir"),
+        QStringLiteral("Where received files go."), QStringLiteral("DIR"));
+    const QCommandLineOption accept(QStringLiteral("accept"),
+        QStringLiteral(
+            "Incoming offers: all, none or ask (answer with /accept ID or /decline ID on stdin)."),
+        QStringLiteral("POLICY"));
+    const QCommandLineOption timeout(QStringLiteral("timeout"),
+        QStringLiteral("Give up connecting after SEC seconds (exit 3)."), QStringLiteral("SEC"));
+    const QCommandLineOption exitWhenDone(QStringLiteral("exit-when-done"),
+        QStringLiteral("Exit 0 once everything sent both ways was acknowledged."));
+    const QCommandLineOption json(
+        QStringLiteral("json"), QStringLiteral("One JSON object per line on stdout."));
+    const QCommandLineOption keepalive(QStringLiteral("keepalive"),
+        QStringLiteral("Ping interval in seconds (default 15)."), QStringLiteral("SEC"));
+    const QCommandLineOption peerTimeout(QStringLiteral("peer-timeout"),
+        QStringLiteral("A peer silent this long counts as lost (default 45)."),
+        QStringLiteral("SEC"));
+    const QCommandLineOption reconnect(QStringLiteral("reconnect-window"),
+        QStringLiteral("How long to keep trying after the link is lost (default 600)."),
+        QStringLiteral("SEC"));
+    const QCommandLineOption lowTtl(QStringLiteral("low-ttl"),
+        QStringLiteral("After a RST, reopen our NAT mapping with a SYN of this TTL (0 = off, the "
+                       "default; helps only behind lenient NATs)."),
+        QStringLiteral("N"));
+    const QCommandLineOption attemptTimeout(QStringLiteral("attempt-timeout"),
+        QStringLiteral("One connect attempt lasts at most MS milliseconds (default 5000)."),
+        QStringLiteral("MS"));
+    const QCommandLineOption retryInterval(QStringLiteral("retry-interval"),
+        QStringLiteral("New attempts at least every MS milliseconds (default 500)."),
+        QStringLiteral("MS"));
+    p.addOptions({ profile, name, port, stun, ipEcho, local, writeCode, peer, say, send,
+        downloadDir, accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect, lowTtl,
+        attemptTimeout, retryInterval });
 
     if (!p.parse(arguments)) {
         fail(BadInput, { ErrorCode::BadUsage, p.errorText() });
@@ -131,7 +171,10 @@ int CliRunner::start(const QStringList &arguments)
     }
     m_json = p.isSet(json);
     if (!p.positionalArguments().isEmpty()) {
-        fail(BadInput, { ErrorCode::BadUsage, QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().first()) });
+        fail(BadInput,
+            { ErrorCode::BadUsage,
+                QStringLiteral("unexpected argument \"%1\"")
+                    .arg(p.positionalArguments().first()) });
         return BadInput;
     }
 
@@ -141,8 +184,12 @@ int CliRunner::start(const QStringList &arguments)
         bool ok = false;
         const int v = p.value(o).toInt(&ok);
         if (!ok || v < min || v > max) {
-            fail(BadInput, { ErrorCode::BadUsage, QStringLiteral("--%1 needs a number from %2 to %3")
-                                                          .arg(o.names().first()).arg(min).arg(max) });
+            fail(BadInput,
+                { ErrorCode::BadUsage,
+                    QStringLiteral("--%1 needs a number from %2 to %3")
+                        .arg(o.names().first())
+                        .arg(min)
+                        .arg(max) });
             return false;
         }
         *out = v;
@@ -151,13 +198,14 @@ int CliRunner::start(const QStringList &arguments)
 
     Settings &s = m_settings;
     s.profileDir = p.isSet(profile)
-            ? QDir(p.value(profile)).absolutePath()
-            : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+        ? QDir(p.value(profile)).absolutePath()
+        : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
     s.displayName = p.value(name);
     int portValue = -1;
     int keepaliveSec = 15, peerTimeoutSec = 45, reconnectSec = 600, ttl = 0;
     if (!intOption(port, 0, 65535, &portValue) || !intOption(timeout, 1, 86400, &m_timeoutSec)
-        || !intOption(keepalive, 1, 3600, &keepaliveSec) || !intOption(peerTimeout, 2, 86400, &peerTimeoutSec)
+        || !intOption(keepalive, 1, 3600, &keepaliveSec)
+        || !intOption(peerTimeout, 2, 86400, &peerTimeoutSec)
         || !intOption(reconnect, 0, 86400, &reconnectSec) || !intOption(lowTtl, 0, 64, &ttl)
         || !intOption(attemptTimeout, 100, 600000, &s.attemptTimeoutMs)
         || !intOption(retryInterval, 50, 60000, &s.retryIntervalMs))
@@ -180,7 +228,9 @@ int CliRunner::start(const QStringList &arguments)
             bool ok = false;
             const int portNumber = colon > 0 ? v.mid(colon + 1).toInt(&ok) : 0;
             if (!ok || portNumber <= 0 || portNumber > 65535) {
-                fail(BadInput, { ErrorCode::BadUsage, QStringLiteral("--stun needs HOST:PORT, got \"%1\"").arg(v) });
+                fail(BadInput,
+                    { ErrorCode::BadUsage,
+                        QStringLiteral("--stun needs HOST:PORT, got \"%1\"").arg(v) });
                 return BadInput;
             }
             s.stunServers.append(v);
@@ -192,14 +242,16 @@ int CliRunner::start(const QStringList &arguments)
         s.ipEchoUrl = Settings::defaultIpEchoUrl();
     for (const QString &a : p.values(local)) {
         if (QHostAddress(a).isNull()) {
-            fail(BadInput, { ErrorCode::BadUsage, QStringLiteral("--local needs an IP address, got \"%1\"").arg(a) });
+            fail(BadInput,
+                { ErrorCode::BadUsage,
+                    QStringLiteral("--local needs an IP address, got \"%1\"").arg(a) });
             return BadInput;
         }
         s.localAddresses.append(a);
     }
     s.downloadDir = p.isSet(downloadDir)
-            ? QDir(p.value(downloadDir)).absolutePath()
-            : QStandardPaths::writableLocation(QStandardPaths::DownloadLocation);
+        ? QDir(p.value(downloadDir)).absolutePath()
+        : QStandardPaths::writableLocation(QStandardPaths::DownloadLocation);
     const QString policy = p.value(accept);
     if (policy.isEmpty() || policy == QLatin1String("ask"))
         s.accept = AcceptPolicy::Ask;
@@ -252,33 +304,38 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
     for (const Endpoint &e : info.local)
         local.append(e.toString());
     emitEvent({ { QStringLiteral("event"), QStringLiteral("addresses") },
-                { QStringLiteral("local"), local },
-                { QStringLiteral("public"), info.publicEndpoint ? QJsonValue(info.publicEndpoint->toString()) : QJsonValue() },
-                { QStringLiteral("public_source"), publicSourceName(info.publicSource) },
-                { QStringLiteral("public_port_guessed"), info.publicPortGuessed },
-                { QStringLiteral("nat"), natName(info.nat) },
-                { QStringLiteral("explanation"), info.explanation },
-                { QStringLiteral("name"), info.displayName },
-                { QStringLiteral("fingerprint"), QString::fromLatin1(info.fingerprint.toHex()) },
-                { QStringLiteral("code"), info.code } });
+        { QStringLiteral("local"), local },
+        { QStringLiteral("public"),
+            info.publicEndpoint ? QJsonValue(info.publicEndpoint->toString()) : QJsonValue() },
+        { QStringLiteral("public_source"), publicSourceName(info.publicSource) },
+        { QStringLiteral("public_port_guessed"), info.publicPortGuessed },
+        { QStringLiteral("nat"), natName(info.nat) },
+        { QStringLiteral("explanation"), info.explanation },
+        { QStringLiteral("name"), info.displayName },
+        { QStringLiteral("fingerprint"), QString::fromLatin1(info.fingerprint.toHex()) },
+        { QStringLiteral("code"), info.code } });
     QStringList locals;
     for (const Endpoint &e : info.local)
         locals << e.toString();
     human(QStringLiteral("Local addresses: %1").arg(locals.join(QStringLiteral(", "))));
-    human(QStringLiteral("Public address: %1 (%2%3), NAT: %4")
-                  .arg(info.publicEndpoint ? info.publicEndpoint->toString() : QStringLiteral("unknown"),
-                       publicSourceName(info.publicSource),
-                       info.publicPortGuessed ? QStringLiteral(", port guessed") : QString(),
-                       natName(info.nat)));
+    human(
+        QStringLiteral("Public address: %1 (%2%3), NAT: %4")
+            .arg(info.publicEndpoint ? info.publicEndpoint->toString() : QStringLiteral("unknown"),
+                publicSourceName(info.publicSource),
+                info.publicPortGuessed ? QStringLiteral(", port guessed") : QString(),
+                natName(info.nat)));
     if (!info.explanation.isEmpty())
         human(info.explanation);
     human(QStringLiteral("Your code (send it to your friend):\n%1").arg(info.code));
 
     if (!m_writeCodeFile.isEmpty()) {
         QSaveFile f(m_writeCodeFile);
-        if (!f.open(QIODevice::WriteOnly) || f.write(info.code.toUtf8() + '\n') < 0 || !f.commit()) {
-            fail(Other, { ErrorCode::FileError, QStringLiteral("cannot write the code to %1: %2")
-                                                        .arg(m_writeCodeFile, f.errorString()) });
+        if (!f.open(QIODevice::WriteOnly) || f.write(info.code.toUtf8() + '\n') < 0
+            || !f.commit()) {
+            fail(Other,
+                { ErrorCode::FileError,
+                    QStringLiteral("cannot write the code to %1: %2")
+                        .arg(m_writeCodeFile, f.errorString()) });
             return;
         }
     }
@@ -297,7 +354,9 @@ void CliRunner::waitForPeerFile()
     m_peerFilePoll.stop();
     QFile f(m_peerFile);
     if (!f.open(QIODevice::ReadOnly)) {
-        fail(BadInput, { ErrorCode::BadCode, QStringLiteral("cannot read %1: %2").arg(m_peerFile, f.errorString()) });
+        fail(BadInput,
+            { ErrorCode::BadCode,
+                QStringLiteral("cannot read %1: %2").arg(m_peerFile, f.errorString()) });
         return;
     }
     usePeerText(QString::fromUtf8(f.read(64 * 1024)));
@@ -316,7 +375,8 @@ void CliRunner::usePeerText(const QString &text)
 
 void CliRunner::onState(State state)
 {
-    emitEvent({ { QStringLiteral("event"), QStringLiteral("state") }, { QStringLiteral("state"), stateName(state) } });
+    emitEvent({ { QStringLiteral("event"), QStringLiteral("state") },
+        { QStringLiteral("state"), stateName(state) } });
     if (state == State::Failed) {
         // The engine gave up for good; its last error says why (and picks the exit code).
         finish(m_lastError.isError() ? exitCodeFor(m_lastError.code) : int(Other));
@@ -332,20 +392,23 @@ void CliRunner::onConnected(const ConnectionInfo &info)
     m_overallTimer.stop();
     m_peerName = info.peerName;
     emitEvent({ { QStringLiteral("event"), QStringLiteral("connected") },
-                { QStringLiteral("path"), pathName(info.path) },
-                { QStringLiteral("local"), info.local.toString() },
-                { QStringLiteral("remote"), info.remote.toString() },
-                { QStringLiteral("elapsed_ms"), info.elapsedMs },
-                { QStringLiteral("peer_name"), info.peerName },
-                { QStringLiteral("peer_fingerprint"), QString::fromLatin1(info.peerFingerprint.toHex()) },
-                { QStringLiteral("pinned"), info.peerPinnedByCode },
-                { QStringLiteral("resumed"), info.resumed } });
-    human(QStringLiteral("Connected to %1 (%2, %3 -> %4) in %5 ms%6")
-                  .arg(info.peerName, pathName(info.path), info.local.toString(), info.remote.toString())
-                  .arg(info.elapsedMs)
-                  .arg(info.peerPinnedByCode ? QString()
-                                             : QStringLiteral("\nFirst connection to this peer: compare its fingerprint out of band: %1")
-                                                       .arg(QString::fromLatin1(info.peerFingerprint.toHex()))));
+        { QStringLiteral("path"), pathName(info.path) },
+        { QStringLiteral("local"), info.local.toString() },
+        { QStringLiteral("remote"), info.remote.toString() },
+        { QStringLiteral("elapsed_ms"), info.elapsedMs },
+        { QStringLiteral("peer_name"), info.peerName },
+        { QStringLiteral("peer_fingerprint"), QString::fromLatin1(info.peerFingerprint.toHex()) },
+        { QStringLiteral("pinned"), info.peerPinnedByCode },
+        { QStringLiteral("resumed"), info.resumed } });
+    human(
+        QStringLiteral("Connected to %1 (%2, %3 -> %4) in %5 ms%6")
+            .arg(info.peerName, pathName(info.path), info.local.toString(), info.remote.toString())
+            .arg(info.elapsedMs)
+            .arg(info.peerPinnedByCode
+                    ? QString()
+                    : QStringLiteral(
+                        "\nFirst connection to this peer: compare its fingerprint out of band: %1")
+                          .arg(QString::fromLatin1(info.peerFingerprint.toHex()))));
     if (!m_sentInitial) {
         m_sentInitial = true;
         for (const QString &text : std::as_const(m_say))
@@ -361,8 +424,8 @@ void CliRunner::onError(const Error &error)
 {
     m_lastError = error;
     emitEvent({ { QStringLiteral("event"), QStringLiteral("error") },
-                { QStringLiteral("code"), errorCodeName(error.code) },
-                { QStringLiteral("message"), error.message } });
+        { QStringLiteral("code"), errorCodeName(error.code) },
+        { QStringLiteral("message"), error.message } });
     if (!m_json)
         std::fprintf(stderr, "punchline-cli: %s\n", qPrintable(error.message));
     switch (error.code) {
@@ -384,7 +447,8 @@ void CliRunner::onError(const Error &error)
 
 void CliRunner::onDisconnected(const Error &why)
 {
-    human(QStringLiteral("Disconnected%1").arg(why.isError() ? QStringLiteral(": ") + why.message : QString()));
+    human(QStringLiteral("Disconnected%1")
+              .arg(why.isError() ? QStringLiteral(": ") + why.message : QString()));
     if (m_exitWhenDone && !why.isError())
         finish(Done);
     else if (!why.isError() || why.code == ErrorCode::PeerClosed)
@@ -394,13 +458,12 @@ void CliRunner::onDisconnected(const Error &why)
 void CliRunner::onTransfer(const TransferInfo &t)
 {
     QJsonObject o { { QStringLiteral("event"), QStringLiteral("transfer") },
-                    { QStringLiteral("id"), t.id },
-                    { QStringLiteral("direction"), t.direction == TransferDirection::In ? QStringLiteral("in") : QStringLiteral("out") },
-                    { QStringLiteral("name"), t.name },
-                    { QStringLiteral("bytes"), t.bytes },
-                    { QStringLiteral("total"), t.total },
-                    { QStringLiteral("files"), int(t.files.size()) },
-                    { QStringLiteral("state"), transferStateName(t.state) } };
+        { QStringLiteral("id"), t.id },
+        { QStringLiteral("direction"),
+            t.direction == TransferDirection::In ? QStringLiteral("in") : QStringLiteral("out") },
+        { QStringLiteral("name"), t.name }, { QStringLiteral("bytes"), t.bytes },
+        { QStringLiteral("total"), t.total }, { QStringLiteral("files"), int(t.files.size()) },
+        { QStringLiteral("state"), transferStateName(t.state) } };
     if (t.resumedFrom >= 0)
         o.insert(QStringLiteral("resumed_from"), t.resumedFrom);
     if (t.state == TransferState::Progress) {
@@ -418,14 +481,19 @@ void CliRunner::onTransfer(const TransferInfo &t)
     }
     emitEvent(o);
     if (t.state != TransferState::Progress)
-        human(QStringLiteral("transfer %1 %2: %3 (%4/%5 bytes)%6")
-                      .arg(t.id.left(8), t.direction == TransferDirection::In ? QStringLiteral("in") : QStringLiteral("out"),
-                           transferStateName(t.state))
-                      .arg(t.bytes).arg(t.total)
-                      .arg(t.error.isError() ? QStringLiteral(": ") + t.error.message
-                                             : (t.state == TransferState::Offered && t.direction == TransferDirection::In
-                                                        ? QStringLiteral(" — answer /accept %1 or /decline %1").arg(t.id)
-                                                        : QString())));
+        human(
+            QStringLiteral("transfer %1 %2: %3 (%4/%5 bytes)%6")
+                .arg(t.id.left(8),
+                    t.direction == TransferDirection::In ? QStringLiteral("in")
+                                                         : QStringLiteral("out"),
+                    transferStateName(t.state))
+                .arg(t.bytes)
+                .arg(t.total)
+                .arg(t.error.isError()
+                        ? QStringLiteral(": ") + t.error.message
+                        : (t.state == TransferState::Offered && t.direction == TransferDirection::In
+                                ? QStringLiteral(" — answer /accept %1 or /decline %1").arg(t.id)
+                                : QString())));
 }
 
 void CliRunner::readStdin()

@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 
     Punchline::CliRunner runner;
     QObject::connect(&runner, &Punchline::CliRunner::finished, &app, &QCoreApplication::exit,
-                     Qt::QueuedConnection);
+        Qt::QueuedConnection);
 
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, signalPipe) == 0) {
         auto *notifier = new QSocketNotifier(signalPipe[0], QSocketNotifier::Read, &app);
@@ -36,7 +36,9 @@ int main(int argc, char **argv)
             [[maybe_unused]] const ssize_t n = ::read(signalPipe[0], &c, 1);
             runner.interrupt();
         });
-        struct sigaction sa {};
+        struct sigaction sa
+        {
+        };
         sa.sa_handler = onSignal;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;

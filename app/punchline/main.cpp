@@ -73,33 +73,36 @@ int runDemo(const Overrides &overrides)
     MainWindow windowA(&nodeA, a);
     MainWindow windowB(&nodeB, b);
     QObject::connect(&nodeA, &Node::localInfoReady, &windowB,
-                     [&windowB](const LocalInfo &info) { windowB.connectTo(info.code); });
+        [&windowB](const LocalInfo &info) { windowB.connectTo(info.code); });
     QObject::connect(&nodeB, &Node::localInfoReady, &windowA,
-                     [&windowA](const LocalInfo &info) { windowA.connectTo(info.code); });
+        [&windowA](const LocalInfo &info) { windowA.connectTo(info.code); });
     // A small file for the first offer: the newcomer sees Accept / Decline and a transfer cross.
-    const QString sample = QDir(dirA.path()).filePath(QCoreApplication::translate("main", "Welcome to Punchline.txt"));
+    const QString sample
+        = QDir(dirA.path())
+              .filePath(QCoreApplication::translate("main", "Welcome to Punchline.txt"));
     {
         QFile file(sample);
         if (file.open(QIODevice::WriteOnly | QIODevice::Text))
             file.write(QCoreApplication::translate("main",
-                                                   "This file came straight from the other window: no server, no cloud.\n"
-                                                   "Every byte was encrypted (TLS 1.3) and checked (SHA-256) on arrival.\n")
-                               .toUtf8());
+                "This file came straight from the other window: no server, no cloud.\n"
+                "Every byte was encrypted (TLS 1.3) and checked (SHA-256) on arrival.\n")
+                           .toUtf8());
     }
     bool welcomed = false;
-    QObject::connect(&nodeA, &Node::connected, &windowA, [&windowA, &welcomed, sample](const ConnectionInfo &info) {
-        if (welcomed)
-            return;
-        welcomed = true;
-        windowA.sendChatText(QCoreApplication::translate(
-                                     "main", "Hi %1! This is a Punchline demo: two windows on one machine, connected "
-                                             "directly and encrypted. I am offering you a small file: press Accept. "
-                                             "Then reply here, or drop your own files and folders on either window. "
-                                             "More at https://punchline.invalid")
+    QObject::connect(&nodeA, &Node::connected, &windowA,
+        [&windowA, &welcomed, sample](const ConnectionInfo &info) {
+            if (welcomed)
+                return;
+            welcomed = true;
+            windowA.sendChatText(QCoreApplication::translate("main",
+                "Hi %1! This is a Punchline demo: two windows on one machine, connected "
+                "directly and encrypted. I am offering you a small file: press Accept. "
+                "Then reply here, or drop your own files and folders on either window. "
+                "More at https://punchline.invalid")
                                      .arg(info.peerName));
-        if (QFile::exists(sample))
-            windowA.sendPaths({ sample });
-    });
+            if (QFile::exists(sample))
+                windowA.sendPaths({ sample });
+        });
 
     // Side by side on the screen.
     if (QScreen *screen = QGuiApplication::primaryScreen()) {
@@ -127,23 +130,29 @@ void setApplicationIdentity()
 int main(int argc, char **argv)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QCoreApplication::translate("main", "Chat and send files directly to a friend, through both of your home routers."));
+    parser.setApplicationDescription(QCoreApplication::translate(
+        "main", "Chat and send files directly to a friend, through both of your home routers."));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
-                                           QCoreApplication::translate("main", "Print the version and exit."));
+        QCoreApplication::translate("main", "Print the version and exit."));
     const QCommandLineOption profileOption(QStringLiteral("profile"),
-                                           QCoreApplication::translate("main", "Use the profile in DIR (identity, friends, history, settings)."),
-                                           QStringLiteral("DIR"));
+        QCoreApplication::translate(
+            "main", "Use the profile in DIR (identity, friends, history, settings)."),
+        QStringLiteral("DIR"));
     const QCommandLineOption demoOption(QStringLiteral("demo"),
-                                        QCoreApplication::translate("main", "Open two windows connected to each other on this machine."));
+        QCoreApplication::translate(
+            "main", "Open two windows connected to each other on this machine."));
     const QCommandLineOption stunOption(QStringLiteral("stun"),
-                                        QCoreApplication::translate("main", "STUN servers (host:port, comma separated) or \"none\"."),
-                                        QStringLiteral("LIST"));
-    const QCommandLineOption ipEchoOption(QStringLiteral("ip-echo"), QCoreApplication::translate("main", "IP echo URL, or \"none\"."),
-                                          QStringLiteral("URL"));
-    const QCommandLineOption portOption(QStringLiteral("port"), QCoreApplication::translate("main", "Local TCP port (0 = any free port)."),
-                                        QStringLiteral("N"));
-    parser.addOptions({ versionOption, profileOption, demoOption, stunOption, ipEchoOption, portOption });
+        QCoreApplication::translate(
+            "main", "STUN servers (host:port, comma separated) or \"none\"."),
+        QStringLiteral("LIST"));
+    const QCommandLineOption ipEchoOption(QStringLiteral("ip-echo"),
+        QCoreApplication::translate("main", "IP echo URL, or \"none\"."), QStringLiteral("URL"));
+    const QCommandLineOption portOption(QStringLiteral("port"),
+        QCoreApplication::translate("main", "Local TCP port (0 = any free port)."),
+        QStringLiteral("N"));
+    parser.addOptions(
+        { versionOption, profileOption, demoOption, stunOption, ipEchoOption, portOption });
 
     // --help and --version must work without a display (packaging checks, SSH sessions): they are
     // answered before the GUI application (which needs one) exists.
@@ -152,14 +161,15 @@ int main(int argc, char **argv)
         const QByteArray arg(argv[i]);
         if (arg == "--") // what follows is not an option
             break;
-        infoOnly = infoOnly || arg == "-h" || arg == "--help" || arg == "-?" || arg == "--help-all" || arg == "-v"
-                || arg == "--version";
+        infoOnly = infoOnly || arg == "-h" || arg == "--help" || arg == "-?" || arg == "--help-all"
+            || arg == "-v" || arg == "--version";
     }
     if (infoOnly) {
         QCoreApplication console(argc, argv);
         setApplicationIdentity();
         if (!parser.parse(QCoreApplication::arguments())) {
-            std::fprintf(stderr, "punchline: %s\n\n%s", qPrintable(parser.errorText()), qPrintable(parser.helpText()));
+            std::fprintf(stderr, "punchline: %s\n\n%s", qPrintable(parser.errorText()),
+                qPrintable(parser.helpText()));
             return 2;
         }
         if (parser.isSet(versionOption) && !parser.isSet(helpOption)) {
@@ -177,11 +187,13 @@ int main(int argc, char **argv)
     QApplication::setWindowIcon(IconFactory::appIcon());
     registerMetaTypes();
     if (!parser.parse(QApplication::arguments())) {
-        std::fprintf(stderr, "punchline: %s\n\n%s", qPrintable(parser.errorText()), qPrintable(parser.helpText()));
+        std::fprintf(stderr, "punchline: %s\n\n%s", qPrintable(parser.errorText()),
+            qPrintable(parser.helpText()));
         return 2;
     }
     if (!parser.positionalArguments().isEmpty()) {
-        std::fprintf(stderr, "punchline: unexpected argument \"%s\"\n", qPrintable(parser.positionalArguments().constFirst()));
+        std::fprintf(stderr, "punchline: unexpected argument \"%s\"\n",
+            qPrintable(parser.positionalArguments().constFirst()));
         return 2;
     }
 
@@ -214,7 +226,8 @@ int main(int argc, char **argv)
     if (parser.isSet(demoOption))
         return runDemo(overrides);
 
-    QString profileDir = parser.isSet(profileOption) ? parser.value(profileOption) : AppSettings::defaultProfileDir();
+    QString profileDir = parser.isSet(profileOption) ? parser.value(profileOption)
+                                                     : AppSettings::defaultProfileDir();
     if (profileDir.isEmpty()) {
         std::fprintf(stderr, "punchline: no profile folder; use --profile DIR\n");
         return 2;

@@ -83,8 +83,8 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
     parser.addHelpOption();
-    parser.addOption({ QStringLiteral("runs"), QStringLiteral("Handshakes to time."), QStringLiteral("N"),
-                       QStringLiteral("200") });
+    parser.addOption({ QStringLiteral("runs"), QStringLiteral("Handshakes to time."),
+        QStringLiteral("N"), QStringLiteral("200") });
     parser.process(app);
     const int runs = qBound(1, parser.value(QStringLiteral("runs")).toInt(), 100000);
 
@@ -109,9 +109,11 @@ int main(int argc, char **argv)
     for (qint64 v : us)
         mean += double(v);
     mean /= double(us.size());
-    const auto pct = [&](int p) { return us[std::min<size_t>(us.size() - 1, (us.size() * size_t(p) + 99) / 100 - 1)]; };
+    const auto pct = [&](int p) {
+        return us[std::min<size_t>(us.size() - 1, (us.size() * size_t(p) + 99) / 100 - 1)];
+    };
     std::printf("handshakes: %d\nfirst_us: %lld\np50_us: %lld\np95_us: %lld\nmean_us: %.0f\n", runs,
-                static_cast<long long>(first), static_cast<long long>(pct(50)),
-                static_cast<long long>(pct(95)), mean);
+        static_cast<long long>(first), static_cast<long long>(pct(50)),
+        static_cast<long long>(pct(95)), mean);
     return 0;
 }

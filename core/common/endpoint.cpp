@@ -17,7 +17,8 @@ QHostAddress normalizedAddress(const QHostAddress &address)
     }
     if (v6.c[10] != 0xff || v6.c[11] != 0xff)
         return address;
-    return QHostAddress(quint32(v6.c[12]) << 24 | quint32(v6.c[13]) << 16 | quint32(v6.c[14]) << 8 | v6.c[15]);
+    return QHostAddress(
+        quint32(v6.c[12]) << 24 | quint32(v6.c[13]) << 16 | quint32(v6.c[14]) << 8 | v6.c[15]);
 }
 
 bool isPrivateOrLocal(const QHostAddress &raw)
@@ -28,7 +29,7 @@ bool isPrivateOrLocal(const QHostAddress &raw)
     if (a.protocol() == QAbstractSocket::IPv4Protocol) {
         const quint32 v = a.toIPv4Address();
         return (v >> 24) == 10 || (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168)
-                || (v >> 22) == ((100u << 2) | 1); // 100.64.0.0/10
+            || (v >> 22) == ((100u << 2) | 1); // 100.64.0.0/10
     }
     return false;
 }
@@ -83,7 +84,8 @@ std::optional<QList<Endpoint>> Endpoint::parseList(QStringView text, QString *er
         const auto ep = parse(part);
         if (!ep) {
             if (errorOut)
-                *errorOut = QStringLiteral("\"%1\" is not an address of the form host:port").arg(part.left(64));
+                *errorOut = QStringLiteral("\"%1\" is not an address of the form host:port")
+                                .arg(part.left(64));
             return std::nullopt;
         }
         if (!result.contains(*ep))

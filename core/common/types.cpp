@@ -5,15 +5,24 @@ namespace Punchline {
 QString stateName(State s)
 {
     switch (s) {
-    case State::Idle: return QStringLiteral("idle");
-    case State::Discovering: return QStringLiteral("discovering");
-    case State::Ready: return QStringLiteral("ready");
-    case State::Connecting: return QStringLiteral("connecting");
-    case State::Securing: return QStringLiteral("securing");
-    case State::Connected: return QStringLiteral("connected");
-    case State::Reconnecting: return QStringLiteral("reconnecting");
-    case State::Disconnected: return QStringLiteral("disconnected");
-    case State::Failed: return QStringLiteral("failed");
+    case State::Idle:
+        return QStringLiteral("idle");
+    case State::Discovering:
+        return QStringLiteral("discovering");
+    case State::Ready:
+        return QStringLiteral("ready");
+    case State::Connecting:
+        return QStringLiteral("connecting");
+    case State::Securing:
+        return QStringLiteral("securing");
+    case State::Connected:
+        return QStringLiteral("connected");
+    case State::Reconnecting:
+        return QStringLiteral("reconnecting");
+    case State::Disconnected:
+        return QStringLiteral("disconnected");
+    case State::Failed:
+        return QStringLiteral("failed");
     }
     return QStringLiteral("unknown");
 }
@@ -21,32 +30,58 @@ QString stateName(State s)
 QString errorCodeName(ErrorCode c)
 {
     switch (c) {
-    case ErrorCode::None: return QStringLiteral("none");
-    case ErrorCode::BadUsage: return QStringLiteral("bad-usage");
-    case ErrorCode::BadCode: return QStringLiteral("bad-code");
-    case ErrorCode::CodeChecksum: return QStringLiteral("code-checksum");
-    case ErrorCode::CodeVersion: return QStringLiteral("code-version");
-    case ErrorCode::PortInUse: return QStringLiteral("port-in-use");
-    case ErrorCode::SocketError: return QStringLiteral("socket-error");
-    case ErrorCode::StunFailed: return QStringLiteral("stun-failed");
-    case ErrorCode::IpEchoFailed: return QStringLiteral("ip-echo-failed");
-    case ErrorCode::NoPublicAddress: return QStringLiteral("no-public-address");
-    case ErrorCode::SymmetricNat: return QStringLiteral("symmetric-nat");
-    case ErrorCode::ConnectTimeout: return QStringLiteral("connect-timeout");
-    case ErrorCode::NotPunchline: return QStringLiteral("not-punchline");
-    case ErrorCode::ProtocolError: return QStringLiteral("protocol-error");
-    case ErrorCode::PeerIdentityMismatch: return QStringLiteral("peer-identity-mismatch");
-    case ErrorCode::ConnectedToSelf: return QStringLiteral("connected-to-self");
-    case ErrorCode::TlsError: return QStringLiteral("tls-error");
-    case ErrorCode::PeerLost: return QStringLiteral("peer-lost");
-    case ErrorCode::PeerClosed: return QStringLiteral("peer-closed");
-    case ErrorCode::ReconnectTimeout: return QStringLiteral("reconnect-timeout");
-    case ErrorCode::IdentityError: return QStringLiteral("identity-error");
-    case ErrorCode::FileError: return QStringLiteral("file-error");
-    case ErrorCode::DiskFull: return QStringLiteral("disk-full");
-    case ErrorCode::TransferRejected: return QStringLiteral("transfer-rejected");
-    case ErrorCode::Canceled: return QStringLiteral("canceled");
-    case ErrorCode::Internal: return QStringLiteral("internal");
+    case ErrorCode::None:
+        return QStringLiteral("none");
+    case ErrorCode::BadUsage:
+        return QStringLiteral("bad-usage");
+    case ErrorCode::BadCode:
+        return QStringLiteral("bad-code");
+    case ErrorCode::CodeChecksum:
+        return QStringLiteral("code-checksum");
+    case ErrorCode::CodeVersion:
+        return QStringLiteral("code-version");
+    case ErrorCode::PortInUse:
+        return QStringLiteral("port-in-use");
+    case ErrorCode::SocketError:
+        return QStringLiteral("socket-error");
+    case ErrorCode::StunFailed:
+        return QStringLiteral("stun-failed");
+    case ErrorCode::IpEchoFailed:
+        return QStringLiteral("ip-echo-failed");
+    case ErrorCode::NoPublicAddress:
+        return QStringLiteral("no-public-address");
+    case ErrorCode::SymmetricNat:
+        return QStringLiteral("symmetric-nat");
+    case ErrorCode::ConnectTimeout:
+        return QStringLiteral("connect-timeout");
+    case ErrorCode::NotPunchline:
+        return QStringLiteral("not-punchline");
+    case ErrorCode::ProtocolError:
+        return QStringLiteral("protocol-error");
+    case ErrorCode::PeerIdentityMismatch:
+        return QStringLiteral("peer-identity-mismatch");
+    case ErrorCode::ConnectedToSelf:
+        return QStringLiteral("connected-to-self");
+    case ErrorCode::TlsError:
+        return QStringLiteral("tls-error");
+    case ErrorCode::PeerLost:
+        return QStringLiteral("peer-lost");
+    case ErrorCode::PeerClosed:
+        return QStringLiteral("peer-closed");
+    case ErrorCode::ReconnectTimeout:
+        return QStringLiteral("reconnect-timeout");
+    case ErrorCode::IdentityError:
+        return QStringLiteral("identity-error");
+    case ErrorCode::FileError:
+        return QStringLiteral("file-error");
+    case ErrorCode::DiskFull:
+        return QStringLiteral("disk-full");
+    case ErrorCode::TransferRejected:
+        return QStringLiteral("transfer-rejected");
+    case ErrorCode::Canceled:
+        return QStringLiteral("canceled");
+    case ErrorCode::Internal:
+        return QStringLiteral("internal");
     }
     return QStringLiteral("internal");
 }
@@ -54,9 +89,12 @@ QString errorCodeName(ErrorCode c)
 QString pathName(PathKind p)
 {
     switch (p) {
-    case PathKind::Lan: return QStringLiteral("lan");
-    case PathKind::Direct: return QStringLiteral("direct");
-    case PathKind::Relay: return QStringLiteral("relay");
+    case PathKind::Lan:
+        return QStringLiteral("lan");
+    case PathKind::Direct:
+        return QStringLiteral("direct");
+    case PathKind::Relay:
+        return QStringLiteral("relay");
     }
     return QStringLiteral("direct");
 }
@@ -64,9 +102,12 @@ QString pathName(PathKind p)
 QString natName(NatKind n)
 {
     switch (n) {
-    case NatKind::Unknown: return QStringLiteral("unknown");
-    case NatKind::EndpointIndependent: return QStringLiteral("endpoint-independent");
-    case NatKind::EndpointDependent: return QStringLiteral("endpoint-dependent");
+    case NatKind::Unknown:
+        return QStringLiteral("unknown");
+    case NatKind::EndpointIndependent:
+        return QStringLiteral("endpoint-independent");
+    case NatKind::EndpointDependent:
+        return QStringLiteral("endpoint-dependent");
     }
     return QStringLiteral("unknown");
 }
@@ -74,9 +115,12 @@ QString natName(NatKind n)
 QString publicSourceName(PublicSource s)
 {
     switch (s) {
-    case PublicSource::None: return QStringLiteral("none");
-    case PublicSource::Stun: return QStringLiteral("stun");
-    case PublicSource::IpEcho: return QStringLiteral("ip-echo");
+    case PublicSource::None:
+        return QStringLiteral("none");
+    case PublicSource::Stun:
+        return QStringLiteral("stun");
+    case PublicSource::IpEcho:
+        return QStringLiteral("ip-echo");
     }
     return QStringLiteral("none");
 }
@@ -84,13 +128,20 @@ QString publicSourceName(PublicSource s)
 QString transferStateName(TransferState s)
 {
     switch (s) {
-    case TransferState::Offered: return QStringLiteral("offered");
-    case TransferState::Accepted: return QStringLiteral("accepted");
-    case TransferState::Progress: return QStringLiteral("progress");
-    case TransferState::Done: return QStringLiteral("done");
-    case TransferState::Failed: return QStringLiteral("failed");
-    case TransferState::Canceled: return QStringLiteral("canceled");
-    case TransferState::Declined: return QStringLiteral("declined");
+    case TransferState::Offered:
+        return QStringLiteral("offered");
+    case TransferState::Accepted:
+        return QStringLiteral("accepted");
+    case TransferState::Progress:
+        return QStringLiteral("progress");
+    case TransferState::Done:
+        return QStringLiteral("done");
+    case TransferState::Failed:
+        return QStringLiteral("failed");
+    case TransferState::Canceled:
+        return QStringLiteral("canceled");
+    case TransferState::Declined:
+        return QStringLiteral("declined");
     }
     return QStringLiteral("failed");
 }

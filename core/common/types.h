@@ -16,42 +16,42 @@ namespace Punchline {
 
 enum class State {
     Idle,
-    Discovering,   // binding the port, asking STUN servers
-    Ready,         // addresses known, waiting for the peer's code
-    Connecting,    // punching: attempts running
-    Securing,      // TCP up, TLS handshake + hello running
-    Connected,     // secure session usable
-    Reconnecting,  // lost the link, punching the last known candidates again
-    Disconnected,  // closed on purpose
-    Failed,        // gave up; see the error
+    Discovering, // binding the port, asking STUN servers
+    Ready, // addresses known, waiting for the peer's code
+    Connecting, // punching: attempts running
+    Securing, // TCP up, TLS handshake + hello running
+    Connected, // secure session usable
+    Reconnecting, // lost the link, punching the last known candidates again
+    Disconnected, // closed on purpose
+    Failed, // gave up; see the error
 };
 QString stateName(State s); // "idle", "discovering", ... (stable, used in JSON)
 
 enum class ErrorCode {
     None,
-    BadUsage,             // CLI usage
-    BadCode,              // the pasted code/addresses cannot be read
-    CodeChecksum,         // a character of the code was changed or lost
-    CodeVersion,          // code from a newer/unknown version
+    BadUsage, // CLI usage
+    BadCode, // the pasted code/addresses cannot be read
+    CodeChecksum, // a character of the code was changed or lost
+    CodeVersion, // code from a newer/unknown version
     PortInUse,
     SocketError,
-    StunFailed,           // no STUN server answered
+    StunFailed, // no STUN server answered
     IpEchoFailed,
-    NoPublicAddress,      // neither STUN nor IP echo: only local candidates
-    SymmetricNat,         // our NAT (or the peer's) maps per destination
-    ConnectTimeout,       // no attempt succeeded before the deadline
-    NotPunchline,         // the other end does not speak Punchline
-    ProtocolError,        // malformed frame, downgrade, oversize, ...
+    NoPublicAddress, // neither STUN nor IP echo: only local candidates
+    SymmetricNat, // our NAT (or the peer's) maps per destination
+    ConnectTimeout, // no attempt succeeded before the deadline
+    NotPunchline, // the other end does not speak Punchline
+    ProtocolError, // malformed frame, downgrade, oversize, ...
     PeerIdentityMismatch, // someone else answered at the peer's address
     ConnectedToSelf,
     TlsError,
-    PeerLost,             // keepalive timeout / reset
+    PeerLost, // keepalive timeout / reset
     PeerClosed,
     ReconnectTimeout,
-    IdentityError,        // profile key/cert could not be made or read
-    FileError,            // transfer-side disk errors
+    IdentityError, // profile key/cert could not be made or read
+    FileError, // transfer-side disk errors
     DiskFull,
-    TransferRejected,     // unsafe name, more bytes than announced, ...
+    TransferRejected, // unsafe name, more bytes than announced, ...
     Canceled,
     Internal,
 };
@@ -77,15 +77,15 @@ QString publicSourceName(PublicSource s); // "none" | "stun" | "ip-echo"
 struct LocalInfo
 {
     quint16 port = 0;
-    QList<Endpoint> local;              // every usable interface address with our port
+    QList<Endpoint> local; // every usable interface address with our port
     std::optional<Endpoint> publicEndpoint;
     PublicSource publicSource = PublicSource::None;
-    bool publicPortGuessed = false;     // IP echo only: port assumed preserved
+    bool publicPortGuessed = false; // IP echo only: port assumed preserved
     NatKind nat = NatKind::Unknown;
-    QString explanation;                // plain words for the user (why no public address, ...)
-    QString code;                       // this side's Punchline code
+    QString explanation; // plain words for the user (why no public address, ...)
+    QString code; // this side's Punchline code
     QString displayName;
-    QByteArray fingerprint;             // SHA-256 of our certificate (32 bytes)
+    QByteArray fingerprint; // SHA-256 of our certificate (32 bytes)
 };
 
 struct ConnectionInfo
@@ -93,18 +93,18 @@ struct ConnectionInfo
     PathKind path = PathKind::Direct;
     Endpoint local;
     Endpoint remote;
-    qint64 elapsedMs = 0;               // from peer code available to usable session
+    qint64 elapsedMs = 0; // from peer code available to usable session
     QString peerName;
     QByteArray peerFingerprint;
-    bool peerPinnedByCode = false;      // false: trust on first use (plain addresses)
-    bool resumed = false;               // true after healing a lost link
+    bool peerPinnedByCode = false; // false: trust on first use (plain addresses)
+    bool resumed = false; // true after healing a lost link
 };
 
 struct ConnectProgress
 {
-    int attempts = 0;                   // connects started so far
+    int attempts = 0; // connects started so far
     int candidates = 0;
-    qint64 sinceMs = 0;                 // since punching (or reconnecting) started
+    qint64 sinceMs = 0; // since punching (or reconnecting) started
 };
 
 struct ChatMessage
@@ -130,17 +130,17 @@ struct TransferInfo
 {
     QString id;
     TransferDirection direction = TransferDirection::Out;
-    QString name;                 // display name of the offer (first item or "N items")
+    QString name; // display name of the offer (first item or "N items")
     QList<TransferFile> files;
-    qint64 bytes = 0;             // done so far (all files)
+    qint64 bytes = 0; // done so far (all files)
     qint64 total = 0;
     TransferState state = TransferState::Offered;
-    qint64 resumedFrom = -1;      // >=0 when continuing from partial data
+    qint64 resumedFrom = -1; // >=0 when continuing from partial data
     double rateBytesPerSec = 0;
     qint64 etaMs = -1;
-    QString path;                 // when done: where it landed (receiver) / what was sent
-    QString sha256;               // when done (hex, of the single file or of the manifest)
-    qint64 elapsedMs = 0;         // accept to verified
+    QString path; // when done: where it landed (receiver) / what was sent
+    QString sha256; // when done (hex, of the single file or of the manifest)
+    qint64 elapsedMs = 0; // accept to verified
     Error error;
 };
 

@@ -39,7 +39,8 @@ QString quoted(const QByteArray &bytes)
         if (!c.isPrint())
             c = QLatin1Char('?');
     }
-    return QLatin1Char('"') + text + (bytes.size() > 40 ? QLatin1String("…\"") : QLatin1String("\""));
+    return QLatin1Char('"') + text
+        + (bytes.size() > 40 ? QLatin1String("…\"") : QLatin1String("\""));
 }
 
 QString joinMessages(const QList<Error> &errors)
@@ -73,27 +74,26 @@ std::optional<QHostAddress> addressLiteral(const QByteArray &body)
 
 bool isUsableLocal(const QHostAddress &address, const QNetworkAddressEntry &entry)
 {
-    if (address.isNull() || address.isMulticast() || address.isLinkLocal()
-        || address.isBroadcast())
+    if (address.isNull() || address.isMulticast() || address.isLinkLocal() || address.isBroadcast())
         return false;
     if (address.protocol() == QAbstractSocket::IPv4Protocol)
         return address != QHostAddress(QHostAddress::AnyIPv4);
     if (address.protocol() == QAbstractSocket::IPv6Protocol)
         return address != QHostAddress(QHostAddress::AnyIPv6) && !address.isSiteLocal()
-                && !(entry.isLifetimeKnown() && entry.preferredLifetime().hasExpired()); // deprecated
+            && !(entry.isLifetimeKnown() && entry.preferredLifetime().hasExpired()); // deprecated
     return false;
 }
 
 } // namespace
 
 Discovery::Discovery(quint16 localPort, const QStringList &stunServers, const QString &ipEchoUrl,
-                     int timeoutMs, const QStringList &localAddressFilter, QObject *parent)
-    : QObject(parent),
-      m_localPort(localPort),
-      m_stunServers(stunServers),
-      m_ipEchoUrl(ipEchoUrl.trimmed()),
-      m_timeoutMs(timeoutMs),
-      m_localAddressFilter(localAddressFilter)
+    int timeoutMs, const QStringList &localAddressFilter, QObject *parent)
+    : QObject(parent)
+    , m_localPort(localPort)
+    , m_stunServers(stunServers)
+    , m_ipEchoUrl(ipEchoUrl.trimmed())
+    , m_timeoutMs(timeoutMs)
+    , m_localAddressFilter(localAddressFilter)
 {
     m_ipEchoTimer = new QTimer(this);
     m_ipEchoTimer->setSingleShot(true);
@@ -129,7 +129,7 @@ void Discovery::start()
         else if (!m_result.local.contains(Endpoint { normalizedAddress(address), m_localPort }))
             m_localNotes.append(QStringLiteral("The local address %1 you chose is not usable on "
                                                "this computer.")
-                                        .arg(text.trimmed()));
+                                    .arg(text.trimmed()));
     }
 
     StunClient::Options options;
@@ -144,13 +144,13 @@ void Discovery::start()
             continue;
         auto *client = new StunClient(m_localPort, server, options, this);
         connect(client, &StunClient::mapped, this,
-                [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
+            [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
         connect(client, &StunClient::failed, this,
-                [this, client](const Error &e) { onStunFailed(client, e); });
+            [this, client](const Error &e) { onStunFailed(client, e); });
         connect(client, &StunClient::mappingChanged, this,
-                [this, client](const Endpoint &m) { onStunMappingChanged(client, m); });
+            [this, client](const Endpoint &m) { onStunMappingChanged(client, m); });
         connect(client, &StunClient::lost, this,
-                [this, client](const Error &e) { onStunLost(client, e); });
+            [this, client](const Error &e) { onStunLost(client, e); });
         m_probes.append(Probe { client, server, std::nullopt, std::nullopt });
     }
     m_stunPending = int(m_probes.size());
@@ -159,11 +159,12 @@ void Discovery::start()
     if (m_probes.isEmpty()) {
         // Nothing asynchronous to wait for: still report later, never from inside start().
         QMetaObject::invokeMethod(
-                this, [this, run] {
-                    if (run == m_run && m_running)
-                        stunDone();
-                },
-                Qt::QueuedConnection);
+            this,
+            [this, run] {
+                if (run == m_run && m_running)
+                    stunDone();
+            },
+            Qt::QueuedConnection);
         return;
     }
     for (const Probe &p : std::as_const(m_probes))
@@ -213,7 +214,8 @@ QList<Endpoint> Discovery::localCandidates(quint16 port, const QStringList &filt
     const QList<QNetworkInterface> interfaces = QNetworkInterface::allInterfaces();
     for (const QNetworkInterface &interface : interfaces) {
         const QNetworkInterface::InterfaceFlags flags = interface.flags();
-        if (!flags.testFlag(QNetworkInterface::IsUp) || !flags.testFlag(QNetworkInterface::IsRunning))
+        if (!flags.testFlag(QNetworkInterface::IsUp)
+            || !flags.testFlag(QNetworkInterface::IsRunning))
             continue;
         const bool loopbackInterface = flags.testFlag(QNetworkInterface::IsLoopBack);
         const QList<QNetworkAddressEntry> entries = interface.addressEntries();
@@ -245,9 +247,10 @@ NatKind Discovery::classifyNat(const QList<StunAnswer> &answers)
             const StunAnswer &b = answers.at(j);
             // Two ports of one server address cannot tell an address-dependent NAT apart, and
             // an IPv4 and an IPv6 mapping are different paths, not different mappings.
-            if (normalizedAddress(a.serverEndpoint.address) == normalizedAddress(b.serverEndpoint.address)
+            if (normalizedAddress(a.serverEndpoint.address)
+                    == normalizedAddress(b.serverEndpoint.address)
                 || normalizedAddress(a.mapped.address).protocol()
-                        != normalizedAddress(b.mapped.address).protocol())
+                    != normalizedAddress(b.mapped.address).protocol())
                 continue;
             compared = true;
             if (a.mapped != b.mapped)
@@ -351,8 +354,8 @@ void Discovery::startIpEcho()
     if (!m_network)
         m_network = new QNetworkAccessManager(this);
     QNetworkRequest request(url);
-    request.setHeader(QNetworkRequest::UserAgentHeader,
-                      QByteArrayLiteral("Punchline/" PUNCHLINE_VERSION));
+    request.setHeader(
+        QNetworkRequest::UserAgentHeader, QByteArrayLiteral("Punchline/" PUNCHLINE_VERSION));
     request.setRawHeader("Accept", "text/plain");
     request.setMaximumRedirectsAllowed(3);
     m_ipEchoAbortReason.clear();
@@ -380,7 +383,8 @@ void Discovery::onIpEchoFinished()
     }
     const QVariant status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
     if (status.isValid() && status.toInt() != 200) {
-        finishIpEcho(std::nullopt, QStringLiteral("the service answered HTTP %1").arg(status.toInt()));
+        finishIpEcho(
+            std::nullopt, QStringLiteral("the service answered HTTP %1").arg(status.toInt()));
         return;
     }
     if (reply->error() != QNetworkReply::NoError) {
@@ -391,10 +395,11 @@ void Discovery::onIpEchoFinished()
     const std::optional<QHostAddress> address = parseEchoedAddress(body);
     if (!address) {
         const bool isAddress = addressLiteral(body).has_value();
-        finishIpEcho(std::nullopt, QStringLiteral("the answer %1 is not %2")
-                                           .arg(quoted(body),
-                                                isAddress ? QLatin1String("a public IP address")
-                                                          : QLatin1String("an IP address")));
+        finishIpEcho(std::nullopt,
+            QStringLiteral("the answer %1 is not %2")
+                .arg(quoted(body),
+                    isAddress ? QLatin1String("a public IP address")
+                              : QLatin1String("an IP address")));
         return;
     }
     finishIpEcho(address, {});
@@ -429,7 +434,9 @@ void Discovery::finish()
         // Prefer an IPv4 mapping: that is where the NAT (and so the hole to punch) is.
         for (qsizetype i = 0; i < m_probes.size() && m_publicProbe < 0; ++i) {
             const auto &answer = m_probes.at(i).answer;
-            if (answer && normalizedAddress(answer->mapped.address).protocol() == QAbstractSocket::IPv4Protocol)
+            if (answer
+                && normalizedAddress(answer->mapped.address).protocol()
+                    == QAbstractSocket::IPv4Protocol)
                 m_publicProbe = int(i);
         }
         for (qsizetype i = 0; i < m_probes.size() && m_publicProbe < 0; ++i) {
@@ -464,7 +471,7 @@ QString Discovery::explain() const
             stunErrors.append(*p.error);
     }
     const QString localOnly = QStringLiteral(
-            "only your local addresses are offered, which works for a friend on the same network.");
+        "only your local addresses are offered, which works for a friend on the same network.");
 
     QString text;
     if (r.publicSource == PublicSource::Stun) {
@@ -475,26 +482,30 @@ QString Discovery::explain() const
             text = QStringLiteral("Your public address is %1. STUN servers at different addresses "
                                   "saw the same port, so your network keeps one port for every "
                                   "destination, which suits a direct connection.")
-                           .arg(r.publicEndpoint->toString());
+                       .arg(r.publicEndpoint->toString());
         } else {
-            text = QStringLiteral("Your public address is %1, learned from %2. Whether your "
-                                  "network keeps the same port for every destination is unknown: "
-                                  "that takes answers from two STUN servers at different addresses.")
-                           .arg(r.publicEndpoint->toString(), m_probes.at(m_publicProbe).server);
+            text
+                = QStringLiteral("Your public address is %1, learned from %2. Whether your "
+                                 "network keeps the same port for every destination is unknown: "
+                                 "that takes answers from two STUN servers at different addresses.")
+                      .arg(r.publicEndpoint->toString(), m_probes.at(m_publicProbe).server);
         }
         if (!stunErrors.isEmpty())
-            text += QStringLiteral(" Not every STUN server answered (%1).").arg(joinMessages(stunErrors));
+            text += QStringLiteral(" Not every STUN server answered (%1).")
+                        .arg(joinMessages(stunErrors));
     } else {
         const QString stunPart = stunEnabled
-                ? QStringLiteral("No STUN server answered (%1)").arg(joinMessages(stunErrors))
-                : QStringLiteral("STUN is disabled");
+            ? QStringLiteral("No STUN server answered (%1)").arg(joinMessages(stunErrors))
+            : QStringLiteral("STUN is disabled");
         if (r.publicSource == PublicSource::IpEcho) {
-            text = stunPart + QStringLiteral("; your public address was taken from an IP echo "
-                                             "service, so its port is a guess.");
+            text = stunPart
+                + QStringLiteral("; your public address was taken from an IP echo "
+                                 "service, so its port is a guess.");
         } else if (m_ipEchoError) {
-            text = stunPart + QStringLiteral(" and the IP echo service failed (%1): ")
-                                      .arg(m_ipEchoError->message)
-                    + localOnly;
+            text = stunPart
+                + QStringLiteral(" and the IP echo service failed (%1): ")
+                      .arg(m_ipEchoError->message)
+                + localOnly;
         } else if (stunEnabled) {
             text = stunPart + QStringLiteral(" and IP echo is disabled: ") + localOnly;
         } else {

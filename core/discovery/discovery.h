@@ -24,21 +24,21 @@ class StunClient;
 // One STUN server that answered.
 struct StunAnswer
 {
-    QString server;          // as configured, "host:port"
+    QString server; // as configured, "host:port"
     Endpoint serverEndpoint; // the address we connected to
-    Endpoint mapped;         // our endpoint as that server saw it
+    Endpoint mapped; // our endpoint as that server saw it
 };
 
 struct DiscoveryResult
 {
-    QList<Endpoint> local;                  // usable interface addresses with our port
+    QList<Endpoint> local; // usable interface addresses with our port
     std::optional<Endpoint> publicEndpoint;
     PublicSource publicSource = PublicSource::None;
-    bool portGuessed = false;               // IP echo only: the port is assumed preserved
+    bool portGuessed = false; // IP echo only: the port is assumed preserved
     NatKind nat = NatKind::Unknown;
-    QString explanation;                    // plain words for the user
-    QList<StunAnswer> answers;              // in the order the servers were configured
-    QList<Error> errors;                    // per failed STUN server, then the IP echo
+    QString explanation; // plain words for the user
+    QList<StunAnswer> answers; // in the order the servers were configured
+    QList<Error> errors; // per failed STUN server, then the IP echo
 };
 
 class Discovery : public QObject
@@ -51,7 +51,7 @@ public:
     // timeoutMs: per STUN server and for the IP echo; localAddressFilter: IPs to offer as local
     // candidates, empty = every usable one.
     Discovery(quint16 localPort, const QStringList &stunServers, const QString &ipEchoUrl,
-              int timeoutMs, const QStringList &localAddressFilter, QObject *parent = nullptr);
+        int timeoutMs, const QStringList &localAddressFilter, QObject *parent = nullptr);
     ~Discovery() override;
 
     // How often the open STUN connections send a Binding request. Before start().
@@ -114,18 +114,18 @@ private:
     const QStringList m_localAddressFilter;
     int m_keepaliveIntervalMs = defaultKeepaliveIntervalMs;
 
-    int m_run = 0;                     // tells a queued step of an earlier start() apart
+    int m_run = 0; // tells a queued step of an earlier start() apart
     bool m_running = false;
     bool m_finished = false;
-    QList<Probe> m_probes;             // one per STUN server, in configured order
+    QList<Probe> m_probes; // one per STUN server, in configured order
     int m_stunPending = 0;
-    int m_publicProbe = -1;            // the probe our public endpoint came from
+    int m_publicProbe = -1; // the probe our public endpoint came from
     std::optional<Error> m_ipEchoError;
-    QStringList m_localNotes;          // filter entries that matched nothing
+    QStringList m_localNotes; // filter entries that matched nothing
     QNetworkAccessManager *m_network = nullptr;
     QNetworkReply *m_reply = nullptr;
     QTimer *m_ipEchoTimer = nullptr;
-    QString m_ipEchoAbortReason;       // set when we abort the request ourselves
+    QString m_ipEchoAbortReason; // set when we abort the request ourselves
     DiscoveryResult m_result;
 };
 

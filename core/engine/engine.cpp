@@ -72,13 +72,13 @@ struct Engine::Private
     QList<Endpoint> targetCandidates;
     QByteArray pinnedFingerprint; // from the code; empty = trust on first use
     QString targetName;
-    QElapsedTimer sinceCode;      // from "peer code available" to usable session
+    QElapsedTimer sinceCode; // from "peer code available" to usable session
     bool reconnecting = false;
     bool userDisconnected = false;
     Endpoint lastRemote;
     PathKind lastPath = PathKind::Direct;
     Endpoint lastLocal;
-    QByteArray peerFingerprint;   // proven by TLS
+    QByteArray peerFingerprint; // proven by TLS
     bool everConnected = false;
 
     Puncher *puncher = nullptr;
@@ -117,7 +117,8 @@ struct Engine::Private
     {
         const auto v4 = Net::openListener(QAbstractSocket::IPv4Protocol, wanted);
         if (!v4.ok()) {
-            *error = { v4.err == EADDRINUSE ? ErrorCode::PortInUse : ErrorCode::SocketError, v4.message };
+            *error = { v4.err == EADDRINUSE ? ErrorCode::PortInUse : ErrorCode::SocketError,
+                v4.message };
             return false;
         }
         port = Net::localPort(v4.fd);
@@ -144,9 +145,10 @@ struct Engine::Private
 
     void startDiscovery()
     {
-        discovery = new Discovery(port, settings.stunServers, settings.ipEchoUrl, settings.discoveryTimeoutMs,
-                                  settings.localAddresses, q);
-        QObject::connect(discovery, &Discovery::finished, q, [this](const DiscoveryResult &r) { onDiscovered(r); });
+        discovery = new Discovery(port, settings.stunServers, settings.ipEchoUrl,
+            settings.discoveryTimeoutMs, settings.localAddresses, q);
+        QObject::connect(discovery, &Discovery::finished, q,
+            [this](const DiscoveryResult &r) { onDiscovered(r); });
         discovery->start();
     }
 
@@ -173,8 +175,8 @@ struct Engine::Private
         }
         localInfo.code = code.encode();
         log(QStringLiteral("ready: public %1 via %2, NAT %3")
-                    .arg(r.publicEndpoint ? r.publicEndpoint->toString() : QStringLiteral("unknown"),
-                         publicSourceName(r.publicSource), natName(r.nat)));
+                .arg(r.publicEndpoint ? r.publicEndpoint->toString() : QStringLiteral("unknown"),
+                    publicSourceName(r.publicSource), natName(r.nat)));
         if (state == State::Discovering)
             setState(State::Ready);
         Q_EMIT q->localInfoReady(localInfo);
@@ -191,7 +193,8 @@ struct Engine::Private
         if (healing && lastRemote.isValid() && !c.candidates.contains(lastRemote))
             c.candidates.prepend(lastRemote);
         c.ourFingerprint = identity->fingerprint();
-        c.expectedPeerFingerprint = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : peerFingerprint;
+        c.expectedPeerFingerprint
+            = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : peerFingerprint;
         c.attemptTimeoutMs = settings.attemptTimeoutMs;
         c.retryIntervalMs = settings.retryIntervalMs;
         c.backoff = healing;
@@ -206,11 +209,14 @@ struct Engine::Private
             if (e.code == ErrorCode::PeerIdentityMismatch || e.code == ErrorCode::NotPunchline)
                 reportPathError(e);
         });
-        QObject::connect(puncher, &Puncher::nominated, q, [this](const Puncher::Nomination &n) { onNominated(n); });
-        QObject::connect(puncher, &Puncher::failed, q, [this](const Error &e) { onPunchFailed(e); });
+        QObject::connect(puncher, &Puncher::nominated, q,
+            [this](const Puncher::Nomination &n) { onNominated(n); });
+        QObject::connect(
+            puncher, &Puncher::failed, q, [this](const Error &e) { onPunchFailed(e); });
         setState(healing ? State::Reconnecting : State::Connecting);
-        log(QStringLiteral("%1 %2 candidate(s)").arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
-                    .arg(c.candidates.size()));
+        log(QStringLiteral("%1 %2 candidate(s)")
+                .arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
+                .arg(c.candidates.size()));
         puncher->start();
     }
 
@@ -260,12 +266,12 @@ struct Engine::Private
             e = lastPathError;
         else if (e.code == ErrorCode::ConnectTimeout && localInfo.nat == NatKind::EndpointDependent)
             e = { ErrorCode::SymmetricNat,
-                  QStringLiteral("your NAT changes ports per destination (symmetric): a direct "
-                                 "connection is not possible from this network") };
+                QStringLiteral("your NAT changes ports per destination (symmetric): a direct "
+                               "connection is not possible from this network") };
         if (reconnecting && e.code == ErrorCode::ConnectTimeout)
             e = { ErrorCode::ReconnectTimeout,
-                  QStringLiteral("the connection was lost and could not be restored within %1 s")
-                          .arg(settings.reconnectWindowMs / 1000) };
+                QStringLiteral("the connection was lost and could not be restored within %1 s")
+                    .arg(settings.reconnectWindowMs / 1000) };
         puncher->deleteLater();
         puncher = nullptr;
         fatal(e);
@@ -280,32 +286,35 @@ struct Engine::Private
         n.socket->setParent(q);
         Net::enableKeepAlive(n.socket->socketDescriptor(), 30, 10, 3);
         Net::setNotSentLowWater(n.socket->socketDescriptor(), 128 * 1024);
-        const QByteArray expected = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : n.peerFingerprint;
+        const QByteArray expected
+            = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : n.peerFingerprint;
         handshake = new TlsHandshake(n.socket, *identity, n.tlsServer, expected, 10000, q);
-        QObject::connect(handshake, &TlsHandshake::succeeded, q, [this, socket = n.socket](const QByteArray &fp) {
-            handshake->deleteLater();
-            handshake = nullptr;
-            onSecured(socket, fp);
-        });
-        QObject::connect(handshake, &TlsHandshake::failed, q, [this, socket = n.socket](const Error &e) {
-            handshake->deleteLater();
-            handshake = nullptr;
-            socket->abort();
-            socket->deleteLater();
-            log(QStringLiteral("secure handshake failed: %1").arg(e.message));
-            lastPathError = e;
-            if (e.code == ErrorCode::PeerIdentityMismatch) {
-                // Someone else proved (by TLS) to hold another identity at the friend's
-                // address. Do not keep talking to it: this ends the attempt.
-                fatal(e);
-                return;
-            }
-            reportPathError(e);
-            if (puncher) {
-                setState(reconnecting ? State::Reconnecting : State::Connecting);
-                puncher->resume();
-            }
-        });
+        QObject::connect(handshake, &TlsHandshake::succeeded, q,
+            [this, socket = n.socket](const QByteArray &fp) {
+                handshake->deleteLater();
+                handshake = nullptr;
+                onSecured(socket, fp);
+            });
+        QObject::connect(
+            handshake, &TlsHandshake::failed, q, [this, socket = n.socket](const Error &e) {
+                handshake->deleteLater();
+                handshake = nullptr;
+                socket->abort();
+                socket->deleteLater();
+                log(QStringLiteral("secure handshake failed: %1").arg(e.message));
+                lastPathError = e;
+                if (e.code == ErrorCode::PeerIdentityMismatch) {
+                    // Someone else proved (by TLS) to hold another identity at the friend's
+                    // address. Do not keep talking to it: this ends the attempt.
+                    fatal(e);
+                    return;
+                }
+                reportPathError(e);
+                if (puncher) {
+                    setState(reconnecting ? State::Reconnecting : State::Connecting);
+                    puncher->resume();
+                }
+            });
         handshake->start();
     }
 
@@ -323,7 +332,8 @@ struct Engine::Private
             puncher = nullptr;
         }
         link = new TlsLink(socket, q);
-        QObject::connect(link, &Link::closed, q, [this, l = link](const Error &why) { onLinkClosed(l, why); });
+        QObject::connect(
+            link, &Link::closed, q, [this, l = link](const Error &why) { onLinkClosed(l, why); });
         session->attachLink(link);
         log(QStringLiteral("secure link %1").arg(link->describe()));
     }
@@ -354,7 +364,9 @@ struct Engine::Private
         Error saveError;
         if (!knownPeers->save(&saveError))
             log(QStringLiteral("could not remember this peer: %1").arg(saveError.message));
-        log(QStringLiteral("connected to %1 (%2) in %3 ms").arg(peerName, pathName(info.path)).arg(info.elapsedMs));
+        log(QStringLiteral("connected to %1 (%2) in %3 ms")
+                .arg(peerName, pathName(info.path))
+                .arg(info.elapsedMs));
         // Details first: whoever sees the Connected state already has the ConnectionInfo.
         Q_EMIT q->connected(info);
         setState(State::Connected);
@@ -394,7 +406,9 @@ struct Engine::Private
     }
 };
 
-Engine::Engine(QObject *parent) : QObject(parent), d(std::make_unique<Private>())
+Engine::Engine(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>())
 {
     d->q = this;
 }
@@ -410,7 +424,8 @@ void Engine::start(const Settings &settings)
     d->settings = settings;
     d->setState(State::Discovering);
     if (settings.profileDir.isEmpty() || !QDir().mkpath(settings.profileDir)) {
-        d->fatal({ ErrorCode::IdentityError, QStringLiteral("cannot use the profile folder \"%1\"").arg(settings.profileDir) });
+        d->fatal({ ErrorCode::IdentityError,
+            QStringLiteral("cannot use the profile folder \"%1\"").arg(settings.profileDir) });
         return;
     }
     d->profile = std::make_unique<ProfileSettings>(settings.profileDir);
@@ -437,7 +452,9 @@ void Engine::start(const Settings &settings)
     const quint16 wanted = explicitPort ? quint16(settings.port) : d->profile->port();
     if (!d->openListeners(wanted, &error)) {
         if (!explicitPort && wanted != 0 && d->openListeners(0, &error)) {
-            d->log(QStringLiteral("the profile's port %1 is taken; using %2 for now").arg(wanted).arg(d->port));
+            d->log(QStringLiteral("the profile's port %1 is taken; using %2 for now")
+                       .arg(wanted)
+                       .arg(d->port));
         } else {
             d->fatal(error);
             return;
@@ -448,10 +465,11 @@ void Engine::start(const Settings &settings)
     if (!d->profile->save(&error))
         d->log(error.message);
 
-    d->session = new Session(SessionConfig { d->profile->displayName(), settings.keepaliveIntervalMs,
-                                             settings.peerSilentLimitMs },
-                             this);
-    connect(d->session, &Session::established, this, [this](const QString &peerName, bool) { d->onSessionUp(peerName); });
+    d->session = new Session(SessionConfig { d->profile->displayName(),
+                                 settings.keepaliveIntervalMs, settings.peerSilentLimitMs },
+        this);
+    connect(d->session, &Session::established, this,
+        [this](const QString &peerName, bool) { d->onSessionUp(peerName); });
     connect(d->session, &Session::chatReceived, this, &Engine::chatReceived);
     connect(d->session, &Session::chatDelivered, this, &Engine::chatDelivered);
     connect(d->session, &Session::rttMeasured, this, &Engine::rttMeasured);
@@ -460,8 +478,8 @@ void Engine::start(const Settings &settings)
     connect(d->session, &Session::allDone, this, &Engine::allDone, Qt::QueuedConnection);
     connect(d->session, &Session::linkLost, this, [this](const Error &why) { d->onLinkLost(why); });
 
-    d->transfers = new TransferManager(settings.downloadDir, QDir(settings.profileDir).filePath(QStringLiteral("transfers")),
-                                       settings.accept, this);
+    d->transfers = new TransferManager(settings.downloadDir,
+        QDir(settings.profileDir).filePath(QStringLiteral("transfers")), settings.accept, this);
     connect(d->transfers, &TransferManager::transferUpdated, this, &Engine::transferUpdated);
     d->session->setTransferHandler(d->transfers);
 
@@ -484,7 +502,7 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
     if (in.code) {
         if (in.code->fingerprint == d->identity->fingerprint()) {
             Q_EMIT errorOccurred({ ErrorCode::ConnectedToSelf,
-                                   QStringLiteral("this is your own code: paste your friend's code instead") });
+                QStringLiteral("this is your own code: paste your friend's code instead") });
             return;
         }
         d->setTarget(in.code->candidates, in.code->fingerprint, in.code->name);
@@ -500,7 +518,8 @@ void Engine::reconnectKnownPeer(const QByteArray &fingerprint)
         return;
     const auto peer = d->knownPeers->find(fingerprint);
     if (!peer || peer->candidates.isEmpty()) {
-        Q_EMIT errorOccurred({ ErrorCode::BadCode, QStringLiteral("no known addresses for this friend: ask for a new code") });
+        Q_EMIT errorOccurred({ ErrorCode::BadCode,
+            QStringLiteral("no known addresses for this friend: ask for a new code") });
         return;
     }
     d->setTarget(peer->candidates, peer->fingerprint, peer->name);

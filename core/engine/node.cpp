@@ -21,7 +21,8 @@ void registerMetaTypes()
     qRegisterMetaType<Endpoint>();
 }
 
-Node::Node(QObject *parent) : QObject(parent)
+Node::Node(QObject *parent)
+    : QObject(parent)
 {
     registerMetaTypes();
     m_thread.setObjectName(QStringLiteral("punchline-net"));
@@ -53,34 +54,36 @@ Node::~Node()
     Engine *engine = m_engine;
     QThread *thread = &m_thread;
     QMetaObject::invokeMethod(
-            engine,
-            [engine, thread] {
-                engine->shutdown();
-                delete engine;
-                QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-                OPENSSL_thread_stop();
-                thread->quit();
-            },
-            Qt::QueuedConnection);
+        engine,
+        [engine, thread] {
+            engine->shutdown();
+            delete engine;
+            QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+            OPENSSL_thread_stop();
+            thread->quit();
+        },
+        Qt::QueuedConnection);
     m_thread.wait();
 }
 
 void Node::start(const Settings &settings)
 {
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, settings] { e->start(settings); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, settings] { e->start(settings); }, Qt::QueuedConnection);
 }
 
 void Node::connectToPeer(const QString &codeOrAddresses)
 {
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, codeOrAddresses] { e->connectToPeer(codeOrAddresses); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, codeOrAddresses] { e->connectToPeer(codeOrAddresses); },
+        Qt::QueuedConnection);
 }
 
 void Node::reconnectKnownPeer(const QByteArray &fingerprint)
 {
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, fingerprint] { e->reconnectKnownPeer(fingerprint); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, fingerprint] { e->reconnectKnownPeer(fingerprint); },
+        Qt::QueuedConnection);
 }
 
 void Node::cancelConnect()
@@ -96,8 +99,8 @@ void Node::disconnectFromPeer()
 QString Node::sendChat(const QString &text)
 {
     const QString id = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, id, text] { e->sendChat(id, text); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, id, text] { e->sendChat(id, text); }, Qt::QueuedConnection);
     return id;
 }
 
@@ -109,27 +112,29 @@ void Node::requestDone()
 QString Node::sendPaths(const QStringList &paths)
 {
     const QString id = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, id, paths] { e->sendPaths(id, paths); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, id, paths] { e->sendPaths(id, paths); }, Qt::QueuedConnection);
     return id;
 }
 
 void Node::acceptTransfer(const QString &transferId, bool accept)
 {
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, transferId, accept] { e->acceptTransfer(transferId, accept); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, transferId, accept] { e->acceptTransfer(transferId, accept); },
+        Qt::QueuedConnection);
 }
 
 void Node::cancelTransfer(const QString &transferId)
 {
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, transferId] { e->cancelTransfer(transferId); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, transferId] { e->cancelTransfer(transferId); },
+        Qt::QueuedConnection);
 }
 
 void Node::updateSettings(const Settings &settings)
 {
-    QMetaObject::invokeMethod(m_engine, [e = m_engine, settings] { e->updateSettings(settings); },
-                              Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, settings] { e->updateSettings(settings); }, Qt::QueuedConnection);
 }
 
 } // namespace Punchline

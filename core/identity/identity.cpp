@@ -32,8 +32,7 @@ struct Deleter
     void operator()(BIGNUM *p) const { BN_free(p); }
     void operator()(ASN1_INTEGER *p) const { ASN1_INTEGER_free(p); }
 };
-template<typename T>
-using Owned = std::unique_ptr<T, Deleter>;
+template <typename T> using Owned = std::unique_ptr<T, Deleter>;
 
 bool setError(Error *error, const QString &message)
 {
@@ -82,16 +81,15 @@ std::optional<Generated> generate(QString *why)
     // Validity: the pinned fingerprint is what is trusted, so dates only get in the way. A
     // notBefore far in the past survives wrong clocks; notAfter is RFC 5280's "no expiry".
     const bool ok = serial && X509_set_version(cert.get(), 2) == 1
-            && X509_set_serialNumber(cert.get(), serial.get()) == 1
-            && ASN1_TIME_set_string_X509(X509_getm_notBefore(cert.get()), "20000101000000Z") == 1
-            && ASN1_TIME_set_string_X509(X509_getm_notAfter(cert.get()), "99991231235959Z") == 1
-            && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                          reinterpret_cast<const unsigned char *>("Punchline"), -1,
-                                          -1, 0)
-                    == 1
-            && X509_set_issuer_name(cert.get(), name) == 1
-            && X509_set_pubkey(cert.get(), key.get()) == 1
-            && X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
+        && X509_set_serialNumber(cert.get(), serial.get()) == 1
+        && ASN1_TIME_set_string_X509(X509_getm_notBefore(cert.get()), "20000101000000Z") == 1
+        && ASN1_TIME_set_string_X509(X509_getm_notAfter(cert.get()), "99991231235959Z") == 1
+        && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+               reinterpret_cast<const unsigned char *>("Punchline"), -1, -1, 0)
+            == 1
+        && X509_set_issuer_name(cert.get(), name) == 1
+        && X509_set_pubkey(cert.get(), key.get()) == 1
+        && X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
     if (!ok) {
         *why = QStringLiteral("the certificate could not be made");
         return std::nullopt;
@@ -99,7 +97,8 @@ std::optional<Generated> generate(QString *why)
     Owned<BIO> keyBio(BIO_new(BIO_s_mem()));
     Owned<BIO> certBio(BIO_new(BIO_s_mem()));
     if (!keyBio || !certBio
-        || PEM_write_bio_PrivateKey(keyBio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1
+        || PEM_write_bio_PrivateKey(keyBio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)
+            != 1
         || PEM_write_bio_X509(certBio.get(), cert.get()) != 1) {
         *why = QStringLiteral("the key could not be encoded");
         return std::nullopt;
@@ -147,15 +146,16 @@ std::optional<QByteArray> readFile(const QString &path, QString *why)
 bool checkPair(const QByteArray &keyPem, const QByteArray &certPem, QString *which, QString *why)
 {
     Owned<BIO> keyBio(BIO_new_mem_buf(keyPem.constData(), int(keyPem.size())));
-    Owned<EVP_PKEY> key(keyBio ? PEM_read_bio_PrivateKey(keyBio.get(), nullptr, noPassword, nullptr)
-                               : nullptr);
+    Owned<EVP_PKEY> key(
+        keyBio ? PEM_read_bio_PrivateKey(keyBio.get(), nullptr, noPassword, nullptr) : nullptr);
     if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC) {
         *which = QString::fromLatin1(Identity::KeyFileName);
         *why = QStringLiteral("it is not a readable, unencrypted EC private key");
         return false;
     }
     Owned<BIO> certBio(BIO_new_mem_buf(certPem.constData(), int(certPem.size())));
-    Owned<X509> cert(certBio ? PEM_read_bio_X509(certBio.get(), nullptr, noPassword, nullptr) : nullptr);
+    Owned<X509> cert(
+        certBio ? PEM_read_bio_X509(certBio.get(), nullptr, noPassword, nullptr) : nullptr);
     if (!cert) {
         *which = QString::fromLatin1(Identity::CertFileName);
         *why = QStringLiteral("it is not a readable certificate");
@@ -163,7 +163,8 @@ bool checkPair(const QByteArray &keyPem, const QByteArray &certPem, QString *whi
     }
     if (X509_check_private_key(cert.get(), key.get()) != 1) {
         *which = QString::fromLatin1(Identity::CertFileName);
-        *why = QStringLiteral("it does not belong to the key in %1").arg(QString::fromLatin1(Identity::KeyFileName));
+        *why = QStringLiteral("it does not belong to the key in %1")
+                   .arg(QString::fromLatin1(Identity::KeyFileName));
         return false;
     }
     return true;
@@ -210,8 +211,8 @@ std::optional<Identity> Identity::loadOrCreate(const QString &profileDir, Error 
             setError(error, QStringLiteral("cannot create the profile folder %1").arg(profileDir));
             return std::nullopt;
         }
-        QFile::setPermissions(profileDir,
-                              QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+        QFile::setPermissions(
+            profileDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     }
     const QString keyPath = dir.filePath(QString::fromLatin1(KeyFileName));
     const QString certPath = dir.filePath(QString::fromLatin1(CertFileName));
@@ -231,50 +232,58 @@ std::optional<Identity> Identity::loadOrCreate(const QString &profileDir, Error 
         // (never silently replaced) on the next start.
         if (!writeFile(keyPath, made->keyPem, true, &why)
             || !writeFile(certPath, made->certPem, false, &why)) {
-            setError(error, QStringLiteral("could not save this device's identity in %1: %2").arg(profileDir, why));
+            setError(error,
+                QStringLiteral("could not save this device's identity in %1: %2")
+                    .arg(profileDir, why));
             return std::nullopt;
         }
         keyPem = made->keyPem;
         certPem = made->certPem;
         qCInfo(lcIdentity) << "created a new identity in" << profileDir;
     } else if (!haveKey || !haveCert) {
-        setError(error, QStringLiteral("the identity in %1 is incomplete: %2 is missing. Punchline "
-                                       "left it untouched; restore the file, or move the other one "
-                                       "away to start with a new identity (friends will need your "
-                                       "new code)")
-                                .arg(profileDir, QString::fromLatin1(haveKey ? CertFileName : KeyFileName)));
+        setError(error,
+            QStringLiteral("the identity in %1 is incomplete: %2 is missing. Punchline "
+                           "left it untouched; restore the file, or move the other one "
+                           "away to start with a new identity (friends will need your "
+                           "new code)")
+                .arg(profileDir, QString::fromLatin1(haveKey ? CertFileName : KeyFileName)));
         return std::nullopt;
     } else {
         const auto key = readFile(keyPath, &why);
         const auto cert = key ? readFile(certPath, &why) : std::nullopt;
         if (!key || !cert) {
-            setError(error, QStringLiteral("cannot read the identity in %1: %2").arg(profileDir, why));
+            setError(
+                error, QStringLiteral("cannot read the identity in %1: %2").arg(profileDir, why));
             return std::nullopt;
         }
         keyPem = *key;
         certPem = *cert;
         // A key readable by others is tightened rather than refused: the user keeps their identity.
         const QFileDevice::Permissions perms = QFile::permissions(keyPath);
-        if (perms & (QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ReadOther
-                     | QFileDevice::WriteOther)) {
-            qCWarning(lcIdentity) << "identity key was readable by others; restricting it to the owner";
+        if (perms
+            & (QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ReadOther
+                | QFileDevice::WriteOther)) {
+            qCWarning(lcIdentity)
+                << "identity key was readable by others; restricting it to the owner";
             QFile::setPermissions(keyPath, OwnerOnlyFile);
         }
     }
 
     QString which;
     if (!checkPair(keyPem, certPem, &which, &why)) {
-        setError(error, QStringLiteral("the identity file %1 in %2 is damaged (%3). Punchline left it "
-                                       "untouched; restore it from a backup, or move both identity "
-                                       "files away to start with a new identity (friends will need "
-                                       "your new code)")
-                                .arg(which, profileDir, why));
+        setError(error,
+            QStringLiteral("the identity file %1 in %2 is damaged (%3). Punchline left it "
+                           "untouched; restore it from a backup, or move both identity "
+                           "files away to start with a new identity (friends will need "
+                           "your new code)")
+                .arg(which, profileDir, why));
         return std::nullopt;
     }
     const QSslKey key(keyPem, QSsl::Ec, QSsl::Pem, QSsl::PrivateKey);
     const QSslCertificate cert(certPem, QSsl::Pem);
     if (key.isNull() || cert.isNull()) {
-        setError(error, QStringLiteral("the identity in %1 cannot be used by the TLS library").arg(profileDir));
+        setError(error,
+            QStringLiteral("the identity in %1 cannot be used by the TLS library").arg(profileDir));
         return std::nullopt;
     }
     return Identity(cert, key);

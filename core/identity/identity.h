@@ -17,7 +17,7 @@ namespace Punchline {
 class Identity
 {
 public:
-    static constexpr const char *KeyFileName = "identity.key";  // PKCS#8 PEM, mode 0600
+    static constexpr const char *KeyFileName = "identity.key"; // PKCS#8 PEM, mode 0600
     static constexpr const char *CertFileName = "identity.crt"; // PEM
     static constexpr int FingerprintBytes = 32;
 

@@ -53,11 +53,11 @@ std::optional<QJsonObject> read(const QString &path, Error *error)
     const QString aside = path + QStringLiteral(".damaged");
     QFile::remove(aside);
     const bool moved = QFile::rename(path, aside);
-    setError(error, moved ? QStringLiteral("%1 was damaged (%2); it was moved to %3 and Punchline "
-                                           "starts from an empty one")
-                                    .arg(QFileInfo(path).fileName(), why, aside)
-                          : QStringLiteral("%1 is damaged (%2) and could not be moved aside")
-                                    .arg(path, why));
+    setError(error,
+        moved ? QStringLiteral("%1 was damaged (%2); it was moved to %3 and Punchline "
+                               "starts from an empty one")
+                    .arg(QFileInfo(path).fileName(), why, aside)
+              : QStringLiteral("%1 is damaged (%2) and could not be moved aside").arg(path, why));
     return std::nullopt;
 }
 

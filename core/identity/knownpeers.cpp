@@ -45,7 +45,8 @@ bool KnownPeers::load(Error *error)
     for (const auto &v : list) {
         const QJsonObject o = v.toObject();
         KnownPeer peer;
-        peer.fingerprint = QByteArray::fromHex(o.value(QStringLiteral("fingerprint")).toString().toLatin1());
+        peer.fingerprint
+            = QByteArray::fromHex(o.value(QStringLiteral("fingerprint")).toString().toLatin1());
         if (peer.fingerprint.size() != FingerprintBytes || find(peer.fingerprint))
             continue; // one bad entry does not cost the others
         peer.name = sanitizeDisplayName(o.value(QStringLiteral("name")).toString(), MaxNameBytes);
@@ -62,9 +63,8 @@ bool KnownPeers::load(Error *error)
         if (m_peers.size() >= MaxPeers)
             break;
     }
-    std::stable_sort(m_peers.begin(), m_peers.end(), [](const KnownPeer &a, const KnownPeer &b) {
-        return a.lastSeen > b.lastSeen;
-    });
+    std::stable_sort(m_peers.begin(), m_peers.end(),
+        [](const KnownPeer &a, const KnownPeer &b) { return a.lastSeen > b.lastSeen; });
     return true;
 }
 
@@ -76,17 +76,17 @@ bool KnownPeers::save(Error *error) const
         for (const Endpoint &e : peer.candidates)
             candidates.append(e.toString());
         list.append(QJsonObject {
-                { QStringLiteral("fingerprint"), QString::fromLatin1(peer.fingerprint.toHex()) },
-                { QStringLiteral("name"), peer.name },
-                { QStringLiteral("candidates"), candidates },
-                { QStringLiteral("firstSeen"), timeText(peer.firstSeen) },
-                { QStringLiteral("lastSeen"), timeText(peer.lastSeen) },
-                { QStringLiteral("trust"),
-                  peer.pinnedByCode ? QStringLiteral("code") : QStringLiteral("first-use") },
+            { QStringLiteral("fingerprint"), QString::fromLatin1(peer.fingerprint.toHex()) },
+            { QStringLiteral("name"), peer.name },
+            { QStringLiteral("candidates"), candidates },
+            { QStringLiteral("firstSeen"), timeText(peer.firstSeen) },
+            { QStringLiteral("lastSeen"), timeText(peer.lastSeen) },
+            { QStringLiteral("trust"),
+                peer.pinnedByCode ? QStringLiteral("code") : QStringLiteral("first-use") },
         });
     }
-    return JsonFile::write(m_path, QJsonObject { { QStringLiteral("version"), 1 }, { QStringLiteral("peers"), list } },
-                           error);
+    return JsonFile::write(m_path,
+        QJsonObject { { QStringLiteral("version"), 1 }, { QStringLiteral("peers"), list } }, error);
 }
 
 std::optional<KnownPeer> KnownPeers::find(const QByteArray &fingerprint) const

@@ -110,8 +110,7 @@ bool decodeBase32(const QList<quint8> &symbols, qsizetype from, qsizetype count,
 bool isIgnorable(QChar c)
 {
     const char16_t u = c.unicode();
-    return c.isSpace() || u == 0x00ad || (u >= 0x200b && u <= 0x200d) || u == 0x2060
-            || u == 0xfeff;
+    return c.isSpace() || u == 0x00ad || (u >= 0x200b && u <= 0x200d) || u == 0x2060 || u == 0xfeff;
 }
 
 bool isDash(QChar c)
@@ -123,7 +122,8 @@ bool isDash(QChar c)
 // Quotes, brackets and sentence punctuation that surround a code pasted inside a sentence.
 bool isWrapping(QChar c)
 {
-    static const QString chars = QStringLiteral("\"'`<>()[]{}.,;:!?\u00ab\u00bb\u2018\u2019\u201c\u201d");
+    static const QString chars
+        = QStringLiteral("\"'`<>()[]{}.,;:!?\u00ab\u00bb\u2018\u2019\u201c\u201d");
     return chars.contains(c);
 }
 
@@ -149,7 +149,8 @@ QString compact(QStringView text)
 // number (-1 if it does not fit an int).
 qsizetype prefixLength(QStringView s, int *version)
 {
-    if (s.size() < 3 || s.at(0).toUpper() != QLatin1Char('P') || s.at(1).toUpper() != QLatin1Char('L'))
+    if (s.size() < 3 || s.at(0).toUpper() != QLatin1Char('P')
+        || s.at(1).toUpper() != QLatin1Char('L'))
         return 0;
     qsizetype i = 2;
     qint64 v = 0;
@@ -172,7 +173,7 @@ bool looksLikePeerCode(QStringView text)
 {
     const QString s = compact(text);
     return s.size() >= 3 && s.at(0).toUpper() == QLatin1Char('P')
-            && s.at(1).toUpper() == QLatin1Char('L') && s.at(2).isDigit();
+        && s.at(1).toUpper() == QLatin1Char('L') && s.at(2).isDigit();
 }
 
 QString PeerCode::encode() const
@@ -224,17 +225,19 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
     const qsizetype prefix = prefixLength(s, &version);
     if (prefix == 0) {
         setError(error, ErrorCode::BadCode,
-                 QStringLiteral("this is not a Punchline code: a code starts with \"PL%1-\"").arg(Version));
+            QStringLiteral("this is not a Punchline code: a code starts with \"PL%1-\"")
+                .arg(Version));
         return std::nullopt;
     }
     if (version != Version) {
         if (version > Version || version < 0)
             setError(error, ErrorCode::CodeVersion,
-                     QStringLiteral("this code comes from a newer version of Punchline: update "
-                                    "Punchline to connect to this friend"));
+                QStringLiteral("this code comes from a newer version of Punchline: update "
+                               "Punchline to connect to this friend"));
         else
             setError(error, ErrorCode::BadCode,
-                     QStringLiteral("this is not a Punchline code: a code starts with \"PL%1-\"").arg(Version));
+                QStringLiteral("this is not a Punchline code: a code starts with \"PL%1-\"")
+                    .arg(Version));
         return std::nullopt;
     }
 
@@ -270,7 +273,8 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
     // The checksum holds: from here on a problem means a code made by something other than
     // Punchline (or a newer payload layout under the same prefix).
     const auto bad = [error](const QString &why) {
-        setError(error, ErrorCode::BadCode, QStringLiteral("this Punchline code cannot be read (%1)").arg(why));
+        setError(error, ErrorCode::BadCode,
+            QStringLiteral("this Punchline code cannot be read (%1)").arg(why));
         return std::nullopt;
     };
     const auto *p = reinterpret_cast<const quint8 *>(payload.constData());
@@ -278,8 +282,8 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
     qsizetype pos = 0;
     if (p[pos] != Version) {
         setError(error, ErrorCode::CodeVersion,
-                 QStringLiteral("this code comes from a newer version of Punchline: update "
-                                "Punchline to connect to this friend"));
+            QStringLiteral("this code comes from a newer version of Punchline: update "
+                           "Punchline to connect to this friend"));
         return std::nullopt;
     }
     ++pos;
@@ -338,8 +342,8 @@ PeerInput parsePeerInput(QStringView text)
     PeerInput result;
     if (text.trimmed().isEmpty()) {
         result.error = Error { ErrorCode::BadCode,
-                               QStringLiteral("paste your friend's Punchline code (it starts with "
-                                              "\"PL1-\") or an address such as 203.0.113.5:4000") };
+            QStringLiteral("paste your friend's Punchline code (it starts with "
+                           "\"PL1-\") or an address such as 203.0.113.5:4000") };
         return result;
     }
     if (looksLikePeerCode(text)) {
@@ -353,10 +357,10 @@ PeerInput parsePeerInput(QStringView text)
         return result;
     }
     result.error = Error { ErrorCode::BadCode,
-                           QStringLiteral("neither a Punchline code nor a list of addresses: %1 "
-                                          "(use numeric addresses such as 203.0.113.5:4000 or "
-                                          "[2001:db8::1]:4000)")
-                                   .arg(why) };
+        QStringLiteral("neither a Punchline code nor a list of addresses: %1 "
+                       "(use numeric addresses such as 203.0.113.5:4000 or "
+                       "[2001:db8::1]:4000)")
+            .arg(why) };
     return result;
 }
 

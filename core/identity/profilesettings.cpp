@@ -32,7 +32,8 @@ bool ProfileSettings::load(Error *error)
 
 bool ProfileSettings::save(Error *error) const
 {
-    QJsonObject root { { QStringLiteral("version"), 1 }, { QStringLiteral("displayName"), m_displayName } };
+    QJsonObject root { { QStringLiteral("version"), 1 },
+        { QStringLiteral("displayName"), m_displayName } };
     if (m_port != 0)
         root.insert(QStringLiteral("port"), int(m_port));
     return JsonFile::write(m_path, root, error);

@@ -10,7 +10,10 @@
 namespace Punchline::Net {
 
 Dialer::Dialer(quint16 localPort, const Endpoint &remote, const Options &options, QObject *parent)
-    : QObject(parent), m_localPort(localPort), m_remote(remote), m_options(options)
+    : QObject(parent)
+    , m_localPort(localPort)
+    , m_remote(remote)
+    , m_options(options)
 {
     m_timeout.setSingleShot(true);
     connect(&m_timeout, &QTimer::timeout, this, [this] {
@@ -40,8 +43,8 @@ void Dialer::start()
         // Report asynchronously so callers never see a signal from inside start().
         const int err = r.err;
         const QString message = r.message;
-        QMetaObject::invokeMethod(this, [this, err, message] { fail(err, message); },
-                                  Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, err, message] { fail(err, message); }, Qt::QueuedConnection);
         return;
     }
     m_fd = r.fd;
@@ -72,8 +75,9 @@ void Dialer::onWritable()
 {
     const int err = pendingError(m_fd);
     if (err != 0) {
-        fail(err, QStringLiteral("connect to %1 failed: %2")
-                          .arg(m_remote.toString(), QString::fromLocal8Bit(std::strerror(err))));
+        fail(err,
+            QStringLiteral("connect to %1 failed: %2")
+                .arg(m_remote.toString(), QString::fromLocal8Bit(std::strerror(err))));
         return;
     }
     const qintptr fd = m_fd;

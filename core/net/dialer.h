@@ -17,12 +17,13 @@ class Dialer : public QObject
 public:
     struct Options
     {
-        int timeoutMs = 5000;   // give up this attempt after this long (kernel retransmits inside)
-        int ttl = 0;            // > 0: send the SYN with this TTL (STUNT-style low-TTL SYN)
+        int timeoutMs = 5000; // give up this attempt after this long (kernel retransmits inside)
+        int ttl = 0; // > 0: send the SYN with this TTL (STUNT-style low-TTL SYN)
         int restoreTtlAfterMs = -1; // >= 0: reset the TTL to the default after this long
     };
 
-    Dialer(quint16 localPort, const Endpoint &remote, const Options &options, QObject *parent = nullptr);
+    Dialer(quint16 localPort, const Endpoint &remote, const Options &options,
+        QObject *parent = nullptr);
     ~Dialer() override;
 
     // Starts the connect. Emits connected() or failed() later (never from inside start()).

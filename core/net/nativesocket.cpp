@@ -55,7 +55,7 @@ Endpoint fromSockaddr(const sockaddr_storage &ss)
     if (ss.ss_family == AF_INET6) {
         const auto *sin6 = reinterpret_cast<const sockaddr_in6 *>(&ss);
         return Endpoint { normalizedAddress(QHostAddress(sin6->sin6_addr.s6_addr)),
-                          ntohs(sin6->sin6_port) };
+            ntohs(sin6->sin6_port) };
     }
     return {};
 }
@@ -76,7 +76,7 @@ int makeSharedSocket(int family, quint16 port, int *errOut)
     socklen_t len = 0;
     fillSockaddr(family == AF_INET6 ? QHostAddress(QHostAddress::AnyIPv6)
                                     : QHostAddress(QHostAddress::AnyIPv4),
-                 port, &ss, &len);
+        port, &ss, &len);
     if (::bind(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0) {
         *errOut = errno;
         ::close(fd);
@@ -90,20 +90,20 @@ int makeSharedSocket(int family, quint16 port, int *errOut)
 NativeResult openListener(QAbstractSocket::NetworkLayerProtocol family, quint16 port)
 {
     int err = 0;
-    const int fd = makeSharedSocket(family == QAbstractSocket::IPv6Protocol ? AF_INET6 : AF_INET,
-                                    port, &err);
+    const int fd = makeSharedSocket(
+        family == QAbstractSocket::IPv6Protocol ? AF_INET6 : AF_INET, port, &err);
     if (fd < 0) {
         const QString why = err == EADDRINUSE
-                ? QStringLiteral("port %1 is already in use by another program").arg(port)
-                : QStringLiteral("cannot bind port %1: %2").arg(port).arg(errnoText(err));
+            ? QStringLiteral("port %1 is already in use by another program").arg(port)
+            : QStringLiteral("cannot bind port %1: %2").arg(port).arg(errnoText(err));
         return { -1, err, why };
     }
     if (::listen(fd, 16) != 0) {
         err = errno;
         ::close(fd);
         const QString why = err == EADDRINUSE
-                ? QStringLiteral("port %1 is already in use by another program").arg(port)
-                : QStringLiteral("cannot listen on port %1: %2").arg(port).arg(errnoText(err));
+            ? QStringLiteral("port %1 is already in use by another program").arg(port)
+            : QStringLiteral("cannot listen on port %1: %2").arg(port).arg(errnoText(err));
         return { -1, err, why };
     }
     return { fd, 0, {} };
@@ -117,7 +117,9 @@ NativeResult startConnect(quint16 localPort, const Endpoint &remote, int ttl)
     const int fd = makeSharedSocket(family, localPort, &err);
     if (fd < 0)
         return { -1, err,
-                 QStringLiteral("cannot bind port %1 for connecting: %2").arg(localPort).arg(errnoText(err)) };
+            QStringLiteral("cannot bind port %1 for connecting: %2")
+                .arg(localPort)
+                .arg(errnoText(err)) };
     if (ttl > 0)
         setTtl(fd, ttl);
     sockaddr_storage ss {};
@@ -126,7 +128,8 @@ NativeResult startConnect(quint16 localPort, const Endpoint &remote, int ttl)
     if (::connect(fd, reinterpret_cast<sockaddr *>(&ss), len) != 0 && errno != EINPROGRESS) {
         err = errno;
         ::close(fd);
-        return { -1, err, QStringLiteral("connect to %1 failed: %2").arg(remote.toString(), errnoText(err)) };
+        return { -1, err,
+            QStringLiteral("connect to %1 failed: %2").arg(remote.toString(), errnoText(err)) };
     }
     return { fd, 0, {} };
 }

@@ -13,8 +13,8 @@ namespace Punchline::Net {
 struct NativeResult
 {
     qintptr fd = -1;
-    int err = 0;      // errno when fd < 0
-    QString message;  // human sentence when fd < 0
+    int err = 0; // errno when fd < 0
+    QString message; // human sentence when fd < 0
     bool ok() const { return fd >= 0; }
 };
 

@@ -63,12 +63,12 @@ FrameDecoder::Status FrameDecoder::next(Frame *out, Error *err)
     const quint16 type = qFromBigEndian<quint16>(p + 4);
     if (length > quint32(m_maxPayload)) {
         return fail(ErrorCode::ProtocolError,
-                    QStringLiteral("the other side sent a frame of %1 bytes (type %2), more than "
-                                   "the %3 bytes allowed at this point")
-                            .arg(length)
-                            .arg(type)
-                            .arg(m_maxPayload),
-                    err);
+            QStringLiteral("the other side sent a frame of %1 bytes (type %2), more than "
+                           "the %3 bytes allowed at this point")
+                .arg(length)
+                .arg(type)
+                .arg(m_maxPayload),
+            err);
     }
     if (available - FrameHeaderSize < qsizetype(length))
         return Status::NeedMore;

@@ -45,7 +45,8 @@ int depthOf(const QCborValue &v, int depth)
     } else if (v.isMap()) {
         const QCborMap m = v.toMap();
         for (auto it = m.constBegin(); it != m.constEnd(); ++it)
-            deepest = qMax(deepest, qMax(depthOf(it.key(), depth + 1), depthOf(it.value(), depth + 1)));
+            deepest
+                = qMax(deepest, qMax(depthOf(it.key(), depth + 1), depthOf(it.value(), depth + 1)));
     } else if (v.isTag()) {
         deepest = qMax(deepest, depthOf(v.taggedValue(), depth + 1));
     }
@@ -58,8 +59,9 @@ std::optional<QCborMap> parseMap(const QByteArray &payload, const char *what, Er
     QCborStreamReader reader(payload);
     const QCborValue value = QCborValue::fromCbor(reader);
     if (reader.lastError() != QCborError::NoError) {
-        fail(error, QStringLiteral("unreadable %1 message from the other side (%2)")
-                            .arg(name, reader.lastError().toString()));
+        fail(error,
+            QStringLiteral("unreadable %1 message from the other side (%2)")
+                .arg(name, reader.lastError().toString()));
         return std::nullopt;
     }
     if (reader.currentOffset() != payload.size()) {
@@ -78,24 +80,26 @@ std::optional<QCborMap> parseMap(const QByteArray &payload, const char *what, Er
 }
 
 bool readInt(const QCborMap &map, const QString &key, qint64 min, qint64 max, qint64 *out,
-             const char *what, Error *error)
+    const char *what, Error *error)
 {
     const QCborValue v = map.value(key);
     if (!v.isInteger())
-        return fail(error, QStringLiteral("%1: field \"%2\" is missing or not an integer")
-                                   .arg(QString::fromLatin1(what), key));
+        return fail(error,
+            QStringLiteral("%1: field \"%2\" is missing or not an integer")
+                .arg(QString::fromLatin1(what), key));
     const qint64 i = v.toInteger();
     if (i < min || i > max)
-        return fail(error, QStringLiteral("%1: field \"%2\" is out of range (%3)")
-                                   .arg(QString::fromLatin1(what), key)
-                                   .arg(i));
+        return fail(error,
+            QStringLiteral("%1: field \"%2\" is out of range (%3)")
+                .arg(QString::fromLatin1(what), key)
+                .arg(i));
     *out = i;
     return true;
 }
 
 // Qt's CBOR reader already refuses invalid UTF-8 in text strings; this adds the cap.
 bool readString(const QCborMap &map, const QString &key, int maxBytes, bool required, QString *out,
-                const char *what, Error *error)
+    const char *what, Error *error)
 {
     const QCborValue v = map.value(key);
     if (v.isUndefined() && !required) {
@@ -103,13 +107,15 @@ bool readString(const QCborMap &map, const QString &key, int maxBytes, bool requ
         return true;
     }
     if (!v.isString())
-        return fail(error, QStringLiteral("%1: field \"%2\" is missing or not text")
-                                   .arg(QString::fromLatin1(what), key));
+        return fail(error,
+            QStringLiteral("%1: field \"%2\" is missing or not text")
+                .arg(QString::fromLatin1(what), key));
     const QString s = v.toString();
     if (s.size() > maxBytes || s.toUtf8().size() > maxBytes)
-        return fail(error, QStringLiteral("%1: field \"%2\" is longer than %3 bytes")
-                                   .arg(QString::fromLatin1(what), key)
-                                   .arg(maxBytes));
+        return fail(error,
+            QStringLiteral("%1: field \"%2\" is longer than %3 bytes")
+                .arg(QString::fromLatin1(what), key)
+                .arg(maxBytes));
     *out = s;
     return true;
 }
@@ -128,7 +134,7 @@ bool isValidChatId(QStringView id)
     for (const QChar c : id) {
         const char16_t u = c.unicode();
         const bool ok = (u >= u'0' && u <= u'9') || (u >= u'a' && u <= u'z')
-                || (u >= u'A' && u <= u'Z') || u == u'-';
+            || (u >= u'A' && u <= u'Z') || u == u'-';
         if (!ok)
             return false;
     }
@@ -158,7 +164,10 @@ std::optional<HelloMessage> decodeHello(const QByteArray &payload, Error *error)
         || !readInt(*map, kMinVersion, 1, 0xffff, &minVersion, "hello", error))
         return std::nullopt;
     if (minVersion > version) {
-        fail(error, QStringLiteral("hello: minimum version %1 above version %2").arg(minVersion).arg(version));
+        fail(error,
+            QStringLiteral("hello: minimum version %1 above version %2")
+                .arg(minVersion)
+                .arg(version));
         return std::nullopt;
     }
     m.version = int(version);
@@ -172,7 +181,8 @@ std::optional<HelloMessage> decodeHello(const QByteArray &payload, Error *error)
         }
         const QCborArray list = caps.toArray();
         if (list.size() > Limits::MaxCapabilities) {
-            fail(error, QStringLiteral("hello: more than %1 capabilities").arg(Limits::MaxCapabilities));
+            fail(error,
+                QStringLiteral("hello: more than %1 capabilities").arg(Limits::MaxCapabilities));
             return std::nullopt;
         }
         for (const auto &c : list) {
@@ -193,7 +203,9 @@ std::optional<HelloMessage> decodeHello(const QByteArray &payload, Error *error)
 
     const QCborValue sid = map->value(kSessionId);
     if (!sid.isByteArray() || sid.toByteArray().size() != Limits::SessionIdBytes) {
-        fail(error, QStringLiteral("hello: session id missing or not %1 bytes").arg(Limits::SessionIdBytes));
+        fail(error,
+            QStringLiteral("hello: session id missing or not %1 bytes")
+                .arg(Limits::SessionIdBytes));
         return std::nullopt;
     }
     m.sessionId = sid.toByteArray();
@@ -217,7 +229,7 @@ std::optional<PingMessage> decodePing(const QByteArray &payload, Error *error)
     qint64 time = 0;
     if (!readInt(*map, kNonce, 0, std::numeric_limits<qint64>::max(), &nonce, "ping", error)
         || !readInt(*map, kTime, std::numeric_limits<qint64>::min(),
-                    std::numeric_limits<qint64>::max(), &time, "ping", error))
+            std::numeric_limits<qint64>::max(), &time, "ping", error))
         return std::nullopt;
     return PingMessage { quint64(nonce), time };
 }

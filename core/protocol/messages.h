@@ -28,14 +28,17 @@ constexpr quint16 SessionLast = 0x00FF;
 constexpr quint16 TransferFirst = 0x0100;
 constexpr quint16 TransferLast = 0x01FF;
 
-constexpr bool isTransfer(quint16 type) { return type >= TransferFirst && type <= TransferLast; }
+constexpr bool isTransfer(quint16 type)
+{
+    return type >= TransferFirst && type <= TransferLast;
+}
 } // namespace FrameType
 
 namespace Limits {
 constexpr int ProtocolVersion = 1;
-constexpr int MinProtocolVersion = 1;       // peers below this are refused (no downgrade)
+constexpr int MinProtocolVersion = 1; // peers below this are refused (no downgrade)
 constexpr int PreHelloMaxPayload = 8 * 1024; // until the peer's hello was accepted
-constexpr int MaxPayload = 1024 * 1024;     // afterwards (bulk transfer chunks included)
+constexpr int MaxPayload = 1024 * 1024; // afterwards (bulk transfer chunks included)
 constexpr int DisplayNameBytes = 64;
 constexpr int SessionIdBytes = 16;
 constexpr int MaxCapabilities = 32;

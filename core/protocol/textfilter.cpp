@@ -14,7 +14,7 @@ bool isControl(char32_t c)
 bool isBidiControl(char32_t c)
 {
     return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e)
-            || (c >= 0x2066 && c <= 0x2069);
+        || (c >= 0x2066 && c <= 0x2069);
 }
 
 } // namespace

@@ -31,8 +31,8 @@ bool decode(QByteArrayView bytes, QByteArray *fingerprint, Error *error)
     if (bytes.size() != Size || bytes.first(MagicSize) != QByteArrayView(Magic, MagicSize)) {
         if (error)
             *error = { ErrorCode::NotPunchline,
-                       QStringLiteral("the other end does not speak Punchline (it sent \"%1\")")
-                               .arg(describeBytes(bytes)) };
+                QStringLiteral("the other end does not speak Punchline (it sent \"%1\")")
+                    .arg(describeBytes(bytes)) };
         return false;
     }
     *fingerprint = bytes.sliced(MagicSize, FingerprintSize).toByteArray();

@@ -26,7 +26,9 @@ struct Puncher::Pending
     std::unique_ptr<QTimer> grace;
 };
 
-Puncher::Puncher(const Config &config, QObject *parent) : QObject(parent), m_config(config)
+Puncher::Puncher(const Config &config, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
 {
     m_dialers.resize(m_config.candidates.size());
     m_lastDial.resize(m_config.candidates.size());
@@ -100,10 +102,12 @@ void Puncher::tick()
     int base = m_config.retryIntervalMs;
     if (m_config.backoff) {
         // Healing: 0.5 s, 0.75 s, … up to the cap, so a long outage does not mean a SYN storm.
-        m_backoffMs = qMin(m_config.maxRetryIntervalMs, m_backoffMs > 0 ? m_backoffMs * 3 / 2 : base);
+        m_backoffMs
+            = qMin(m_config.maxRetryIntervalMs, m_backoffMs > 0 ? m_backoffMs * 3 / 2 : base);
         base = m_backoffMs;
     }
-    m_tick.setInterval(qMax(10, base * 4 / 5 + int(QRandomGenerator::global()->bounded(base * 2 / 5 + 1))));
+    m_tick.setInterval(
+        qMax(10, base * 4 / 5 + int(QRandomGenerator::global()->bounded(base * 2 / 5 + 1))));
     for (int i = 0; i < m_config.candidates.size(); ++i) {
         if (!m_dialers[i])
             startDial(i, false);
@@ -131,11 +135,12 @@ void Puncher::startDial(int index, bool lowTtl)
         dialer->deleteLater();
         adopt(fd, true);
     });
-    connect(dialer, &Net::Dialer::failed, this, [this, index, dialer, lowTtl](int err, const QString &) {
-        m_dialers[index] = nullptr;
-        dialer->deleteLater();
-        onDialFailed(index, err, lowTtl);
-    });
+    connect(dialer, &Net::Dialer::failed, this,
+        [this, index, dialer, lowTtl](int err, const QString &) {
+            m_dialers[index] = nullptr;
+            dialer->deleteLater();
+            onDialFailed(index, err, lowTtl);
+        });
     dialer->start();
 }
 
@@ -153,7 +158,8 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
     // Never faster than every MinRedialMs per candidate, so a RST-answering peer at zero RTT
     // causes no SYN storm. Other failures (ICMP unreachable, EADDRNOTAVAIL) wait for the tick.
     if ((err == ECONNREFUSED && !wasLowTtl) || err == ETIMEDOUT) {
-        const qint64 since = m_lastDial[index].isValid() ? m_lastDial[index].elapsed() : MinRedialMs;
+        const qint64 since
+            = m_lastDial[index].isValid() ? m_lastDial[index].elapsed() : MinRedialMs;
         const bool lowTtl = err == ECONNREFUSED && m_config.lowTtl > 0;
         if (since >= MinRedialMs)
             startDial(index, lowTtl);
@@ -179,8 +185,8 @@ void Puncher::adopt(qintptr fd, bool outgoing)
     auto *socket = new QSslSocket(this);
     // Unbuffered: read exactly the preamble and the nomination byte, never a byte of the TLS
     // handshake behind them (the TLS layer reads those from the socket itself).
-    if (!socket->setSocketDescriptor(fd, QAbstractSocket::ConnectedState,
-                                     QIODevice::ReadWrite | QIODevice::Unbuffered)) {
+    if (!socket->setSocketDescriptor(
+            fd, QAbstractSocket::ConnectedState, QIODevice::ReadWrite | QIODevice::Unbuffered)) {
         Net::closeFd(fd);
         socket->deleteLater();
         return;
@@ -197,16 +203,15 @@ void Puncher::adopt(qintptr fd, bool outgoing)
 
     connect(p->timeout.get(), &QTimer::timeout, this, [this, p] {
         dropPending(p,
-                    { ErrorCode::NotPunchline,
-                      QStringLiteral("%1 accepted a connection but did not speak Punchline in time")
-                              .arg(Endpoint { p->socket->peerAddress(), p->socket->peerPort() }
-                                           .toString()) },
-                    true);
+            { ErrorCode::NotPunchline,
+                QStringLiteral("%1 accepted a connection but did not speak Punchline in time")
+                    .arg(Endpoint { p->socket->peerAddress(), p->socket->peerPort() }.toString()) },
+            true);
     });
     connect(socket, &QSslSocket::readyRead, this, [this, p] { onReadable(p); });
     connect(socket, &QSslSocket::disconnected, this, [this, p] {
-        dropPending(p, { ErrorCode::PeerClosed, QStringLiteral("connection closed during set-up") },
-                    false);
+        dropPending(
+            p, { ErrorCode::PeerClosed, QStringLiteral("connection closed during set-up") }, false);
     });
     connect(socket, &QSslSocket::errorOccurred, this, [this, p](QAbstractSocket::SocketError) {
         dropPending(p, { ErrorCode::SocketError, p->socket->errorString() }, false);
@@ -236,7 +241,7 @@ void Puncher::adopt(qintptr fd, bool outgoing)
 bool Puncher::pinnedController() const
 {
     return !m_config.expectedPeerFingerprint.isEmpty()
-            && m_config.ourFingerprint > m_config.expectedPeerFingerprint;
+        && m_config.ourFingerprint > m_config.expectedPeerFingerprint;
 }
 
 void Puncher::onReadable(Pending *p)
@@ -262,17 +267,19 @@ void Puncher::onReadable(Pending *p)
             return;
         }
         if (fp == m_config.ourFingerprint) {
-            dropPending(p, { ErrorCode::ConnectedToSelf,
-                             QStringLiteral("one of the addresses leads back to this program itself") },
-                        false);
+            dropPending(p,
+                { ErrorCode::ConnectedToSelf,
+                    QStringLiteral("one of the addresses leads back to this program itself") },
+                false);
             return;
         }
         if (!m_config.expectedPeerFingerprint.isEmpty() && fp != m_config.expectedPeerFingerprint) {
-            dropPending(p, { ErrorCode::PeerIdentityMismatch,
-                             QStringLiteral("someone else answered at %1: it is not the friend whose "
-                                            "code you pasted")
-                                     .arg(Endpoint { s->peerAddress(), s->peerPort() }.toString()) },
-                        true);
+            dropPending(p,
+                { ErrorCode::PeerIdentityMismatch,
+                    QStringLiteral("someone else answered at %1: it is not the friend whose "
+                                   "code you pasted")
+                        .arg(Endpoint { s->peerAddress(), s->peerPort() }.toString()) },
+                true);
             return;
         }
         p->peerFingerprint = fp;
@@ -298,8 +305,10 @@ void Puncher::onReadable(Pending *p)
     } else if (p->stage == Pending::Stage::AwaitNomination && c == Preamble::NominateEarly) {
         finish(p, false); // the controller waits for our ClientHello
     } else {
-        dropPending(p, { ErrorCode::ProtocolError,
-                         QStringLiteral("unexpected byte during connection set-up") }, true);
+        dropPending(p,
+            { ErrorCode::ProtocolError,
+                QStringLiteral("unexpected byte during connection set-up") },
+            true);
     }
 }
 
@@ -352,8 +361,8 @@ void Puncher::finish(Pending *p, bool tlsServer)
     n.remote = Endpoint { normalizedAddress(p->socket->peerAddress()), p->socket->peerPort() };
     n.outgoing = p->outgoing;
     delete p;
-    qCInfo(lcPunch) << "nominated" << n.local.toString() << "->" << n.remote.toString()
-                    << "after" << m_attempts << "attempts";
+    qCInfo(lcPunch) << "nominated" << n.local.toString() << "->" << n.remote.toString() << "after"
+                    << m_attempts << "attempts";
     Q_EMIT nominated(n);
 }
 
@@ -387,8 +396,8 @@ void Puncher::onDeadline()
         QString message = QStringLiteral("no direct connection could be made in %1 s after %2 "
                                          "attempts: your friend may not have pasted your code yet, "
                                          "or one of the two networks blocks direct connections")
-                                  .arg(m_config.deadlineMs / 1000)
-                                  .arg(m_attempts);
+                              .arg(m_config.deadlineMs / 1000)
+                              .arg(m_attempts);
         if (e.code == ErrorCode::NotPunchline || e.code == ErrorCode::ProtocolError)
             message += QStringLiteral(" (an address answered, but %1)").arg(e.message);
         e = { ErrorCode::ConnectTimeout, message };
@@ -399,7 +408,8 @@ void Puncher::onDeadline()
 
 void Puncher::emitProgress()
 {
-    Q_EMIT progress(ConnectProgress { m_attempts, int(m_config.candidates.size()), m_since.elapsed() });
+    Q_EMIT progress(
+        ConnectProgress { m_attempts, int(m_config.candidates.size()), m_since.elapsed() });
 }
 
 } // namespace Punchline

@@ -42,22 +42,22 @@ public:
     {
         quint16 localPort = 0;
         QList<Endpoint> candidates;
-        QByteArray ourFingerprint;          // 32 bytes
+        QByteArray ourFingerprint; // 32 bytes
         QByteArray expectedPeerFingerprint; // empty: trust on first use
         int attemptTimeoutMs = 5000;
         int retryIntervalMs = 500;
-        int maxRetryIntervalMs = 4000;      // backoff cap (reconnecting)
+        int maxRetryIntervalMs = 4000; // backoff cap (reconnecting)
         bool backoff = false;
-        int deadlineMs = 0;                 // 0: until stopped
-        int lowTtl = 0;                     // > 0: re-open after a RST with a low-TTL SYN (lenient NATs)
+        int deadlineMs = 0; // 0: until stopped
+        int lowTtl = 0; // > 0: re-open after a RST with a low-TTL SYN (lenient NATs)
         int preambleTimeoutMs = 5000;
     };
 
     struct Nomination
     {
         QSslSocket *socket = nullptr; // plain mode; ownership passes to the receiver
-        bool tlsServer = false;       // controlled side = TLS server
-        QByteArray peerFingerprint;   // claimed in the preamble; TLS must prove it
+        bool tlsServer = false; // controlled side = TLS server
+        QByteArray peerFingerprint; // claimed in the preamble; TLS must prove it
         Endpoint local;
         Endpoint remote;
         bool outgoing = false;

@@ -32,7 +32,7 @@ public:
 
 Q_SIGNALS:
     void frameReceived(quint16 type, const QByteArray &payload);
-    void writable();                       // pendingBytes() dropped below the low-water mark
+    void writable(); // pendingBytes() dropped below the low-water mark
     void closed(const Punchline::Error &why);
 };
 

@@ -23,7 +23,8 @@ LoopbackLink::LoopbackLink(const QString &name)
 LoopbackLink::~LoopbackLink()
 {
     if (m_peer && m_peer->m_open)
-        m_peer->finish(Error { ErrorCode::PeerLost, QStringLiteral("the other end of the loopback link went away") });
+        m_peer->finish(Error {
+            ErrorCode::PeerLost, QStringLiteral("the other end of the loopback link went away") });
 }
 
 QString LoopbackLink::describe() const
@@ -123,8 +124,9 @@ void LoopbackLink::close(const Error &why)
         return;
     // Like TCP's FIN: what was already sent still arrives, then the other end sees the close.
     m_peerWhy = why.code == ErrorCode::ProtocolError
-            ? Error { ErrorCode::PeerLost, QStringLiteral("the other side closed the link after a protocol error") }
-            : Error { ErrorCode::PeerLost, QStringLiteral("the other side closed the link") };
+        ? Error { ErrorCode::PeerLost,
+              QStringLiteral("the other side closed the link after a protocol error") }
+        : Error { ErrorCode::PeerLost, QStringLiteral("the other side closed the link") };
     m_draining = true;
     scheduleFlush();
     finish(why);
@@ -140,7 +142,8 @@ void LoopbackLink::finish(const Error &why)
         m_wireOffset = 0;
     }
     // Like a socket: closed() comes from the event loop, never from inside close()/sendFrame().
-    QMetaObject::invokeMethod(this, [this, why] { Q_EMIT closed(why); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, why] { Q_EMIT closed(why); }, Qt::QueuedConnection);
 }
 
 } // namespace Punchline

@@ -44,7 +44,8 @@ Session::Session(const SessionConfig &config, QObject *parent)
     m_helloTimer.setSingleShot(true);
     connect(&m_helloTimer, &QTimer::timeout, this, [this] {
         failLink({ ErrorCode::PeerLost,
-                   QStringLiteral("the other side did not greet within %1 s").arg(m_config.helloTimeoutMs / 1000.0) });
+            QStringLiteral("the other side did not greet within %1 s")
+                .arg(m_config.helloTimeoutMs / 1000.0) });
     });
     connect(&m_pingTimer, &QTimer::timeout, this, &Session::onPingTimer);
     connect(&m_silenceTimer, &QTimer::timeout, this, &Session::onSilenceCheck);
@@ -84,7 +85,9 @@ void Session::attachLink(Link *link)
     connect(link, &Link::closed, this, [this, link](const Error &why) {
         if (m_link != link)
             return;
-        failLink(why.isError() ? why : Error { ErrorCode::PeerLost, QStringLiteral("the link was closed") });
+        failLink(why.isError()
+                ? why
+                : Error { ErrorCode::PeerLost, QStringLiteral("the link was closed") });
     });
     // Deleted while attached (instead of closed, then deleted): same as lost. By now m_link
     // (a QPointer) is already null, so the raw pointer tells whether it was ours.
@@ -162,7 +165,8 @@ void Session::onFrame(quint16 type, const QByteArray &payload)
         else if (type == FrameType::Bye)
             onBye(payload);
         else
-            protocolError(QStringLiteral("the other side sent frame type %1 before its hello").arg(typeName(type)));
+            protocolError(QStringLiteral("the other side sent frame type %1 before its hello")
+                              .arg(typeName(type)));
         return;
     }
     switch (type) {
@@ -220,16 +224,18 @@ void Session::onHello(const QByteArray &payload)
     }
     // No downgrade: a peer that cannot speak our minimum is refused, not accommodated.
     if (hello->version < m_config.minProtocolVersion) {
-        protocolError(QStringLiteral("your friend's Punchline is too old (protocol %1, this one needs %2 or "
-                                     "newer): ask them to update")
-                              .arg(hello->version)
-                              .arg(m_config.minProtocolVersion));
+        protocolError(
+            QStringLiteral("your friend's Punchline is too old (protocol %1, this one needs %2 or "
+                           "newer): ask them to update")
+                .arg(hello->version)
+                .arg(m_config.minProtocolVersion));
         return;
     }
     if (hello->minVersion > m_config.protocolVersion) {
-        protocolError(QStringLiteral("your friend's Punchline is newer and no longer speaks protocol %1: "
-                                     "update Punchline")
-                              .arg(m_config.protocolVersion));
+        protocolError(
+            QStringLiteral("your friend's Punchline is newer and no longer speaks protocol %1: "
+                           "update Punchline")
+                .arg(m_config.protocolVersion));
         return;
     }
     m_version = qMin(hello->version, m_config.protocolVersion);
@@ -257,8 +263,8 @@ void Session::onHello(const QByteArray &payload)
         if (!self || m_link != link)
             return;
     }
-    qCInfo(lcSession).noquote() << "established with" << hello->displayName << "protocol" << m_version
-                                << (resumed ? "(resumed)" : "");
+    qCInfo(lcSession).noquote() << "established with" << hello->displayName << "protocol"
+                                << m_version << (resumed ? "(resumed)" : "");
     Q_EMIT established(hello->displayName, resumed);
     if (!self || m_link != link || !m_established)
         return;
@@ -285,8 +291,8 @@ void Session::onChat(const QByteArray &payload)
     message.text = stripControlCharacters(chat->text, true);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // The sender's time (when it was typed, maybe during a cut), unless its clock is far ahead.
-    message.time = QDateTime::fromMSecsSinceEpoch(chat->timestampMs > now + qint64(24) * 3600 * 1000 ? now : chat->timestampMs,
-                                                  Qt::UTC);
+    message.time = QDateTime::fromMSecsSinceEpoch(
+        chat->timestampMs > now + qint64(24) * 3600 * 1000 ? now : chat->timestampMs, Qt::UTC);
     message.outgoing = false;
     message.delivered = true;
     Q_EMIT chatReceived(message);
@@ -357,8 +363,8 @@ void Session::onBye(const QByteArray &payload)
     const auto bye = decodeBye(payload, &error);
     const QString reason = bye ? bye->reason : QString();
     failLink({ ErrorCode::PeerClosed,
-               reason.isEmpty() ? QStringLiteral("your friend closed the connection")
-                                : QStringLiteral("your friend closed the connection (%1)").arg(reason) });
+        reason.isEmpty() ? QStringLiteral("your friend closed the connection")
+                         : QStringLiteral("your friend closed the connection (%1)").arg(reason) });
 }
 
 void Session::onPingTimer()
@@ -375,9 +381,10 @@ void Session::onSilenceCheck()
     if (!m_established)
         return;
     if (m_sinceLastFrame.elapsed() > m_config.peerSilentLimitMs) {
-        failLink({ ErrorCode::PeerLost, QStringLiteral("no sign of life from your friend for %1 s: the "
-                                                       "connection is lost")
-                                                .arg(m_config.peerSilentLimitMs / 1000.0) });
+        failLink({ ErrorCode::PeerLost,
+            QStringLiteral("no sign of life from your friend for %1 s: the "
+                           "connection is lost")
+                .arg(m_config.peerSilentLimitMs / 1000.0) });
         return;
     }
     // Transfers have no "became idle" callback: the done handshake polls them here.
@@ -421,7 +428,8 @@ bool Session::sendChat(const QString &id, const QString &text, Error *error)
     if (text.trimmed().isEmpty())
         return refuse(QStringLiteral("the message is empty"));
     if (text.toUtf8().size() > Limits::ChatTextBytes)
-        return refuse(QStringLiteral("the message is longer than %1 KiB: send it as a file").arg(Limits::ChatTextBytes / 1024));
+        return refuse(QStringLiteral("the message is longer than %1 KiB: send it as a file")
+                          .arg(Limits::ChatTextBytes / 1024));
     Outgoing message { id, QDateTime::currentMSecsSinceEpoch(), text };
     m_outbox.append(message);
     m_doneSent = false; // a new Done follows once this one is acknowledged
@@ -433,14 +441,16 @@ bool Session::sendChat(const QString &id, const QString &text, Error *error)
 void Session::sendChatFrame(const Outgoing &message)
 {
     if (m_link)
-        m_link->sendFrame(FrameType::Chat, encodeChat({ message.id, message.timestampMs, message.text }));
+        m_link->sendFrame(
+            FrameType::Chat, encodeChat({ message.id, message.timestampMs, message.text }));
 }
 
 QList<ChatMessage> Session::pendingMessages() const
 {
     QList<ChatMessage> out;
     for (const Outgoing &o : m_outbox)
-        out.append(ChatMessage { o.id, o.text, QDateTime::fromMSecsSinceEpoch(o.timestampMs, Qt::UTC), true, false });
+        out.append(ChatMessage {
+            o.id, o.text, QDateTime::fromMSecsSinceEpoch(o.timestampMs, Qt::UTC), true, false });
     return out;
 }
 
@@ -507,7 +517,8 @@ void Session::setTransferHandler(TransferHandler *handler)
     m_transfers = handler;
     if (!handler)
         return;
-    handler->setSendControl([this](quint16 type, const QByteArray &payload) { sendTransferControl(type, payload); });
+    handler->setSendControl(
+        [this](quint16 type, const QByteArray &payload) { sendTransferControl(type, payload); });
     handler->bulkAvailable = [this] { schedulePump(); };
     if (m_established) {
         m_transfersUp = true;
@@ -520,7 +531,8 @@ void Session::setTransferHandler(TransferHandler *handler)
 void Session::sendTransferControl(quint16 type, const QByteArray &payload)
 {
     if (!FrameType::isTransfer(type) || payload.size() > Limits::MaxPayload) {
-        qCWarning(lcSession) << "transfer handler sent a bad frame, type" << typeName(type) << "size" << payload.size();
+        qCWarning(lcSession) << "transfer handler sent a bad frame, type" << typeName(type)
+                             << "size" << payload.size();
         return;
     }
     // While no link is up the frame is dropped: the handler resends its state after onLinkUp().
@@ -533,10 +545,13 @@ void Session::schedulePump()
     if (m_pumpScheduled)
         return;
     m_pumpScheduled = true;
-    QMetaObject::invokeMethod(this, [this] {
-        m_pumpScheduled = false;
-        pump();
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_pumpScheduled = false;
+            pump();
+        },
+        Qt::QueuedConnection);
 }
 
 void Session::pump()
@@ -546,7 +561,7 @@ void Session::pump()
     m_pumping = true;
     const QPointer<Session> self(this);
     while (self && m_established && m_link && m_link->isOpen()
-           && m_link->pendingBytes() < BulkLowWaterMark) {
+        && m_link->pendingBytes() < BulkLowWaterMark) {
         auto frame = m_transfers->nextBulkFrame();
         if (!self || !frame)
             break;

@@ -31,9 +31,10 @@ struct SessionConfig
 {
     QString displayName;
     int keepaliveIntervalMs = 15000; // a ping this often (also keeps NAT mappings alive)
-    int peerSilentLimitMs = 45000;   // no frame for longer: the link is lost
-    int helloTimeoutMs = 10000;      // the peer's hello must arrive within this after attach
-    QStringList capabilities { QStringLiteral("chat/1"), QLatin1String(TransferHandler::FlowCapability) };
+    int peerSilentLimitMs = 45000; // no frame for longer: the link is lost
+    int helloTimeoutMs = 10000; // the peer's hello must arrive within this after attach
+    QStringList capabilities { QStringLiteral("chat/1"),
+        QLatin1String(TransferHandler::FlowCapability) };
     // What we announce; tests use other values to play a newer or older peer.
     int protocolVersion = Limits::ProtocolVersion;
     int minProtocolVersion = Limits::MinProtocolVersion; // peers below are refused (no downgrade)
@@ -141,7 +142,7 @@ private:
     QByteArray m_peerSessionId; // from the last hello seen (any link)
 
     QList<Outgoing> m_outbox;
-    QSet<QString> m_seen;           // ids of chats received (bounded)
+    QSet<QString> m_seen; // ids of chats received (bounded)
     std::deque<QString> m_seenOrder;
 
     QTimer m_helloTimer;
@@ -152,8 +153,8 @@ private:
     QHash<quint64, qint64> m_pingsInFlight;
 
     bool m_doneRequested = false;
-    bool m_doneSent = false;  // on the current link, since our last chat
-    bool m_peerDone = false;  // on the current link, since the peer's last chat
+    bool m_doneSent = false; // on the current link, since our last chat
+    bool m_peerDone = false; // on the current link, since the peer's last chat
     bool m_allDoneEmitted = false;
 
     TransferHandler *m_transfers = nullptr;

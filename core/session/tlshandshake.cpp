@@ -15,21 +15,23 @@ QString printable(const QByteArray &bytes)
     for (const char c : bytes.left(16)) {
         const uchar u = uchar(c);
         out += (u >= 0x20 && u < 0x7f) ? QString(QLatin1Char(c))
-                                      : QStringLiteral("\\x%1").arg(u, 2, 16, QLatin1Char('0'));
+                                       : QStringLiteral("\\x%1").arg(u, 2, 16, QLatin1Char('0'));
     }
     return out;
 }
 
 Error notPunchline(const QString &detail)
 {
-    return { ErrorCode::NotPunchline,
-             QStringLiteral("the other side does not speak Punchline's secure protocol (%1)").arg(detail) };
+    return {
+        ErrorCode::NotPunchline,
+        QStringLiteral("the other side does not speak Punchline's secure protocol (%1)").arg(detail)
+    };
 }
 
 } // namespace
 
 TlsHandshake::TlsHandshake(QSslSocket *socket, const Identity &identity, Role role,
-                           const QByteArray &expectedFingerprint, int timeoutMs, QObject *parent)
+    const QByteArray &expectedFingerprint, int timeoutMs, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
     , m_identity(identity)
@@ -42,9 +44,9 @@ TlsHandshake::TlsHandshake(QSslSocket *socket, const Identity &identity, Role ro
 }
 
 TlsHandshake::TlsHandshake(QSslSocket *socket, const Identity &identity, bool asServer,
-                           const QByteArray &expectedFingerprint, int timeoutMs, QObject *parent)
+    const QByteArray &expectedFingerprint, int timeoutMs, QObject *parent)
     : TlsHandshake(socket, identity, asServer ? Role::Server : Role::Client, expectedFingerprint,
-                   timeoutMs, parent)
+        timeoutMs, parent)
 {
 }
 
@@ -54,7 +56,8 @@ TlsHandshake::~TlsHandshake()
         m_socket->disconnect(this);
 }
 
-TlsHandshake::Role TlsHandshake::roleFor(const QByteArray &ourFingerprint, const QByteArray &peerFingerprint)
+TlsHandshake::Role TlsHandshake::roleFor(
+    const QByteArray &ourFingerprint, const QByteArray &peerFingerprint)
 {
     return ourFingerprint > peerFingerprint ? Role::Client : Role::Server;
 }
@@ -76,16 +79,21 @@ QList<QSslError::SslError> TlsHandshake::expectedCertificateErrors()
 void TlsHandshake::start()
 {
     if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState) {
-        QMetaObject::invokeMethod(this, [this] {
-            fail({ ErrorCode::TlsError, QStringLiteral("the connection closed before the secure handshake") });
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                fail({ ErrorCode::TlsError,
+                    QStringLiteral("the connection closed before the secure handshake") });
+            },
+            Qt::QueuedConnection);
         return;
     }
     QSslConfiguration config = m_socket->sslConfiguration();
     config.setProtocol(QSsl::TlsV1_3OrLater);
     config.setLocalCertificate(m_identity.certificate());
     config.setPrivateKey(m_identity.privateKey());
-    config.setPeerVerifyMode(QSslSocket::VerifyPeer); // the server asks for the client's certificate
+    config.setPeerVerifyMode(
+        QSslSocket::VerifyPeer); // the server asks for the client's certificate
     config.setCaCertificates({}); // no public CAs: the pin is the only trust
     config.setAllowedNextProtocols({ applicationProtocol() });
     m_socket->setSslConfiguration(config);
@@ -95,8 +103,8 @@ void TlsHandshake::start()
     connect(m_socket, &QSslSocket::errorOccurred, this, &TlsHandshake::onSocketError);
     connect(m_socket, &QSslSocket::disconnected, this, [this] {
         fail({ ErrorCode::TlsError,
-               QStringLiteral("the other side closed the connection during the secure handshake (it "
-                              "may not be Punchline, or it did not accept this device's identity)") });
+            QStringLiteral("the other side closed the connection during the secure handshake (it "
+                           "may not be Punchline, or it did not accept this device's identity)") });
     });
     m_timer.start(m_timeoutMs);
 
@@ -119,10 +127,10 @@ void TlsHandshake::checkFirstBytes()
         return;
     // A TLS record: content type 22 (handshake), version 3.x.
     const bool ok = uchar(head.at(0)) == 0x16 && (head.size() < 2 || uchar(head.at(1)) == 0x03)
-            && (head.size() < 3 || uchar(head.at(2)) <= 0x04);
+        && (head.size() < 3 || uchar(head.at(2)) <= 0x04);
     if (!ok) {
         fail(notPunchline(QStringLiteral("it sent \"%1\" instead of a TLS handshake")
-                                  .arg(printable(m_socket->peek(16)))));
+                              .arg(printable(m_socket->peek(16)))));
         return;
     }
     if (head.size() < 3)
@@ -150,13 +158,13 @@ bool TlsHandshake::acceptablePeer(const QByteArray &fingerprint, Error *why) con
     }
     if (fingerprint == m_identity.fingerprint()) {
         *why = { ErrorCode::ConnectedToSelf,
-                 QStringLiteral("this connection reached this device itself, not your friend") };
+            QStringLiteral("this connection reached this device itself, not your friend") };
         return false;
     }
     if (!m_expected.isEmpty() && fingerprint != m_expected) {
         *why = { ErrorCode::PeerIdentityMismatch,
-                 QStringLiteral("someone else answered at your friend's address: the certificate "
-                                "does not match the code") };
+            QStringLiteral("someone else answered at your friend's address: the certificate "
+                           "does not match the code") };
         return false;
     }
     return true;
@@ -184,7 +192,8 @@ void TlsHandshake::onSslErrors(const QList<QSslError> &errors)
     for (const QSslError &e : errors) {
         if (!expected.contains(e.error())) {
             fail({ ErrorCode::TlsError,
-                   QStringLiteral("the other side's certificate is not acceptable: %1").arg(e.errorString()) });
+                QStringLiteral("the other side's certificate is not acceptable: %1")
+                    .arg(e.errorString()) });
             return;
         }
     }
@@ -227,17 +236,18 @@ void TlsHandshake::onSocketError()
         // bytes were not TLS at all.
         if (detail.contains(QLatin1String("alert"), Qt::CaseInsensitive))
             fail({ ErrorCode::TlsError,
-                   QStringLiteral("the other side refused the secure connection (%1)").arg(detail) });
+                QStringLiteral("the other side refused the secure connection (%1)").arg(detail) });
         else
             fail(notPunchline(detail));
         break;
     case QAbstractSocket::RemoteHostClosedError:
         fail({ ErrorCode::TlsError,
-               QStringLiteral("the other side closed the connection during the secure handshake (it "
-                              "may not be Punchline, or it did not accept this device's identity)") });
+            QStringLiteral("the other side closed the connection during the secure handshake (it "
+                           "may not be Punchline, or it did not accept this device's identity)") });
         break;
     default:
-        fail({ ErrorCode::TlsError, QStringLiteral("the secure handshake failed: %1").arg(detail) });
+        fail(
+            { ErrorCode::TlsError, QStringLiteral("the secure handshake failed: %1").arg(detail) });
         break;
     }
 }
@@ -245,9 +255,9 @@ void TlsHandshake::onSocketError()
 void TlsHandshake::onTimeout()
 {
     fail({ ErrorCode::NotPunchline,
-           QStringLiteral("no secure handshake from the other side within %1 s: it does not seem to "
-                          "be Punchline, or the connection stalled")
-                   .arg(m_timeoutMs / 1000.0) });
+        QStringLiteral("no secure handshake from the other side within %1 s: it does not seem to "
+                       "be Punchline, or the connection stalled")
+            .arg(m_timeoutMs / 1000.0) });
 }
 
 void TlsHandshake::fail(const Error &error)
@@ -262,7 +272,8 @@ void TlsHandshake::fail(const Error &error)
     }
     qCInfo(lcSession).noquote() << "secure handshake failed:" << error.message;
     // Always from the event loop, never from inside start() or a socket signal mid-flight.
-    QMetaObject::invokeMethod(this, [this, error] { Q_EMIT failed(error); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, error] { Q_EMIT failed(error); }, Qt::QueuedConnection);
 }
 
 } // namespace Punchline

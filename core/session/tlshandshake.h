@@ -28,12 +28,12 @@ public:
     // socket: connected, in plain mode, not owned (the caller deletes it after failed()).
     // expectedFingerprint: SHA-256 of the peer's certificate; empty = trust on first use.
     TlsHandshake(QSslSocket *socket, const Identity &identity, Role role,
-                 const QByteArray &expectedFingerprint, int timeoutMs = DefaultTimeoutMs,
-                 QObject *parent = nullptr);
+        const QByteArray &expectedFingerprint, int timeoutMs = DefaultTimeoutMs,
+        QObject *parent = nullptr);
     // Same, with the role as a flag (the puncher's Nomination::tlsServer).
     TlsHandshake(QSslSocket *socket, const Identity &identity, bool asServer,
-                 const QByteArray &expectedFingerprint, int timeoutMs = DefaultTimeoutMs,
-                 QObject *parent = nullptr);
+        const QByteArray &expectedFingerprint, int timeoutMs = DefaultTimeoutMs,
+        QObject *parent = nullptr);
     ~TlsHandshake() override;
 
     // Starts at once; the result always comes later from the event loop.

@@ -26,10 +26,10 @@ TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
     // to the transfer queue, so a chat frame behind it is reached at once).
     socket->setReadBufferSize(16 * ReadChunk);
     m_description = QStringLiteral("tls %1:%2 -> %3:%4")
-                            .arg(normalizedAddress(socket->localAddress()).toString())
-                            .arg(socket->localPort())
-                            .arg(normalizedAddress(socket->peerAddress()).toString())
-                            .arg(socket->peerPort());
+                        .arg(normalizedAddress(socket->localAddress()).toString())
+                        .arg(socket->localPort())
+                        .arg(normalizedAddress(socket->peerAddress()).toString())
+                        .arg(socket->peerPort());
     connect(socket, &QSslSocket::readyRead, this, &TlsLink::onReadyRead);
     connect(socket, &QSslSocket::bytesWritten, this, &TlsLink::onBytesWritten);
     connect(socket, &QSslSocket::encryptedBytesWritten, this, &TlsLink::onBytesWritten);
@@ -41,7 +41,8 @@ TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
             m_socket->abort();
     });
     if (socket->state() != QAbstractSocket::ConnectedState || !socket->isEncrypted()) {
-        finish(Error { ErrorCode::Internal, QStringLiteral("the connection was not secured when handed over") });
+        finish(Error { ErrorCode::Internal,
+            QStringLiteral("the connection was not secured when handed over") });
         return;
     }
     QMetaObject::invokeMethod(this, &TlsLink::onReadyRead, Qt::QueuedConnection);
@@ -106,7 +107,8 @@ void TlsLink::onBytesWritten()
 void TlsLink::onDisconnected()
 {
     onReadyRead(); // what arrived before the close (a Bye, say) still counts
-    finish(Error { ErrorCode::PeerLost, QStringLiteral("the connection to your friend was closed") });
+    finish(
+        Error { ErrorCode::PeerLost, QStringLiteral("the connection to your friend was closed") });
 }
 
 void TlsLink::onSocketError()
@@ -126,10 +128,13 @@ void TlsLink::onSocketError()
     case QAbstractSocket::SslHandshakeFailedError:
     case QAbstractSocket::SslInternalError:
     case QAbstractSocket::SslInvalidUserDataError:
-        why = { ErrorCode::TlsError, QStringLiteral("the secure connection failed: %1").arg(m_socket->errorString()) };
+        why = { ErrorCode::TlsError,
+            QStringLiteral("the secure connection failed: %1").arg(m_socket->errorString()) };
         break;
     default:
-        why = { ErrorCode::PeerLost, QStringLiteral("the connection to your friend was lost: %1").arg(m_socket->errorString()) };
+        why = { ErrorCode::PeerLost,
+            QStringLiteral("the connection to your friend was lost: %1")
+                .arg(m_socket->errorString()) };
         break;
     }
     if (m_open)
@@ -177,7 +182,7 @@ void TlsLink::flushAndClose(int timeoutMs)
     auto left = [&] { return int(qMax<qint64>(1, timeoutMs - timer.elapsed())); };
     m_socket->flush();
     while (m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesToWrite() > 0
-           && timer.elapsed() < timeoutMs) {
+        && timer.elapsed() < timeoutMs) {
         if (!m_socket->waitForBytesWritten(left()))
             break;
     }
@@ -196,7 +201,8 @@ void TlsLink::finish(const Error &why)
         return;
     m_closedEmitted = true;
     qCDebug(lcSession).noquote() << m_description << "closed:" << why.message;
-    QMetaObject::invokeMethod(this, [this, why] { Q_EMIT closed(why); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, why] { Q_EMIT closed(why); }, Qt::QueuedConnection);
 }
 
 } // namespace Punchline

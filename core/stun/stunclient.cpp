@@ -29,9 +29,12 @@ QString durationText(int ms)
 
 } // namespace
 
-StunClient::StunClient(quint16 localPort, const QString &server, const Options &options,
-                       QObject *parent)
-    : QObject(parent), m_localPort(localPort), m_server(server.trimmed()), m_options(options)
+StunClient::StunClient(
+    quint16 localPort, const QString &server, const Options &options, QObject *parent)
+    : QObject(parent)
+    , m_localPort(localPort)
+    , m_server(server.trimmed())
+    , m_options(options)
 {
     m_timeout = new QTimer(this);
     m_timeout->setSingleShot(true);
@@ -75,7 +78,8 @@ std::optional<StunClient::ServerAddress> StunClient::parseServer(QStringView raw
     }
 
     static const QRegularExpression hostName(QStringLiteral("^[A-Za-z0-9._-]+$"));
-    const bool isLiteral = QHostAddress(host).protocol() != QAbstractSocket::UnknownNetworkLayerProtocol;
+    const bool isLiteral
+        = QHostAddress(host).protocol() != QAbstractSocket::UnknownNetworkLayerProtocol;
     if (host.isEmpty() || (!isLiteral && !hostName.match(host).hasMatch()))
         return std::nullopt;
     quint16 port = defaultPort;
@@ -98,9 +102,9 @@ void StunClient::start()
         m_phase = Phase::Resolving;
         // Report later: callers never get a signal from inside start().
         QMetaObject::invokeMethod(
-                this,
-                [this] { breakDown(QStringLiteral("not a server address of the form host:port")); },
-                Qt::QueuedConnection);
+            this,
+            [this] { breakDown(QStringLiteral("not a server address of the form host:port")); },
+            Qt::QueuedConnection);
         return;
     }
     m_serverPort = address->port;
@@ -133,7 +137,8 @@ void StunClient::onResolved(const QHostInfo &info)
     if (m_phase != Phase::Resolving)
         return;
     if (info.error() != QHostInfo::NoError || info.addresses().isEmpty()) {
-        breakDown(QStringLiteral("the name cannot be resolved (%1)").arg(lowerFirst(info.errorString())));
+        breakDown(
+            QStringLiteral("the name cannot be resolved (%1)").arg(lowerFirst(info.errorString())));
         return;
     }
     for (const QHostAddress &a : info.addresses()) {
@@ -148,7 +153,8 @@ void StunClient::connectNext()
 {
     // Resolvers put the preferred address first (RFC 6724); the others are fallbacks.
     if (m_addresses.isEmpty()) {
-        breakDown(m_lastConnectError.isEmpty() ? QStringLiteral("no usable address") : m_lastConnectError);
+        breakDown(m_lastConnectError.isEmpty() ? QStringLiteral("no usable address")
+                                               : m_lastConnectError);
         return;
     }
     m_phase = Phase::Connecting;
@@ -157,7 +163,8 @@ void StunClient::connectNext()
     dialOptions.timeoutMs = qMax(1, m_timeout->remainingTime());
     m_dialer = new Net::Dialer(m_localPort, m_serverEndpoint, dialOptions, this);
     connect(m_dialer, &Net::Dialer::connected, this, &StunClient::onDialed);
-    connect(m_dialer, &Net::Dialer::failed, this, [this](int err, const QString &) { onDialFailed(err); });
+    connect(m_dialer, &Net::Dialer::failed, this,
+        [this](int err, const QString &) { onDialFailed(err); });
     m_dialer->start();
 }
 
@@ -166,8 +173,8 @@ void StunClient::onDialFailed(int err)
     m_dialer->deleteLater();
     m_dialer = nullptr;
     m_lastConnectError = err == ETIMEDOUT
-            ? QStringLiteral("no answer within %1").arg(durationText(m_options.timeoutMs))
-            : lowerFirst(QString::fromLocal8Bit(std::strerror(err)));
+        ? QStringLiteral("no answer within %1").arg(durationText(m_options.timeoutMs))
+        : lowerFirst(QString::fromLocal8Bit(std::strerror(err)));
     // For a name, say which of its addresses this was about.
     if (m_serverEndpoint.toString() != m_server)
         m_lastConnectError += QLatin1String(" (") + m_serverEndpoint.toString() + QLatin1Char(')');
@@ -213,10 +220,12 @@ void StunClient::onReadyRead()
             breakDown(QStringLiteral("the server does not speak STUN (%1)").arg(frame.reason));
             return;
         }
-        const StunParseResult parsed = StunMessage::parse(QByteArrayView(m_buffer).first(frame.size));
+        const StunParseResult parsed
+            = StunMessage::parse(QByteArrayView(m_buffer).first(frame.size));
         m_buffer.remove(0, frame.size);
         if (!parsed.ok()) {
-            breakDown(QStringLiteral("the server sent a broken STUN message (%1)").arg(parsed.reason));
+            breakDown(
+                QStringLiteral("the server sent a broken STUN message (%1)").arg(parsed.reason));
             return;
         }
         if (!handleMessage(*parsed.message))
@@ -239,8 +248,8 @@ bool StunClient::handleMessage(const StunMessage &message)
     if (message.messageClass() == StunMessage::Class::ErrorResponse) {
         const auto error = message.errorAttribute();
         breakDown(error ? QStringLiteral("the server refused the request (%1 %2)")
-                                  .arg(error->code)
-                                  .arg(error->reason)
+                              .arg(error->code)
+                              .arg(error->reason)
                         : QStringLiteral("the server refused the request"));
         return false;
     }
@@ -249,7 +258,7 @@ bool StunClient::handleMessage(const StunMessage &message)
         for (const quint16 type : message.unknownRequiredAttributes())
             types.append(QStringLiteral("0x%1").arg(type, 4, 16, QLatin1Char('0')));
         breakDown(QStringLiteral("the answer has attributes we would have to understand (%1)")
-                          .arg(types.join(QLatin1String(", "))));
+                      .arg(types.join(QLatin1String(", "))));
         return false;
     }
     const std::optional<Endpoint> reflexive = message.reflexiveAddress();
@@ -307,7 +316,8 @@ void StunClient::onSocketGone()
         || m_socket->error() == QAbstractSocket::UnknownSocketError)
         breakDown(QStringLiteral("the server closed the connection"));
     else
-        breakDown(QStringLiteral("the connection broke (%1)").arg(lowerFirst(m_socket->errorString())));
+        breakDown(
+            QStringLiteral("the connection broke (%1)").arg(lowerFirst(m_socket->errorString())));
 }
 
 void StunClient::breakDown(const QString &why)

@@ -44,7 +44,7 @@ public:
 
     // server: "host:port", "[ipv6]:port", or a host alone (port 3478).
     StunClient(quint16 localPort, const QString &server, const Options &options,
-               QObject *parent = nullptr);
+        QObject *parent = nullptr);
     ~StunClient() override;
 
     // Emits mapped() or failed() later, never from inside start(). Call once.
@@ -95,12 +95,12 @@ private:
     const Options m_options;
     Phase m_phase = Phase::Idle;
     quint16 m_serverPort = 0;
-    QList<QHostAddress> m_addresses;     // left to try
+    QList<QHostAddress> m_addresses; // left to try
     QString m_lastConnectError;
     int m_lookupId = -1;
     Net::Dialer *m_dialer = nullptr;
     QTcpSocket *m_socket = nullptr;
-    QTimer *m_timeout = nullptr;         // running while an answer (or the connection) is due
+    QTimer *m_timeout = nullptr; // running while an answer (or the connection) is due
     QTimer *m_keepalive = nullptr;
     QByteArray m_buffer;
     std::optional<StunMessage> m_pending; // the request awaiting its answer

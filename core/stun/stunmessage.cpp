@@ -69,7 +69,7 @@ quint16 encodeType(StunMessage::Class messageClass, quint16 method)
 {
     const auto c = quint16(messageClass);
     return quint16((method & 0x000F) | ((method & 0x0070) << 1) | ((method & 0x0F80) << 2)
-                   | ((c & 1) << 4) | ((c & 2) << 7));
+        | ((c & 1) << 4) | ((c & 2) << 7));
 }
 
 // Attributes we understand or can safely skip. The RFC 3489 ones (0x0002-0x0005, 0x0007,
@@ -121,7 +121,9 @@ StunFrame invalidFrame(StunParseError error, const QString &reason)
 } // namespace
 
 StunMessage::StunMessage(Class messageClass, quint16 method, const QByteArray &transactionId)
-    : m_class(messageClass), m_method(method), m_transactionId(transactionId)
+    : m_class(messageClass)
+    , m_method(method)
+    , m_transactionId(transactionId)
 {
     Q_ASSERT(transactionId.size() == transactionIdSize);
 }
@@ -138,29 +140,29 @@ StunFrame StunMessage::peekFrame(QByteArrayView stream)
 {
     const qsizetype have = stream.size();
     if (have >= 1 && (quint8(stream[0]) & 0xC0) != 0)
-        return invalidFrame(StunParseError::NotStun,
-                            QStringLiteral("the data does not start like a STUN message"));
+        return invalidFrame(
+            StunParseError::NotStun, QStringLiteral("the data does not start like a STUN message"));
     // Compare as much of the magic cookie as has arrived: an HTTP or TLS answer fails here after
     // a handful of bytes instead of after a whole announced length.
     char cookie[4];
     qToBigEndian(magicCookie, cookie);
     for (qsizetype i = 4; i < qMin<qsizetype>(have, 8); ++i) {
         if (stream[i] != cookie[i - 4])
-            return invalidFrame(StunParseError::NotStun,
-                                QStringLiteral("the data has no STUN magic cookie"));
+            return invalidFrame(
+                StunParseError::NotStun, QStringLiteral("the data has no STUN magic cookie"));
     }
     if (have < 4)
         return {};
     const quint16 length = readU16(stream, 2);
     if (length % 4 != 0)
         return invalidFrame(StunParseError::BadLength,
-                            QStringLiteral("the STUN length %1 is not a multiple of 4").arg(length));
+            QStringLiteral("the STUN length %1 is not a multiple of 4").arg(length));
     const qsizetype total = headerSize + qsizetype(length);
     if (total > maxSize)
         return invalidFrame(StunParseError::TooLarge,
-                            QStringLiteral("a STUN message of %1 bytes is larger than the %2 we accept")
-                                    .arg(total)
-                                    .arg(maxSize));
+            QStringLiteral("a STUN message of %1 bytes is larger than the %2 we accept")
+                .arg(total)
+                .arg(maxSize));
     if (have < total)
         return {};
     StunFrame frame;
@@ -173,32 +175,32 @@ StunParseResult StunMessage::parse(QByteArrayView bytes)
 {
     if (bytes.size() < headerSize)
         return parseFailure(StunParseError::Truncated,
-                            QStringLiteral("%1 bytes are too few for a STUN header").arg(bytes.size()));
+            QStringLiteral("%1 bytes are too few for a STUN header").arg(bytes.size()));
     const quint16 type = readU16(bytes, 0);
     if ((type & 0xC000) != 0)
-        return parseFailure(StunParseError::NotStun,
-                            QStringLiteral("the data does not start like a STUN message"));
+        return parseFailure(
+            StunParseError::NotStun, QStringLiteral("the data does not start like a STUN message"));
     if (readU32(bytes, 4) != magicCookie)
-        return parseFailure(StunParseError::NotStun,
-                            QStringLiteral("the data has no STUN magic cookie"));
+        return parseFailure(
+            StunParseError::NotStun, QStringLiteral("the data has no STUN magic cookie"));
     const quint16 length = readU16(bytes, 2);
     if (length % 4 != 0)
         return parseFailure(StunParseError::BadLength,
-                            QStringLiteral("the STUN length %1 is not a multiple of 4").arg(length));
+            QStringLiteral("the STUN length %1 is not a multiple of 4").arg(length));
     const qsizetype total = headerSize + qsizetype(length);
     if (total > maxSize)
         return parseFailure(StunParseError::TooLarge,
-                            QStringLiteral("a STUN message of %1 bytes is larger than the %2 we accept")
-                                    .arg(total)
-                                    .arg(maxSize));
+            QStringLiteral("a STUN message of %1 bytes is larger than the %2 we accept")
+                .arg(total)
+                .arg(maxSize));
     if (bytes.size() < total)
         return parseFailure(StunParseError::Truncated,
-                            QStringLiteral("the STUN message announces %1 bytes but only %2 arrived")
-                                    .arg(total)
-                                    .arg(bytes.size()));
+            QStringLiteral("the STUN message announces %1 bytes but only %2 arrived")
+                .arg(total)
+                .arg(bytes.size()));
     if (bytes.size() > total)
         return parseFailure(StunParseError::BadLength,
-                            QStringLiteral("%1 bytes follow the STUN message").arg(bytes.size() - total));
+            QStringLiteral("%1 bytes follow the STUN message").arg(bytes.size() - total));
 
     StunMessage message;
     message.m_method = quint16((type & 0x000F) | ((type & 0x00E0) >> 1) | ((type & 0x3E00) >> 2));
@@ -211,14 +213,14 @@ StunParseResult StunMessage::parse(QByteArrayView bytes)
     while (at < total) {
         if (message.m_hasFingerprint)
             return parseFailure(StunParseError::BadAttribute,
-                                QStringLiteral("an attribute follows FINGERPRINT, which must be last"));
+                QStringLiteral("an attribute follows FINGERPRINT, which must be last"));
         const quint16 attrType = readU16(bytes, at);
         const quint16 attrLength = readU16(bytes, at + 2);
         const qsizetype valueAt = at + attributeHeaderSize;
         if (valueAt + attrLength > total)
             return parseFailure(StunParseError::BadAttribute,
-                                QStringLiteral("STUN attribute 0x%1 runs past the end of the message")
-                                        .arg(attrType, 4, 16, QLatin1Char('0')));
+                QStringLiteral("STUN attribute 0x%1 runs past the end of the message")
+                    .arg(attrType, 4, 16, QLatin1Char('0')));
         const QByteArrayView value = bytes.sliced(valueAt, attrLength);
         // Cannot pass total: both it and valueAt are multiples of 4.
         at = valueAt + padded(attrLength);
@@ -226,11 +228,12 @@ StunParseResult StunMessage::parse(QByteArrayView bytes)
         if (attrType == StunAttribute::Fingerprint) {
             if (attrLength != 4)
                 return parseFailure(StunParseError::BadAttribute,
-                                    QStringLiteral("the FINGERPRINT attribute has the wrong size"));
-            const quint32 expected = crc32(bytes.first(valueAt - attributeHeaderSize)) ^ fingerprintXor;
+                    QStringLiteral("the FINGERPRINT attribute has the wrong size"));
+            const quint32 expected
+                = crc32(bytes.first(valueAt - attributeHeaderSize)) ^ fingerprintXor;
             if (readU32(value, 0) != expected)
                 return parseFailure(StunParseError::BadFingerprint,
-                                    QStringLiteral("the STUN FINGERPRINT does not match the message"));
+                    QStringLiteral("the STUN FINGERPRINT does not match the message"));
             message.m_hasFingerprint = true;
             continue;
         }
@@ -358,7 +361,7 @@ QString StunMessage::software() const
 bool StunMessage::isResponseTo(const StunMessage &request) const
 {
     return (m_class == Class::SuccessResponse || m_class == Class::ErrorResponse)
-            && m_method == request.m_method && m_transactionId == request.m_transactionId;
+        && m_method == request.m_method && m_transactionId == request.m_transactionId;
 }
 
 void StunMessage::addAttribute(quint16 type, const QByteArray &value)
@@ -404,7 +407,8 @@ QByteArray StunMessage::toBytes(bool withFingerprint) const
         out.append(padded(a.value.size()) - a.value.size(), '\0');
     }
     // The length must already count FINGERPRINT when the CRC is taken (RFC 8489 §14.7).
-    const qsizetype length = out.size() - headerSize + (withFingerprint ? fingerprintAttributeSize : 0);
+    const qsizetype length
+        = out.size() - headerSize + (withFingerprint ? fingerprintAttributeSize : 0);
     qToBigEndian(quint16(length), out.data() + 2);
     if (withFingerprint) {
         const quint32 crc = crc32(out) ^ fingerprintXor;

@@ -38,11 +38,11 @@ enum : quint16 {
 // Why bytes are not an acceptable STUN message.
 enum class StunParseError {
     None,
-    Truncated,      // fewer bytes than the header or the length field announce
-    NotStun,        // first two bits set or wrong magic cookie: some other protocol
-    BadLength,      // length not a multiple of 4, or trailing bytes after the message
-    TooLarge,       // above StunMessage::maxSize
-    BadAttribute,   // attribute runs past the end, or something follows FINGERPRINT
+    Truncated, // fewer bytes than the header or the length field announce
+    NotStun, // first two bits set or wrong magic cookie: some other protocol
+    BadLength, // length not a multiple of 4, or trailing bytes after the message
+    TooLarge, // above StunMessage::maxSize
+    BadAttribute, // attribute runs past the end, or something follows FINGERPRINT
     BadFingerprint, // FINGERPRINT present but wrong: corrupted, or not STUN after all
 };
 
@@ -60,7 +60,12 @@ public:
     static constexpr int maxSize = 2048;
     static constexpr quint16 bindingMethod = 0x001;
 
-    enum class Class : quint8 { Request = 0, Indication = 1, SuccessResponse = 2, ErrorResponse = 3 };
+    enum class Class : quint8 {
+        Request = 0,
+        Indication = 1,
+        SuccessResponse = 2,
+        ErrorResponse = 3
+    };
 
     struct Attribute
     {
@@ -70,7 +75,7 @@ public:
 
     struct ErrorAttribute
     {
-        int code = 0;      // 300..699
+        int code = 0; // 300..699
         QString reason;
     };
 
@@ -143,8 +148,8 @@ struct StunFrame
 {
     enum class Status { Incomplete, Complete, Invalid };
     Status status = Status::Incomplete;
-    qsizetype size = 0;                              // Complete: bytes of the first message
-    StunParseError error = StunParseError::None;     // Invalid: why
+    qsizetype size = 0; // Complete: bytes of the first message
+    StunParseError error = StunParseError::None; // Invalid: why
     QString reason;
 };
 

@@ -4,7 +4,8 @@
 
 namespace Punchline {
 
-FlowWindow::FlowWindow(const Config &config) : m_config(config)
+FlowWindow::FlowWindow(const Config &config)
+    : m_config(config)
 {
     reset();
 }
@@ -65,8 +66,10 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs, qint64 receiverQueu
     m_recentRx[size_t(m_recentNext)] = std::max<qint64>(0, receiverQueueUs);
     m_recentNext = (m_recentNext + 1) % int(m_recentRx.size());
     m_recentCount = std::min(m_recentCount + 1, int(m_recentRx.size()));
-    const qint64 pathQueue = *std::min_element(m_recentPath.begin(), m_recentPath.begin() + m_recentCount);
-    const qint64 rxQueue = *std::min_element(m_recentRx.begin(), m_recentRx.begin() + m_recentCount);
+    const qint64 pathQueue
+        = *std::min_element(m_recentPath.begin(), m_recentPath.begin() + m_recentCount);
+    const qint64 rxQueue
+        = *std::min_element(m_recentRx.begin(), m_recentRx.begin() + m_recentCount);
     m_queueUs = std::max(pathQueue, rxQueue);
 
     // Delivery rate over intervals of at least a base delay (and 5 ms).
@@ -88,7 +91,8 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs, qint64 receiverQueu
     // path jitter of a few ms is normal and must not hold the window down.
     const qint64 pathTarget = std::max(target, m_baseUs / 4);
     // off_target in [-1, 1]: +1 with empty queues, 0 at a target, -1 at twice a target.
-    const double load = std::max(double(pathQueue) / double(pathTarget), double(rxQueue) / double(target));
+    const double load
+        = std::max(double(pathQueue) / double(pathTarget), double(rxQueue) / double(target));
     const double offTarget = std::clamp(1.0 - load, -1.0, 1.0);
     if (m_slowStart) {
         if (offTarget > 0 || m_rate <= 0) { // the first burst always queues a little

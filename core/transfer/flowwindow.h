@@ -36,7 +36,10 @@ public:
         qint64 stepBytes = qint64(128) << 10; // growth per round trip after slow start
     };
 
-    FlowWindow() : FlowWindow(Config {}) { }
+    FlowWindow()
+        : FlowWindow(Config {})
+    {
+    }
     explicit FlowWindow(const Config &config);
 
     // A new link: nothing in flight, the window and the base delay start over.
@@ -62,16 +65,16 @@ private:
     qint64 m_window = 0;
     qint64 m_sent = 0;
     qint64 m_acked = 0;
-    bool m_limited = false;                       // a send found the window full since the last ack
+    bool m_limited = false; // a send found the window full since the last ack
     std::deque<std::pair<qint64, qint64>> m_marks; // (end offset, time sent) per data frame
-    qint64 m_baseUs = -1;   // min(m_baseOld, m_baseNew): the lowest delay of the last 30-60 s
+    qint64 m_baseUs = -1; // min(m_baseOld, m_baseNew): the lowest delay of the last 30-60 s
     qint64 m_baseOld = -1;
     qint64 m_baseNew = -1;
     qint64 m_bucketStartUs = -1;
-    static constexpr qint64 DeepQueueUs = 100'000;    // over this, the rate-fitted cut
+    static constexpr qint64 DeepQueueUs = 100'000; // over this, the rate-fitted cut
     static constexpr qint64 BaseBucketUs = 30'000'000; // a changed route is learned within a minute
     std::array<qint64, 8> m_recentPath {}; // recent delays above the base
-    std::array<qint64, 8> m_recentRx {};   // the receiver's recent reported waits
+    std::array<qint64, 8> m_recentRx {}; // the receiver's recent reported waits
     int m_recentCount = 0;
     int m_recentNext = 0;
     qint64 m_queueUs = 0;

@@ -3,10 +3,10 @@
 // against the sender's SHA-256, then renamed into place without replacing anything. Remembers
 // what it has (TransferStore) so a reconnect or a restart continues instead of starting over.
 
+#include "common/sha256.h"
 #include "common/types.h"
 #include "progressmeter.h"
 #include "safedir.h"
-#include "common/sha256.h"
 #include "transferprotocol.h"
 #include "transferstore.h"
 

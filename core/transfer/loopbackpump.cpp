@@ -46,8 +46,7 @@ void LoopbackPump::setUp(bool up)
         if (up) {
             handler->setPeerCapabilities({ QLatin1String(TransferHandler::FlowCapability) });
             handler->onLinkUp();
-        }
-        else
+        } else
             handler->onLinkDown();
     }
     schedule();

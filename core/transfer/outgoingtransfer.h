@@ -2,9 +2,9 @@
 // One offer we send: its files, the resume check against the receiver's partial data, and the
 // stream of chunks the session pulls (one chunk read ahead at most, hashed as it is read).
 
+#include "common/sha256.h"
 #include "common/types.h"
 #include "progressmeter.h"
-#include "common/sha256.h"
 #include "transferprotocol.h"
 
 #include <QElapsedTimer>

@@ -2,8 +2,8 @@
 // Hashes the first N bytes of an open file in slices from the event loop, so that checking a
 // multi-GiB resume prefix does not freeze chat and keepalives on the network thread.
 
-#include "common/types.h"
 #include "common/sha256.h"
+#include "common/types.h"
 
 #include <QObject>
 #include <QTimer>

@@ -439,18 +439,22 @@ void TransferManager::scheduleQueue()
     if (m_rxScheduled || m_rxQueue.empty())
         return;
     m_rxScheduled = true;
-    QMetaObject::invokeMethod(this, [this] {
-        m_rxScheduled = false;
-        // A slice of about a millisecond, then back to the event loop (the socket, chat, timers).
-        QElapsedTimer slice;
-        slice.start();
-        while (!m_rxQueue.empty() && slice.nsecsElapsed() < SliceNs)
-            processQueued();
-        if (!m_rxQueue.empty())
-            scheduleQueue();
-        else if (bulkAvailable)
-            bulkAvailable(); // the session re-checks "done" (and pulls anything we may send)
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_rxScheduled = false;
+            // A slice of about a millisecond, then back to the event loop (the socket, chat,
+            // timers).
+            QElapsedTimer slice;
+            slice.start();
+            while (!m_rxQueue.empty() && slice.nsecsElapsed() < SliceNs)
+                processQueued();
+            if (!m_rxQueue.empty())
+                scheduleQueue();
+            else if (bulkAvailable)
+                bulkAvailable(); // the session re-checks "done" (and pulls anything we may send)
+        },
+        Qt::QueuedConnection);
 }
 
 void TransferManager::drainQueue()
@@ -464,7 +468,8 @@ void TransferManager::handleConsumed(const QByteArray &payload)
     QString why;
     const auto consumed = TransferProtocol::decodeConsumed(payload, &why);
     if (!consumed || !m_peerFlow
-        || !m_flow.onConsumed(consumed->totalBytes, m_clock.nsecsElapsed() / 1000, consumed->queueUs)) {
+        || !m_flow.onConsumed(
+            consumed->totalBytes, m_clock.nsecsElapsed() / 1000, consumed->queueUs)) {
         // Only our own sending speed is at stake; note it and carry on.
         qCWarning(lcTransfer) << "ignoring a bad consumed-bytes message"
                               << (consumed ? QString::number(consumed->totalBytes) : why);

@@ -8,8 +8,8 @@
 
 #include "common/types.h"
 #include "engine/settings.h"
-#include "session/transferhandler.h"
 #include "flowwindow.h"
+#include "session/transferhandler.h"
 #include "transferstore.h"
 
 #include <QElapsedTimer>

@@ -403,7 +403,8 @@ std::optional<TransferProtocol::ConsumedReport> TransferProtocol::decodeConsumed
             *why = QStringLiteral("consumed-bytes count out of range");
         return std::nullopt;
     }
-    return ConsumedReport { qint64(total), qint64(qFromBigEndian<quint32>(payload.constData() + 8)) };
+    return ConsumedReport { qint64(total),
+        qint64(qFromBigEndian<quint32>(payload.constData() + 8)) };
 }
 
 void TransferProtocol::writeDataHeader(

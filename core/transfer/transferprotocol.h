@@ -85,7 +85,8 @@ public:
     static constexpr int HashSize = 32;
     static constexpr int DataHeaderSize = IdSize + 4 + 8;
     static constexpr int ChunkSize = 256 * 1024; // the most one Data frame may carry
-    static constexpr int SendChunkSize = 128 * 1024; // what our sender puts in one (finer interleaving with chat)
+    static constexpr int SendChunkSize
+        = 128 * 1024; // what our sender puts in one (finer interleaving with chat)
     static constexpr int MaxFiles = 100000;
     static constexpr qint64 MaxTotalBytes = qint64(1) << 50;
     static constexpr int PartBudgetBytes = 256 * 1024; // target size of one Offer/Accept part

@@ -1,9 +1,9 @@
 #include "transferstore.h"
 
 #include "common/logging.h"
+#include "common/sha256.h"
 #include "pathsafety.h"
 #include "safedir.h"
-#include "common/sha256.h"
 
 #include <QDateTime>
 #include <QDir>

@@ -23,12 +23,13 @@ void decodeAll(quint16 type, const QByteArray &payload)
     if (const auto h = decodeHello(payload, &e)) {
         const auto again = decodeHello(encodeHello(*h), &e);
         check(again && again->version == h->version && again->minVersion == h->minVersion
-              && again->capabilities == h->capabilities && again->displayName == h->displayName
-              && again->sessionId == h->sessionId);
+            && again->capabilities == h->capabilities && again->displayName == h->displayName
+            && again->sessionId == h->sessionId);
     }
     if (const auto c = decodeChat(payload, &e)) {
         const auto again = decodeChat(encodeChat(*c), &e);
-        check(again && again->id == c->id && again->text == c->text && again->timestampMs == c->timestampMs);
+        check(again && again->id == c->id && again->text == c->text
+            && again->timestampMs == c->timestampMs);
         check(isValidChatId(c->id));
     }
     if (const auto a = decodeChatAck(payload, &e))
@@ -74,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             check(!failed);
             check(frame.payload.size() <= maxPayload);
-            check(encodeFrame(frame.type, frame.payload).size() == frame.payload.size() + FrameHeaderSize);
+            check(encodeFrame(frame.type, frame.payload).size()
+                == frame.payload.size() + FrameHeaderSize);
             decodeAll(frame.type, frame.payload);
         }
         if (failed)

@@ -29,7 +29,8 @@ void run(const QString &text)
         const auto decoded = PeerCode::decode(again, &e);
         check(decoded && *decoded == *code);
     } else {
-        check(e.code == ErrorCode::BadCode || e.code == ErrorCode::CodeChecksum || e.code == ErrorCode::CodeVersion);
+        check(e.code == ErrorCode::BadCode || e.code == ErrorCode::CodeChecksum
+            || e.code == ErrorCode::CodeVersion);
         check(!e.message.isEmpty());
     }
     const PeerInput in = parsePeerInput(text);

@@ -20,13 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); // the decoder must refuse negative sizes
             const QString normalized = PathSafety::normalizedRelativePath(f.path, &why);
             if (!normalized.isNull()
-                && (normalized.startsWith(QLatin1Char('/')) || normalized.split(QLatin1Char('/')).contains(QStringLiteral(".."))))
+                && (normalized.startsWith(QLatin1Char('/'))
+                    || normalized.split(QLatin1Char('/')).contains(QStringLiteral(".."))))
                 abort(); // an accepted name never leaves the download folder
         }
     }
     TransferProtocol::decodeAcceptPart(payload, &why);
     if (const auto consumed = TransferProtocol::decodeConsumed(payload, &why)) {
-        if (consumed->totalBytes < 0 || consumed->totalBytes > (qint64(1) << 62) || consumed->queueUs < 0)
+        if (consumed->totalBytes < 0 || consumed->totalBytes > (qint64(1) << 62)
+            || consumed->queueUs < 0)
             abort(); // the decoder must bound the count
     }
     TransferProtocol::decodeIdOnly(payload, &why);

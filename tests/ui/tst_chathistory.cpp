@@ -5,8 +5,8 @@
 
 #include <QFile>
 #include <QSqlDatabase>
-#include <QTemporaryDir>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace Punchline;
@@ -40,9 +40,13 @@ private Q_SLOTS:
             Error error;
             QVERIFY2(history.open(&error), qPrintable(error.message));
             QVERIFY(QFile::exists(dir.filePath(QStringLiteral("history.sqlite"))));
-            QVERIFY(history.store(sam, message(QStringLiteral("m1"), QStringLiteral("hello\nsecond line"), true, 1000)));
-            QVERIFY(history.store(sam, message(QStringLiteral("m2"), QStringLiteral("<b>not bold</b> ünïcødé 😀"), false, 2000)));
-            QVERIFY(history.store(sam, message(QStringLiteral("m3"), QStringLiteral("third"), true, 3000)));
+            QVERIFY(history.store(sam,
+                message(QStringLiteral("m1"), QStringLiteral("hello\nsecond line"), true, 1000)));
+            QVERIFY(history.store(sam,
+                message(QStringLiteral("m2"), QStringLiteral("<b>not bold</b> ünïcødé 😀"), false,
+                    2000)));
+            QVERIFY(history.store(
+                sam, message(QStringLiteral("m3"), QStringLiteral("third"), true, 3000)));
             QVERIFY(history.markDelivered(sam, QStringLiteral("m1")));
             QVERIFY(history.rememberPeer(sam, QStringLiteral("Sam")));
             QCOMPARE(history.count(sam), 3);
@@ -70,9 +74,12 @@ private Q_SLOTS:
         QVERIFY(history.open());
         const QByteArray sam = fingerprint('\x01');
         const QByteArray kim = fingerprint('\x02');
-        QVERIFY(history.store(sam, message(QStringLiteral("a"), QStringLiteral("to Sam"), true, 1)));
-        QVERIFY(history.store(kim, message(QStringLiteral("b"), QStringLiteral("to Kim"), true, 2)));
-        QVERIFY(history.store(kim, message(QStringLiteral("c"), QStringLiteral("from Kim"), false, 3)));
+        QVERIFY(
+            history.store(sam, message(QStringLiteral("a"), QStringLiteral("to Sam"), true, 1)));
+        QVERIFY(
+            history.store(kim, message(QStringLiteral("b"), QStringLiteral("to Kim"), true, 2)));
+        QVERIFY(
+            history.store(kim, message(QStringLiteral("c"), QStringLiteral("from Kim"), false, 3)));
         QCOMPARE(history.messages(sam).size(), 1);
         QCOMPARE(history.messages(sam).constFirst().text, QStringLiteral("to Sam"));
         QCOMPARE(history.messages(kim).size(), 2);
@@ -145,8 +152,10 @@ private Q_SLOTS:
         QVERIFY(!history.open(&error));
         QVERIFY(!history.isOpen());
         QVERIFY(error.isError());
-        QVERIFY2(error.message.contains(QStringLiteral("history.sqlite")), qPrintable(error.message));
-        QVERIFY(!history.store(fingerprint('\x01'), message(QStringLiteral("m"), QStringLiteral("t"), true, 1)));
+        QVERIFY2(
+            error.message.contains(QStringLiteral("history.sqlite")), qPrintable(error.message));
+        QVERIFY(!history.store(
+            fingerprint('\x01'), message(QStringLiteral("m"), QStringLiteral("t"), true, 1)));
         // Left as it was: nothing is overwritten.
         QVERIFY(file.open(QIODevice::ReadOnly));
         QCOMPARE(file.readAll(), QByteArray(4096, 'x'));

@@ -24,8 +24,8 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
-#include <QTemporaryDir>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTreeWidget>
 #include <QUrl>
@@ -46,7 +46,8 @@ QString samCode()
     PeerCode code;
     code.name = QStringLiteral("Sam");
     code.fingerprint = samFingerprint();
-    code.candidates = { *Endpoint::parse(u"127.0.0.1:40001"), *Endpoint::parse(u"192.0.2.7:40001") };
+    code.candidates
+        = { *Endpoint::parse(u"127.0.0.1:40001"), *Endpoint::parse(u"192.0.2.7:40001") };
     return code.encode();
 }
 
@@ -98,7 +99,8 @@ private:
         for (const QString &p : paths)
             urls << QUrl::fromLocalFile(p);
         mime->setUrls(urls);
-        return new QDropEvent(QPointF(50, 50), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+        return new QDropEvent(
+            QPointF(50, 50), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
     }
 
 private Q_SLOTS:
@@ -142,8 +144,9 @@ private Q_SLOTS:
         QVERIFY(!parsed.isValid());
         QVERIFY(!connect->isEnabled());
         QVERIFY(!window.connectBar()->isInputValid());
-        QVERIFY2(status->text().startsWith(parsed.error.message.left(1).toUpper() + parsed.error.message.mid(1, 10)),
-                 qPrintable(status->text()));
+        QVERIFY2(status->text().startsWith(
+                     parsed.error.message.left(1).toUpper() + parsed.error.message.mid(1, 10)),
+            qPrintable(status->text()));
         QSignalSpy spy(window.connectBar(), &ConnectBar::connectRequested);
         QTest::keyClick(field, Qt::Key_Return); // Enter in the field does nothing either
         connect->click();
@@ -176,7 +179,8 @@ private Q_SLOTS:
         QVERIFY(bar);
 
         Q_EMIT node.stateChanged(State::Discovering);
-        QVERIFY2(banner->headline().contains(QStringLiteral("Finding your addresses")), qPrintable(banner->headline()));
+        QVERIFY2(banner->headline().contains(QStringLiteral("Finding your addresses")),
+            qPrintable(banner->headline()));
         Q_EMIT node.stateChanged(State::Ready);
         QVERIFY(banner->headline().contains(QStringLiteral("paste your friend's code")));
 
@@ -185,12 +189,16 @@ private Q_SLOTS:
         window.connectBar()->connectButton()->click();
         QCOMPARE(spy.count(), 1);
         Q_EMIT node.stateChanged(State::Connecting);
-        QVERIFY2(banner->headline().contains(QStringLiteral("Waiting for Sam")), qPrintable(banner->headline()));
+        QVERIFY2(banner->headline().contains(QStringLiteral("Waiting for Sam")),
+            qPrintable(banner->headline()));
         Q_EMIT node.connectProgress(ConnectProgress { 3, 2, 2500 });
-        QVERIFY2(banner->detail().contains(QStringLiteral("Attempt 3")), qPrintable(banner->detail()));
+        QVERIFY2(
+            banner->detail().contains(QStringLiteral("Attempt 3")), qPrintable(banner->detail()));
         QVERIFY(bar->text().contains(QStringLiteral("attempt 3")));
-        QVERIFY(window.findChild<QPushButton *>(QStringLiteral("cancelButton"))->isVisibleTo(&window));
-        QVERIFY(!window.findChild<QPushButton *>(QStringLiteral("connectButton"))->isVisibleTo(&window));
+        QVERIFY(
+            window.findChild<QPushButton *>(QStringLiteral("cancelButton"))->isVisibleTo(&window));
+        QVERIFY(!window.findChild<QPushButton *>(QStringLiteral("connectButton"))
+                     ->isVisibleTo(&window));
 
         Q_EMIT node.stateChanged(State::Securing);
         QVERIFY(banner->headline().contains(QStringLiteral("Securing")));
@@ -206,19 +214,24 @@ private Q_SLOTS:
         QVERIFY2(banner->detail().contains(QStringLiteral("42 ms")), qPrintable(banner->detail()));
         QVERIFY(banner->detail().contains(QStringLiteral("same local network")));
         QVERIFY(bar->text().contains(QStringLiteral("lan")));
-        QVERIFY(window.findChild<QPushButton *>(QStringLiteral("disconnectButton"))->isVisibleTo(&window));
+        QVERIFY(window.findChild<QPushButton *>(QStringLiteral("disconnectButton"))
+                    ->isVisibleTo(&window));
         QVERIFY(window.windowTitle().contains(QStringLiteral("Sam")));
 
-        Q_EMIT node.disconnected(Error { ErrorCode::PeerLost, QStringLiteral("no answer for 45 s") });
+        Q_EMIT node.disconnected(
+            Error { ErrorCode::PeerLost, QStringLiteral("no answer for 45 s") });
         Q_EMIT node.stateChanged(State::Reconnecting);
-        QVERIFY2(banner->headline().contains(QStringLiteral("reconnecting to Sam")), qPrintable(banner->headline()));
+        QVERIFY2(banner->headline().contains(QStringLiteral("reconnecting to Sam")),
+            qPrintable(banner->headline()));
         Q_EMIT node.connectProgress(ConnectProgress { 2, 1, 1000 });
         QVERIFY(banner->detail().contains(QStringLiteral("Attempt 2")));
 
         Q_EMIT node.stateChanged(State::Failed);
-        Q_EMIT node.errorOccurred(Error { ErrorCode::ReconnectTimeout, QStringLiteral("the connection was lost and could not be restored within 600 s") });
+        Q_EMIT node.errorOccurred(Error { ErrorCode::ReconnectTimeout,
+            QStringLiteral("the connection was lost and could not be restored within 600 s") });
         QCOMPARE(banner->headline(), QStringLiteral("Could not connect"));
-        QVERIFY2(banner->detail().startsWith(QStringLiteral("The connection was lost")), qPrintable(banner->detail()));
+        QVERIFY2(banner->detail().startsWith(QStringLiteral("The connection was lost")),
+            qPrintable(banner->detail()));
         QVERIFY(banner->detail().contains(QStringLiteral("Reconnect from your friends list")));
         QVERIFY(window.connectBar()->connectButton()->isEnabled()); // can try again
 
@@ -254,7 +267,8 @@ private Q_SLOTS:
 
         // Dropped on the message box: still an offer, and no path typed into the message.
         // (Qt delivers a drop only to a widget that saw the drag enter, as in real use.)
-        QDragEnterEvent enterInput(QPoint(5, 5), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+        QDragEnterEvent enterInput(
+            QPoint(5, 5), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(window.chatInput()->viewport(), &enterInput);
         QVERIFY(enterInput.isAccepted());
         QApplication::sendEvent(window.chatInput()->viewport(), drop.get());
@@ -264,12 +278,15 @@ private Q_SLOTS:
 
         // A folder that is gone (or cannot be read): a clear message and no offer.
         auto *badMime = new QMimeData;
-        std::unique_ptr<QDropEvent> bad(dropOf({ file, data.filePath(QStringLiteral("vanished")) }, badMime));
-        QDragEnterEvent enterBad(QPoint(50, 50), Qt::CopyAction, badMime, Qt::LeftButton, Qt::NoModifier);
+        std::unique_ptr<QDropEvent> bad(
+            dropOf({ file, data.filePath(QStringLiteral("vanished")) }, badMime));
+        QDragEnterEvent enterBad(
+            QPoint(50, 50), Qt::CopyAction, badMime, Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(&window, &enterBad);
         QApplication::sendEvent(&window, bad.get());
         QCOMPARE(spy.count(), 2);
-        QVERIFY2(window.noticeBar()->text().contains(QStringLiteral("vanished")), qPrintable(window.noticeBar()->text()));
+        QVERIFY2(window.noticeBar()->text().contains(QStringLiteral("vanished")),
+            qPrintable(window.noticeBar()->text()));
         QVERIFY(window.noticeBar()->text().contains(QStringLiteral("Nothing was sent")));
         delete badMime;
 
@@ -280,7 +297,8 @@ private Q_SLOTS:
             QVERIFY(!window.sendPaths({ locked }));
             QCOMPARE(spy.count(), 2);
             QVERIFY(window.noticeBar()->text().contains(QStringLiteral("cannot be read")));
-            QFile::setPermissions(locked, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+            QFile::setPermissions(
+                locked, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
         }
 
         // Not connected: nothing is offered either.
@@ -305,7 +323,8 @@ private Q_SLOTS:
         QCOMPARE(window.chatView()->messageCount(), 0);
         QTest::keyClick(input, Qt::Key_Return);
         QCOMPARE(window.chatView()->messageCount(), 1);
-        QCOMPARE(window.chatView()->messages().constFirst().text, QStringLiteral("first line\nsecond line"));
+        QCOMPARE(window.chatView()->messages().constFirst().text,
+            QStringLiteral("first line\nsecond line"));
         QVERIFY(input->toPlainText().isEmpty());
         QVERIFY(!window.chatView()->messages().constFirst().delivered);
         QCOMPARE(window.history()->count(samFingerprint()), 1);
@@ -325,7 +344,8 @@ private Q_SLOTS:
         QCOMPARE(window.chatView()->messageCount(), 2);
         const QString shown = window.chatView()->toPlainText();
         QVERIFY2(shown.contains(QStringLiteral("<b>bold?</b> <img src=x>")), qPrintable(shown));
-        QVERIFY(window.chatView()->toHtml().contains(QStringLiteral("href=\"https://example.org\"")));
+        QVERIFY(
+            window.chatView()->toHtml().contains(QStringLiteral("href=\"https://example.org\"")));
         QCOMPARE(window.history()->count(samFingerprint()), 2);
 
         // Too long for one message: kept in the box, explained.
@@ -364,8 +384,9 @@ private Q_SLOTS:
         offer.id = QStringLiteral("t-1");
         offer.direction = TransferDirection::In;
         offer.name = QStringLiteral("holiday");
-        offer.files = { { QStringLiteral("holiday/a.jpg"), 2000000 }, { QStringLiteral("holiday/b.jpg"), 3000000 },
-                        { QStringLiteral("holiday/<i>c</i>.txt"), 12 } };
+        offer.files = { { QStringLiteral("holiday/a.jpg"), 2000000 },
+            { QStringLiteral("holiday/b.jpg"), 3000000 },
+            { QStringLiteral("holiday/<i>c</i>.txt"), 12 } };
         offer.total = 5000012;
         offer.state = TransferState::Offered;
         Q_EMIT node.transferUpdated(offer);
@@ -387,24 +408,29 @@ private Q_SLOTS:
         offer.rateBytesPerSec = 500000;
         offer.etaMs = 8000;
         Q_EMIT node.transferUpdated(offer);
-        QVERIFY2(item->detailText().contains(QStringLiteral("left")), qPrintable(item->detailText()));
+        QVERIFY2(
+            item->detailText().contains(QStringLiteral("left")), qPrintable(item->detailText()));
         offer.state = TransferState::Failed;
-        offer.error = { ErrorCode::PeerClosed, QStringLiteral("the peer closed the connection during the transfer") };
+        offer.error = { ErrorCode::PeerClosed,
+            QStringLiteral("the peer closed the connection during the transfer") };
         Q_EMIT node.transferUpdated(offer);
         QCOMPARE(item->stateText(), QStringLiteral("Failed"));
-        QVERIFY2(item->detailText().contains(QStringLiteral("The peer closed the connection")), qPrintable(item->detailText()));
+        QVERIFY2(item->detailText().contains(QStringLiteral("The peer closed the connection")),
+            qPrintable(item->detailText()));
 
         TransferInfo second = offer;
         second.id = QStringLiteral("t-2");
         second.state = TransferState::Offered;
         second.error = {};
         Q_EMIT node.transferUpdated(second);
-        Q_EMIT node.disconnected(Error { ErrorCode::PeerClosed, QStringLiteral("Sam closed the connection") });
+        Q_EMIT node.disconnected(
+            Error { ErrorCode::PeerClosed, QStringLiteral("Sam closed the connection") });
         Q_EMIT node.stateChanged(State::Disconnected);
-        QVERIFY(window.statusBanner()->headline().contains(QStringLiteral("Sam closed the connection")));
+        QVERIFY(window.statusBanner()->headline().contains(
+            QStringLiteral("Sam closed the connection")));
         window.answerOffer(second.id, true);
         QVERIFY2(window.noticeBar()->text().contains(QStringLiteral("cannot be accepted now")),
-                 qPrintable(window.noticeBar()->text()));
+            qPrintable(window.noticeBar()->text()));
 
         // A resumed transfer says so.
         TransferInfo resumed = offer;
@@ -413,8 +439,14 @@ private Q_SLOTS:
         resumed.resumedFrom = 1000000;
         resumed.error = {};
         Q_EMIT node.transferUpdated(resumed);
-        QVERIFY(window.transferList()->item(resumed.id)->stateText().contains(QStringLiteral("resumed")));
-        QVERIFY(window.transferList()->item(resumed.id)->detailText().contains(QStringLiteral("resumed at")));
+        QVERIFY(window.transferList()
+                    ->item(resumed.id)
+                    ->stateText()
+                    .contains(QStringLiteral("resumed")));
+        QVERIFY(window.transferList()
+                    ->item(resumed.id)
+                    ->detailText()
+                    .contains(QStringLiteral("resumed at")));
     }
 
     void darkPaletteIsFollowed()
@@ -496,7 +528,8 @@ private Q_SLOTS:
         downloads->setText(notAFolder);
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Rejected));
-        QVERIFY2(dialog.errorText().contains(QStringLiteral("not a folder")), qPrintable(dialog.errorText()));
+        QVERIFY2(dialog.errorText().contains(QStringLiteral("not a folder")),
+            qPrintable(dialog.errorText()));
         QCOMPARE(dialog.settings().downloadDir, s.downloadDir);
 
         downloads->setText(s.downloadDir);
@@ -510,9 +543,11 @@ private Q_SLOTS:
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
         QCOMPARE(dialog.settings().stunServers,
-                 QStringList({ QStringLiteral("stun.example.org:3478"), QStringLiteral("stun2.example.org:443") }));
+            QStringList({ QStringLiteral("stun.example.org:3478"),
+                QStringLiteral("stun2.example.org:443") }));
 
-        QVERIFY(SettingsDialog::checkDownloadDir(QStringLiteral("/proc/definitely/not/here")).size() > 0);
+        QVERIFY(SettingsDialog::checkDownloadDir(QStringLiteral("/proc/definitely/not/here")).size()
+            > 0);
     }
 };
 

@@ -27,13 +27,13 @@
 #include <QPushButton>
 #include <QRandomGenerator>
 #include <QSignalSpy>
-#include <QTemporaryDir>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 
-#include <functional>
 #include <QUrl>
+#include <functional>
 
 using namespace Punchline;
 
@@ -134,7 +134,8 @@ private Q_SLOTS:
         m_b->show();
         m_a->start();
         m_b->start();
-        QTRY_VERIFY_WITH_TIMEOUT(!m_a->localInfo().code.isEmpty() && !m_b->localInfo().code.isEmpty(), ConnectTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !m_a->localInfo().code.isEmpty() && !m_b->localInfo().code.isEmpty(), ConnectTimeoutMs);
     }
 
     void cleanupTestCase()
@@ -176,8 +177,8 @@ private Q_SLOTS:
         // One big file (the stall figure needs a transfer that lasts) and a folder.
         QTemporaryDir data;
         const qint64 bigSize = qEnvironmentVariableIntValue("PUNCHLINE_UI_TRANSFER_MB") > 0
-                ? qint64(qEnvironmentVariableIntValue("PUNCHLINE_UI_TRANSFER_MB")) << 20
-                : qint64(128) << 20;
+            ? qint64(qEnvironmentVariableIntValue("PUNCHLINE_UI_TRANSFER_MB")) << 20
+            : qint64(128) << 20;
         const QString big = data.filePath(QStringLiteral("movie.bin"));
         writeRandom(big, bigSize);
         const QString folder = data.filePath(QStringLiteral("notes"));
@@ -190,8 +191,10 @@ private Q_SLOTS:
         QSignalSpy requested(m_a.get(), &MainWindow::sendRequested);
         auto mime = std::make_unique<QMimeData>();
         mime->setUrls({ QUrl::fromLocalFile(big), QUrl::fromLocalFile(folder) });
-        QDropEvent drop(QPointF(40, 40), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
-        QDragEnterEvent enter(QPoint(40, 40), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+        QDropEvent drop(
+            QPointF(40, 40), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+        QDragEnterEvent enter(
+            QPoint(40, 40), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
         QApplication::sendEvent(m_a.get(), &enter);
         QVERIFY(enter.isAccepted());
         QApplication::sendEvent(m_a.get(), &drop);
@@ -211,17 +214,19 @@ private Q_SLOTS:
         meter.start();
         incoming->acceptButton()->click();
         const bool finished = waitInEventLoop(
-                [incoming] {
-                    const TransferState s = incoming->info().state;
-                    return s == TransferState::Done || s == TransferState::Failed || s == TransferState::Canceled;
-                },
-                TransferTimeoutMs);
+            [incoming] {
+                const TransferState s = incoming->info().state;
+                return s == TransferState::Done || s == TransferState::Failed
+                    || s == TransferState::Canceled;
+            },
+            TransferTimeoutMs);
         meter.stop();
         QVERIFY2(finished, qPrintable(incoming->stateText()));
         QCOMPARE(incoming->info().state, TransferState::Done);
         TransferItem *outgoing = m_a->transferList()->items().constFirst();
         QTRY_COMPARE_WITH_TIMEOUT(outgoing->info().state, TransferState::Done, 10000);
-        QVERIFY(incoming->findChild<QPushButton *>(QStringLiteral("openFolderButton"))->isVisibleTo(incoming));
+        QVERIFY(incoming->findChild<QPushButton *>(QStringLiteral("openFolderButton"))
+                    ->isVisibleTo(incoming));
         QVERIFY(!TransferItem::folderToOpen(incoming->info()).isEmpty());
 
         const QString downloads = m_b->settings().downloadDir;
@@ -236,12 +241,13 @@ private Q_SLOTS:
         // The stall figure: recorded for the benchmark results, asserted only on request.
         const double stall = meter.maxStallMs();
         const double seconds = meter.elapsedMs() / 1000.0;
-        const QString line = QStringLiteral("ui-stall max_ms=%1 mean_ms=%2 ticks=%3 transfer_mb=%4 seconds=%5\n")
-                                     .arg(stall, 0, 'f', 1)
-                                     .arg(meter.meanStallMs(), 0, 'f', 2)
-                                     .arg(meter.ticks())
-                                     .arg(bigSize >> 20)
-                                     .arg(seconds, 0, 'f', 2);
+        const QString line
+            = QStringLiteral("ui-stall max_ms=%1 mean_ms=%2 ticks=%3 transfer_mb=%4 seconds=%5\n")
+                  .arg(stall, 0, 'f', 1)
+                  .arg(meter.meanStallMs(), 0, 'f', 2)
+                  .arg(meter.ticks())
+                  .arg(bigSize >> 20)
+                  .arg(seconds, 0, 'f', 2);
         qInfo().noquote() << line.trimmed();
         const QString outDir = qEnvironmentVariable("PUNCHLINE_BINARY_DIR", QDir::currentPath());
         QFile out(QDir(outDir).filePath(QStringLiteral("ui-stall.txt")));
@@ -249,8 +255,8 @@ private Q_SLOTS:
             out.write(line.toUtf8());
         if (qEnvironmentVariableIsSet("PUNCHLINE_STRICT_STALL")) {
             const int bound = qEnvironmentVariableIntValue("PUNCHLINE_STRICT_STALL") > 1
-                    ? qEnvironmentVariableIntValue("PUNCHLINE_STRICT_STALL")
-                    : 250;
+                ? qEnvironmentVariableIntValue("PUNCHLINE_STRICT_STALL")
+                : 250;
             QVERIFY2(stall < bound, qPrintable(line));
         }
     }
@@ -268,9 +274,12 @@ private Q_SLOTS:
         TransferItem *incoming = m_b->transferList()->items().constFirst();
         QCOMPARE(incoming->info().state, TransferState::Offered);
         incoming->findChild<QPushButton *>(QStringLiteral("declineButton"))->click();
-        QTRY_COMPARE_WITH_TIMEOUT(m_a->transferList()->items().constFirst()->info().state, TransferState::Declined, 10000);
-        QVERIFY(m_a->transferList()->items().constFirst()->stateText().contains(QStringLiteral("declined")));
-        QVERIFY(findReceived(m_b->settings().downloadDir, QStringLiteral("unwanted.txt")).isEmpty());
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->transferList()->items().constFirst()->info().state,
+            TransferState::Declined, 10000);
+        QVERIFY(m_a->transferList()->items().constFirst()->stateText().contains(
+            QStringLiteral("declined")));
+        QVERIFY(
+            findReceived(m_b->settings().downloadDir, QStringLiteral("unwanted.txt")).isEmpty());
     }
 
     void peerClosesMidOffer()
@@ -288,10 +297,11 @@ private Q_SLOTS:
         // Ann closes the connection while Ben still has to decide.
         m_a->findChild<QPushButton *>(QStringLiteral("disconnectButton"))->click();
         QTRY_COMPARE_WITH_TIMEOUT(m_b->state(), State::Disconnected, 10000);
-        QVERIFY2(m_b->statusBanner()->headline().contains(QStringLiteral("Ann")), qPrintable(m_b->statusBanner()->headline()));
+        QVERIFY2(m_b->statusBanner()->headline().contains(QStringLiteral("Ann")),
+            qPrintable(m_b->statusBanner()->headline()));
         m_b->answerOffer(offerId, true);
         QVERIFY2(m_b->noticeBar()->text().contains(QStringLiteral("cannot be accepted now")),
-                 qPrintable(m_b->noticeBar()->text()));
+            qPrintable(m_b->noticeBar()->text()));
         QVERIFY(findReceived(m_b->settings().downloadDir, QStringLiteral("late.txt")).isEmpty());
     }
 
@@ -307,18 +317,22 @@ private Q_SLOTS:
         auto *reconnect = m_b->findChild<QPushButton *>(QStringLiteral("reconnectButton"));
         QVERIFY(reconnect && reconnect->isEnabled());
         reconnect->click();
-        const bool both = QTest::qWaitFor([this] { return m_a->state() == State::Connected && m_b->state() == State::Connected; },
-                        ConnectTimeoutMs);
+        const bool both = QTest::qWaitFor(
+            [this] { return m_a->state() == State::Connected && m_b->state() == State::Connected; },
+            ConnectTimeoutMs);
         if (!both) {
-            qWarning().noquote() << "Ann:" << stateName(m_a->state()) << m_a->statusBanner()->detail() << "\n"
-                                 << m_a->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
-            qWarning().noquote() << "Ben:" << stateName(m_b->state()) << m_b->statusBanner()->detail() << "\n"
-                                 << m_b->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
+            qWarning().noquote()
+                << "Ann:" << stateName(m_a->state()) << m_a->statusBanner()->detail() << "\n"
+                << m_a->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
+            qWarning().noquote()
+                << "Ben:" << stateName(m_b->state()) << m_b->statusBanner()->detail() << "\n"
+                << m_b->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
         }
         QCOMPARE(m_b->state(), State::Connected);
         QCOMPARE(m_a->state(), State::Connected);
         QVERIFY(m_b->chatView()->messageCount() >= 1);
-        QCOMPARE(m_b->chatView()->messages().constFirst().text, QStringLiteral("hello Ben <b>not bold</b> https://example.org"));
+        QCOMPARE(m_b->chatView()->messages().constFirst().text,
+            QStringLiteral("hello Ben <b>not bold</b> https://example.org"));
     }
 };
 

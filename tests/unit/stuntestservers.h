@@ -35,7 +35,10 @@ inline quint16 freePort(const QHostAddress &address = QHostAddress::LocalHost)
 class SharedPort
 {
 public:
-    SharedPort() : m_listener(Net::openListener(QAbstractSocket::IPv4Protocol, 0)) { }
+    SharedPort()
+        : m_listener(Net::openListener(QAbstractSocket::IPv4Protocol, 0))
+    {
+    }
     ~SharedPort() { Net::closeFd(m_listener.fd); }
     SharedPort(const SharedPort &) = delete;
     SharedPort &operator=(const SharedPort &) = delete;
@@ -54,21 +57,20 @@ public:
     ~Coturn() { stop(); }
 
     // The command line, also quoted in the report of the STUN work.
-    static QStringList arguments(const QStringList &addresses, quint16 port, quint16 altPort,
-                                 const QString &dir)
+    static QStringList arguments(
+        const QStringList &addresses, quint16 port, quint16 altPort, const QString &dir)
     {
         QStringList args { QStringLiteral("-n"), QStringLiteral("--no-cli"),
-                           QStringLiteral("--stun-only"), QStringLiteral("--no-udp"),
-                           QStringLiteral("--no-tls"), QStringLiteral("--no-dtls"),
-                           QStringLiteral("--fingerprint"), QStringLiteral("-m"), QStringLiteral("0"),
-                           QStringLiteral("--listening-port"), QString::number(port),
-                           // Default is port + 1, which might be taken: choose it too.
-                           QStringLiteral("--alt-listening-port"), QString::number(altPort),
-                           QStringLiteral("--log-file"), dir + QStringLiteral("/turn.log"),
-                           QStringLiteral("--simple-log"), QStringLiteral("--no-stdout-log"),
-                           QStringLiteral("--pidfile"), dir + QStringLiteral("/turn.pid"),
-                           // Else it opens /var/lib/turn/turndb.
-                           QStringLiteral("--userdb"), dir + QStringLiteral("/turndb") };
+            QStringLiteral("--stun-only"), QStringLiteral("--no-udp"), QStringLiteral("--no-tls"),
+            QStringLiteral("--no-dtls"), QStringLiteral("--fingerprint"), QStringLiteral("-m"),
+            QStringLiteral("0"), QStringLiteral("--listening-port"), QString::number(port),
+            // Default is port + 1, which might be taken: choose it too.
+            QStringLiteral("--alt-listening-port"), QString::number(altPort),
+            QStringLiteral("--log-file"), dir + QStringLiteral("/turn.log"),
+            QStringLiteral("--simple-log"), QStringLiteral("--no-stdout-log"),
+            QStringLiteral("--pidfile"), dir + QStringLiteral("/turn.pid"),
+            // Else it opens /var/lib/turn/turndb.
+            QStringLiteral("--userdb"), dir + QStringLiteral("/turndb") };
         for (const QString &address : addresses)
             args << QStringLiteral("--listening-ip") << address;
         return args;
@@ -103,9 +105,9 @@ public:
             while (!accepts(QHostAddress(address))) {
                 if (m_process.state() != QProcess::Running || deadline.hasExpired()) {
                     *why = QStringLiteral("turnserver is not accepting on %1:%2; its log:\n%3")
-                                   .arg(address)
-                                   .arg(m_port)
-                                   .arg(log());
+                               .arg(address)
+                               .arg(m_port)
+                               .arg(log());
                     return false;
                 }
                 QTest::qWait(50);
@@ -155,7 +157,8 @@ class ScriptedStunServer
 public:
     using Script = std::function<QByteArray(const StunMessage &request, int index)>;
 
-    explicit ScriptedStunServer(Script script) : m_script(std::move(script))
+    explicit ScriptedStunServer(Script script)
+        : m_script(std::move(script))
     {
         QObject::connect(&m_server, &QTcpServer::newConnection, &m_server, [this] { accept(); });
     }
@@ -164,7 +167,10 @@ public:
     {
         return m_server.listen(address, 0);
     }
-    QString server() const { return Endpoint { m_server.serverAddress(), m_server.serverPort() }.toString(); }
+    QString server() const
+    {
+        return Endpoint { m_server.serverAddress(), m_server.serverPort() }.toString();
+    }
     Endpoint endpoint() const { return { m_server.serverAddress(), m_server.serverPort() }; }
     int connectionCount() const { return m_connectionCount; }
 
@@ -180,8 +186,8 @@ public:
     // An answer to request from the server's point of view: the mapping it sees.
     static QByteArray answer(const StunMessage &request, const Endpoint &mapped)
     {
-        StunMessage response(StunMessage::Class::SuccessResponse, request.method(),
-                             request.transactionId());
+        StunMessage response(
+            StunMessage::Class::SuccessResponse, request.method(), request.transactionId());
         response.addXorMappedAddress(mapped);
         return response.toBytes(true);
     }

@@ -19,18 +19,23 @@ Q_DECLARE_METATYPE(Punchline::NatKind)
 namespace {
 
 const QString localOnly = QStringLiteral(
-        "only your local addresses are offered, which works for a friend on the same network.");
+    "only your local addresses are offered, which works for a friend on the same network.");
 
 // An IP echo service: answers every GET with status and body (status 0: never answers).
 class EchoServer
 {
 public:
-    EchoServer(int status, const QByteArray &body) : m_status(status), m_body(body)
+    EchoServer(int status, const QByteArray &body)
+        : m_status(status)
+        , m_body(body)
     {
         QObject::connect(&m_server, &QTcpServer::newConnection, &m_server, [this] { accept(); });
     }
     bool listen() { return m_server.listen(QHostAddress::LocalHost, 0); }
-    QString url() const { return QStringLiteral("http://127.0.0.1:%1/ip").arg(m_server.serverPort()); }
+    QString url() const
+    {
+        return QStringLiteral("http://127.0.0.1:%1/ip").arg(m_server.serverPort());
+    }
     int requests() const { return m_requests; }
 
 private:
@@ -46,10 +51,9 @@ private:
                 if (m_status == 0)
                     return;
                 socket->write(QByteArrayLiteral("HTTP/1.1 ") + QByteArray::number(m_status)
-                              + QByteArrayLiteral(" Whatever\r\nContent-Type: text/plain\r\n"
-                                                  "Connection: close\r\nContent-Length: ")
-                              + QByteArray::number(m_body.size()) + QByteArrayLiteral("\r\n\r\n")
-                              + m_body);
+                    + QByteArrayLiteral(" Whatever\r\nContent-Type: text/plain\r\n"
+                                        "Connection: close\r\nContent-Length: ")
+                    + QByteArray::number(m_body.size()) + QByteArrayLiteral("\r\n\r\n") + m_body);
                 socket->disconnectFromHost();
             });
         }
@@ -119,7 +123,7 @@ void TestDiscovery::initTestCase()
     QNetworkProxy::setApplicationProxy(QNetworkProxy::NoProxy);
     QString why;
     QVERIFY2(m_coturn.start({ QStringLiteral("127.0.0.1"), QStringLiteral("127.0.0.2") }, &why),
-             qPrintable(why));
+        qPrintable(why));
 }
 
 void TestDiscovery::cleanupTestCase()
@@ -133,7 +137,7 @@ void TestDiscovery::twoCoturnServersEndpointIndependent()
     EchoServer echo(200, "203.0.113.7"); // configured, but must not be asked: STUN answers
     QVERIFY(echo.listen());
     Discovery discovery(local.port(), { m_coturn.server(0), m_coturn.server(1) }, echo.url(), 3000,
-                        { QStringLiteral("127.0.0.1") });
+        { QStringLiteral("127.0.0.1") });
     discovery.setKeepaliveInterval(200);
     QSignalSpy finished(&discovery, &Discovery::finished);
     const DiscoveryResult r = runToEnd(discovery);
@@ -151,10 +155,10 @@ void TestDiscovery::twoCoturnServersEndpointIndependent()
     QCOMPARE(r.answers.at(1).mapped, expected);
     QVERIFY(r.errors.isEmpty());
     QCOMPARE(r.explanation,
-             QStringLiteral("Your public address is %1. STUN servers at different addresses saw "
-                            "the same port, so your network keeps one port for every destination, "
-                            "which suits a direct connection.")
-                     .arg(expected.toString()));
+        QStringLiteral("Your public address is %1. STUN servers at different addresses saw "
+                       "the same port, so your network keeps one port for every destination, "
+                       "which suits a direct connection.")
+            .arg(expected.toString()));
     QCOMPARE(echo.requests(), 0);
 
     // After finished() the STUN connections stay open and keep answering keepalives.
@@ -185,8 +189,8 @@ void TestDiscovery::symmetricNat()
     QCOMPARE(r.publicSource, PublicSource::Stun);
     QCOMPARE(r.publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
     QCOMPARE(r.explanation,
-             QStringLiteral("Your network changes ports per destination (symmetric NAT): a direct "
-                            "connection is likely to fail."));
+        QStringLiteral("Your network changes ports per destination (symmetric NAT): a direct "
+                       "connection is likely to fail."));
 }
 
 void TestDiscovery::oneServerAddressIsUnknown()
@@ -197,9 +201,11 @@ void TestDiscovery::oneServerAddressIsUnknown()
         return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40002"));
     });
     QVERIFY(sameAddress.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
-    const QString closed = QStringLiteral("127.0.0.2:%1").arg(freePort(QHostAddress(QStringLiteral("127.0.0.2"))));
+    const QString closed
+        = QStringLiteral("127.0.0.2:%1").arg(freePort(QHostAddress(QStringLiteral("127.0.0.2"))));
     SharedPort local;
-    Discovery discovery(local.port(), { m_coturn.server(0), sameAddress.server(), closed }, {}, 3000, {});
+    Discovery discovery(
+        local.port(), { m_coturn.server(0), sameAddress.server(), closed }, {}, 3000, {});
     const DiscoveryResult r = runToEnd(discovery);
     QCOMPARE(r.nat, NatKind::Unknown);
     QCOMPARE(r.answers.size(), 2);
@@ -208,7 +214,7 @@ void TestDiscovery::oneServerAddressIsUnknown()
     QCOMPARE(r.errors.at(0).code, ErrorCode::StunFailed);
     QVERIFY(r.explanation.contains(QLatin1String("is unknown")));
     QVERIFY(r.explanation.endsWith(
-            QStringLiteral("Not every STUN server answered (%1: connection refused).").arg(closed)));
+        QStringLiteral("Not every STUN server answered (%1: connection refused).").arg(closed)));
 }
 
 void TestDiscovery::stunUnreachableFallsBackToIpEcho()
@@ -223,16 +229,17 @@ void TestDiscovery::stunUnreachableFallsBackToIpEcho()
     const DiscoveryResult r = runToEnd(discovery);
     QVERIFY(elapsed.elapsed() < 2000 * 2);
     QCOMPARE(echo.requests(), 1);
-    QCOMPARE(r.publicEndpoint, std::optional(Endpoint { QHostAddress(QStringLiteral("203.0.113.7")), local.port() }));
+    QCOMPARE(r.publicEndpoint,
+        std::optional(Endpoint { QHostAddress(QStringLiteral("203.0.113.7")), local.port() }));
     QCOMPARE(r.publicSource, PublicSource::IpEcho);
     QVERIFY(r.portGuessed);
     QCOMPARE(r.nat, NatKind::Unknown);
     QCOMPARE(r.errors.size(), 1);
     QCOMPARE(r.errors.at(0).code, ErrorCode::StunFailed);
     QCOMPARE(r.explanation,
-             QStringLiteral("No STUN server answered (%1: connection refused); your public address "
-                            "was taken from an IP echo service, so its port is a guess.")
-                     .arg(closed));
+        QStringLiteral("No STUN server answered (%1: connection refused); your public address "
+                       "was taken from an IP echo service, so its port is a guess.")
+            .arg(closed));
     QCOMPARE(discovery.keepaliveConnections(), 0);
 }
 
@@ -244,16 +251,22 @@ void TestDiscovery::ipEchoRejected_data()
 
     QTest::newRow("timeout") << 200 << QByteArray("timeout")
                              << QStringLiteral("the answer \"timeout\" is not an IP address");
-    QTest::newRow("empty") << 200 << QByteArray() << QStringLiteral("the answer \"\" is not an IP address");
-    QTest::newRow("shorthand") << 200 << QByteArray("10.1") << QStringLiteral("the answer \"10.1\" is not an IP address");
+    QTest::newRow("empty") << 200 << QByteArray()
+                           << QStringLiteral("the answer \"\" is not an IP address");
+    QTest::newRow("shorthand") << 200 << QByteArray("10.1")
+                               << QStringLiteral("the answer \"10.1\" is not an IP address");
     QTest::newRow("html") << 200 << QByteArray("<html>203.0.113.7</html>")
-                          << QStringLiteral("the answer \"<html>203.0.113.7</html>\" is not an IP address");
-    QTest::newRow("two addresses") << 200 << QByteArray("203.0.113.7 203.0.113.8")
-                                   << QStringLiteral("the answer \"203.0.113.7 203.0.113.8\" is not an IP address");
+                          << QStringLiteral(
+                                 "the answer \"<html>203.0.113.7</html>\" is not an IP address");
+    QTest::newRow("two addresses")
+        << 200 << QByteArray("203.0.113.7 203.0.113.8")
+        << QStringLiteral("the answer \"203.0.113.7 203.0.113.8\" is not an IP address");
     QTest::newRow("loopback") << 200 << QByteArray("127.0.0.1")
-                              << QStringLiteral("the answer \"127.0.0.1\" is not a public IP address");
+                              << QStringLiteral(
+                                     "the answer \"127.0.0.1\" is not a public IP address");
     QTest::newRow("unspecified") << 200 << QByteArray("0.0.0.0")
-                                 << QStringLiteral("the answer \"0.0.0.0\" is not a public IP address");
+                                 << QStringLiteral(
+                                        "the answer \"0.0.0.0\" is not a public IP address");
     QTest::newRow("too long") << 200 << QByteArray(5000, '1')
                               << QStringLiteral("the answer is too long to be an IP address");
     QTest::newRow("http error") << 503 << QByteArray("203.0.113.7")
@@ -276,7 +289,8 @@ void TestDiscovery::ipEchoRejected()
     QCOMPARE(r.errors.size(), 1);
     QCOMPARE(r.errors.at(0).code, ErrorCode::IpEchoFailed);
     QCOMPARE(r.errors.at(0).message, echo.url() + QStringLiteral(": ") + why);
-    QVERIFY(r.explanation.startsWith(QStringLiteral("STUN is disabled and the IP echo service failed (")));
+    QVERIFY(r.explanation.startsWith(
+        QStringLiteral("STUN is disabled and the IP echo service failed (")));
     QVERIFY(r.explanation.contains(localOnly));
 }
 
@@ -309,8 +323,8 @@ void TestDiscovery::ipEchoWithoutStun()
     QVERIFY(r.portGuessed);
     QVERIFY(r.errors.isEmpty());
     QCOMPARE(r.explanation,
-             QStringLiteral("STUN is disabled; your public address was taken from an IP echo "
-                            "service, so its port is a guess."));
+        QStringLiteral("STUN is disabled; your public address was taken from an IP echo "
+                       "service, so its port is a guess."));
 }
 
 void TestDiscovery::stunUnreachableWithoutIpEcho()
@@ -322,10 +336,10 @@ void TestDiscovery::stunUnreachableWithoutIpEcho()
     QVERIFY(!r.publicEndpoint);
     QCOMPARE(r.errors.size(), 2);
     QCOMPARE(r.explanation,
-             QStringLiteral("No STUN server answered (%1: connection refused; not a server: not a "
-                            "server address of the form host:port) and IP echo is disabled: ")
-                             .arg(closed)
-                     + localOnly);
+        QStringLiteral("No STUN server answered (%1: connection refused; not a server: not a "
+                       "server address of the form host:port) and IP echo is disabled: ")
+                .arg(closed)
+            + localOnly);
 }
 
 void TestDiscovery::nothingEnabled()
@@ -354,16 +368,18 @@ void TestDiscovery::localCandidates()
             onThisMachine = onThisMachine || a.isEqual(e.address, QHostAddress::TolerantConversion);
         QVERIFY2(onThisMachine, qPrintable(e.toString()));
     }
-    QCOMPARE(all.size(), QSet<QString>([&] {
-                 QSet<QString> texts;
-                 for (const Endpoint &e : all)
-                     texts.insert(e.toString());
-                 return texts;
-             }()).size()); // no duplicates
+    QCOMPARE(all.size(),
+        QSet<QString>([&] {
+            QSet<QString> texts;
+            for (const Endpoint &e : all)
+                texts.insert(e.toString());
+            return texts;
+        }())
+            .size()); // no duplicates
 
     // The filter selects (and is the only way to get loopback).
     QCOMPARE(Discovery::localCandidates(port, { QStringLiteral("127.0.0.1") }),
-             (QList<Endpoint> { { QHostAddress::LocalHost, port } }));
+        (QList<Endpoint> { { QHostAddress::LocalHost, port } }));
     if (!all.isEmpty()) {
         const QString first = all.first().address.toString();
         QCOMPARE(Discovery::localCandidates(port, { first }), QList<Endpoint> { all.first() });
@@ -373,21 +389,22 @@ void TestDiscovery::localCandidates()
 void TestDiscovery::localFilterMatchingNothing()
 {
     SharedPort local;
-    Discovery discovery(local.port(), {}, {}, 2000, { QStringLiteral("192.0.2.254"), QStringLiteral("bogus") });
+    Discovery discovery(
+        local.port(), {}, {}, 2000, { QStringLiteral("192.0.2.254"), QStringLiteral("bogus") });
     const DiscoveryResult r = runToEnd(discovery, 1000);
     QVERIFY(r.local.isEmpty());
     QCOMPARE(r.explanation,
-             QStringLiteral("Neither STUN nor IP echo is enabled: ") + localOnly
-                     + QStringLiteral(" No usable local network address was found. The local "
-                                      "address 192.0.2.254 you chose is not usable on this "
-                                      "computer. \"bogus\" is not an IP address."));
+        QStringLiteral("Neither STUN nor IP echo is enabled: ") + localOnly
+            + QStringLiteral(" No usable local network address was found. The local "
+                             "address 192.0.2.254 you chose is not usable on this "
+                             "computer. \"bogus\" is not an IP address."));
 }
 
 void TestDiscovery::publicMappingChanged()
 {
     ScriptedStunServer server([](const StunMessage &request, int index) {
-        return ScriptedStunServer::answer(request, *Endpoint::parse(index < 2 ? u"198.51.100.4:40001"
-                                                                              : u"198.51.100.4:40077"));
+        return ScriptedStunServer::answer(
+            request, *Endpoint::parse(index < 2 ? u"198.51.100.4:40001" : u"198.51.100.4:40077"));
     });
     QVERIFY(server.listen());
     SharedPort local;
@@ -397,7 +414,8 @@ void TestDiscovery::publicMappingChanged()
     const DiscoveryResult r = runToEnd(discovery);
     QCOMPARE(r.publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, 3000);
-    QCOMPARE(changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("198.51.100.4:40077"));
+    QCOMPARE(
+        changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("198.51.100.4:40077"));
     QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("198.51.100.4:40077"));
 }
 
@@ -416,7 +434,7 @@ void TestDiscovery::keepaliveLost()
     server.closeConnections();
     QTRY_COMPARE_WITH_TIMEOUT(lost.count(), 1, 3000);
     QCOMPARE(lost.at(0).at(0).value<Error>().message,
-             server.server() + QStringLiteral(": the server closed the connection"));
+        server.server() + QStringLiteral(": the server closed the connection"));
     QCOMPARE(discovery.keepaliveConnections(), 0);
     QCOMPARE(discovery.result().publicEndpoint, r.publicEndpoint); // still our best knowledge
 }
@@ -455,25 +473,25 @@ void TestDiscovery::classifyNat_data()
     QTest::newRow("none") << QList<StunAnswer> {} << NatKind::Unknown;
     QTest::newRow("one") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000") }
                          << NatKind::Unknown;
-    QTest::newRow("same mapping") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000"),
-                                                         answer("192.0.2.2:3478", "203.0.113.5:4000") }
-                                  << NatKind::EndpointIndependent;
-    QTest::newRow("port differs") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000"),
-                                                         answer("192.0.2.2:3478", "203.0.113.5:4001") }
-                                  << NatKind::EndpointDependent;
-    QTest::newRow("address differs") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000"),
-                                                            answer("192.0.2.2:3478", "203.0.113.6:4000") }
-                                     << NatKind::EndpointDependent;
-    QTest::newRow("same server address") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000"),
-                                                                answer("192.0.2.1:443", "203.0.113.5:4001") }
-                                         << NatKind::Unknown;
+    QTest::newRow("same mapping") << QList<StunAnswer> {
+        answer("192.0.2.1:3478", "203.0.113.5:4000"), answer("192.0.2.2:3478", "203.0.113.5:4000")
+    } << NatKind::EndpointIndependent;
+    QTest::newRow("port differs") << QList<StunAnswer> {
+        answer("192.0.2.1:3478", "203.0.113.5:4000"), answer("192.0.2.2:3478", "203.0.113.5:4001")
+    } << NatKind::EndpointDependent;
+    QTest::newRow("address differs") << QList<StunAnswer> {
+        answer("192.0.2.1:3478", "203.0.113.5:4000"), answer("192.0.2.2:3478", "203.0.113.6:4000")
+    } << NatKind::EndpointDependent;
+    QTest::newRow("same server address") << QList<StunAnswer> {
+        answer("192.0.2.1:3478", "203.0.113.5:4000"), answer("192.0.2.1:443", "203.0.113.5:4001")
+    } << NatKind::Unknown;
     QTest::newRow("v4 and v6") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000"),
-                                                      answer("[2001:db8::1]:3478", "[2001:db8::5]:4000") }
+        answer("[2001:db8::1]:3478", "[2001:db8::5]:4000") }
                                << NatKind::Unknown;
-    QTest::newRow("third differs") << QList<StunAnswer> { answer("192.0.2.1:3478", "203.0.113.5:4000"),
-                                                          answer("192.0.2.2:3478", "203.0.113.5:4000"),
-                                                          answer("192.0.2.3:3478", "203.0.113.5:4009") }
-                                   << NatKind::EndpointDependent;
+    QTest::newRow("third differs") << QList<StunAnswer> {
+        answer("192.0.2.1:3478", "203.0.113.5:4000"), answer("192.0.2.2:3478", "203.0.113.5:4000"),
+        answer("192.0.2.3:3478", "203.0.113.5:4009")
+    } << NatKind::EndpointDependent;
 }
 
 void TestDiscovery::classifyNat()

@@ -42,7 +42,8 @@ private Q_SLOTS:
     void parseList()
     {
         QString error;
-        const auto list = Endpoint::parseList(u"203.0.113.2:4000, 192.0.2.10:4000\n203.0.113.2:4000", &error);
+        const auto list
+            = Endpoint::parseList(u"203.0.113.2:4000, 192.0.2.10:4000\n203.0.113.2:4000", &error);
         QVERIFY(list.has_value());
         QCOMPARE(list->size(), 2); // duplicates folded
         QVERIFY(!Endpoint::parseList(u"203.0.113.2:4000, nonsense", &error).has_value());
@@ -53,9 +54,12 @@ private Q_SLOTS:
     void normalizeKeepsAnyIPv6()
     {
         // "::" must stay IPv6 (binding [::] depends on it); only ::ffff:x.y.z.w becomes IPv4.
-        QCOMPARE(normalizedAddress(QHostAddress(QHostAddress::AnyIPv6)).protocol(), QAbstractSocket::IPv6Protocol);
-        QCOMPARE(normalizedAddress(QHostAddress(QStringLiteral("::1"))).protocol(), QAbstractSocket::IPv6Protocol);
-        QCOMPARE(normalizedAddress(QHostAddress(QStringLiteral("::ffff:203.0.113.9"))), QHostAddress(QStringLiteral("203.0.113.9")));
+        QCOMPARE(normalizedAddress(QHostAddress(QHostAddress::AnyIPv6)).protocol(),
+            QAbstractSocket::IPv6Protocol);
+        QCOMPARE(normalizedAddress(QHostAddress(QStringLiteral("::1"))).protocol(),
+            QAbstractSocket::IPv6Protocol);
+        QCOMPARE(normalizedAddress(QHostAddress(QStringLiteral("::ffff:203.0.113.9"))),
+            QHostAddress(QStringLiteral("203.0.113.9")));
     }
 
     void privateRanges()

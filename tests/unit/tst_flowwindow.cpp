@@ -16,8 +16,8 @@ constexpr qint64 Chunk = 128 * 1024;
 struct Result
 {
     qint64 window = 0;
-    qint64 maxQueueUs = 0;   // queueing delay the window let build up, after the first second
-    double bytesPerSec = 0;  // what got through
+    qint64 maxQueueUs = 0; // queueing delay the window let build up, after the first second
+    double bytesPerSec = 0; // what got through
 };
 
 // Runs `seconds` of simulated time: the sender sends whenever the window allows; each chunk
@@ -25,9 +25,18 @@ struct Result
 // `rate` bytes/s, and the acknowledgement takes baseUs/2 back.
 Result simulate(FlowWindow &w, qint64 baseUs, double rate, double seconds, qint64 jitterUs = 0)
 {
-    struct InFlight { qint64 arriveUs; qint64 bytes; };
+    struct InFlight
+    {
+        qint64 arriveUs;
+        qint64 bytes;
+    };
     std::deque<InFlight> toReceiver;
-    struct Ack { qint64 atUs; qint64 total; qint64 queuedUs; };
+    struct Ack
+    {
+        qint64 atUs;
+        qint64 total;
+        qint64 queuedUs;
+    };
     std::deque<Ack> acks;
     qint64 consumed = 0;
     qint64 receiverFreeAt = 0;
@@ -64,7 +73,7 @@ Result simulate(FlowWindow &w, qint64 baseUs, double rate, double seconds, qint6
     r.window = w.window();
     r.bytesPerSec = double(deliveredAfterWarmup) / (seconds - 1.0);
     qInfo("base %lld us, receiver %.0f MB/s: window %lld, got %.1f MB/s, max queue %lld us", baseUs,
-          rate / 1e6, r.window, r.bytesPerSec / 1e6, r.maxQueueUs);
+        rate / 1e6, r.window, r.bytesPerSec / 1e6, r.maxQueueUs);
     return r;
 }
 

@@ -66,7 +66,8 @@ private Q_SLOTS:
         const QByteArray f = encodeFrame(0x0104, QByteArrayLiteral("abc"));
         QCOMPARE(f.toHex(), QByteArrayLiteral("000000030104616263"));
         QCOMPARE(encodeFrame(7, {}).toHex(), QByteArrayLiteral("000000000007"));
-        QCOMPARE(encodeFrame(0xabcd, QByteArray(0x10203, 'z')).left(6).toHex(), QByteArrayLiteral("00010203abcd"));
+        QCOMPARE(encodeFrame(0xabcd, QByteArray(0x10203, 'z')).left(6).toHex(),
+            QByteArrayLiteral("00010203abcd"));
     }
 
     void decoder_data()
@@ -78,18 +79,29 @@ private Q_SLOTS:
 
         const QByteArray one = encodeFrame(4, QByteArrayLiteral("hello"));
         QTest::newRow("empty") << QByteArray() << 100 << 0 << FrameDecoder::Status::NeedMore;
-        QTest::newRow("truncated header") << one.left(5) << 100 << 0 << FrameDecoder::Status::NeedMore;
-        QTest::newRow("truncated payload") << one.left(one.size() - 1) << 100 << 0 << FrameDecoder::Status::NeedMore;
+        QTest::newRow("truncated header")
+            << one.left(5) << 100 << 0 << FrameDecoder::Status::NeedMore;
+        QTest::newRow("truncated payload")
+            << one.left(one.size() - 1) << 100 << 0 << FrameDecoder::Status::NeedMore;
         QTest::newRow("one frame") << one << 100 << 1 << FrameDecoder::Status::NeedMore;
-        QTest::newRow("two frames and a half") << one + one + one.left(7) << 100 << 2 << FrameDecoder::Status::NeedMore;
-        QTest::newRow("empty payload") << encodeFrame(6, {}) << 0 << 1 << FrameDecoder::Status::NeedMore;
-        QTest::newRow("exactly the limit") << encodeFrame(4, QByteArray(100, 'a')) << 100 << 1 << FrameDecoder::Status::NeedMore;
-        QTest::newRow("one above the limit") << encodeFrame(4, QByteArray(101, 'a')) << 100 << 0 << FrameDecoder::Status::Error;
-        QTest::newRow("oversized header only") << header(101, 4) << 100 << 0 << FrameDecoder::Status::Error;
-        QTest::newRow("huge declared length") << header(0xffffffffu, 4) << 1024 * 1024 << 0 << FrameDecoder::Status::Error;
-        QTest::newRow("negative as int32") << header(0x80000000u, 4) << 1024 * 1024 << 0 << FrameDecoder::Status::Error;
-        QTest::newRow("frame then oversized") << one + header(1000, 4) << 100 << 1 << FrameDecoder::Status::Error;
-        QTest::newRow("unknown type passes") << encodeFrame(0x7777, QByteArrayLiteral("x")) << 100 << 1 << FrameDecoder::Status::NeedMore;
+        QTest::newRow("two frames and a half")
+            << one + one + one.left(7) << 100 << 2 << FrameDecoder::Status::NeedMore;
+        QTest::newRow("empty payload")
+            << encodeFrame(6, {}) << 0 << 1 << FrameDecoder::Status::NeedMore;
+        QTest::newRow("exactly the limit")
+            << encodeFrame(4, QByteArray(100, 'a')) << 100 << 1 << FrameDecoder::Status::NeedMore;
+        QTest::newRow("one above the limit")
+            << encodeFrame(4, QByteArray(101, 'a')) << 100 << 0 << FrameDecoder::Status::Error;
+        QTest::newRow("oversized header only")
+            << header(101, 4) << 100 << 0 << FrameDecoder::Status::Error;
+        QTest::newRow("huge declared length")
+            << header(0xffffffffu, 4) << 1024 * 1024 << 0 << FrameDecoder::Status::Error;
+        QTest::newRow("negative as int32")
+            << header(0x80000000u, 4) << 1024 * 1024 << 0 << FrameDecoder::Status::Error;
+        QTest::newRow("frame then oversized")
+            << one + header(1000, 4) << 100 << 1 << FrameDecoder::Status::Error;
+        QTest::newRow("unknown type passes") << encodeFrame(0x7777, QByteArrayLiteral("x")) << 100
+                                             << 1 << FrameDecoder::Status::NeedMore;
     }
 
     void decoder()
@@ -158,7 +170,8 @@ private Q_SLOTS:
     void frameContentsAndLimitChange()
     {
         FrameDecoder decoder(8);
-        decoder.append(QByteArray(encodeFrame(1, QByteArrayLiteral("small")) + encodeFrame(0x0110, QByteArray(20, 'B'))));
+        decoder.append(QByteArray(
+            encodeFrame(1, QByteArrayLiteral("small")) + encodeFrame(0x0110, QByteArray(20, 'B'))));
         Frame f;
         QCOMPARE(decoder.next(&f), FrameDecoder::Status::Frame);
         QCOMPARE(f.type, quint16(1));
@@ -231,15 +244,18 @@ private Q_SLOTS:
         QTest::newRow("no version") << without(QStringLiteral("v"));
         QTest::newRow("no session id") << without(QStringLiteral("sid"));
         QTest::newRow("short session id") << with(QStringLiteral("sid"), QByteArray(15, 'x'));
-        QTest::newRow("session id as text") << with(QStringLiteral("sid"), QString(16, QLatin1Char('x')));
+        QTest::newRow("session id as text")
+            << with(QStringLiteral("sid"), QString(16, QLatin1Char('x')));
         QTest::newRow("caps not a list") << with(QStringLiteral("caps"), QStringLiteral("chat"));
         QTest::newRow("caps with number") << with(QStringLiteral("caps"), QCborArray { 5 });
-        QTest::newRow("caps with control char") << with(QStringLiteral("caps"), QCborArray { QStringLiteral("a\nb") });
+        QTest::newRow("caps with control char")
+            << with(QStringLiteral("caps"), QCborArray { QStringLiteral("a\nb") });
         QCborArray many;
         for (int i = 0; i < 33; ++i)
             many.append(QStringLiteral("c%1").arg(i));
         QTest::newRow("too many caps") << with(QStringLiteral("caps"), many);
-        QTest::newRow("name too long") << with(QStringLiteral("name"), QString(65, QLatin1Char('n')));
+        QTest::newRow("name too long")
+            << with(QStringLiteral("name"), QString(65, QLatin1Char('n')));
         QTest::newRow("name not text") << with(QStringLiteral("name"), 42);
         // Text string "ab" followed by an invalid UTF-8 sequence, as the name.
         QByteArray badUtf8 = QByteArray::fromHex("a1646e616d6562c328");
@@ -248,7 +264,8 @@ private Q_SLOTS:
         deep.append(char(0x01));
         QTest::newRow("deep nesting") << deep;
         QCborMap nested = validHelloMap();
-        nested.insert(QStringLiteral("x"), QCborArray { QCborArray { QCborArray { QCborArray { QCborArray { 1 } } } } });
+        nested.insert(QStringLiteral("x"),
+            QCborArray { QCborArray { QCborArray { QCborArray { QCborArray { 1 } } } } });
         QTest::newRow("nested extension") << cbor(nested);
     }
 
@@ -274,7 +291,8 @@ private Q_SLOTS:
 
     void chatRoundTrip()
     {
-        ChatMessageWire c { QStringLiteral("0b9a7c1e-2f34-4c1d-9a55-6e8f0d1c2b3a"), 1700000000123, QStringLiteral("hi\nthere ☺") };
+        ChatMessageWire c { QStringLiteral("0b9a7c1e-2f34-4c1d-9a55-6e8f0d1c2b3a"), 1700000000123,
+            QStringLiteral("hi\nthere ☺") };
         Error e;
         const auto d = decodeChat(encodeChat(c), &e);
         QVERIFY2(d, qPrintable(e.message));
@@ -306,12 +324,15 @@ private Q_SLOTS:
         QTest::newRow("id with escape") << chat(QStringLiteral("a\x1b[2J"), 1, QStringLiteral("x"));
         QTest::newRow("negative time") << chat(QStringLiteral("a"), -1, QStringLiteral("x"));
         QTest::newRow("time as double") << chat(QStringLiteral("a"), 1.5, QStringLiteral("x"));
-        QTest::newRow("time too far") << chat(QStringLiteral("a"), qint64(1) << 60, QStringLiteral("x"));
+        QTest::newRow("time too far")
+            << chat(QStringLiteral("a"), qint64(1) << 60, QStringLiteral("x"));
         QTest::newRow("no text") << chat(QStringLiteral("a"), 1, none);
         QTest::newRow("text as bytes") << chat(QStringLiteral("a"), 1, QByteArray("x"));
-        QTest::newRow("text too long") << chat(QStringLiteral("a"), 1, QString(Limits::ChatTextBytes + 1, QLatin1Char('a')));
+        QTest::newRow("text too long")
+            << chat(QStringLiteral("a"), 1, QString(Limits::ChatTextBytes + 1, QLatin1Char('a')));
         // 2-byte characters: few QChars, too many UTF-8 bytes.
-        QTest::newRow("text too long in utf-8") << chat(QStringLiteral("a"), 1, QString(Limits::ChatTextBytes / 2 + 1, QChar(0xe9)));
+        QTest::newRow("text too long in utf-8")
+            << chat(QStringLiteral("a"), 1, QString(Limits::ChatTextBytes / 2 + 1, QChar(0xe9)));
         QTest::newRow("garbage") << QByteArrayLiteral("\x9f\x01\x02");
     }
 
@@ -330,13 +351,15 @@ private Q_SLOTS:
         QVERIFY(ping);
         QCOMPARE(ping->nonce, 0x123456789abcULL);
         QCOMPARE(ping->timeMs, qint64(-42));
-        QVERIFY(!decodePing(cbor(QCborMap { { QStringLiteral("n"), -1 }, { QStringLiteral("t"), 0 } }), &e));
+        QVERIFY(!decodePing(
+            cbor(QCborMap { { QStringLiteral("n"), -1 }, { QStringLiteral("t"), 0 } }), &e));
         QVERIFY(!decodePing(cbor(QCborMap { { QStringLiteral("n"), 1 } }), &e));
 
         const auto ack = decodeChatAck(encodeChatAck({ QStringLiteral("abc-1") }), &e);
         QVERIFY(ack);
         QCOMPARE(ack->id, QStringLiteral("abc-1"));
-        QVERIFY(!decodeChatAck(cbor(QCborMap { { QStringLiteral("id"), QStringLiteral("a b") } }), &e));
+        QVERIFY(
+            !decodeChatAck(cbor(QCborMap { { QStringLiteral("id"), QStringLiteral("a b") } }), &e));
 
         QVERIFY(decodeDone(encodeDone(), &e));
         QVERIFY(!decodeDone(QByteArrayLiteral("\x01"), &e));

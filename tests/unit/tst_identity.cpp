@@ -19,7 +19,9 @@ namespace {
 
 mode_t modeOf(const QString &path)
 {
-    struct stat st {};
+    struct stat st
+    {
+    };
     if (::stat(QFile::encodeName(path).constData(), &st) != 0)
         return 0;
     return st.st_mode & 07777;
@@ -58,7 +60,8 @@ private Q_SLOTS:
         QVERIFY(!first->privateKey().isNull());
         QCOMPARE(first->privateKey().algorithm(), QSsl::Ec);
         QCOMPARE(first->privateKey().type(), QSsl::PrivateKey);
-        QCOMPARE(first->certificate().subjectInfo(QSslCertificate::CommonName), QStringList { QStringLiteral("Punchline") });
+        QCOMPARE(first->certificate().subjectInfo(QSslCertificate::CommonName),
+            QStringList { QStringLiteral("Punchline") });
         QVERIFY(first->certificate().isSelfSigned());
         QVERIFY(first->certificate().expiryDate().date().year() >= 9999);
         QVERIFY(first->certificate().effectiveDate() < QDateTime::currentDateTimeUtc());
@@ -99,10 +102,16 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("file");
         QTest::addColumn<QByteArray>("content");
-        QTest::newRow("key garbage") << QStringLiteral("identity.key") << QByteArrayLiteral("not a key\n");
+        QTest::newRow("key garbage")
+            << QStringLiteral("identity.key") << QByteArrayLiteral("not a key\n");
         QTest::newRow("key empty") << QStringLiteral("identity.key") << QByteArray();
-        QTest::newRow("key truncated") << QStringLiteral("identity.key") << QByteArrayLiteral("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n");
-        QTest::newRow("cert garbage") << QStringLiteral("identity.crt") << QByteArrayLiteral("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        QTest::newRow("key truncated")
+            << QStringLiteral("identity.key")
+            << QByteArrayLiteral("-----BEGIN PRIVATE "
+                                 "KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n");
+        QTest::newRow("cert garbage")
+            << QStringLiteral("identity.crt")
+            << QByteArrayLiteral("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
         QTest::newRow("cert huge") << QStringLiteral("identity.crt") << QByteArray(100 * 1024, 'A');
     }
 
@@ -115,7 +124,9 @@ private Q_SLOTS:
         QVERIFY(Identity::loadOrCreate(tmp.path(), &e));
         const QString path = tmp.filePath(file);
         writeAll(path, content);
-        const QByteArray otherBefore = readAll(tmp.filePath(file.endsWith(QLatin1String(".key")) ? QStringLiteral("identity.crt") : QStringLiteral("identity.key")));
+        const QByteArray otherBefore = readAll(
+            tmp.filePath(file.endsWith(QLatin1String(".key")) ? QStringLiteral("identity.crt")
+                                                              : QStringLiteral("identity.key")));
 
         e = {};
         QVERIFY(!Identity::loadOrCreate(tmp.path(), &e));
@@ -124,7 +135,10 @@ private Q_SLOTS:
         // Nothing was overwritten, also not on a second try.
         QVERIFY(!Identity::loadOrCreate(tmp.path(), &e));
         QCOMPARE(readAll(path), content);
-        QCOMPARE(readAll(tmp.filePath(file.endsWith(QLatin1String(".key")) ? QStringLiteral("identity.crt") : QStringLiteral("identity.key"))), otherBefore);
+        QCOMPARE(readAll(tmp.filePath(file.endsWith(QLatin1String(".key"))
+                         ? QStringLiteral("identity.crt")
+                         : QStringLiteral("identity.key"))),
+            otherBefore);
     }
 
     void mismatchedPairAndMissingHalf()
@@ -173,10 +187,19 @@ private Q_SLOTS:
 
     void formatFingerprint()
     {
-        const QByteArray fp = QByteArray::fromHex("3f2a91c0" "00112233" "44556677" "8899aabb" "ccddeeff" "01234567" "89abcdef" "fedcba98");
+        const QByteArray fp = QByteArray::fromHex("3f2a91c0"
+                                                  "00112233"
+                                                  "44556677"
+                                                  "8899aabb"
+                                                  "ccddeeff"
+                                                  "01234567"
+                                                  "89abcdef"
+                                                  "fedcba98");
         QCOMPARE(Identity::formatFingerprint(fp),
-                 QStringLiteral("3F2A 91C0 0011 2233 4455 6677 8899 AABB CCDD EEFF 0123 4567 89AB CDEF FEDC BA98"));
-        QCOMPARE(Identity::formatFingerprint(QByteArray::fromHex("abcdef")), QStringLiteral("ABCD EF"));
+            QStringLiteral(
+                "3F2A 91C0 0011 2233 4455 6677 8899 AABB CCDD EEFF 0123 4567 89AB CDEF FEDC BA98"));
+        QCOMPARE(
+            Identity::formatFingerprint(QByteArray::fromHex("abcdef")), QStringLiteral("ABCD EF"));
         QCOMPARE(Identity::formatFingerprint({}), QString());
     }
 
@@ -207,7 +230,8 @@ private Q_SLOTS:
             // Seen again by plain address: stays pinned, keeps its name.
             KnownPeer again;
             again.fingerprint = fpA;
-            again.candidates = { *Endpoint::parse(u"198.51.100.7:4000"), *Endpoint::parse(u"203.0.113.5:4000") };
+            again.candidates
+                = { *Endpoint::parse(u"198.51.100.7:4000"), *Endpoint::parse(u"203.0.113.5:4000") };
             peers.remember(again);
             QVERIFY(peers.save(&e));
         }
@@ -244,14 +268,18 @@ private Q_SLOTS:
         QVERIFY(!peers.load(&e));
         QCOMPARE(e.code, ErrorCode::IdentityError);
         QVERIFY(peers.peers().isEmpty());
-        QCOMPARE(readAll(path + QStringLiteral(".damaged")), QByteArrayLiteral("{ \"peers\": [ {\"fingerprint\": "));
+        QCOMPARE(readAll(path + QStringLiteral(".damaged")),
+            QByteArrayLiteral("{ \"peers\": [ {\"fingerprint\": "));
         QVERIFY(!QFile::exists(path));
         // Entries that make no sense are skipped, good ones kept.
-        writeAll(path, QByteArrayLiteral("{\"peers\":[{\"fingerprint\":\"zz\"},{\"fingerprint\":\"")
-                         + QByteArray(32, '\x01').toHex() + QByteArrayLiteral("\",\"candidates\":[\"junk\",\"10.0.0.1:5\"]}, 7]}"));
+        writeAll(path,
+            QByteArrayLiteral("{\"peers\":[{\"fingerprint\":\"zz\"},{\"fingerprint\":\"")
+                + QByteArray(32, '\x01').toHex()
+                + QByteArrayLiteral("\",\"candidates\":[\"junk\",\"10.0.0.1:5\"]}, 7]}"));
         QVERIFY(peers.load(&e));
         QCOMPARE(peers.peers().size(), 1);
-        QCOMPARE(peers.peers().first().candidates, QList<Endpoint> { *Endpoint::parse(u"10.0.0.1:5") });
+        QCOMPARE(
+            peers.peers().first().candidates, QList<Endpoint> { *Endpoint::parse(u"10.0.0.1:5") });
     }
 
     void profileSettings()
@@ -263,7 +291,8 @@ private Q_SLOTS:
             QVERIFY(s.load(&e));
             QCOMPARE(s.port(), quint16(0));
             QVERIFY(s.displayName().isEmpty());
-            s.setDisplayName(QStringLiteral("  Ada \n Lovelace\u202e ") + QString(100, QLatin1Char('x')));
+            s.setDisplayName(
+                QStringLiteral("  Ada \n Lovelace\u202e ") + QString(100, QLatin1Char('x')));
             s.setPort(40123);
             QVERIFY(s.save(&e));
         }

@@ -98,7 +98,7 @@ private Q_SLOTS:
         QTemporaryDir d;
         Node a;
         QSignalSpy info(&a, &Node::localInfoReady), errors(&a, &Node::errorOccurred),
-                states(&a, &Node::stateChanged);
+            states(&a, &Node::stateChanged);
         a.start(loopbackSettings(d.path(), QStringLiteral("Ann")));
         QString code = waitForInfo(info).code;
         code[10] = code[10] == QLatin1Char('A') ? QLatin1Char('B') : QLatin1Char('A');

@@ -16,8 +16,8 @@ PeerCode sampleCode()
     PeerCode c;
     c.name = QStringLiteral("Ada Lovelace");
     c.fingerprint = QCryptographicHash::hash("ada", QCryptographicHash::Sha256);
-    c.candidates = { *Endpoint::parse(u"203.0.113.5:40000"), *Endpoint::parse(u"192.168.1.20:40000"),
-                     *Endpoint::parse(u"[2001:db8::1]:40001") };
+    c.candidates = { *Endpoint::parse(u"203.0.113.5:40000"),
+        *Endpoint::parse(u"192.168.1.20:40000"), *Endpoint::parse(u"[2001:db8::1]:40001") };
     return c;
 }
 
@@ -37,11 +37,18 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("name");
         QTest::addColumn<QStringList>("candidates");
-        QTest::newRow("typical") << QStringLiteral("Ada") << QStringList { QStringLiteral("203.0.113.5:4000"), QStringLiteral("10.0.0.2:4000") };
+        QTest::newRow("typical") << QStringLiteral("Ada")
+                                 << QStringList { QStringLiteral("203.0.113.5:4000"),
+                                        QStringLiteral("10.0.0.2:4000") };
         QTest::newRow("no name, no address") << QString() << QStringList();
-        QTest::newRow("unicode name") << QStringLiteral("Zoë 🦊 Åström") << QStringList { QStringLiteral("[2001:db8::2]:65535") };
-        QTest::newRow("eight addresses") << QStringLiteral("x") << QStringList { QStringLiteral("1.1.1.1:1"), QStringLiteral("1.1.1.2:2"), QStringLiteral("1.1.1.3:3"), QStringLiteral("1.1.1.4:4"),
-                                                                                 QStringLiteral("[2001:db8::5]:5"), QStringLiteral("[2001:db8::6]:6"), QStringLiteral("1.1.1.7:7"), QStringLiteral("1.1.1.8:8") };
+        QTest::newRow("unicode name") << QStringLiteral("Zoë 🦊 Åström")
+                                      << QStringList { QStringLiteral("[2001:db8::2]:65535") };
+        QTest::newRow("eight addresses")
+            << QStringLiteral("x")
+            << QStringList { QStringLiteral("1.1.1.1:1"), QStringLiteral("1.1.1.2:2"),
+                   QStringLiteral("1.1.1.3:3"), QStringLiteral("1.1.1.4:4"),
+                   QStringLiteral("[2001:db8::5]:5"), QStringLiteral("[2001:db8::6]:6"),
+                   QStringLiteral("1.1.1.7:7"), QStringLiteral("1.1.1.8:8") };
     }
 
     void roundTrip()
@@ -50,7 +57,8 @@ private Q_SLOTS:
         QFETCH(QStringList, candidates);
         PeerCode c;
         c.name = name;
-        c.fingerprint = QCryptographicHash::hash(QByteArray(name.toUtf8() + "fp"), QCryptographicHash::Sha256);
+        c.fingerprint = QCryptographicHash::hash(
+            QByteArray(name.toUtf8() + "fp"), QCryptographicHash::Sha256);
         for (const QString &s : candidates)
             c.candidates.append(*Endpoint::parse(s));
         const QString text = c.encode();
@@ -69,7 +77,8 @@ private Q_SLOTS:
         PeerCode c = sampleCode();
         c.name = QString(40, QChar(0x00e9)); // 80 UTF-8 bytes
         for (int i = 0; i < 12; ++i)
-            c.candidates.append(Endpoint { QHostAddress(quint32(0x0a000001 + i)), quint16(1000 + i) });
+            c.candidates.append(
+                Endpoint { QHostAddress(quint32(0x0a000001 + i)), quint16(1000 + i) });
         const auto d = decode(c.encode(), nullptr);
         QVERIFY(d);
         QCOMPARE(d->name, QString(32, QChar(0x00e9)));
@@ -100,7 +109,8 @@ private Q_SLOTS:
                 Error e;
                 const auto d = decode(changed, &e);
                 if (d)
-                    QFAIL(qPrintable(QStringLiteral("change at %1 to %2 not caught").arg(pos).arg(replacement)));
+                    QFAIL(qPrintable(
+                        QStringLiteral("change at %1 to %2 not caught").arg(pos).arg(replacement)));
                 QCOMPARE(e.code, ErrorCode::CodeChecksum);
                 ++tried;
             }
@@ -154,11 +164,15 @@ private Q_SLOTS:
             wrapped += t.mid(i, 20) + QStringLiteral("\r\n");
         QTest::newRow("lowercase") << t.toLower();
         QTest::newRow("line breaks") << wrapped;
-        QTest::newRow("spaces and tabs") << QStringLiteral("  ") + t.left(30) + QStringLiteral(" \t ") + t.mid(30) + QStringLiteral("\n");
-        QTest::newRow("quoted in a sentence") << QStringLiteral("\u201c") + t + QStringLiteral("\u201d.");
+        QTest::newRow("spaces and tabs") << QStringLiteral("  ") + t.left(30)
+                + QStringLiteral(" \t ") + t.mid(30) + QStringLiteral("\n");
+        QTest::newRow("quoted in a sentence")
+            << QStringLiteral("\u201c") + t + QStringLiteral("\u201d.");
         QTest::newRow("angle brackets") << QStringLiteral("<") + t + QStringLiteral(">");
-        QTest::newRow("zero-width and nbsp") << t.left(10) + QChar(0x200b) + t.mid(10, 10) + QChar(0x00a0) + t.mid(20);
-        QTest::newRow("hyphen groups") << t.left(4) + t.mid(4, 5) + QStringLiteral("-") + t.mid(9, 5) + QStringLiteral("-") + t.mid(14);
+        QTest::newRow("zero-width and nbsp")
+            << t.left(10) + QChar(0x200b) + t.mid(10, 10) + QChar(0x00a0) + t.mid(20);
+        QTest::newRow("hyphen groups") << t.left(4) + t.mid(4, 5) + QStringLiteral("-")
+                + t.mid(9, 5) + QStringLiteral("-") + t.mid(14);
         QTest::newRow("typographic dash") << QStringLiteral("PL1\u2013") + t.mid(4);
         QString confusable = t;
         for (int i = 4; i < confusable.size(); ++i) {
@@ -236,7 +250,7 @@ private Q_SLOTS:
         };
         const QByteArray fp(32, '\x11');
         const QByteArray okPayload = QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1)
-                + QByteArray::fromHex("04cb00710515b3");
+            + QByteArray::fromHex("04cb00710515b3");
         Error e;
         QVERIFY2(decode(craft(okPayload), &e), qPrintable(e.message)); // the crafting is right
 
@@ -251,18 +265,36 @@ private Q_SLOTS:
             QCOMPARE(err.code, ErrorCode::BadCode);
         };
         expectBad(okPayload + "x", "trailing byte");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 65) + QByteArray(65, 'n') + QByteArray(1, 0), "name too long");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 2) + QByteArray::fromHex("c328") + QByteArray(1, 0), "bad utf-8 name");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 9) + QByteArray(9 * 7, '\x04'), "too many candidates");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1) + QByteArray::fromHex("05cb00710515b3"), "family 5");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1) + QByteArray::fromHex("04cb0071050000"), "port 0");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1) + QByteArray::fromHex("04000000000fa0"), "0.0.0.0");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1) + QByteArray::fromHex("04e00000010fa0"), "multicast");
-        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 2) + QByteArray::fromHex("04cb00710515b3"), "cut list");
+        expectBad(
+            QByteArray(1, 1) + fp + QByteArray(1, 65) + QByteArray(65, 'n') + QByteArray(1, 0),
+            "name too long");
+        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 2) + QByteArray::fromHex("c328")
+                + QByteArray(1, 0),
+            "bad utf-8 name");
+        expectBad(
+            QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 9) + QByteArray(9 * 7, '\x04'),
+            "too many candidates");
+        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1)
+                + QByteArray::fromHex("05cb00710515b3"),
+            "family 5");
+        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1)
+                + QByteArray::fromHex("04cb0071050000"),
+            "port 0");
+        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1)
+                + QByteArray::fromHex("04000000000fa0"),
+            "0.0.0.0");
+        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 1)
+                + QByteArray::fromHex("04e00000010fa0"),
+            "multicast");
+        expectBad(QByteArray(1, 1) + fp + QByteArray(1, 0) + QByteArray(1, 2)
+                + QByteArray::fromHex("04cb00710515b3"),
+            "cut list");
 
         // Names are cleaned: control and bidi characters never reach the window.
         const QByteArray evil = QStringLiteral("Bob\u202e\x1b[31m").toUtf8();
-        const auto d = decode(craft(QByteArray(1, 1) + fp + QByteArray(1, char(evil.size())) + evil + QByteArray(1, 0)), &e);
+        const auto d = decode(craft(QByteArray(1, 1) + fp + QByteArray(1, char(evil.size())) + evil
+                                  + QByteArray(1, 0)),
+            &e);
         QVERIFY2(d, qPrintable(e.message));
         QCOMPARE(d->name, QStringLiteral("Bob[31m"));
     }
@@ -275,18 +307,32 @@ private Q_SLOTS:
         QTest::addColumn<ErrorCode>("error");
         const QString code = sampleCode().encode();
         QTest::newRow("code") << code << true << 0 << ErrorCode::None;
-        QTest::newRow("code lowercase wrapped") << code.left(50).toLower() + QStringLiteral("\n") + code.mid(50) << true << 0 << ErrorCode::None;
-        QTest::newRow("code changed") << code.left(30) + (code.at(30) == QLatin1Char('A') ? QStringLiteral("B") : QStringLiteral("A")) + code.mid(31) << false << 0 << ErrorCode::CodeChecksum;
-        QTest::newRow("code cut") << code.left(code.size() - 3) << false << 0 << ErrorCode::CodeChecksum;
-        QTest::newRow("newer code") << QStringLiteral("PL7-") + code.mid(4) << false << 0 << ErrorCode::CodeVersion;
-        QTest::newRow("one address") << QStringLiteral("203.0.113.5:4000") << false << 1 << ErrorCode::None;
-        QTest::newRow("address list") << QStringLiteral("203.0.113.5:4000, [2001:db8::1]:4001\n10.0.0.1:4000") << false << 3 << ErrorCode::None;
+        QTest::newRow("code lowercase wrapped") << code.left(50).toLower() + QStringLiteral("\n")
+                + code.mid(50) << true << 0 << ErrorCode::None;
+        QTest::newRow("code changed") << code.left(30)
+                + (code.at(30) == QLatin1Char('A') ? QStringLiteral("B") : QStringLiteral("A"))
+                + code.mid(31) << false
+                                      << 0 << ErrorCode::CodeChecksum;
+        QTest::newRow("code cut") << code.left(code.size() - 3) << false << 0
+                                  << ErrorCode::CodeChecksum;
+        QTest::newRow("newer code")
+            << QStringLiteral("PL7-") + code.mid(4) << false << 0 << ErrorCode::CodeVersion;
+        QTest::newRow("one address")
+            << QStringLiteral("203.0.113.5:4000") << false << 1 << ErrorCode::None;
+        QTest::newRow("address list")
+            << QStringLiteral("203.0.113.5:4000, [2001:db8::1]:4001\n10.0.0.1:4000") << false << 3
+            << ErrorCode::None;
         QTest::newRow("empty") << QStringLiteral("  \n") << false << 0 << ErrorCode::BadCode;
-        QTest::newRow("host name") << QStringLiteral("example.com:4000") << false << 0 << ErrorCode::BadCode;
-        QTest::newRow("no port") << QStringLiteral("203.0.113.5") << false << 0 << ErrorCode::BadCode;
-        QTest::newRow("port 0") << QStringLiteral("203.0.113.5:0") << false << 0 << ErrorCode::BadCode;
-        QTest::newRow("garbage") << QStringLiteral("hello there!") << false << 0 << ErrorCode::BadCode;
-        QTest::newRow("one bad in list") << QStringLiteral("203.0.113.5:4000,junk") << false << 0 << ErrorCode::BadCode;
+        QTest::newRow("host name")
+            << QStringLiteral("example.com:4000") << false << 0 << ErrorCode::BadCode;
+        QTest::newRow("no port") << QStringLiteral("203.0.113.5") << false << 0
+                                 << ErrorCode::BadCode;
+        QTest::newRow("port 0") << QStringLiteral("203.0.113.5:0") << false << 0
+                                << ErrorCode::BadCode;
+        QTest::newRow("garbage") << QStringLiteral("hello there!") << false << 0
+                                 << ErrorCode::BadCode;
+        QTest::newRow("one bad in list")
+            << QStringLiteral("203.0.113.5:4000,junk") << false << 0 << ErrorCode::BadCode;
     }
 
     void parseInput()
@@ -311,7 +357,8 @@ private Q_SLOTS:
     void badInputMessageNamesTheCulprit()
     {
         const PeerInput in = parsePeerInput(u"203.0.113.5:4000, nonsense:12");
-        QVERIFY2(in.error.message.contains(QStringLiteral("nonsense:12")), qPrintable(in.error.message));
+        QVERIFY2(
+            in.error.message.contains(QStringLiteral("nonsense:12")), qPrintable(in.error.message));
     }
 
     // Cheap enough to run on every keystroke.

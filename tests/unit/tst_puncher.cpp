@@ -187,7 +187,8 @@ private Q_SLOTS:
         Side a = listen();
         QTcpServer peer; // a controller that sends neither 'N' nor 'n'
         QVERIFY(peer.listen(QHostAddress::LocalHost));
-        Puncher::Config c { a.port, { loop(peer.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 3000 };
+        Puncher::Config c { a.port, { loop(peer.serverPort()) }, fp('a'), {}, 5000, 200, 4000,
+            false, 3000 };
         Puncher pa(c);
         QSignalSpy rejected(&pa, &Puncher::pathRejected);
         QSignalSpy na(&pa, &Puncher::nominated);
@@ -249,7 +250,8 @@ private Q_SLOTS:
             QTcpSocket *s = http.nextPendingConnection();
             s->write("HTTP/1.1 400 Bad Request\r\n\r\nbad request, go away");
         });
-        Puncher pa({ a.port, { loop(http.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 3000 });
+        Puncher pa(
+            { a.port, { loop(http.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 3000 });
         QSignalSpy rejected(&pa, &Puncher::pathRejected);
         QSignalSpy failed(&pa, &Puncher::failed);
         pa.start();
@@ -269,7 +271,8 @@ private Q_SLOTS:
         Side a = listen();
         QTcpServer mute; // accepts, says nothing
         QVERIFY(mute.listen(QHostAddress::LocalHost));
-        Puncher::Config c { a.port, { loop(mute.serverPort()) }, fp('a'), {}, 5000, 200, 4000, false, 4000 };
+        Puncher::Config c { a.port, { loop(mute.serverPort()) }, fp('a'), {}, 5000, 200, 4000,
+            false, 4000 };
         c.preambleTimeoutMs = 1000;
         Puncher pa(c);
         QSignalSpy rejected(&pa, &Puncher::pathRejected);

@@ -119,7 +119,8 @@ class TestSession : public QObject
         return pair;
     }
 
-    bool establish(Session &a, Session &b, std::pair<LoopbackLink *, LoopbackLink *> *links = nullptr)
+    bool establish(
+        Session &a, Session &b, std::pair<LoopbackLink *, LoopbackLink *> *links = nullptr)
     {
         QSignalSpy ea(&a, &Session::established);
         QSignalSpy eb(&b, &Session::established);
@@ -136,10 +137,7 @@ private Q_SLOTS:
         qRegisterMetaType<Error>();
     }
 
-    void cleanup()
-    {
-        qDeleteAll(findChildren<LoopbackLink *>());
-    }
+    void cleanup() { qDeleteAll(findChildren<LoopbackLink *>()); }
 
     void establishExchangesHello()
     {
@@ -261,8 +259,9 @@ private Q_SLOTS:
         connectPair(a, b);
         QTRY_COMPARE(deliveredA.size(), 4);
         QTest::qWait(100); // let any duplicate show up
-        QCOMPARE(texts(receivedB), (QStringList { QStringLiteral("one"), QStringLiteral("two"),
-                                                   QStringLiteral("three"), QStringLiteral("four") }));
+        QCOMPARE(texts(receivedB),
+            (QStringList { QStringLiteral("one"), QStringLiteral("two"), QStringLiteral("three"),
+                QStringLiteral("four") }));
         QStringList deliveredIds;
         for (const auto &args : deliveredA)
             deliveredIds.append(args.at(0).toString());
@@ -281,7 +280,8 @@ private Q_SLOTS:
         QVERIFY(establish(a, b, &links));
         QSignalSpy framesAtB(links.second, &Link::frameReceived);
         // Bob's side of the wire sends the same chat three times (as after lost acks).
-        const QByteArray chat = encodeChat({ QStringLiteral("dup-1"), QDateTime::currentMSecsSinceEpoch(), QStringLiteral("once") });
+        const QByteArray chat = encodeChat({ QStringLiteral("dup-1"),
+            QDateTime::currentMSecsSinceEpoch(), QStringLiteral("once") });
         for (int i = 0; i < 3; ++i)
             links.second->sendFrame(FrameType::Chat, chat);
         QTRY_COMPARE(countFrames(framesAtB, FrameType::ChatAck), 3);
@@ -422,7 +422,8 @@ private Q_SLOTS:
         QTRY_COMPARE(lostB.size(), 1);
         QCOMPARE(establishedA.size(), 0);
         QCOMPARE(errorAt(lostA, 0).code, ErrorCode::ProtocolError);
-        QVERIFY2(errorAt(lostA, 0).message.contains(QStringLiteral("newer")), qPrintable(errorAt(lostA, 0).message));
+        QVERIFY2(errorAt(lostA, 0).message.contains(QStringLiteral("newer")),
+            qPrintable(errorAt(lostA, 0).message));
         // Bob may see Ada's refusal (the link closing) before her hello is judged; if he judged
         // it, it was refused as too old.
         const Error eb = errorAt(lostB, 0);
@@ -447,16 +448,25 @@ private Q_SLOTS:
     {
         QTest::addColumn<bool>("afterHello");
         QTest::addColumn<QByteArray>("raw");
-        const auto frame = [](quint16 type, const QByteArray &payload) { return encodeFrame(type, payload); };
-        QTest::newRow("chat before hello") << false << frame(FrameType::Chat, encodeChat({ QStringLiteral("x"), 1, QStringLiteral("y") }));
+        const auto frame
+            = [](quint16 type, const QByteArray &payload) { return encodeFrame(type, payload); };
+        QTest::newRow("chat before hello")
+            << false
+            << frame(FrameType::Chat, encodeChat({ QStringLiteral("x"), 1, QStringLiteral("y") }));
         QTest::newRow("transfer frame before hello") << false << frame(0x0110, QByteArray(10, 'x'));
-        QTest::newRow("oversized hello") << false << frame(FrameType::Hello, QByteArray(Limits::PreHelloMaxPayload + 1, 'x'));
-        QTest::newRow("garbage hello") << false << frame(FrameType::Hello, QByteArrayLiteral("\xff\x00junk"));
-        QTest::newRow("plain text instead of frames") << false << QByteArrayLiteral("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        QTest::newRow("oversized hello")
+            << false << frame(FrameType::Hello, QByteArray(Limits::PreHelloMaxPayload + 1, 'x'));
+        QTest::newRow("garbage hello")
+            << false << frame(FrameType::Hello, QByteArrayLiteral("\xff\x00junk"));
+        QTest::newRow("plain text instead of frames")
+            << false << QByteArrayLiteral("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         QTest::newRow("huge declared length") << true << QByteArray::fromHex("ffffffff0004");
-        QTest::newRow("just above the limit") << true << frame(0x0110, QByteArray(Limits::MaxPayload + 1, 'x'));
-        QTest::newRow("garbage chat") << true << frame(FrameType::Chat, QByteArrayLiteral("\x9f\x9f\x9f"));
-        QTest::newRow("garbage ack") << true << frame(FrameType::ChatAck, QByteArrayLiteral("\xa1\x62id\x01"));
+        QTest::newRow("just above the limit")
+            << true << frame(0x0110, QByteArray(Limits::MaxPayload + 1, 'x'));
+        QTest::newRow("garbage chat")
+            << true << frame(FrameType::Chat, QByteArrayLiteral("\x9f\x9f\x9f"));
+        QTest::newRow("garbage ack")
+            << true << frame(FrameType::ChatAck, QByteArrayLiteral("\xa1\x62id\x01"));
         QTest::newRow("garbage ping") << true << frame(FrameType::Ping, QByteArray());
         QTest::newRow("second hello") << true << frame(FrameType::Hello, QByteArray());
     }
@@ -582,7 +592,8 @@ private Q_SLOTS:
         // Bulk: 200 x 64 KiB. The link never holds much more than the low-water mark, and a chat
         // typed meanwhile overtakes most of the queued data.
         qint64 maxPending = 0;
-        connect(links.first, &Link::writable, this, [&] { maxPending = qMax(maxPending, links.first->pendingBytes()); });
+        connect(links.first, &Link::writable, this,
+            [&] { maxPending = qMax(maxPending, links.first->pendingBytes()); });
         constexpr int Chunks = 200;
         constexpr int ChunkSize = 64 * 1024;
         qsizetype bulkAtChat = -1;
@@ -595,14 +606,16 @@ private Q_SLOTS:
         QTRY_COMPARE(receivedB.size(), 1);
         // Only what was already queued on the link (at most low water + one chunk) went first.
         const qsizetype overtakenBy = bulkAtChat - 3;
-        QVERIFY2(overtakenBy <= Session::BulkLowWaterMark / ChunkSize + 1, qPrintable(QString::number(overtakenBy)));
+        QVERIFY2(overtakenBy <= Session::BulkLowWaterMark / ChunkSize + 1,
+            qPrintable(QString::number(overtakenBy)));
         QTRY_COMPARE_WITH_TIMEOUT(tb.received.size(), Chunks + 1, 20000);
         for (int i = 0; i < Chunks; ++i) {
             const QByteArray &chunk = tb.received.at(i + 1).second;
             QCOMPARE(chunk.size(), ChunkSize);
             QCOMPARE((quint8(chunk.at(0)) << 8) | quint8(chunk.at(1)), i); // in order
         }
-        QVERIFY2(maxPending <= Session::BulkLowWaterMark + ChunkSize, qPrintable(QString::number(maxPending)));
+        QVERIFY2(maxPending <= Session::BulkLowWaterMark + ChunkSize,
+            qPrintable(QString::number(maxPending)));
 
         // Link down and up again are announced.
         links.first->close();

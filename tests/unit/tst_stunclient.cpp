@@ -90,11 +90,13 @@ void TestStunClient::parseServer_data()
                                << QStringLiteral("2001:db8::1") << 3478;
     QTest::newRow("empty") << QString() << false << QString() << 0;
     QTest::newRow("port 0") << QStringLiteral("stun.example.org:0") << false << QString() << 0;
-    QTest::newRow("port too big") << QStringLiteral("stun.example.org:65536") << false << QString() << 0;
+    QTest::newRow("port too big") << QStringLiteral("stun.example.org:65536") << false << QString()
+                                  << 0;
     QTest::newRow("port junk") << QStringLiteral("stun.example.org:34x") << false << QString() << 0;
     QTest::newRow("empty port") << QStringLiteral("stun.example.org:") << false << QString() << 0;
     QTest::newRow("url") << QStringLiteral("stun://stun.example.org") << false << QString() << 0;
-    QTest::newRow("space in name") << QStringLiteral("stun example:3478") << false << QString() << 0;
+    QTest::newRow("space in name")
+        << QStringLiteral("stun example:3478") << false << QString() << 0;
     QTest::newRow("bad bracket") << QStringLiteral("[2001:db8::1:3478") << false << QString() << 0;
 }
 
@@ -148,9 +150,10 @@ void TestStunClient::ipv6Loopback()
         QSKIP(qPrintable(QStringLiteral("no IPv6 loopback here: ") + why));
     const Net::NativeResult listener = Net::openListener(QAbstractSocket::IPv6Protocol, 0);
     if (!listener.ok())
-        QSKIP(qPrintable(QStringLiteral("no IPv6 shared-port socket (%1): normalizedAddress() turns "
-                                        "\"::\" into 0.0.0.0, so binding [::] fails")
-                                 .arg(listener.message)));
+        QSKIP(
+            qPrintable(QStringLiteral("no IPv6 shared-port socket (%1): normalizedAddress() turns "
+                                      "\"::\" into 0.0.0.0, so binding [::] fails")
+                           .arg(listener.message)));
     const quint16 port = Net::localPort(listener.fd);
 
     StunClient client(port, coturn6.server(), fastOptions());
@@ -159,20 +162,24 @@ void TestStunClient::ipv6Loopback()
     client.start();
     QTRY_COMPARE_WITH_TIMEOUT(mapped.count() + failed.count(), 1, 5000);
     Net::closeFd(listener.fd);
-    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).value<Error>().message));
-    QCOMPARE(mapped.at(0).at(1).value<Endpoint>(), (Endpoint { QHostAddress::LocalHostIPv6, port }));
+    QVERIFY2(failed.isEmpty(),
+        failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).value<Error>().message));
+    QCOMPARE(
+        mapped.at(0).at(1).value<Endpoint>(), (Endpoint { QHostAddress::LocalHostIPv6, port }));
 }
 
 void TestStunClient::resolvesNames()
 {
     // "localhost" comes from /etc/hosts: a real asynchronous lookup without any DNS traffic.
     SharedPort local;
-    StunClient client(local.port(), QStringLiteral("localhost:%1").arg(m_coturn.port()), fastOptions());
+    StunClient client(
+        local.port(), QStringLiteral("localhost:%1").arg(m_coturn.port()), fastOptions());
     QSignalSpy mapped(&client, &StunClient::mapped);
     QSignalSpy failed(&client, &StunClient::failed);
     client.start();
     QTRY_COMPARE_WITH_TIMEOUT(mapped.count() + failed.count(), 1, 5000);
-    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).value<Error>().message));
+    QVERIFY2(failed.isEmpty(),
+        failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).value<Error>().message));
     QCOMPARE(mapped.at(0).at(1).value<Endpoint>().port, local.port());
 }
 
@@ -192,7 +199,8 @@ void TestStunClient::stopClosesWithoutSignals()
     QCOMPARE(failed.count(), 0);
 
     // Stopping while still connecting is quiet too.
-    StunClient early(local.port(), QStringLiteral("localhost:%1").arg(m_coturn.port()), fastOptions());
+    StunClient early(
+        local.port(), QStringLiteral("localhost:%1").arg(m_coturn.port()), fastOptions());
     QSignalSpy earlyMapped(&early, &StunClient::mapped);
     QSignalSpy earlyFailed(&early, &StunClient::failed);
     early.start();
@@ -243,7 +251,7 @@ void TestStunClient::silentServer()
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 3000);
     QVERIFY(elapsed.elapsed() >= 450);
     QCOMPARE(failed.at(0).at(0).value<Error>().message,
-             silent.server() + QStringLiteral(": connected, but no STUN answer within 500 ms"));
+        silent.server() + QStringLiteral(": connected, but no STUN answer within 500 ms"));
 }
 
 void TestStunClient::notStun()
@@ -255,17 +263,20 @@ void TestStunClient::notStun()
         socket->write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     });
     SharedPort local;
-    StunClient client(local.port(), QStringLiteral("127.0.0.1:%1").arg(http.serverPort()), fastOptions());
+    StunClient client(
+        local.port(), QStringLiteral("127.0.0.1:%1").arg(http.serverPort()), fastOptions());
     QSignalSpy failed(&client, &StunClient::failed);
     client.start();
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 3000);
-    QVERIFY(failed.at(0).at(0).value<Error>().message.contains(QLatin1String("does not speak STUN")));
+    QVERIFY(
+        failed.at(0).at(0).value<Error>().message.contains(QLatin1String("does not speak STUN")));
 }
 
 void TestStunClient::errorResponse()
 {
     ScriptedStunServer refusing([](const StunMessage &request, int) {
-        StunMessage response(StunMessage::Class::ErrorResponse, request.method(), request.transactionId());
+        StunMessage response(
+            StunMessage::Class::ErrorResponse, request.method(), request.transactionId());
         response.addErrorAttribute(401, QStringLiteral("Unauthorized"));
         return response.toBytes();
     });
@@ -276,13 +287,14 @@ void TestStunClient::errorResponse()
     client.start();
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 3000);
     QCOMPARE(failed.at(0).at(0).value<Error>().message,
-             refusing.server() + QStringLiteral(": the server refused the request (401 Unauthorized)"));
+        refusing.server() + QStringLiteral(": the server refused the request (401 Unauthorized)"));
 }
 
 void TestStunClient::unknownRequiredAttribute()
 {
     ScriptedStunServer odd([](const StunMessage &request, int) {
-        StunMessage response(StunMessage::Class::SuccessResponse, request.method(), request.transactionId());
+        StunMessage response(
+            StunMessage::Class::SuccessResponse, request.method(), request.transactionId());
         response.addAttribute(0x7ABC, QByteArray("must understand"));
         response.addXorMappedAddress(*Endpoint::parse(u"203.0.113.9:4000"));
         return response.toBytes();
@@ -302,9 +314,10 @@ void TestStunClient::ignoresWrongTransactionId()
     const Endpoint real = endpointOf(QStringLiteral("203.0.113.9:4000"));
     ScriptedStunServer server([&](const StunMessage &request, int) -> QByteArray {
         // First an answer to some other transaction, then the real one, in one write.
-        const StunMessage other(StunMessage::Class::Request, StunMessage::bindingMethod,
-                                QByteArray(12, 'x'));
-        return ScriptedStunServer::answer(other, spoofed) + ScriptedStunServer::answer(request, real);
+        const StunMessage other(
+            StunMessage::Class::Request, StunMessage::bindingMethod, QByteArray(12, 'x'));
+        return ScriptedStunServer::answer(other, spoofed)
+            + ScriptedStunServer::answer(request, real);
     });
     QVERIFY(server.listen());
     SharedPort local;
@@ -362,8 +375,9 @@ void TestStunClient::lostWhenServerCloses()
 void TestStunClient::lostWhenKeepaliveUnanswered()
 {
     ScriptedStunServer server([](const StunMessage &request, int index) {
-        return index == 0 ? ScriptedStunServer::answer(request, *Endpoint::parse(u"203.0.113.9:4000"))
-                          : QByteArray();
+        return index == 0
+            ? ScriptedStunServer::answer(request, *Endpoint::parse(u"203.0.113.9:4000"))
+            : QByteArray();
     });
     QVERIFY(server.listen());
     SharedPort local;
@@ -375,7 +389,7 @@ void TestStunClient::lostWhenKeepaliveUnanswered()
     client.start();
     QTRY_COMPARE_WITH_TIMEOUT(lost.count(), 1, 3000);
     QCOMPARE(lost.at(0).at(0).value<Error>().message,
-             server.server() + QStringLiteral(": no answer to a keepalive request within 300 ms"));
+        server.server() + QStringLiteral(": no answer to a keepalive request within 300 ms"));
 }
 
 void TestStunClient::lostWhenCoturnDies()

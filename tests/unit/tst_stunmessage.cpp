@@ -1,4 +1,5 @@
-// The STUN codec against the RFC 5769 test vectors, round trips, malformed input and the TCP framer.
+// The STUN codec against the RFC 5769 test vectors, round trips, malformed input and the TCP
+// framer.
 
 #include "stun/stunmessage.h"
 
@@ -16,30 +17,29 @@ namespace {
 
 // RFC 5769 §2.1: sample request (SOFTWARE, PRIORITY, ICE-CONTROLLED, USERNAME, MESSAGE-INTEGRITY,
 // FINGERPRINT).
-const QByteArray rfcRequest = QByteArray::fromHex(
-        "000100582112a442b7e7a701bc34d686fa87dfae"
-        "802200105354554e207465737420636c69656e74"
-        "002400046e0001ff"
-        "80290008932ff9b151263b36"
-        "000600096576746a3a68367659202020"
-        "000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2"
-        "80280004e57a3bcf");
+const QByteArray rfcRequest = QByteArray::fromHex("000100582112a442b7e7a701bc34d686fa87dfae"
+                                                  "802200105354554e207465737420636c69656e74"
+                                                  "002400046e0001ff"
+                                                  "80290008932ff9b151263b36"
+                                                  "000600096576746a3a68367659202020"
+                                                  "000800149aeaa70cbfd8cb56781ef2b5b2d3f249c1b571a2"
+                                                  "80280004e57a3bcf");
 
 // RFC 5769 §2.2: IPv4 response, XOR-MAPPED-ADDRESS 192.0.2.1:32853.
-const QByteArray rfcIpv4Response = QByteArray::fromHex(
-        "0101003c2112a442b7e7a701bc34d686fa87dfae"
-        "8022000b7465737420766563746f7220"
-        "002000080001a147e112a643"
-        "000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
-        "80280004c07d4c96");
+const QByteArray rfcIpv4Response
+    = QByteArray::fromHex("0101003c2112a442b7e7a701bc34d686fa87dfae"
+                          "8022000b7465737420766563746f7220"
+                          "002000080001a147e112a643"
+                          "000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
+                          "80280004c07d4c96");
 
 // RFC 5769 §2.3: IPv6 response, XOR-MAPPED-ADDRESS [2001:db8:1234:5678:11:2233:4455:6677]:32853.
-const QByteArray rfcIpv6Response = QByteArray::fromHex(
-        "010100482112a442b7e7a701bc34d686fa87dfae"
-        "8022000b7465737420766563746f7220"
-        "002000140002a1470113a9faa5d3f179bc25f4b5bed2b9d9"
-        "00080014a382954e4be67bf11784c97c8292c275bfe3ed41"
-        "80280004c8fb0b4c");
+const QByteArray rfcIpv6Response
+    = QByteArray::fromHex("010100482112a442b7e7a701bc34d686fa87dfae"
+                          "8022000b7465737420766563746f7220"
+                          "002000140002a1470113a9faa5d3f179bc25f4b5bed2b9d9"
+                          "00080014a382954e4be67bf11784c97c8292c275bfe3ed41"
+                          "80280004c8fb0b4c");
 
 const QByteArray rfcTransactionId = QByteArray::fromHex("b7e7a701bc34d686fa87dfae");
 
@@ -55,7 +55,8 @@ QByteArray header(quint16 type, quint16 length, quint32 cookie = StunMessage::ma
 
 StunMessage successResponse(const QByteArray &transactionId)
 {
-    return StunMessage(StunMessage::Class::SuccessResponse, StunMessage::bindingMethod, transactionId);
+    return StunMessage(
+        StunMessage::Class::SuccessResponse, StunMessage::bindingMethod, transactionId);
 }
 
 } // namespace
@@ -123,7 +124,7 @@ void TestStunMessage::rfc5769Ipv6Response()
     QCOMPARE(m.messageClass(), StunMessage::Class::SuccessResponse);
     QVERIFY(m.hasFingerprint());
     QCOMPARE(m.reflexiveAddress()->toString(),
-             QStringLiteral("[2001:db8:1234:5678:11:2233:4455:6677]:32853"));
+        QStringLiteral("[2001:db8:1234:5678:11:2233:4455:6677]:32853"));
 }
 
 void TestStunMessage::bindingRequestRoundTrip()
@@ -198,8 +199,8 @@ void TestStunMessage::mappedAddressFallback()
 
 void TestStunMessage::errorResponse()
 {
-    StunMessage response(StunMessage::Class::ErrorResponse, StunMessage::bindingMethod,
-                         rfcTransactionId);
+    StunMessage response(
+        StunMessage::Class::ErrorResponse, StunMessage::bindingMethod, rfcTransactionId);
     response.addErrorAttribute(420, QStringLiteral("Unknown Attribute"));
     const StunParseResult r = StunMessage::parse(response.toBytes(true));
     QVERIFY2(r.ok(), qPrintable(r.reason));
@@ -235,32 +236,34 @@ void TestStunMessage::parseRejects_data()
     QTest::newRow("empty") << QByteArray() << StunParseError::Truncated;
     QTest::newRow("truncated header") << rfcIpv4Response.left(19) << StunParseError::Truncated;
     QTest::newRow("truncated body") << rfcIpv4Response.chopped(4) << StunParseError::Truncated;
-    QTest::newRow("trailing bytes") << rfcIpv4Response + QByteArray(4, '\0')
-                                    << StunParseError::BadLength;
+    QTest::newRow("trailing bytes")
+        << rfcIpv4Response + QByteArray(4, '\0') << StunParseError::BadLength;
     QTest::newRow("first bits set") << (header(0x4101, 0)) << StunParseError::NotStun;
     QTest::newRow("wrong cookie") << header(0x0101, 0, 0x2112A443) << StunParseError::NotStun;
     QTest::newRow("rfc 3489 (no cookie)") << header(0x0101, 0, 0) << StunParseError::NotStun;
     QTest::newRow("http") << QByteArray("HTTP/1.1 400 Bad Request\r\n\r\n")
                           << StunParseError::NotStun;
-    QTest::newRow("length not multiple of 4") << header(0x0101, 6) + QByteArray(6, '\0')
-                                              << StunParseError::BadLength;
+    QTest::newRow("length not multiple of 4")
+        << header(0x0101, 6) + QByteArray(6, '\0') << StunParseError::BadLength;
     QTest::newRow("oversized") << header(0x0101, 4000) + QByteArray(4000, '\0')
                                << StunParseError::TooLarge;
     // Attribute says 8 bytes of value, the message holds 4.
-    QTest::newRow("truncated attribute") << header(0x0101, 8) + QByteArray::fromHex("0020000800010203")
-                                         << StunParseError::BadAttribute;
+    QTest::newRow("truncated attribute")
+        << header(0x0101, 8) + QByteArray::fromHex("0020000800010203")
+        << StunParseError::BadAttribute;
     // Attribute length 0xFFFF: must not read out of bounds.
-    QTest::newRow("huge attribute length") << header(0x0101, 4) + QByteArray::fromHex("8022ffff")
-                                           << StunParseError::BadAttribute;
+    QTest::newRow("huge attribute length")
+        << header(0x0101, 4) + QByteArray::fromHex("8022ffff") << StunParseError::BadAttribute;
     // The IPv4 vector with SOFTWARE "abcd" after a FINGERPRINT that is valid for it.
-    const QByteArray afterFingerprint = QByteArray::fromHex(
-            "010100442112a442b7e7a701bc34d686fa87dfae"
-            "8022000b7465737420766563746f7220"
-            "002000080001a147e112a643"
-            "000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
-            "802800046d525ec5"
-            "8022000461626364");
-    QTest::newRow("attribute after fingerprint") << afterFingerprint << StunParseError::BadAttribute;
+    const QByteArray afterFingerprint
+        = QByteArray::fromHex("010100442112a442b7e7a701bc34d686fa87dfae"
+                              "8022000b7465737420766563746f7220"
+                              "002000080001a147e112a643"
+                              "000800142b91f599fd9e90c38c7489f92af9ba53f06be7d7"
+                              "802800046d525ec5"
+                              "8022000461626364");
+    QTest::newRow("attribute after fingerprint")
+        << afterFingerprint << StunParseError::BadAttribute;
     QByteArray corrupted = rfcIpv4Response;
     corrupted[24] = 'X'; // inside SOFTWARE
     QTest::newRow("bad fingerprint") << corrupted << StunParseError::BadFingerprint;
@@ -286,28 +289,26 @@ void TestStunMessage::isResponseTo_data()
     const QByteArray otherId = QByteArray::fromHex("000102030405060708090a0b");
     QTest::newRow("rfc vector") << rfcIpv4Response << true;
     QTest::newRow("wrong transaction id") << successResponse(otherId).toBytes() << false;
-    QTest::newRow("error response")
-            << StunMessage(StunMessage::Class::ErrorResponse, StunMessage::bindingMethod,
-                           rfcTransactionId)
-                       .toBytes()
-            << true;
+    QTest::newRow("error response") << StunMessage(
+        StunMessage::Class::ErrorResponse, StunMessage::bindingMethod, rfcTransactionId)
+                                           .toBytes()
+                                    << true;
     QTest::newRow("a request, not a response") << rfcRequest << false;
-    QTest::newRow("indication")
-            << StunMessage(StunMessage::Class::Indication, StunMessage::bindingMethod,
-                           rfcTransactionId)
-                       .toBytes()
-            << false;
+    QTest::newRow("indication") << StunMessage(
+        StunMessage::Class::Indication, StunMessage::bindingMethod, rfcTransactionId)
+                                       .toBytes()
+                                << false;
     QTest::newRow("other method")
-            << StunMessage(StunMessage::Class::SuccessResponse, 0x003, rfcTransactionId).toBytes()
-            << false;
+        << StunMessage(StunMessage::Class::SuccessResponse, 0x003, rfcTransactionId).toBytes()
+        << false;
 }
 
 void TestStunMessage::isResponseTo()
 {
     QFETCH(QByteArray, bytes);
     QFETCH(bool, matches);
-    const StunMessage request(StunMessage::Class::Request, StunMessage::bindingMethod,
-                              rfcTransactionId);
+    const StunMessage request(
+        StunMessage::Class::Request, StunMessage::bindingMethod, rfcTransactionId);
     const StunParseResult r = StunMessage::parse(bytes);
     QVERIFY2(r.ok(), qPrintable(r.reason));
     QCOMPARE(r.message->isResponseTo(request), matches);
@@ -323,27 +324,28 @@ void TestStunMessage::peekFrame_data()
     using S = StunFrame::Status;
     const qsizetype whole = rfcIpv4Response.size();
     QTest::newRow("empty") << QByteArray() << S::Incomplete << qsizetype(0) << StunParseError::None;
-    QTest::newRow("partial header") << rfcIpv4Response.left(7) << S::Incomplete << qsizetype(0)
-                                    << StunParseError::None;
+    QTest::newRow("partial header")
+        << rfcIpv4Response.left(7) << S::Incomplete << qsizetype(0) << StunParseError::None;
     QTest::newRow("header only") << rfcIpv4Response.left(20) << S::Incomplete << qsizetype(0)
                                  << StunParseError::None;
-    QTest::newRow("one byte short") << rfcIpv4Response.chopped(1) << S::Incomplete << qsizetype(0)
-                                    << StunParseError::None;
+    QTest::newRow("one byte short")
+        << rfcIpv4Response.chopped(1) << S::Incomplete << qsizetype(0) << StunParseError::None;
     QTest::newRow("complete") << rfcIpv4Response << S::Complete << whole << StunParseError::None;
     QTest::newRow("complete + next") << rfcIpv4Response + rfcIpv6Response.left(10) << S::Complete
                                      << whole << StunParseError::None;
-    QTest::newRow("http, first byte") << QByteArray("H") << S::Invalid << qsizetype(0)
-                                      << StunParseError::NotStun;
+    QTest::newRow("http, first byte")
+        << QByteArray("H") << S::Invalid << qsizetype(0) << StunParseError::NotStun;
     QTest::newRow("tls alert") << QByteArray::fromHex("15030300020228") << S::Invalid
                                << qsizetype(0) << StunParseError::NotStun;
-    QTest::newRow("cookie wrong in first byte") << header(0x0101, 0, 0x3112A442).left(5) << S::Invalid
-                                                << qsizetype(0) << StunParseError::NotStun;
-    QTest::newRow("length not multiple of 4") << header(0x0101, 2).left(4) << S::Invalid
-                                              << qsizetype(0) << StunParseError::BadLength;
+    QTest::newRow("cookie wrong in first byte")
+        << header(0x0101, 0, 0x3112A442).left(5) << S::Invalid << qsizetype(0)
+        << StunParseError::NotStun;
+    QTest::newRow("length not multiple of 4")
+        << header(0x0101, 2).left(4) << S::Invalid << qsizetype(0) << StunParseError::BadLength;
     QTest::newRow("oversized") << header(0x0101, 0xFFFC).left(4) << S::Invalid << qsizetype(0)
                                << StunParseError::TooLarge;
-    QTest::newRow("just at the cap") << header(0x0101, StunMessage::maxSize - 20)
-                                     << S::Incomplete << qsizetype(0) << StunParseError::None;
+    QTest::newRow("just at the cap") << header(0x0101, StunMessage::maxSize - 20) << S::Incomplete
+                                     << qsizetype(0) << StunParseError::None;
 }
 
 void TestStunMessage::peekFrame()

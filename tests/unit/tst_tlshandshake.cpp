@@ -100,8 +100,10 @@ private Q_SLOTS:
                     seen.append(e.error());
             });
         }
-        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, pinned ? m_bob->fingerprint() : QByteArray());
-        TlsHandshake server(p.server, *m_bob, /*asServer=*/true, pinned ? m_alice->fingerprint() : QByteArray());
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client,
+            pinned ? m_bob->fingerprint() : QByteArray());
+        TlsHandshake server(
+            p.server, *m_bob, /*asServer=*/true, pinned ? m_alice->fingerprint() : QByteArray());
         QSignalSpy okClient(&client, &TlsHandshake::succeeded);
         QSignalSpy okServer(&server, &TlsHandshake::succeeded);
         QSignalSpy failClient(&client, &TlsHandshake::failed);
@@ -110,16 +112,20 @@ private Q_SLOTS:
         server.start();
         QTRY_COMPARE_WITH_TIMEOUT(okClient.size() + failClient.size(), 1, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(okServer.size() + failServer.size(), 1, 10000);
-        QVERIFY2(failClient.isEmpty(), failClient.isEmpty() ? "" : qPrintable(errorAt(failClient, 0).message));
-        QVERIFY2(failServer.isEmpty(), failServer.isEmpty() ? "" : qPrintable(errorAt(failServer, 0).message));
+        QVERIFY2(failClient.isEmpty(),
+            failClient.isEmpty() ? "" : qPrintable(errorAt(failClient, 0).message));
+        QVERIFY2(failServer.isEmpty(),
+            failServer.isEmpty() ? "" : qPrintable(errorAt(failServer, 0).message));
         QCOMPARE(okClient.at(0).at(0).toByteArray(), m_bob->fingerprint());
         QCOMPARE(okServer.at(0).at(0).toByteArray(), m_alice->fingerprint());
         QCOMPARE(p.client->sessionProtocol(), QSsl::TlsV1_3);
-        QCOMPARE(p.client->sslConfiguration().nextNegotiatedProtocol(), TlsHandshake::applicationProtocol());
+        QCOMPARE(p.client->sslConfiguration().nextNegotiatedProtocol(),
+            TlsHandshake::applicationProtocol());
         // Qt raised certificate errors (self-signed) and only expected ones were ignored.
         QVERIFY(!seen.isEmpty());
         for (const QSslError::SslError e : std::as_const(seen))
-            QVERIFY2(TlsHandshake::expectedCertificateErrors().contains(e), qPrintable(QSslError(e).errorString()));
+            QVERIFY2(TlsHandshake::expectedCertificateErrors().contains(e),
+                qPrintable(QSslError(e).errorString()));
         // ...and every error on the list does occur (the list is not wider than needed).
         for (const QSslError::SslError e : TlsHandshake::expectedCertificateErrors())
             QVERIFY2(seen.contains(e), qPrintable(QSslError(e).errorString()));
@@ -147,8 +153,10 @@ private Q_SLOTS:
         const Pair p = connectPair();
         QVERIFY(p.client && p.server);
         const QByteArray stranger(32, '\x5a');
-        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, clientPinsWrong ? stranger : m_bob->fingerprint());
-        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, clientPinsWrong ? m_alice->fingerprint() : stranger);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client,
+            clientPinsWrong ? stranger : m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server,
+            clientPinsWrong ? m_alice->fingerprint() : stranger);
         TlsHandshake &victim = clientPinsWrong ? client : server;
         QSignalSpy failed(&victim, &TlsHandshake::failed);
         QSignalSpy succeeded(&victim, &TlsHandshake::succeeded);
@@ -195,7 +203,8 @@ private Q_SLOTS:
         p.client->startClientEncryption();
         QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 10000);
         QCOMPARE(succeeded.size(), 0);
-        QVERIFY(errorAt(failed, 0).code == ErrorCode::TlsError || errorAt(failed, 0).code == ErrorCode::NotPunchline);
+        QVERIFY(errorAt(failed, 0).code == ErrorCode::TlsError
+            || errorAt(failed, 0).code == ErrorCode::NotPunchline);
         delete p.client;
         delete p.server;
     }
@@ -205,10 +214,12 @@ private Q_SLOTS:
     {
         QTest::addColumn<bool>("weAreServer");
         QTest::addColumn<QByteArray>("garbage");
-        QTest::newRow("server, HTTP request") << true << QByteArrayLiteral("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        QTest::newRow("server, HTTP request")
+            << true << QByteArrayLiteral("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         QTest::newRow("server, one short line") << true << QByteArrayLiteral("hi\n");
         QTest::newRow("server, hopconn bytes") << true << QByteArray(32, '\x01');
-        QTest::newRow("client, HTTP answer") << false << QByteArrayLiteral("HTTP/1.1 400 Bad Request\r\n\r\n");
+        QTest::newRow("client, HTTP answer")
+            << false << QByteArrayLiteral("HTTP/1.1 400 Bad Request\r\n\r\n");
         QTest::newRow("client, binary junk") << false << QByteArray(64, '\xee');
     }
 
@@ -220,8 +231,9 @@ private Q_SLOTS:
         QVERIFY(p.client && p.server);
         QSslSocket *ours = weAreServer ? p.server : p.client;
         QSslSocket *theirs = weAreServer ? p.client : p.server;
-        TlsHandshake handshake(ours, *m_alice, weAreServer ? TlsHandshake::Role::Server : TlsHandshake::Role::Client,
-                               m_bob->fingerprint(), 10000);
+        TlsHandshake handshake(ours, *m_alice,
+            weAreServer ? TlsHandshake::Role::Server : TlsHandshake::Role::Client,
+            m_bob->fingerprint(), 10000);
         QSignalSpy failed(&handshake, &TlsHandshake::failed);
         if (weAreServer) {
             theirs->write(garbage);
@@ -258,8 +270,8 @@ private Q_SLOTS:
         const Pair p = connectPair();
         QVERIFY(p.client && p.server);
         TlsHandshake handshake(weAreServer ? p.server : p.client, *m_alice,
-                               weAreServer ? TlsHandshake::Role::Server : TlsHandshake::Role::Client,
-                               m_bob->fingerprint(), 600);
+            weAreServer ? TlsHandshake::Role::Server : TlsHandshake::Role::Client,
+            m_bob->fingerprint(), 600);
         QSignalSpy failed(&handshake, &TlsHandshake::failed);
         QElapsedTimer t;
         t.start();
@@ -276,12 +288,14 @@ private Q_SLOTS:
     {
         const Pair p = connectPair();
         QVERIFY(p.client && p.server);
-        TlsHandshake handshake(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        TlsHandshake handshake(
+            p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
         QSignalSpy failed(&handshake, &TlsHandshake::failed);
         connect(p.server, &QSslSocket::readyRead, p.server, &QSslSocket::disconnectFromHost);
         handshake.start();
         QTRY_COMPARE_WITH_TIMEOUT(failed.size(), 1, 5000);
-        QVERIFY(errorAt(failed, 0).code == ErrorCode::TlsError || errorAt(failed, 0).code == ErrorCode::NotPunchline);
+        QVERIFY(errorAt(failed, 0).code == ErrorCode::TlsError
+            || errorAt(failed, 0).code == ErrorCode::NotPunchline);
         delete p.client;
         delete p.server;
     }

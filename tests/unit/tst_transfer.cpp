@@ -1,10 +1,10 @@
 // Two TransferManagers back to back in one process (LoopbackPump: control frames in order, bulk
 // frames pulled while the "link" has room), on real files with real OpenSSL hashing. Also a
 // hand-made hostile peer, a reconnect, a receiver restart, a sender restart and a full disk.
+#include "common/sha256.h"
 #include "transfer/loopbackpump.h"
 #include "transfer/pathsafety.h"
 #include "transfer/safedir.h"
-#include "common/sha256.h"
 #include "transfer/transfermanager.h"
 #include "transfer/transferprotocol.h"
 

@@ -248,23 +248,29 @@ void TestTransferProtocol::smallFrames()
         TransferProtocol::encodeComplete(id, h.left(16)), &gotId, nullptr));
     QVERIFY(!TransferProtocol::decodeIdOnly(QByteArray("\xa0", 1) + "x", nullptr));
     // Consumed: exactly 12 bytes, big-endian, bounded.
-    const auto zero = TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(0, 0), nullptr);
+    const auto zero
+        = TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(0, 0), nullptr);
     QVERIFY(zero);
     QCOMPARE(zero->totalBytes, 0);
     QCOMPARE(zero->queueUs, 0);
     const qint64 big = (qint64(1) << 40) + 12345;
-    QCOMPARE(TransferProtocol::encodeConsumed(big, 7000), QByteArray::fromHex("000001000000303900001b58"));
-    const auto back = TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(big, 7000), nullptr);
+    QCOMPARE(TransferProtocol::encodeConsumed(big, 7000),
+        QByteArray::fromHex("000001000000303900001b58"));
+    const auto back
+        = TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(big, 7000), nullptr);
     QCOMPARE(back->totalBytes, big);
     QCOMPARE(back->queueUs, 7000);
     // A wait longer than the field holds is sent as the largest value, never wrapped.
-    QCOMPARE(TransferProtocol::decodeConsumed(TransferProtocol::encodeConsumed(1, qint64(1) << 40), nullptr)->queueUs,
-             qint64(0xffffffffLL));
+    QCOMPARE(TransferProtocol::decodeConsumed(
+                 TransferProtocol::encodeConsumed(1, qint64(1) << 40), nullptr)
+                 ->queueUs,
+        qint64(0xffffffffLL));
     QString why;
     QVERIFY(!TransferProtocol::decodeConsumed(QByteArray(11, '\0'), &why));
     QVERIFY(why.contains(QStringLiteral("11 bytes")));
     QVERIFY(!TransferProtocol::decodeConsumed(QByteArray(13, '\0'), nullptr));
-    QVERIFY(!TransferProtocol::decodeConsumed(QByteArray::fromHex("ffffffffffffffff00000000"), &why));
+    QVERIFY(
+        !TransferProtocol::decodeConsumed(QByteArray::fromHex("ffffffffffffffff00000000"), &why));
 }
 
 void TestTransferProtocol::abortCodesAreWhitelisted()

@@ -1,9 +1,9 @@
 // TransferManager behind the real Session over LoopbackLink (real framing, hello, flow control):
 // files arrive intact, chat overtakes file data, a lost link heals and the transfer resumes, and
 // "both sides done" waits for transfers.
+#include "common/sha256.h"
 #include "session/loopbacklink.h"
 #include "session/session.h"
-#include "common/sha256.h"
 #include "transfer/transfermanager.h"
 
 #include <QRandomGenerator>
@@ -107,12 +107,12 @@ private Q_SLOTS:
         // A chat typed once file data flows must not wait behind the rest of the file.
         bool typed = false;
         QObject::connect(&m_b->transfers, &TransferManager::transferUpdated, this,
-                         [&](const TransferInfo &info) {
-                             if (!typed && info.state == TransferState::Progress) {
-                                 typed = true;
-                                 m_a->session.sendChat(QStringLiteral("still there?"));
-                             }
-                         });
+            [&](const TransferInfo &info) {
+                if (!typed && info.state == TransferState::Progress) {
+                    typed = true;
+                    m_a->session.sendChat(QStringLiteral("still there?"));
+                }
+            });
         int chats = 0;
         qint64 bytesAtChat = -1;
         QObject::connect(&m_b->session, &Session::chatReceived, this, [&] {
@@ -148,12 +148,12 @@ private Q_SLOTS:
         QSignalSpy lostA(&m_a->session, &Session::linkLost);
         bool cut = false;
         QObject::connect(&m_b->transfers, &TransferManager::transferUpdated, this,
-                         [&](const TransferInfo &info) {
-                             if (!cut && info.state == TransferState::Progress) {
-                                 cut = true;
-                                 links.first->close({ ErrorCode::PeerLost, QStringLiteral("cable cut") });
-                             }
-                         });
+            [&](const TransferInfo &info) {
+                if (!cut && info.state == TransferState::Progress) {
+                    cut = true;
+                    links.first->close({ ErrorCode::PeerLost, QStringLiteral("cable cut") });
+                }
+            });
         Error error;
         const QString id = m_a->transfers.offerPaths({ path }, &error);
         QTRY_COMPARE_WITH_TIMEOUT(lostA.size(), 1, Timeout);
