@@ -1,7 +1,7 @@
 #include "session.h"
 
 #include "common/logging.h"
-#include "protocol/textfilter.h"
+#include "common/textfilter.h"
 #include "session/link.h"
 #include "session/transferhandler.h"
 

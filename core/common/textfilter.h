@@ -1,6 +1,7 @@
 #pragma once
 // Cleaning text that comes from the other side (or from a pasted code) before anyone shows it:
 // no control characters that could rewrite a terminal line or a log, no bidi overrides in names.
+// Used by every layer of core (identity, protocol, session, transfer), hence here at the bottom.
 
 #include <QByteArray>
 #include <QString>
