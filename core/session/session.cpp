@@ -288,7 +288,7 @@ void Session::onChat(const QByteArray &payload)
     m_peerDone = false; // the peer is active again; it sends a new Done when it is done
     ChatMessage message;
     message.id = chat->id;
-    message.text = stripControlCharacters(chat->text, true);
+    message.text = sanitizeChatText(chat->text);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // The sender's time (when it was typed, maybe during a cut), unless its clock is far ahead.
     message.time = QDateTime::fromMSecsSinceEpoch(

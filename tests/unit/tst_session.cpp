@@ -206,6 +206,20 @@ private Q_SLOTS:
             QCOMPARE(got.at(i + 1), QString::number(i));
     }
 
+    // Bidi overrides and isolates could make a message read differently from what was sent
+    // (they are stripped from names and file names already); the direction marks stay.
+    void chatDropsBidiReordering()
+    {
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        QSignalSpy receivedB(&b, &Session::chatReceived);
+        QVERIFY(establish(a, b));
+        QVERIFY(!a.sendChat(QStringLiteral("pay \u202e0001\u202c to \u2067x\u2069\u200f\u2028!"))
+                     .isEmpty());
+        QTRY_COMPARE(receivedB.size(), 1);
+        QCOMPARE(texts(receivedB).first(), QStringLiteral("pay 0001 to x\u200f\n!"));
+    }
+
     void sendChatRefusesBadInput()
     {
         Session a(config(QStringLiteral("Ada")));
