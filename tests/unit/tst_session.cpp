@@ -2,9 +2,9 @@
 // handshake, version checks, hostile input, and the transfer handler seam.
 #include "protocol/frame.h"
 #include "protocol/messages.h"
-#include "session/loopbacklink.h"
 #include "session/session.h"
 #include "session/transferhandler.h"
+#include "support/loopbacklink.h"
 
 #include <QCborMap>
 #include <QCborValue>

@@ -1,8 +1,8 @@
 #pragma once
-// Two Links joined inside one process, for tests and benchmarks. Frames go through the real wire
-// format (encodeFrame + FrameDecoder, with the receiver's size limit), are delivered from the
-// event loop (never from inside sendFrame), and pendingBytes() grows while the "wire" drains at
-// bytesPerTick per event-loop turn, so flow control behaves as over a socket.
+// Two Links joined inside one process, for tests and benchmarks (test support, not shipped). Frames
+// go through the real wire format (encodeFrame + FrameDecoder, with the receiver's size limit), are
+// delivered from the event loop (never from inside sendFrame), and pendingBytes() grows while the
+// "wire" drains at bytesPerTick per event-loop turn, so flow control behaves as over a socket.
 
 #include "protocol/frame.h"
 #include "session/link.h"
