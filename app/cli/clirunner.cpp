@@ -1,5 +1,6 @@
 #include "clirunner.h"
 
+#include "common/textfilter.h"
 #include "identity/peercode.h"
 
 #include <QCommandLineParser>
@@ -37,28 +38,6 @@ int exitCodeFor(ErrorCode code)
     }
 }
 
-// A friend's text (message, name, error quote) on one line of this program's plain output: its
-// line breaks and control characters are shown, not obeyed.
-QString oneLine(const QString &text)
-{
-    QString out;
-    out.reserve(text.size());
-    for (const QChar c : text) {
-        if (c == QLatin1Char('\n'))
-            out += QStringLiteral(" \u23CE ");
-        else if (c == QLatin1Char('\t'))
-            out += QLatin1Char(' ');
-        else if (c.category() == QChar::Other_Control)
-            out += QChar(0xFFFD);
-        else if ((c.unicode() >= 0x202A && c.unicode() <= 0x202E)
-            || (c.unicode() >= 0x2066 && c.unicode() <= 0x2069))
-            continue; // bidi embeddings, overrides, isolates: they could reorder this line
-        else
-            out += c;
-    }
-    return out;
-}
-
 void writeOut(const QByteArray &line)
 {
     std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
@@ -86,7 +65,7 @@ CliRunner::CliRunner(QObject *parent)
                              { QStringLiteral("time"), m.time.toString(Qt::ISODateWithMs) } },
                     peer));
             // One message, one line: a friend's newlines cannot fake lines of this program.
-            human(QStringLiteral("%1: %2").arg(who(peer), oneLine(m.text)));
+            human(QStringLiteral("%1: %2").arg(who(peer), toSingleLine(m.text)));
         });
     connect(&m_node, &Node::chatDelivered, this, [this](const QByteArray &peer, const QString &id) {
         emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("delivered") },
@@ -555,7 +534,7 @@ void CliRunner::onError(const QByteArray &peer, const Error &error)
     if (!m_json)
         std::fprintf(stderr, "punchline-cli: %s%s\n",
             peer.isEmpty() ? "" : qPrintable(QStringLiteral("%1: ").arg(who(peer))),
-            qPrintable(oneLine(error.message)));
+            qPrintable(toSingleLine(error.message)));
     switch (error.code) {
     case ErrorCode::PortInUse:
     case ErrorCode::IdentityError:
@@ -650,7 +629,7 @@ void CliRunner::onTransfer(const QByteArray &peer, const TransferInfo &t)
                 .arg(t.bytes)
                 .arg(t.total)
                 .arg(t.error.isError()
-                        ? QStringLiteral(": ") + oneLine(t.error.message)
+                        ? QStringLiteral(": ") + toSingleLine(t.error.message)
                         : (t.state == TransferState::Offered && t.direction == TransferDirection::In
                                 ? QStringLiteral(" — answer /accept %1 or /decline %1").arg(t.id)
                                 : QString())));
@@ -769,7 +748,7 @@ QString CliRunner::who(const QByteArray &peer) const
 {
     const QString name = m_friends.value(peer).name;
     if (!name.isEmpty())
-        return oneLine(name);
+        return toSingleLine(name);
     return peer.isEmpty() ? QStringLiteral("friend") : QString::fromLatin1(peer.toHex().left(8));
 }
 
