@@ -6,8 +6,8 @@
 //
 // Threading: lives on the network thread with the session; all calls from there.
 
+#include "common/acceptpolicy.h"
 #include "common/types.h"
-#include "engine/settings.h"
 #include "flowwindow.h"
 #include "session/transferhandler.h"
 #include "transferstore.h"
