@@ -5,6 +5,7 @@
 #include "prefixhasher.h"
 
 #include <QDateTime>
+#include <QRandomGenerator>
 #include <QSet>
 #include <QStorageInfo>
 
@@ -118,7 +119,11 @@ void IncomingTransfer::accept(
         m_tops = adopt->tops;
     } else {
         m_downloadDir = downloadDir;
-        m_partTag = storeKey().left(8);
+        // Random, not derived from the id the sender chose: nobody can plant a link or file
+        // at a partial name in advance. The record keeps it for resume.
+        m_partTag
+            = QString::fromLatin1(QByteArray::number(QRandomGenerator::system()->generate64(), 16)
+                                      .rightJustified(16, '0'));
     }
     if (!openRoot(m_downloadDir))
         return;
@@ -355,19 +360,26 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
     }
     const qint64 offset = qint64(header.offset);
     FileState &state = m_state[index];
+    if (state.done) {
+        // A finished file is finished: starting it over would store another copy of it
+        // ("name (1)", "name (2)"...) beyond what the user accepted.
+        fail({ ErrorCode::ProtocolError,
+                 QStringLiteral("The sender sent data for %1, which is already complete.")
+                     .arg(file.path) },
+            true);
+        return;
+    }
     Error error;
-    if (offset == 0 && (state.written > 0 || state.done)) {
+    if (offset == 0 && state.written > 0) {
         // The sender starts this file over (its copy differs from our partial data).
         m_info.bytes -= state.written;
-        if (state.done)
-            --m_doneCount;
         state = FileState();
         m_prefixState.remove(index);
         if (index == m_current) {
             m_hash.reset();
             if (::ftruncate(m_fd, 0) != 0) {
                 fail(SafeDir::errnoError(errno, QStringLiteral("cannot write %1").arg(file.path)),
-                    true);
+                    true, index);
                 return;
             }
         }
@@ -388,7 +400,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
             return;
         }
         if (!openPartial(index, offset == 0, &error)) {
-            fail(error, true);
+            fail(error, true, index);
             return;
         }
     } else if (offset != state.written) {
@@ -411,7 +423,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
             m_info.bytes += written;
             fail(SafeDir::errnoError(
                      err, QStringLiteral("cannot write %1 in %2").arg(file.path, m_downloadDir)),
-                true);
+                true, index);
             return;
         }
         written += n;
@@ -456,13 +468,13 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
         if (file.size == 0) {
             m_hash.reset();
             if (!openPartial(index, true, &error)) {
-                fail(error, true);
+                fail(error, true, index);
                 return;
             }
         } else if (state.written == file.size && m_prefixState.contains(index)) {
             m_hash = m_prefixState.take(index);
             if (!openPartial(index, false, &error)) {
-                fail(error, true);
+                fail(error, true, index);
                 return;
             }
         }
@@ -490,7 +502,9 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
             QStringLiteral("%1 arrived damaged (SHA-256 mismatch) and was "
                            "discarded.")
                 .arg(file.path) };
-        fail(mismatch, true);
+        // Built from the offer's name only: the sender may see it as it is.
+        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, mismatch));
+        fail(mismatch, false);
         return;
     }
     finalizeFile(index, digest);
@@ -506,7 +520,7 @@ void IncomingTransfer::finalizeFile(int index, const QByteArray &digest)
         m_prefixState.insert(index, m_hash);
         m_current = -1;
         m_currentDir = SafeDir();
-        fail(error, true);
+        fail(error, true, index);
         return;
     }
     QStringList names = dirNames(index);
@@ -642,13 +656,38 @@ void IncomingTransfer::handleAbort(const Error &error)
         Cleanup::KeepPartials);
 }
 
-void IncomingTransfer::fail(const Error &error, bool notifyPeer)
+// Local errors name our folders (the download folder, the profile); the sender only needs to
+// know which of its files failed and why in general. Protocol and rejection messages are built
+// from the offer and numbers alone, so they go as they are.
+Error IncomingTransfer::peerError(const Error &error, int fileIndex) const
+{
+    const QString name
+        = fileIndex >= 0 && fileIndex < m_files.size() ? m_files.at(fileIndex).path : QString();
+    switch (error.code) {
+    case ErrorCode::DiskFull:
+        return { error.code,
+            name.isEmpty()
+                ? QStringLiteral("The receiver's disk is full.")
+                : QStringLiteral("The receiver's disk is full (writing %1).").arg(name) };
+    case ErrorCode::ProtocolError:
+    case ErrorCode::TransferRejected:
+    case ErrorCode::Canceled:
+        return error;
+    default:
+        return { error.code,
+            name.isEmpty() ? QStringLiteral("The receiver could not store the transfer.")
+                           : QStringLiteral("The receiver could not write %1.").arg(name) };
+    }
+}
+
+void IncomingTransfer::fail(const Error &error, bool notifyPeer, int fileIndex)
 {
     if (!isActive())
         return;
     qCWarning(lcTransfer) << "incoming transfer" << m_info.id << "failed:" << error.message;
     if (notifyPeer)
-        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, error));
+        m_hooks.sendControl(TransferProtocol::Abort,
+            TransferProtocol::encodeAbort(m_id, peerError(error, fileIndex)));
     finish(TransferState::Failed, error, Cleanup::KeepPartials);
 }
 

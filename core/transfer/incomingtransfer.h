@@ -54,8 +54,9 @@ public:
     void resume(const TransferRecord &record);
     void decline();
     void cancel();
-    // Fails the transfer locally (and tells the peer); partial data is kept for a later resume.
-    void fail(const Error &error, bool notifyPeer);
+    // Fails the transfer locally (and tells the peer, naming at most file `fileIndex` of its
+    // offer, never a local path); partial data is kept for a later resume.
+    void fail(const Error &error, bool notifyPeer, int fileIndex = -1);
 
     void handleReoffer();
     void handleData(const DataHeader &header, const char *data, qint64 length);
@@ -75,6 +76,7 @@ private:
         QString finalPath; // when done, relative to the download folder
     };
 
+    Error peerError(const Error &error, int fileIndex) const;
     bool openRoot(const QString &downloadDir);
     void reserveTopFolders();
     void loadDoneFiles(const QString &recordId);

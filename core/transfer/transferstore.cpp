@@ -31,6 +31,19 @@ bool isHexId(const QString &id)
     return true;
 }
 
+// The partial-file tag becomes part of a file name: a damaged record must not make it a path.
+bool isHexTag(const QString &tag)
+{
+    if (tag.isEmpty() || tag.size() > 32)
+        return false;
+    for (QChar c : tag) {
+        if (!((c >= QLatin1Char('0') && c <= QLatin1Char('9'))
+                || (c >= QLatin1Char('a') && c <= QLatin1Char('f'))))
+            return false;
+    }
+    return true;
+}
+
 } // namespace
 
 TransferStore::TransferStore(const QString &dir)
@@ -142,7 +155,7 @@ std::optional<TransferRecord> TransferStore::load(const QString &id) const
             return std::nullopt;
         r.tops.insert(it.key(), onDisk);
     }
-    if (r.files.isEmpty() || r.partTag.isEmpty() || r.downloadDir.isEmpty()
+    if (r.files.isEmpty() || !isHexTag(r.partTag) || r.downloadDir.isEmpty()
         || digestOf(r.files) != r.digest)
         return std::nullopt;
     return r;

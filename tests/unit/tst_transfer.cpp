@@ -118,6 +118,75 @@ public:
     QHash<QString, TransferInfo> last;
 };
 
+// A receiver driven by hand-made frames; everything it sends is captured.
+struct HandDriven
+{
+    HandDriven(const QString &downloadDir, const QString &stateDir,
+        AcceptPolicy policy = AcceptPolicy::All)
+        : side(downloadDir, stateDir, policy)
+    {
+        side.manager->setSendControl([this](quint16 type, const QByteArray &payload) {
+            sent.append({ type, payload });
+        });
+        side.manager->onLinkUp();
+    }
+    void offer(const QByteArray &id, const QList<OfferFile> &files)
+    {
+        qint64 total = 0;
+        for (const OfferFile &f : files)
+            total += f.size;
+        for (const QByteArray &part : TransferProtocol::encodeOffer(id, files, total))
+            side.manager->handleFrame(TransferProtocol::Offer, part);
+    }
+    void data(const QByteArray &id, int index, qint64 offset, const QByteArray &bytes)
+    {
+        side.manager->handleFrame(TransferProtocol::Data,
+            TransferProtocol::encodeData(id, quint32(index), quint64(offset), bytes));
+    }
+    void fileEnd(const QByteArray &id, int index, const QByteArray &content)
+    {
+        side.manager->handleFrame(TransferProtocol::FileEnd,
+            TransferProtocol::encodeFileEnd(id, index, Sha256::hash(content)));
+    }
+    // Every Abort sent so far, decoded.
+    QList<Error> aborts() const
+    {
+        QList<Error> out;
+        for (const auto &[type, payload] : sent) {
+            if (type == TransferProtocol::Abort) {
+                const auto abort = TransferProtocol::decodeAbort(payload, nullptr);
+                if (abort)
+                    out.append(abort->second);
+            }
+        }
+        return out;
+    }
+    // Entries of the first Accept sent.
+    QList<ResumeEntry> acceptEntries() const
+    {
+        for (const auto &[type, payload] : sent) {
+            if (type == TransferProtocol::Accept) {
+                const auto part = TransferProtocol::decodeAcceptPart(payload, nullptr);
+                if (part)
+                    return part->entries;
+            }
+        }
+        return {};
+    }
+
+    Side side;
+    QList<std::pair<quint16, QByteArray>> sent;
+};
+
+qint64 bytesBelow(const QString &dir)
+{
+    qint64 total = 0;
+    QDirIterator it(dir, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext())
+        total += QFileInfo(it.next()).size();
+    return total;
+}
+
 } // namespace
 
 class TestTransfer : public QObject
@@ -149,6 +218,10 @@ private Q_SLOTS:
     void corruptedChunkFails();
     void notEnoughSpaceBeforeAccept();
     void diskFullMidTransferKeepsPartial();
+    void safeDirRefusesHardLinksBeforeTruncating();
+    void partialNameIsUnpredictable();
+    void dataForFinishedFileIsRefused();
+    void abortToPeerHidesLocalPaths();
 
 private:
     QString src(const QString &name = QString()) const
@@ -936,6 +1009,111 @@ void TestTransfer::diskFullMidTransferKeepsPartial()
     QCOMPARE(m_b->info(again).resumedFrom, kept);
     QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
     QVERIFY(partials(dl()).isEmpty());
+}
+
+void TestTransfer::safeDirRefusesHardLinksBeforeTruncating()
+{
+    const QString outside = m_tmp->filePath(QStringLiteral("outside"));
+    writeFile(outside + QStringLiteral("/precious.txt"), "precious content");
+    QDir().mkpath(dl());
+    QCOMPARE(::link(QFile::encodeName(outside + QStringLiteral("/precious.txt")).constData(),
+                 QFile::encodeName(dl() + QStringLiteral("/planted.part")).constData()),
+        0);
+    Error error;
+    SafeDir root = SafeDir::openRoot(dl(), &error);
+    QVERIFY(root.isValid());
+    QCOMPARE(root.openForWrite(QStringLiteral("planted.part"), true, &error), -1);
+    QCOMPARE(error.code, ErrorCode::FileError);
+    QCOMPARE(readFile(outside + QStringLiteral("/precious.txt")), QByteArray("precious content"));
+    QCOMPARE(root.openForWrite(QStringLiteral("planted.part"), false, &error), -1);
+    QCOMPARE(root.openForRead(QStringLiteral("planted.part"), &error), -1);
+    QCOMPARE(readFile(outside + QStringLiteral("/precious.txt")), QByteArray("precious content"));
+}
+
+void TestTransfer::partialNameIsUnpredictable()
+{
+    makeSides();
+    const QByteArray data = randomBytes(4 * 1024 * 1024, 40);
+    writeFile(src(QStringLiteral("big.bin")), data);
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    waitPaused();
+    const QStringList left = partials(dl());
+    QCOMPARE(left.size(), 1);
+    // The sender knows the transfer id: no part of it may name the partial file.
+    const QString hexId = QString::fromLatin1(TransferProtocol::idFromText(id).toHex());
+    for (int i = 0; i + 8 <= hexId.size(); ++i)
+        QVERIFY2(!left.first().contains(hexId.mid(i, 8)), qPrintable(left.first()));
+    // A tag of at least 64 random bits between the name and the suffix.
+    const QString tag = left.first()
+                            .mid(QStringLiteral("big.bin.").size())
+                            .chopped(PathSafety::partialSuffix().size());
+    QVERIFY2(tag.size() >= 16, qPrintable(tag));
+
+    // The receiver restarts: its record still finds the partial file.
+    m_pump->setUp(false);
+    m_pump.reset();
+    m_b.reset();
+    m_b = std::make_unique<Side>(dl(), stateB(), AcceptPolicy::Ask);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    m_pump->setUp(true);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QVERIFY(m_b->info(id).resumedFrom >= data.size() / 3);
+    QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
+}
+
+void TestTransfer::dataForFinishedFileIsRefused()
+{
+    QDir().mkpath(dl());
+    HandDriven peer(dl(), stateB());
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    const QByteArray a = randomBytes(65536, 41);
+    peer.offer(id, { { QStringLiteral("a.bin"), a.size(), 0 }, { QStringLiteral("b.bin"), 1, 0 } });
+    QCOMPARE(peer.sent.size(), 1);
+    QCOMPARE(peer.sent.first().first, quint16(TransferProtocol::Accept));
+    peer.data(id, 0, 0, a);
+    peer.fileEnd(id, 0, a);
+    QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dl() + QStringLiteral("/a.bin")), ShortTimeout);
+    // a.bin is finished. The peer starts it over, again and again.
+    for (int round = 0; round < 5; ++round) {
+        peer.data(id, 0, 0, a);
+        peer.fileEnd(id, 0, a);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(peer.side.state(textId), TransferState::Failed, ShortTimeout);
+    QCOMPARE(peer.side.info(textId).error.code, ErrorCode::ProtocolError);
+    QVERIFY2(peer.side.info(textId).error.message.contains(QStringLiteral("already")),
+        qPrintable(peer.side.info(textId).error.message));
+    QVERIFY(!peer.aborts().isEmpty());
+    QCOMPARE(listTree(dl()), QStringList { QStringLiteral("a.bin") });
+    QCOMPARE(readFile(dl() + QStringLiteral("/a.bin")), a);
+    QVERIFY(bytesBelow(dl()) <= a.size() + 1); // never more than the user accepted
+}
+
+void TestTransfer::abortToPeerHidesLocalPaths()
+{
+    QDir().mkpath(dl());
+    HandDriven peer(dl(), stateB());
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    peer.offer(id, { { QStringLiteral("x.txt"), 100, 0 } });
+    QCOMPARE(peer.sent.size(), 1);
+    // The download folder goes away under the accepted transfer: writing fails locally.
+    QVERIFY(QDir().rmdir(dl()));
+    peer.data(id, 0, 0, QByteArray(100, 'x'));
+    QTRY_COMPARE_WITH_TIMEOUT(peer.side.state(textId), TransferState::Failed, ShortTimeout);
+    QVERIFY2(peer.side.info(textId).error.message.contains(dl()),
+        qPrintable(peer.side.info(textId).error.message)); // the user is told where
+    const QList<Error> aborts = peer.aborts();
+    QCOMPARE(aborts.size(), 1);
+    QCOMPARE(aborts.first().code, ErrorCode::FileError);
+    // The peer only learns which of its files failed, not where we keep them.
+    QVERIFY2(!aborts.first().message.contains(m_tmp->path()), qPrintable(aborts.first().message));
+    QVERIFY2(
+        !aborts.first().message.contains(QLatin1Char('/')), qPrintable(aborts.first().message));
+    QVERIFY2(aborts.first().message.contains(QStringLiteral("x.txt")),
+        qPrintable(aborts.first().message));
 }
 
 QTEST_GUILESS_MAIN(TestTransfer)
