@@ -17,10 +17,11 @@
 namespace Punchline {
 
 IncomingTransfer::IncomingTransfer(const QByteArray &id, const QList<OfferFile> &files,
-    qint64 total, TransferStore *store, Hooks hooks)
+    qint64 total, const QString &peer, TransferStore *store, Hooks hooks)
     : m_id(id)
     , m_files(files)
     , m_digest(TransferStore::digestOf(files))
+    , m_peer(peer)
     , m_store(store)
     , m_hooks(std::move(hooks))
     , m_state(files.size())
@@ -139,7 +140,7 @@ void IncomingTransfer::accept(
             return;
     }
     TransferRecord record { storeKey(), false, m_digest, m_partTag, m_downloadDir, m_files,
-        m_info.total, m_tops, QString(), m_createdMs };
+        m_info.total, m_tops, QString(), m_createdMs, m_peer };
     Error error;
     if (!m_store->save(record, &error)) {
         fail(error, true);
@@ -549,7 +550,7 @@ void IncomingTransfer::complete()
         hashes.append(s.sha256);
     const QByteArray manifest = TransferProtocol::manifestHash(m_files, hashes);
     TransferRecord record { storeKey(), true, m_digest, m_partTag, m_downloadDir, m_files,
-        m_info.total, m_tops, QString::fromLatin1(manifest.toHex()), m_createdMs };
+        m_info.total, m_tops, QString::fromLatin1(manifest.toHex()), m_createdMs, m_peer };
     Error error;
     if (!m_store->save(record, &error)) // only needed to answer a repeated offer
         qCWarning(lcTransfer) << error.message;

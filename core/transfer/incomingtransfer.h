@@ -30,8 +30,9 @@ public:
     };
 
     // `files` are validated and NFC-normalised already (TransferManager).
+    // `peer`: the sender's fingerprint hex, written into the record.
     IncomingTransfer(const QByteArray &id, const QList<OfferFile> &files, qint64 total,
-        TransferStore *store, Hooks hooks);
+        const QString &peer, TransferStore *store, Hooks hooks);
     ~IncomingTransfer(); // keeps partial files and the record: a later offer resumes
     IncomingTransfer(const IncomingTransfer &) = delete;
     IncomingTransfer &operator=(const IncomingTransfer &) = delete;
@@ -100,6 +101,7 @@ private:
     QByteArray m_id;
     QList<OfferFile> m_files;
     QString m_digest;
+    QString m_peer;
     TransferStore *m_store;
     Hooks m_hooks;
     TransferInfo m_info;

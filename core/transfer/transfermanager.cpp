@@ -256,13 +256,17 @@ void TransferManager::acceptIncoming(IncomingTransfer *transfer)
             busy.append(in->storeKey());
     }
     std::optional<TransferRecord> adopt;
-    const QString previous = m_store.findUnfinishedByDigest(transfer->digest(), busy);
+    // Only this peer's records: another identity offering the same path, size and mtime must
+    // not learn our position in (or the hash of) what someone else sent.
+    const QString previous = m_store.findUnfinishedByDigest(transfer->digest(), m_peer, busy);
     if (!previous.isEmpty()) {
+        adopt = m_store.load(previous);
+        if (adopt && adopt->peer != m_peer)
+            adopt.reset();
         for (const auto &[id, in] : m_incoming) {
-            if (in->storeKey() == previous)
+            if (adopt && in->storeKey() == previous)
                 in->supersede();
         }
-        adopt = m_store.load(previous);
     }
     transfer->accept(m_downloadDir, adopt);
 }
@@ -300,6 +304,11 @@ QList<TransferInfo> TransferManager::transfers() const
     for (const auto &[id, t] : m_incoming)
         list.append(t->info());
     return list;
+}
+
+void TransferManager::setPeer(const QByteArray &fingerprint)
+{
+    m_peer = QString::fromLatin1(fingerprint.toHex());
 }
 
 void TransferManager::setSendControl(SendControl send)
@@ -717,7 +726,7 @@ std::unique_ptr<IncomingTransfer> TransferManager::makeIncoming(
     hooks.sendControl
         = [this](quint16 type, const QByteArray &payload) { sendControl(type, payload); };
     hooks.changed = [this](const TransferInfo &info) { changed(info); };
-    return std::make_unique<IncomingTransfer>(id, files, total, &m_store, std::move(hooks));
+    return std::make_unique<IncomingTransfer>(id, files, total, m_peer, &m_store, std::move(hooks));
 }
 
 // Finished incoming transfers are kept to answer a repeated offer (Complete, Decline, ...), but
@@ -755,6 +764,14 @@ void TransferManager::offerComplete(const QByteArray &id, const OfferAssembly &o
     if (m_store.contains(hexId)) {
         // Accepted before this process started.
         const auto record = m_store.load(hexId);
+        if (record && record->peer != m_peer) {
+            // Another peer's transfer (a shared state folder): neither resumed nor answered.
+            rejectOffer(id,
+                { ErrorCode::ProtocolError,
+                    QStringLiteral("The sender offered files under a transfer id that is in "
+                                   "use.") });
+            return;
+        }
         if (record && record->digest == digest) {
             if (record->done) {
                 sendControl(TransferProtocol::Complete,

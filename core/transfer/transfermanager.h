@@ -51,6 +51,10 @@ public:
     void cancel(const QString &id); // either direction, any time before it finished
     void setDownloadDir(const QString &dir); // for transfers accepted from now on
     void setAcceptPolicy(AcceptPolicy policy);
+    // The peer's certificate fingerprint. Resume records are written with it and only records
+    // with the same one are ever used (stateDir should be per peer as well). Set before the link
+    // first comes up; empty (the default) matches only records without a peer.
+    void setPeer(const QByteArray &fingerprint);
     QString downloadDir() const { return m_downloadDir; }
     QList<TransferInfo> transfers() const;
 
@@ -101,6 +105,7 @@ private:
         const QByteArray &id, const QList<OfferFile> &files, qint64 total);
 
     QString m_downloadDir;
+    QString m_peer; // fingerprint hex; records of other peers are never used
     AcceptPolicy m_policy;
     TransferStore m_store;
     SendControl m_send;

@@ -68,7 +68,7 @@ TransferStore::TransferStore(const QString &dir)
             removeExpired(*record);
             continue;
         }
-        m_index.insert(id, { record->digest, record->done });
+        m_index.insert(id, { record->digest, record->done, record->peer });
     }
 }
 
@@ -97,6 +97,7 @@ bool TransferStore::save(const TransferRecord &record, Error *error)
     o.insert(QStringLiteral("total"), record.total);
     o.insert(QStringLiteral("manifest"), record.manifest);
     o.insert(QStringLiteral("createdMs"), record.createdMs);
+    o.insert(QStringLiteral("peer"), record.peer);
     QJsonArray files;
     for (const OfferFile &f : record.files)
         files.append(QJsonArray { f.path, f.size, f.mtimeMs });
@@ -115,7 +116,7 @@ bool TransferStore::save(const TransferRecord &record, Error *error)
                 .arg(m_dir, file.errorString()) };
         return false;
     }
-    m_index.insert(record.id, { record.digest, record.done });
+    m_index.insert(record.id, { record.digest, record.done, record.peer });
     return true;
 }
 
@@ -139,6 +140,7 @@ std::optional<TransferRecord> TransferStore::load(const QString &id) const
     r.total = o.value(QStringLiteral("total")).toInteger();
     r.manifest = o.value(QStringLiteral("manifest")).toString();
     r.createdMs = o.value(QStringLiteral("createdMs")).toInteger();
+    r.peer = o.value(QStringLiteral("peer")).toString(); // absent in older records: nobody's
     const QJsonArray files = o.value(QStringLiteral("files")).toArray();
     for (const QJsonValue &v : files) {
         const QJsonArray a = v.toArray();
@@ -162,10 +164,10 @@ std::optional<TransferRecord> TransferStore::load(const QString &id) const
 }
 
 QString TransferStore::findUnfinishedByDigest(
-    const QString &digest, const QStringList &exclude) const
+    const QString &digest, const QString &peer, const QStringList &exclude) const
 {
     for (auto it = m_index.cbegin(); it != m_index.cend(); ++it) {
-        if (!it->done && it->digest == digest && !exclude.contains(it.key()))
+        if (!it->done && it->digest == digest && it->peer == peer && !exclude.contains(it.key()))
             return it.key();
     }
     return {};

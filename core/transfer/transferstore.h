@@ -30,6 +30,7 @@ struct TransferRecord
     QHash<QString, QString> tops; // top-level folder of the offer -> folder name used on disk
     QString manifest; // hex, when done
     qint64 createdMs = 0;
+    QString peer; // fingerprint hex of the sender; a record is only ever used for that peer
 };
 
 struct DoneEntry
@@ -52,8 +53,9 @@ public:
     bool save(const TransferRecord &record, Error *error);
     std::optional<TransferRecord> load(const QString &id) const;
     bool contains(const QString &id) const { return m_index.contains(id); }
-    // An unfinished record for the same files (not one of `exclude`), or a null string.
-    QString findUnfinishedByDigest(const QString &digest, const QStringList &exclude) const;
+    // An unfinished record of `peer` for the same files (not one of `exclude`), or a null string.
+    QString findUnfinishedByDigest(
+        const QString &digest, const QString &peer, const QStringList &exclude) const;
     QList<DoneEntry> doneEntries(const QString &id) const;
     bool appendDone(const QString &id, const DoneEntry &entry, Error *error);
     void remove(const QString &id);
@@ -67,6 +69,7 @@ private:
     {
         QString digest;
         bool done = false;
+        QString peer;
     };
     QString recordPath(const QString &id) const;
     QString donePath(const QString &id) const;

@@ -222,6 +222,7 @@ private Q_SLOTS:
     void partialNameIsUnpredictable();
     void dataForFinishedFileIsRefused();
     void abortToPeerHidesLocalPaths();
+    void resumeStateIsPerPeer();
 
 private:
     QString src(const QString &name = QString()) const
@@ -1114,6 +1115,47 @@ void TestTransfer::abortToPeerHidesLocalPaths()
         !aborts.first().message.contains(QLatin1Char('/')), qPrintable(aborts.first().message));
     QVERIFY2(aborts.first().message.contains(QStringLiteral("x.txt")),
         qPrintable(aborts.first().message));
+}
+
+void TestTransfer::resumeStateIsPerPeer()
+{
+    // Both friends' managers share the download folder, and (as the engine used to) the state
+    // folder: still, one friend never sees what another sent.
+    QDir().mkpath(dl());
+    const QList<OfferFile> files { { QStringLiteral("report.pdf"), 1000, 1234567 } };
+    const QByteArray data = randomBytes(1000, 50);
+    HandDriven first(dl(), stateB());
+    first.side.manager->setPeer(QByteArray(32, '\x11'));
+    const QByteArray id1 = QUuid::createUuid().toRfc4122();
+    first.offer(id1, files);
+    first.data(id1, 0, 0, data.left(400));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        first.side.info(TransferProtocol::idToText(id1)).bytes, qint64(400), ShortTimeout);
+    first.side.manager->onLinkDown(); // the first friend goes away mid-transfer
+
+    HandDriven second(dl(), stateB());
+    second.side.manager->setPeer(QByteArray(32, '\x22'));
+    const QByteArray id2 = QUuid::createUuid().toRfc4122();
+    second.offer(id2, files); // same path, size and mtime
+    QTRY_VERIFY_WITH_TIMEOUT(!second.sent.isEmpty(), ShortTimeout);
+    QCOMPARE(second.sent.first().first, quint16(TransferProtocol::Accept));
+    QVERIFY2(second.acceptEntries().isEmpty(), "the second friend was given the first's position");
+    QCOMPARE(second.side.info(TransferProtocol::idToText(id2)).resumedFrom, qint64(-1));
+    // Nor can it take over the first friend's transfer by its id.
+    second.offer(id1, files);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        second.side.state(TransferProtocol::idToText(id1)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(second.sent.last().first, quint16(TransferProtocol::Abort));
+
+    // The first friend, back, continues where it was.
+    HandDriven again(dl(), stateB());
+    again.side.manager->setPeer(QByteArray(32, '\x11'));
+    const QByteArray id3 = QUuid::createUuid().toRfc4122();
+    again.offer(id3, files);
+    QTRY_VERIFY_WITH_TIMEOUT(!again.sent.isEmpty(), ShortTimeout);
+    QCOMPARE(again.acceptEntries().size(), 1);
+    QCOMPARE(again.acceptEntries().first().offset, qint64(400));
+    QCOMPARE(again.acceptEntries().first().prefixHash, Sha256::hash(data.left(400)));
 }
 
 QTEST_GUILESS_MAIN(TestTransfer)
