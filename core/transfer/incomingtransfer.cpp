@@ -29,8 +29,10 @@ IncomingTransfer::IncomingTransfer(const QByteArray &id, const QList<OfferFile> 
     m_info.id = TransferProtocol::idToText(id);
     m_info.direction = TransferDirection::In;
     m_info.name = TransferProtocol::offerName(files);
-    for (const OfferFile &f : files)
+    for (const OfferFile &f : files) {
         m_info.files.append({ f.path, f.size });
+        m_nameBytes += f.path.toUtf8().size();
+    }
     m_info.total = total;
     m_info.state = TransferState::Offered;
 }
@@ -40,6 +42,11 @@ IncomingTransfer::~IncomingTransfer()
     stopHasher();
     if (m_fd >= 0)
         ::close(m_fd);
+}
+
+bool IncomingTransfer::isAccepted() const
+{
+    return isActive() && m_phase != Phase::Offered;
 }
 
 bool IncomingTransfer::isActive() const
@@ -52,6 +59,13 @@ void IncomingTransfer::publish()
 {
     if (m_hooks.changed)
         m_hooks.changed(m_info);
+}
+
+bool IncomingTransfer::hasFolder(int index) const
+{
+    const QString &path = m_files.at(index).path;
+    return !path.contains(QLatin1Char('/'))
+        || m_tops.contains(path.section(QLatin1Char('/'), 0, 0));
 }
 
 QStringList IncomingTransfer::dirNames(int index) const
@@ -88,24 +102,24 @@ bool IncomingTransfer::openRoot(const QString &downloadDir)
     return true;
 }
 
-// A folder in the offer lands under a name that is free now ("photos (1)" if "photos" exists);
-// the choice is made once, at accept, and remembered for resume.
-void IncomingTransfer::reserveTopFolders()
+// A folder in the offer lands under a name that is free when its first file starts ("photos
+// (1)" if "photos" exists); the choice is made once and remembered for resume. Not at accept:
+// an offer of 3,000 folders must not make 3,000 empty folders before any data arrives.
+bool IncomingTransfer::ensureFolder(int index, Error *error)
 {
-    for (const OfferFile &f : std::as_const(m_files)) {
-        if (!f.path.contains(QLatin1Char('/')))
-            continue;
-        const QString top = f.path.section(QLatin1Char('/'), 0, 0);
-        if (m_tops.contains(top))
-            continue;
-        Error error;
-        const QString used = m_root.createUniqueDir(top, &error);
-        if (used.isNull()) {
-            fail(error, true);
-            return;
-        }
-        m_tops.insert(top, used);
+    if (hasFolder(index))
+        return true;
+    const QString top = m_files.at(index).path.section(QLatin1Char('/'), 0, 0);
+    const QString used = m_root.createUniqueDir(top, error);
+    if (used.isNull())
+        return false;
+    m_tops.insert(top, used);
+    if (!m_store->appendTop(storeKey(), top, used, error)) {
+        m_root.removeEmptyDir(used);
+        m_tops.remove(top);
+        return false;
     }
+    return true;
 }
 
 void IncomingTransfer::accept(
@@ -134,11 +148,6 @@ void IncomingTransfer::accept(
     }
     if (!checkFreeSpace())
         return;
-    if (!adopt) {
-        reserveTopFolders();
-        if (!isActive())
-            return;
-    }
     TransferRecord record { storeKey(), false, m_digest, m_partTag, m_downloadDir, m_files,
         m_info.total, m_tops, QString(), m_createdMs, m_peer };
     Error error;
@@ -147,7 +156,7 @@ void IncomingTransfer::accept(
         return;
     }
     if (adopt && adopt->id != storeKey()) {
-        m_store->renameDoneLog(adopt->id, storeKey());
+        m_store->renameLogs(adopt->id, storeKey());
         m_store->remove(adopt->id);
     }
     m_sinceAccept.start();
@@ -198,6 +207,8 @@ void IncomingTransfer::prepare()
         if (m_state.at(i).done)
             continue;
         m_state[i].written = 0;
+        if (!hasFolder(i))
+            continue; // not started yet
         Error error;
         SafeDir dir = m_root.openPath(dirNames(i), false, &error);
         if (!dir.isValid())
@@ -298,6 +309,8 @@ void IncomingTransfer::answer()
 
 bool IncomingTransfer::openPartial(int index, bool truncate, Error *error)
 {
+    if (!ensureFolder(index, error))
+        return false;
     SafeDir dir = m_root.openPath(dirNames(index), true, error);
     if (!dir.isValid())
         return false;
@@ -720,6 +733,8 @@ void IncomingTransfer::removePartials()
         return;
     QSet<QString> dirs;
     for (int i = 0; i < m_files.size(); ++i) {
+        if (!hasFolder(i))
+            continue; // never started: nothing of ours there
         const QStringList names = dirNames(i);
         for (qsizetype depth = 1; depth <= names.size(); ++depth)
             dirs.insert(names.mid(0, depth).join(QLatin1Char('/')));
@@ -755,6 +770,7 @@ void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup c
     m_currentDir = SafeDir();
     if (cleanup == Cleanup::DeletePartials)
         removePartials();
+    m_root = SafeDir(); // no descriptor outlives the transfer
     m_phase = Phase::Finished;
     m_info.state = state;
     m_info.error = error;
@@ -763,6 +779,14 @@ void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup c
         m_info.etaMs = -1;
     }
     publish();
+    // Kept only to answer a repeated offer (state, hash, digest): the file lists go, so that
+    // finished transfers cost next to nothing however large they were.
+    m_files = {};
+    m_state = {};
+    m_prefixState = {};
+    m_toHash = {};
+    m_tops = {};
+    m_info.files = {};
 }
 
 } // namespace Punchline

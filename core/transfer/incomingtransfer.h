@@ -40,8 +40,12 @@ public:
     QByteArray id() const { return m_id; }
     QString storeKey() const { return QString::fromLatin1(m_id.toHex()); } // TransferStore id
     QString digest() const { return m_digest; }
+    const QList<OfferFile> &files() const { return m_files; } // empty once finished
     const TransferInfo &info() const { return m_info; }
     bool isActive() const;
+    bool isAccepted() const; // accepted (or resumed) and not finished
+    qsizetype fileCount() const { return m_info.files.size(); } // 0 once finished
+    qint64 nameBytes() const { return m_nameBytes; } // UTF-8 bytes of the offered names
     bool isWaitingForDecision() const { return m_phase == Phase::Offered; }
     // Still unfinished, but the sender did not offer it again since the link came back (it
     // restarted and forgot it): a new offer of the same files may take over its partial data.
@@ -79,7 +83,8 @@ private:
 
     Error peerError(const Error &error, int fileIndex) const;
     bool openRoot(const QString &downloadDir);
-    void reserveTopFolders();
+    bool hasFolder(int index) const;
+    bool ensureFolder(int index, Error *error);
     void loadDoneFiles(const QString &recordId);
     void prepare();
     void hashNextPartial();
@@ -101,6 +106,7 @@ private:
     QByteArray m_id;
     QList<OfferFile> m_files;
     QString m_digest;
+    qint64 m_nameBytes = 0;
     QString m_peer;
     TransferStore *m_store;
     Hooks m_hooks;

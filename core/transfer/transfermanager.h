@@ -10,6 +10,7 @@
 #include "common/types.h"
 #include "flowwindow.h"
 #include "session/transferhandler.h"
+#include "transferbudget.h"
 #include "transferstore.h"
 
 #include <QElapsedTimer>
@@ -38,6 +39,13 @@ public:
     TransferManager(const QString &downloadDir, const QString &stateDir, AcceptPolicy policy,
         QObject *parent = nullptr);
     ~TransferManager() override; // partial files and records stay for a later resume
+
+    // Limits shared with the other peers' managers (see TransferBudget). Until this is called the
+    // manager has a budget of its own with the default limits. Null: a private one again.
+    void setBudget(std::shared_ptr<TransferBudget> budget);
+    std::shared_ptr<TransferBudget> budget() const { return m_budget; }
+    // What this peer's incoming offers and transfers cost now (TransferBudget counts these).
+    TransferBudget::Usage budgetUsage() const;
 
     // Offers files and folders (absolute paths) as one transfer and returns its id, or a null
     // string with *error (missing/unreadable item, symlink, unsendable name, too many files...).
@@ -78,6 +86,7 @@ private:
         int count = 0;
         qint64 total = 0;
         qint64 sum = 0;
+        qint64 nameBytes = 0;
         QList<OfferFile> files;
         QSet<QString> paths;
     };
@@ -94,6 +103,8 @@ private:
     bool addOfferFiles(OfferAssembly &offer, const QList<OfferFile> &files, Error *error) const;
     void rejectOffer(const QByteArray &id, const Error &error);
     void acceptIncoming(IncomingTransfer *transfer);
+    bool makeRoomForRecord(qint64 bytes, const QStringList &keep);
+    TransferBudget::Usage assemblyUsage(const QByteArray &id, qint64 files, qint64 nameBytes) const;
     void failTransfer(const QByteArray &id, const Error &error);
     void forgetOldTransfers();
     void sendControl(quint16 type, const QByteArray &payload);
@@ -104,6 +115,7 @@ private:
     std::unique_ptr<IncomingTransfer> makeIncoming(
         const QByteArray &id, const QList<OfferFile> &files, qint64 total);
 
+    std::shared_ptr<TransferBudget> m_budget;
     QString m_downloadDir;
     QString m_peer; // fingerprint hex; records of other peers are never used
     AcceptPolicy m_policy;

@@ -5,6 +5,7 @@
 #include "transfer/loopbackpump.h"
 #include "transfer/pathsafety.h"
 #include "transfer/safedir.h"
+#include "transfer/transferbudget.h"
 #include "transfer/transfermanager.h"
 #include "transfer/transferprotocol.h"
 
@@ -178,6 +179,21 @@ struct HandDriven
     QList<std::pair<quint16, QByteArray>> sent;
 };
 
+QList<OfferFile> manyFiles(int count, const QString &pattern, qint64 size = 1)
+{
+    QList<OfferFile> files;
+    for (int i = 0; i < count; ++i)
+        files.append({ pattern.arg(i), size, 0 });
+    return files;
+}
+
+int openDescriptors()
+{
+    return int(QDir(QStringLiteral("/proc/self/fd"))
+                   .entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot)
+                   .size());
+}
+
 qint64 bytesBelow(const QString &dir)
 {
     qint64 total = 0;
@@ -223,6 +239,12 @@ private Q_SLOTS:
     void dataForFinishedFileIsRefused();
     void abortToPeerHidesLocalPaths();
     void resumeStateIsPerPeer();
+    void budgetDefaults();
+    void offeredFilesAreBoundedPerPeerAndInTotal();
+    void acceptedTransfersAreBoundedPerPeerAndInTotal();
+    void foldersAppearWithTheirFirstFile();
+    void finishedTransfersHoldNoDescriptors();
+    void recordsAreBounded();
 
 private:
     QString src(const QString &name = QString()) const
@@ -1156,6 +1178,210 @@ void TestTransfer::resumeStateIsPerPeer()
     QCOMPARE(again.acceptEntries().size(), 1);
     QCOMPARE(again.acceptEntries().first().offset, qint64(400));
     QCOMPARE(again.acceptEntries().first().prefixHash, Sha256::hash(data.left(400)));
+}
+
+void TestTransfer::budgetDefaults()
+{
+    // The documented numbers (core/transfer/README.md, "Limits").
+    const TransferBudget budget;
+    QCOMPARE(budget.limits().filesPerPeer, 150000);
+    QCOMPARE(budget.limits().filesTotal, 200000);
+    QCOMPARE(budget.limits().nameBytesPerPeer, qint64(32) << 20);
+    QCOMPARE(budget.limits().nameBytesTotal, qint64(64) << 20);
+    QCOMPARE(budget.limits().activePerPeer, 16);
+    QCOMPARE(budget.limits().activeTotal, 64);
+    QCOMPARE(budget.limits().recordBytesPerPeer, qint64(128) << 20);
+    QCOMPARE(budget.limits().recordBytesTotal, qint64(512) << 20);
+    // One offer of the largest size is allowed, two are not (per peer) and neither are two
+    // peers' worth plus one more (per device).
+    QVERIFY(budget.limits().filesPerPeer >= TransferProtocol::MaxFiles);
+    QVERIFY(budget.limits().filesPerPeer < 2 * TransferProtocol::MaxFiles);
+    QVERIFY(budget.limits().filesTotal < 3 * TransferProtocol::MaxFiles);
+}
+
+void TestTransfer::offeredFilesAreBoundedPerPeerAndInTotal()
+{
+    QDir().mkpath(dl());
+    TransferBudget::Limits limits;
+    limits.filesPerPeer = 10;
+    limits.filesTotal = 15;
+    auto budget = std::make_shared<TransferBudget>(limits);
+    HandDriven one(dl(), stateA(), AcceptPolicy::Ask);
+    one.side.manager->setPeer(QByteArray(32, '\x11'));
+    one.side.manager->setBudget(budget);
+    HandDriven two(dl(), stateB(), AcceptPolicy::Ask);
+    two.side.manager->setPeer(QByteArray(32, '\x22'));
+    two.side.manager->setBudget(budget);
+    const auto state = [](HandDriven &peer, const QByteArray &id) {
+        return peer.side.state(TransferProtocol::idToText(id));
+    };
+    const auto error = [](HandDriven &peer, const QByteArray &id) {
+        return peer.side.info(TransferProtocol::idToText(id)).error;
+    };
+    QList<QByteArray> ids;
+    for (int i = 0; i < 6; ++i)
+        ids.append(QUuid::createUuid().toRfc4122());
+
+    one.offer(ids[0], manyFiles(8, QStringLiteral("a%1.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[0]), TransferState::Offered, ShortTimeout);
+    one.offer(ids[1], manyFiles(3, QStringLiteral("b%1.txt"))); // 11 from one peer
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[1]), TransferState::Failed, ShortTimeout);
+    QCOMPARE(error(one, ids[1]).code, ErrorCode::TransferRejected);
+    QVERIFY2(error(one, ids[1]).message.contains(QStringLiteral("at most 10")),
+        qPrintable(error(one, ids[1]).message));
+    QCOMPARE(one.aborts().size(), 1); // the sender is told
+    QCOMPARE(one.aborts().first().code, ErrorCode::TransferRejected);
+
+    two.offer(ids[2], manyFiles(8, QStringLiteral("c%1.txt"))); // 16 in all
+    QTRY_COMPARE_WITH_TIMEOUT(state(two, ids[2]), TransferState::Failed, ShortTimeout);
+    QVERIFY2(error(two, ids[2]).message.contains(QStringLiteral("at most 15")),
+        qPrintable(error(two, ids[2]).message));
+    two.offer(ids[3], manyFiles(7, QStringLiteral("d%1.txt"))); // 15 in all
+    QTRY_COMPARE_WITH_TIMEOUT(state(two, ids[3]), TransferState::Offered, ShortTimeout);
+    QCOMPARE(budget->total().files, 15);
+
+    // Declined offers no longer count.
+    one.side.manager->decline(TransferProtocol::idToText(ids[0]));
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[0]), TransferState::Declined, ShortTimeout);
+    QCOMPARE(budget->total().files, 7);
+    one.offer(ids[4], manyFiles(8, QStringLiteral("e%1.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[4]), TransferState::Offered, ShortTimeout);
+    // A manager that goes away gives its share back.
+    two.side.manager.reset();
+    QCOMPARE(budget->total().files, 8);
+}
+
+void TestTransfer::acceptedTransfersAreBoundedPerPeerAndInTotal()
+{
+    QDir().mkpath(dl());
+    TransferBudget::Limits limits;
+    limits.activePerPeer = 2;
+    limits.activeTotal = 3;
+    auto budget = std::make_shared<TransferBudget>(limits);
+    HandDriven one(dl(), stateA());
+    one.side.manager->setPeer(QByteArray(32, '\x11'));
+    one.side.manager->setBudget(budget);
+    HandDriven two(dl(), stateB());
+    two.side.manager->setPeer(QByteArray(32, '\x22'));
+    two.side.manager->setBudget(budget);
+    const QByteArray content("0123456789");
+    QList<QByteArray> ids;
+    for (int i = 0; i < 6; ++i)
+        ids.append(QUuid::createUuid().toRfc4122());
+    const auto text = [&ids](int i) { return TransferProtocol::idToText(ids.at(i)); };
+
+    for (int i = 0; i < 3; ++i)
+        one.offer(ids[i], { { QStringLiteral("one-%1.txt").arg(i), content.size(), 0 } });
+    QTRY_COMPARE_WITH_TIMEOUT(one.side.state(text(2)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(one.side.state(text(0)), TransferState::Accepted);
+    QCOMPARE(one.side.state(text(1)), TransferState::Accepted);
+    QCOMPARE(one.side.info(text(2)).error.code, ErrorCode::TransferRejected);
+    QCOMPARE(one.aborts().size(), 1);
+    QVERIFY2(one.aborts().first().message.contains(QStringLiteral("2 transfers")),
+        qPrintable(one.aborts().first().message));
+
+    two.offer(ids[3], { { QStringLiteral("two-3.txt"), content.size(), 0 } });
+    two.offer(ids[4], { { QStringLiteral("two-4.txt"), content.size(), 0 } });
+    QTRY_COMPARE_WITH_TIMEOUT(two.side.state(text(4)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(two.side.state(text(3)), TransferState::Accepted);
+    QCOMPARE(budget->total().active, 3);
+
+    // One ends: room for another.
+    one.data(ids[0], 0, 0, content);
+    one.fileEnd(ids[0], 0, content);
+    QTRY_COMPARE_WITH_TIMEOUT(one.side.state(text(0)), TransferState::Done, ShortTimeout);
+    QCOMPARE(budget->total().active, 2);
+    two.offer(ids[5], { { QStringLiteral("two-5.txt"), content.size(), 0 } });
+    QTRY_COMPARE_WITH_TIMEOUT(two.side.state(text(5)), TransferState::Accepted, ShortTimeout);
+}
+
+void TestTransfer::foldersAppearWithTheirFirstFile()
+{
+    writeFile(dl() + QStringLiteral("/d1/mine.txt"), "mine");
+    HandDriven peer(dl(), stateB());
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    peer.offer(id, manyFiles(300, QStringLiteral("d%1/f.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(peer.side.state(textId), TransferState::Accepted, ShortTimeout);
+    QCOMPARE(listTree(dl()), (QStringList { QStringLiteral("d1"), QStringLiteral("d1/mine.txt") }));
+
+    peer.data(id, 0, 0, "x");
+    peer.fileEnd(id, 0, "x");
+    peer.data(id, 1, 0, "y");
+    peer.fileEnd(id, 1, "y");
+    QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dl() + QStringLiteral("/d1 (1)/f.txt")), ShortTimeout);
+    QCOMPARE(listTree(dl()),
+        (QStringList { QStringLiteral("d0"), QStringLiteral("d0/f.txt"), QStringLiteral("d1"),
+            QStringLiteral("d1 (1)"), QStringLiteral("d1 (1)/f.txt"),
+            QStringLiteral("d1/mine.txt") }));
+    QCOMPARE(readFile(dl() + QStringLiteral("/d1 (1)/f.txt")), QByteArray("y"));
+    QCOMPARE(readFile(dl() + QStringLiteral("/d1/mine.txt")), QByteArray("mine"));
+
+    // The receiver restarts: the folder chosen for d1 is remembered.
+    peer.side.manager.reset();
+    HandDriven again(dl(), stateB());
+    again.offer(id, manyFiles(300, QStringLiteral("d%1/f.txt")));
+    QTRY_VERIFY_WITH_TIMEOUT(!again.sent.isEmpty(), ShortTimeout);
+    QCOMPARE(again.acceptEntries().size(), 2); // d0/f.txt and d1/f.txt are complete
+    for (int i = 2; i < 300; ++i) {
+        again.data(id, i, 0, "z");
+        again.fileEnd(id, i, "z");
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(again.side.state(textId), TransferState::Done, Timeout);
+    QCOMPARE(listTree(dl()).size(), 2 * 300 + 2);
+    QVERIFY(partials(dl()).isEmpty());
+}
+
+void TestTransfer::finishedTransfersHoldNoDescriptors()
+{
+    QDir().mkpath(dl());
+    HandDriven peer(dl(), stateB());
+    const int before = openDescriptors();
+    const QByteArray content("content");
+    for (int i = 0; i < 40; ++i) {
+        const QByteArray id = QUuid::createUuid().toRfc4122();
+        peer.offer(id, { { QStringLiteral("f%1.txt").arg(i), content.size(), 0 } });
+        peer.data(id, 0, 0, content);
+        peer.fileEnd(id, 0, content);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            peer.side.state(TransferProtocol::idToText(id)), TransferState::Done, ShortTimeout);
+    }
+    QCOMPARE(listTree(dl()).size(), 40);
+    QVERIFY2(openDescriptors() <= before + 1,
+        qPrintable(QStringLiteral("%1 -> %2").arg(before).arg(openDescriptors())));
+    QCOMPARE(peer.side.manager->budgetUsage().active, 0);
+    QCOMPARE(peer.side.manager->budgetUsage().files, 0);
+}
+
+void TestTransfer::recordsAreBounded()
+{
+    QDir().mkpath(dl());
+    TransferBudget::Limits limits;
+    limits.recordBytesPerPeer = 4000;
+    HandDriven peer(dl(), stateB());
+    peer.side.manager->setBudget(std::make_shared<TransferBudget>(limits));
+    const QByteArray content("content");
+    for (int i = 0; i < 20; ++i) {
+        const QByteArray id = QUuid::createUuid().toRfc4122();
+        peer.offer(id, { { QStringLiteral("file-%1.txt").arg(i), content.size(), 0 } });
+        peer.data(id, 0, 0, content);
+        peer.fileEnd(id, 0, content);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            peer.side.state(TransferProtocol::idToText(id)), TransferState::Done, ShortTimeout);
+        QVERIFY2(bytesBelow(stateB()) <= 4000, qPrintable(QString::number(bytesBelow(stateB()))));
+        QCOMPARE(peer.side.manager->budgetUsage().recordBytes, bytesBelow(stateB()));
+    }
+    // The newest records are kept (a repeated offer is still answered with Complete).
+    QVERIFY(listTree(stateB()).size() >= 4);
+    // An offer whose record alone would not fit is refused before anything is written.
+    const QByteArray big = QUuid::createUuid().toRfc4122();
+    peer.offer(big, manyFiles(100, QStringLiteral("a rather long file name, number %1.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        peer.side.state(TransferProtocol::idToText(big)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(
+        peer.side.info(TransferProtocol::idToText(big)).error.code, ErrorCode::TransferRejected);
+    QCOMPARE(peer.aborts().size(), 1);
+    QCOMPARE(listTree(dl()).size(), 20);
 }
 
 QTEST_GUILESS_MAIN(TestTransfer)
