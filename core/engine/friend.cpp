@@ -6,6 +6,7 @@
 #include "session/session.h"
 #include "session/tlshandshake.h"
 #include "session/tlslink.h"
+#include "transfer/transferbudget.h"
 #include "transfer/transfermanager.h"
 
 #include <QDir>
@@ -143,6 +144,9 @@ void Friend::ensureSession()
                   QStringLiteral("transfers/%1").arg(QString::fromLatin1(m_fingerprint.toHex())));
     m_transfers
         = new TransferManager(m_ctx.settings.downloadDir, stateDir, m_ctx.settings.accept, this);
+    m_transfers->setPeer(m_fingerprint);
+    if (m_ctx.transferBudget)
+        m_transfers->setBudget(m_ctx.transferBudget);
     connect(m_transfers, &TransferManager::transferUpdated, this, &Friend::transferUpdated);
     m_session->setTransferHandler(m_transfers);
     if (m_doneRequested)
