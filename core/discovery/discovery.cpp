@@ -135,13 +135,14 @@ void Discovery::start()
     StunClient::Options options;
     options.timeoutMs = m_timeoutMs;
     options.keepaliveIntervalMs = m_keepaliveIntervalMs;
+    QStringList asked; // each server once, however it is spelled ("Stun.X" = "stun.x:3478")
     for (const QString &raw : m_stunServers) {
         const QString server = raw.trimmed();
-        bool seen = server.isEmpty();
-        for (const Probe &p : std::as_const(m_probes))
-            seen = seen || p.server == server;
-        if (seen)
+        const std::optional<HostPort> parsed = StunClient::parseServer(server);
+        const QString key = parsed ? parsed->toString() : server;
+        if (server.isEmpty() || asked.contains(key))
             continue;
+        asked.append(key);
         auto *client = new StunClient(m_localPort, server, options, this);
         connect(client, &StunClient::mapped, this,
             [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });

@@ -93,6 +93,7 @@ private Q_SLOTS:
     void twoCoturnServersEndpointIndependent();
     void symmetricNat();
     void oneServerAddressIsUnknown();
+    void sameServerSpelledTwice();
     void stunUnreachableFallsBackToIpEcho();
     void ipEchoRejected_data();
     void ipEchoRejected();
@@ -191,6 +192,24 @@ void TestDiscovery::symmetricNat()
     QCOMPARE(r.explanation,
         QStringLiteral("Your network changes ports per destination (symmetric NAT): a direct "
                        "connection is likely to fail."));
+}
+
+void TestDiscovery::sameServerSpelledTwice()
+{
+    // Two spellings of one server are one server: a second connection from the shared port to
+    // the same address would fail (the 4-tuple is taken) and show up as a bogus error.
+    ScriptedStunServer server([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    QVERIFY(server.listen());
+    const QString other = QStringLiteral("[::ffff:127.0.0.1]:%1 ").arg(server.endpoint().port);
+    SharedPort local;
+    Discovery discovery(local.port(), { server.server(), other, server.server() }, {}, 3000, {});
+    const DiscoveryResult r = runToEnd(discovery);
+    QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.value(0).message));
+    QCOMPARE(r.answers.size(), 1);
+    QCOMPARE(r.answers.at(0).server, server.server());
+    QCOMPARE(server.connectionCount(), 1);
 }
 
 void TestDiscovery::oneServerAddressIsUnknown()
@@ -337,7 +356,8 @@ void TestDiscovery::stunUnreachableWithoutIpEcho()
     QCOMPARE(r.errors.size(), 2);
     QCOMPARE(r.explanation,
         QStringLiteral("No STUN server answered (%1: connection refused; not a server: not a "
-                       "server address of the form host:port) and IP echo is disabled: ")
+                       "server address of the form host:port (the host name contains a space)) "
+                       "and IP echo is disabled: ")
                 .arg(closed)
             + localOnly);
 }
