@@ -310,11 +310,15 @@ void Discovery::onStunMappingChanged(StunClient *client, const Endpoint &mapped)
     probe->answer->mapped = mapped;
     if (!m_finished)
         return; // finish() will use the new mapping
+    // Everything derived from the answers follows, so result() never mixes old and new.
     m_result.answers = answers();
-    if (m_publicProbe >= 0 && probe == &m_probes[m_publicProbe]) {
+    m_result.nat = classifyNat(m_result.answers);
+    const bool isPublic = m_publicProbe >= 0 && probe == &m_probes[m_publicProbe];
+    if (isPublic)
         m_result.publicEndpoint = mapped;
+    m_result.explanation = explain();
+    if (isPublic)
         Q_EMIT publicMappingChanged(mapped);
-    }
 }
 
 void Discovery::onStunLost(StunClient *client, const Error &error)

@@ -104,6 +104,7 @@ private Q_SLOTS:
     void localCandidates();
     void localFilterMatchingNothing();
     void publicMappingChanged();
+    void mappingChangeReclassifiesNat();
     void keepaliveLost();
     void restart();
     void classifyNat_data();
@@ -437,6 +438,42 @@ void TestDiscovery::publicMappingChanged()
     QCOMPARE(
         changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("198.51.100.4:40077"));
     QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("198.51.100.4:40077"));
+    // What the window shows follows too, not only the endpoint.
+    QCOMPARE(
+        discovery.result().answers.at(0).mapped.toString(), QStringLiteral("198.51.100.4:40077"));
+    QVERIFY2(discovery.result().explanation.contains(QStringLiteral("198.51.100.4:40077")),
+        qPrintable(discovery.result().explanation));
+    // The same mapping again is no change.
+    QTest::qWait(400);
+    QCOMPARE(changed.count(), 1);
+}
+
+void TestDiscovery::mappingChangeReclassifiesNat()
+{
+    // Two servers at different addresses agree at first; then one of them sees another port
+    // (the NAT rebooted into per-destination mapping): the classification must follow.
+    ScriptedStunServer first([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    ScriptedStunServer second([](const StunMessage &request, int index) {
+        return ScriptedStunServer::answer(
+            request, *Endpoint::parse(index < 1 ? u"198.51.100.4:40001" : u"198.51.100.4:40999"));
+    });
+    QVERIFY(first.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
+    QVERIFY(second.listen(QHostAddress(QStringLiteral("127.0.0.2"))));
+    SharedPort local;
+    Discovery discovery(local.port(), { first.server(), second.server() }, {}, 3000, {});
+    discovery.setKeepaliveInterval(100);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    const DiscoveryResult r = runToEnd(discovery);
+    QCOMPARE(r.nat, NatKind::EndpointIndependent);
+    QTRY_COMPARE_WITH_TIMEOUT(discovery.result().nat, NatKind::EndpointDependent, 3000);
+    QCOMPARE(discovery.result().explanation,
+        QStringLiteral("Your network changes ports per destination (symmetric NAT): a direct "
+                       "connection is likely to fail."));
+    // Our public endpoint came from the first server, whose mapping did not change.
+    QCOMPARE(changed.count(), 0);
+    QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
 }
 
 void TestDiscovery::keepaliveLost()
