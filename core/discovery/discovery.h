@@ -62,7 +62,6 @@ public:
     // Cancels a running discovery (no finished()) and closes the STUN connections.
     void stop();
 
-    bool isFinished() const { return m_finished; }
     const DiscoveryResult &result() const { return m_result; }
     // STUN connections still open for keepalive.
     int keepaliveConnections() const;

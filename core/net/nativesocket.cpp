@@ -185,15 +185,6 @@ Endpoint localEndpoint(qintptr fd)
     return fromSockaddr(ss);
 }
 
-Endpoint peerEndpoint(qintptr fd)
-{
-    sockaddr_storage ss {};
-    socklen_t len = sizeof(ss);
-    if (::getpeername(int(fd), reinterpret_cast<sockaddr *>(&ss), &len) != 0)
-        return {};
-    return fromSockaddr(ss);
-}
-
 void closeFd(qintptr fd)
 {
     if (fd >= 0)

@@ -34,7 +34,6 @@ void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count
 bool isSynReceived(qintptr fd);
 quint16 localPort(qintptr fd);
 Endpoint localEndpoint(qintptr fd);
-Endpoint peerEndpoint(qintptr fd);
 void closeFd(qintptr fd);
 
 } // namespace Punchline::Net
