@@ -253,8 +253,8 @@ struct Engine::Private
             return;
         Friend *old = tofu;
         tofu = nullptr;
+        old->cancel(); // its last state (offline) still reaches the user
         old->disconnect(q);
-        old->cancel();
         old->deleteLater();
     }
 
