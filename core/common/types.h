@@ -14,6 +14,8 @@
 
 namespace Punchline {
 
+// The device's state (Node::stateChanged: Idle, Discovering, Ready, Failed) and each friend's
+// (Node::friendStateChanged: Idle = offline, Connecting ... Failed).
 enum class State {
     Idle,
     Discovering, // binding the port, asking STUN servers
@@ -116,6 +118,22 @@ struct ChatMessage
     bool delivered = false;
 };
 
+// One friend as the conversation list shows it (Node::friendsChanged). The fingerprint (SHA-256 of
+// the friend's certificate, 32 bytes) is the friend's id in every call and signal of Node.
+struct FriendInfo
+{
+    QByteArray fingerprint;
+    QString name;             // the name the friend gave itself (filtered), or from the code
+    State state = State::Idle; // Idle: offline (not trying); Connecting, Securing, Connected,
+                               // Reconnecting, Disconnected (closed on purpose), Failed (gave up)
+    bool pathKnown = false;   // connected: path/remote below are valid
+    PathKind path = PathKind::Direct;
+    Endpoint remote;
+    QDateTime lastSeen;       // last time a session with this friend was up (UTC); invalid: never
+    bool pinnedByCode = false; // false: accepted on first use from plain addresses
+    Error lastError;          // why the last attempt or link ended (None if it did not fail)
+};
+
 enum class TransferDirection { In, Out };
 enum class TransferState { Offered, Accepted, Progress, Done, Failed, Canceled, Declined };
 QString transferStateName(TransferState s);
@@ -153,3 +171,5 @@ Q_DECLARE_METATYPE(Punchline::ConnectionInfo)
 Q_DECLARE_METATYPE(Punchline::ConnectProgress)
 Q_DECLARE_METATYPE(Punchline::ChatMessage)
 Q_DECLARE_METATYPE(Punchline::TransferInfo)
+Q_DECLARE_METATYPE(Punchline::FriendInfo)
+Q_DECLARE_METATYPE(QList<Punchline::FriendInfo>)

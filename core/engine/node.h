@@ -2,6 +2,12 @@
 // Node: the one object the window, the CLI and tests use. It lives in the caller's thread, owns
 // the network thread ("punchline-net") and the Engine worker inside it, and talks to the worker
 // only through queued calls and signals carrying value types. Nothing here blocks.
+//
+// Several friends at once: every call and signal about a friend names it by its fingerprint
+// (32 bytes, FriendInfo::fingerprint). Signals about the device itself (its addresses, its port,
+// errors not tied to one friend) carry an empty fingerprint where they have one. A friend added
+// by plain addresses (trust on first use) has no fingerprint until TLS proves one: until then its
+// signals carry an empty fingerprint, and there is at most one such attempt at a time.
 
 #include "common/types.h"
 #include "engine/settings.h"
@@ -20,37 +26,50 @@ public:
     explicit Node(QObject *parent = nullptr);
     ~Node() override; // stops the engine, quits and waits for the thread
 
-    // Binds the port, loads/creates the identity, runs discovery. localInfoReady() follows.
+    // Binds the port, loads/creates the identity, runs discovery. localInfoReady() and
+    // friendsChanged() (the known friends) follow.
     void start(const Settings &settings);
-    // A Punchline code or plain "host:port[,host:port…]" addresses. Errors come as errorOccurred
-    // with BadCode/CodeChecksum/CodeVersion (validate first with PeerCode::parseInput to avoid).
+    // Adds the friend in a Punchline code (pinned to its fingerprint) and connects, or connects
+    // to plain "host:port[,host:port…]" addresses (trust on first use). Other friends are not
+    // touched. Errors come as errorOccurred with BadCode/CodeChecksum/CodeVersion/ConnectedToSelf.
     void connectToPeer(const QString &codeOrAddresses);
-    // Reconnect to a remembered peer by fingerprint (hex), using its last known candidates.
-    void reconnectKnownPeer(const QByteArray &fingerprint);
-    void cancelConnect();
-    void disconnectFromPeer();
-    // Returns the message id at once; the message waits in the outbox until delivered.
-    QString sendChat(const QString &text);
-    // Ask for the "both sides done" handshake (CLI --exit-when-done): allDone() once every
-    // message and transfer was acknowledged both ways.
+    // Connect again to a known friend using its last known candidates.
+    void reconnectFriend(const QByteArray &fingerprint);
+    // Stop trying to reach this friend (connecting or reconnecting); it shows as offline.
+    void cancelConnect(const QByteArray &fingerprint);
+    // Say goodbye and close this friend's connection; it stays in the list, offline.
+    void disconnectFriend(const QByteArray &fingerprint);
+    // Disconnect and remove the friend from the known friends (history in the window stays the
+    // window's business).
+    void forgetFriend(const QByteArray &fingerprint);
+    // Returns the message id at once; the message waits in that friend's outbox until delivered.
+    QString sendChat(const QByteArray &fingerprint, const QString &text);
+    // Ask for the "all done" handshake with every connected friend (CLI --exit-when-done):
+    // allDone() once every message and transfer was acknowledged both ways with each of them.
     void requestDone();
-    // Files and folders (absolute paths) in one offer; returns the transfer id.
-    QString sendPaths(const QStringList &paths);
-    void acceptTransfer(const QString &transferId, bool accept);
-    void cancelTransfer(const QString &transferId);
-    void updateSettings(const Settings &settings); // keepalive, download dir, accept policy
+    // Files and folders (absolute paths) in one offer to one friend; returns the transfer id.
+    QString sendPaths(const QByteArray &fingerprint, const QStringList &paths);
+    void acceptTransfer(const QByteArray &fingerprint, const QString &transferId, bool accept);
+    void cancelTransfer(const QByteArray &fingerprint, const QString &transferId);
+    // Keepalive, download dir, accept policy, display name (saved in the profile).
+    void updateSettings(const Settings &settings);
 
 Q_SIGNALS:
+    // The device: Idle, Discovering, Ready (addresses known), Failed (see errorOccurred).
     void stateChanged(Punchline::State state);
     void localInfoReady(const Punchline::LocalInfo &info);
-    void connectProgress(const Punchline::ConnectProgress &progress);
-    void connected(const Punchline::ConnectionInfo &info);
-    void disconnected(const Punchline::Error &why);
-    void errorOccurred(const Punchline::Error &error);
-    void chatReceived(const Punchline::ChatMessage &message);
-    void chatDelivered(const QString &id);
-    void rttMeasured(int milliseconds);
-    void transferUpdated(const Punchline::TransferInfo &info);
+    // Every known friend with its presence, whenever any of it changes (also after start()).
+    void friendsChanged(const QList<Punchline::FriendInfo> &friends);
+    void friendStateChanged(const QByteArray &peer, Punchline::State state);
+    void connectProgress(const QByteArray &peer, const Punchline::ConnectProgress &progress);
+    void connected(const QByteArray &peer, const Punchline::ConnectionInfo &info);
+    void disconnected(const QByteArray &peer, const Punchline::Error &why);
+    // peer empty: about the device, or a trust-on-first-use attempt not proven yet.
+    void errorOccurred(const QByteArray &peer, const Punchline::Error &error);
+    void chatReceived(const QByteArray &peer, const Punchline::ChatMessage &message);
+    void chatDelivered(const QByteArray &peer, const QString &id);
+    void rttMeasured(const QByteArray &peer, int milliseconds);
+    void transferUpdated(const QByteArray &peer, const Punchline::TransferInfo &info);
     void allDone();
     void logLine(const QString &line); // for the window's log view
 
