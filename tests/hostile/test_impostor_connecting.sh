@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# An outsider who knows the friend's fingerprint cannot end a connection attempt (issue item 1,
+# "before the friend pasted"). A pins B's code; B is not running yet. The outsider hammers A's
+# port from one address, claims B's fingerprint in the preamble and completes TLS with its own
+# certificate, again and again. A must only close those connections: one peer-identity-mismatch
+# error naming the address (not one per attempt), A keeps going, and the real B, started while
+# the outsider keeps trying, gets through and its message arrives.
+source "$(dirname "$0")/lib.sh"
+h_require
+FAKE="it is B, honestly (impostor 7zq)"
+SECRET="hello A, the real B here (b1x)"
+
+h_make_b
+python3 "$H_TOOL" mkcert "$H_TMP/M" >/dev/null
+M_PORT=$(h_free_port)
+
+h_cli A --port 0 --peer "@$H_TMP/B.code" --write-code "$H_TMP/A.code" --timeout 55
+h_wait_file "$H_TMP/A.code" 20 || { h_bad "A wrote its code"; h_finish A; }
+A_PORT=$(h_port_of A)
+h_log "A on port $A_PORT, B (not running) on $B_PORT, outsider from 127.0.0.1:$M_PORT"
+
+h_py M impostor --target "127.0.0.1:$A_PORT" --claim "$B_FP" --cert "$H_TMP/M/cert.pem" \
+    --key "$H_TMP/M/key.pem" --bind-port "$M_PORT" --deadline 14 --interval 0.2 --say "$FAKE"
+sleep 5
+h_check "A is still running after 5 s of the outsider's attempts" h_alive A
+h_ge "the outsider got A to TLS again and again" "$(grep -c '"nominated"' "$H_TMP/M.out")" 3
+
+h_cli B --profile "$H_TMP/B.profile" --port "$B_PORT" --peer "@$H_TMP/A.code" --say "$SECRET"
+h_check "the real B got through while the outsider kept trying: A shows B's message" \
+    h_wait_for A ".event == \"message\" and (.text | contains(\"b1x\"))" 20
+h_check "A is still running" h_alive A
+h_eq "A's connected event names B" "$B_FP" \
+    "$(h_events A 'select(.event == "connected") | (.peer // .peer_fingerprint)' | tr -d '"' | head -n 1)"
+h_wait_exit M 15
+h_log "outsider: $(grep -c '"nominated"' "$H_TMP/M.out") connections reached the nomination," \
+    "$(grep -c '"tls-done-here"' "$H_TMP/M.out") TLS handshakes done on its side"
+n=$(h_count A '.event == "error" and .code == "peer-identity-mismatch"')
+h_ge "A reported the outsider" "$n" 1
+h_le "A reported it once for its one address, not per attempt" "$n" 1
+h_check "the report names the outsider's address" \
+    h_wait_for A ".event == \"error\" and .code == \"peer-identity-mismatch\" and (.message | contains(\"127.0.0.1\"))" 1
+h_eq "A never shows the outsider's text" 0 "$(grep -c 7zq "$H_TMP/A.out")"
+h_eq "A never exited with the outsider's error" 0 \
+    "$(h_count A '.event == "state" and .state == "failed"')"
+h_finish A B M
