@@ -3,6 +3,7 @@
 # tests/lab/tools/hostile_peer.py. A test exits 0 (pass), 1 (fail) or 77 (skipped: a tool is
 # missing). Every process a test starts is ended by its pid on exit, the temp dir removed.
 set -u
+export LC_ALL=C.UTF-8
 
 H_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 H_TOP="$(cd "$H_DIR/../.." && pwd)"
@@ -220,3 +221,12 @@ h_port_of() { h_field "$1" addresses '.local[0]' | sed 's/.*://'; }
 
 h_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 h_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+# Lines of stdin holding a bidi embedding/override/isolate/mark character.
+h_bidi_lines() {
+    python3 -c '
+import re, sys
+bidi = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+print(sum(1 for line in sys.stdin.buffer.read().decode("utf-8", "replace").splitlines()
+          if bidi.search(line)))'
+}

@@ -453,7 +453,9 @@ def run_session(a, tls):
         send(hello_frame(a.name))
         if not a.no_read:
             threading.Thread(target=reader, daemon=True).start()
-            hello_seen.wait(10)
+            end = time.monotonic() + 10
+            while time.monotonic() < end and not hello_seen.is_set() and not closed.is_set():
+                hello_seen.wait(0.05)
         for text in a.say:
             data, msg_id = chat_frame(text)
             send(data)
