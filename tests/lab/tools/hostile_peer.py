@@ -519,77 +519,108 @@ def junk_payload(kind, i):
 
 
 def cmd_junk(a):
+    """--count short connections from --parallel threads: connect, send junk, read what comes
+    back for a moment (the other side's preamble, or its close), close."""
     target = parse_addr(a.target)
     kinds = a.kinds.split(",")
-    ok = failed = 0
-    pending = []
-    for i in range(a.count):
-        kind = kinds[i % len(kinds)]
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        if a.bind_ip:
-            s.bind((a.bind_ip, 0))
-        s.settimeout(2)
-        try:
-            s.connect(target)
-            s.sendall(junk_payload(kind, i))
-            ok += 1
-            pending.append(s)
-        except OSError:
-            failed += 1
-            s.close()
-        # Bounded number open on our side; close the oldest (the other side answers or drops).
-        while len(pending) > a.parallel:
-            pending.pop(0).close()
-        if a.rate:
-            time.sleep(1.0 / a.rate)
-    for s in pending:
-        s.close()
-    log("junk-done", sent=ok, failed=failed)
+    counter = iter(range(a.count))
+    lock = threading.Lock()
+    stats = {"sent": 0, "failed": 0, "closed_by_peer": 0}
+
+    def worker():
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                if a.bind_ip:
+                    s.bind((a.bind_ip, 0))
+                s.settimeout(3)
+                s.connect(target)
+                s.sendall(junk_payload(kinds[i % len(kinds)], i))
+                with lock:
+                    stats["sent"] += 1
+                s.settimeout(a.linger)
+                try:
+                    while s.recv(4096):
+                        pass
+                    with lock:
+                        stats["closed_by_peer"] += 1
+                except (socket.timeout, OSError):
+                    pass
+            except OSError:
+                with lock:
+                    stats["failed"] += 1
+            finally:
+                s.close()
+            if a.rate:
+                time.sleep(a.parallel / a.rate)
+
+    threads = [threading.Thread(target=worker) for _ in range(a.parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log("junk-done", seconds=round(time.monotonic() - T0, 1), **stats)
     return 0
 
 
 def cmd_silent(a):
-    """Keeps --count silent connections open (re-opening any the other side closes)."""
+    """Keeps --count silent connections open or opening (non-blocking connects; any the other
+    side closes or refuses is opened again, at most --reopen-rate per second)."""
     target = parse_addr(a.target)
-    socks = {}
+    socks = set()
+    connected = set()
     opened = closed_by_peer = refused = 0
     end = time.monotonic() + a.duration
     last_report = 0
+    budget, budget_t = float(a.count), time.monotonic()
     while time.monotonic() < end:
-        while len(socks) < a.count and time.monotonic() < end:
+        now = time.monotonic()
+        budget = min(float(a.count), budget + (now - budget_t) * a.reopen_rate)
+        budget_t = now
+        while len(socks) < a.count and budget >= 1:
+            budget -= 1
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             if a.bind_ip:
                 s.bind((a.bind_ip, 0))
-            s.settimeout(1)
-            try:
-                s.connect(target)
-                s.setblocking(False)
-                socks[s.fileno()] = s
-                opened += 1
-            except OSError:
-                refused += 1
+            s.setblocking(False)
+            s.connect_ex(target)
+            socks.add(s)
+        pending = [s for s in socks if s not in connected]
+        r, w, _ = select.select(list(socks), pending, [], 0.05)
+        for s in w:
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                socks.discard(s)
                 s.close()
-                time.sleep(0.01)
-        if socks:
-            r, _, _ = select.select(list(socks.values()), [], [], 0.05)
-            for s in r:
-                try:
-                    data = s.recv(4096)
-                except OSError:
-                    data = b""
-                if not data:  # closed by the other side (or it sent its preamble and gave up)
-                    del socks[s.fileno()]
-                    s.close()
-                    closed_by_peer += 1
-        else:
-            time.sleep(0.05)
+                refused += 1
+            else:
+                connected.add(s)
+                opened += 1
+        for s in r:
+            if s not in socks:
+                continue
+            try:
+                data = s.recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:  # closed by the other side
+                socks.discard(s)
+                connected.discard(s)
+                s.close()
+                closed_by_peer += 1
         if time.monotonic() - last_report > 1:
             last_report = time.monotonic()
-            log("silent", open=len(socks), opened=opened, closed_by_peer=closed_by_peer,
-                refused=refused)
-            if a.ready_file and not os.path.exists(a.ready_file) and len(socks) >= a.count:
+            log("silent", open=len(connected), opening=len(socks) - len(connected),
+                opened=opened, closed_by_peer=closed_by_peer, refused=refused)
+            if a.ready_file and not os.path.exists(a.ready_file) and len(connected) >= a.count:
                 open(a.ready_file, "w").close()
-    for s in socks.values():
+    for s in socks:
         s.close()
     log("silent-done", opened=opened, closed_by_peer=closed_by_peer, refused=refused)
     return 0
@@ -652,7 +683,9 @@ def main():
     p.add_argument("--count", type=int, default=900)
     p.add_argument("--kinds", default="random,http,magic")
     p.add_argument("--bind-ip", default="")
-    p.add_argument("--parallel", type=int, default=4)
+    p.add_argument("--parallel", type=int, default=16)
+    p.add_argument("--linger", type=float, default=0.3,
+                   help="seconds to wait for the other side's answer or close")
     p.add_argument("--rate", type=float, default=0, help="connections per second (0: no limit)")
 
     p = sub.add_parser("silent")
@@ -661,6 +694,7 @@ def main():
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--bind-ip", default="")
     p.add_argument("--ready-file")
+    p.add_argument("--reopen-rate", type=float, default=200)
 
     a = ap.parse_args()
     if a.cmd == "mkcert":
