@@ -26,7 +26,7 @@ h_py M impostor --target "127.0.0.1:$A_PORT" --claim "$B_FP" --cert "$H_TMP/M/ce
     --key "$H_TMP/M/key.pem" --bind-port "$M_PORT" --deadline 12 --interval 0.2 --say "$FAKE"
 sleep 5
 h_check "A is still running after 5 s of the outsider's attempts" h_alive A
-h_ge "the outsider got A to TLS again and again" "$(grep -c '"nominated"' "$H_TMP/M.out")" 3
+h_ge "the outsider got through to the nomination (then only TLS can tell)" "$(grep -c '"nominated"' "$H_TMP/M.out")" 1
 
 h_cli B2 --profile "$H_TMP/B.profile" --port "$B_PORT" --peer "@$H_TMP/A.code" \
     --say "B is back (r7b)"
