@@ -34,8 +34,9 @@ h_require() {
         done
     fi
     [[ -n $H_CLI && -x $H_CLI ]] || h_skip "punchline-cli not built (set PUNCHLINE_CLI)"
-    command -v python3 >/dev/null && python3 -c 'import ssl' 2>/dev/null ||
+    if ! python3 -c 'import ssl' 2>/dev/null; then
         h_skip "python3 with the ssl module is needed"
+    fi
     command -v openssl >/dev/null || h_skip "openssl is needed"
     command -v jq >/dev/null || h_skip "jq is needed"
     command -v bc >/dev/null || h_skip "bc is needed"
@@ -104,6 +105,7 @@ h_py() {
 h_alive() { kill -0 "${H_PID[$1]}" 2>/dev/null; }
 
 # h_stop NAME [SIGNAL]: ends a process we started and waits for it (sets H_RC[NAME]).
+# shellcheck disable=SC2034 # H_RC is for the tests
 declare -A H_RC=()
 h_stop() {
     local pid=${H_PID[$1]} sig=${2:-TERM}
@@ -203,6 +205,7 @@ h_finish() {
     exit 0
 }
 
+# shellcheck disable=SC2034 # B_PORT and B_FP are for the tests
 # h_make_b: runs the real B once so that its profile (identity) exists and its code (for
 # 127.0.0.1:$B_PORT) is in $H_TMP/B.code; B stops again. Sets B_PORT, B_FP.
 h_make_b() {
