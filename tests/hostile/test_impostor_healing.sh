@@ -40,6 +40,8 @@ h_log "outsider: $(grep -c '"nominated"' "$H_TMP/M.out") connections reached the
 n=$(h_count A '.event == "error" and .code == "peer-identity-mismatch"')
 h_ge "A reported the outsider" "$n" 1
 h_le "A reported it once for its one address, not per attempt" "$n" 1
+h_check "the report names the outsider's address" \
+    h_wait_for A '.event == "error" and .code == "peer-identity-mismatch" and (.message | contains("127.0.0.1"))' 1
 h_eq "A never shows the outsider's text" 0 "$(grep -c 7zq "$H_TMP/A.out")"
 h_eq "A never failed" 0 "$(h_count A '.event == "state" and .state == "failed"')"
 h_finish A B2 M
