@@ -56,7 +56,7 @@ h_cleanup() {
             sleep 0.1
         done
         kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        { wait "$pid"; } 2>/dev/null
     done
     if [[ ${H_KEEP:-0} == 1 ]]; then
         echo "kept $H_TMP"
@@ -115,7 +115,7 @@ h_stop() {
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null # no "Killed" job notice
     H_RC[$1]=$?
     if [[ -n ${H_FD[$1]:-} ]]; then
         local fd=${H_FD[$1]}

@@ -47,5 +47,5 @@ h_check "A saved B as a known peer" grep -q "$B_FP" "$H_TMP/A.profile/known-peer
 h_check "A never saved the outsider as a known peer" \
     bash -c "! grep -q '$O_FP' '$H_TMP/A.profile/known-peers.json'"
 h_eq "A never failed" 0 "$(h_count A '.event == "state" and .state == "failed"')"
-h_log "outsider: $(jq -r '.event' "$H_TMP/O.out" | tr '\n' ' ')"
+h_log "outsider's steps: $(jq -r '.event' "$H_TMP/O.out" | uniq -c | tr -s ' \n' ' ')"
 h_finish A B O
