@@ -10,6 +10,7 @@
 #include "net/nativesocket.h"
 #include "net/sharedportserver.h"
 #include "punch/incomingdispatcher.h"
+#include "transfer/transferbudget.h"
 
 #include <QDir>
 #include <QSslSocket>
@@ -46,6 +47,7 @@ struct Engine::Private
     bool discoveryDone = false;
     LocalInfo localInfo;
     IncomingDispatcher *dispatcher = nullptr;
+    std::shared_ptr<TransferBudget> transferBudget = std::make_shared<TransferBudget>();
 
     std::map<QByteArray, Friend *> friends; // by fingerprint
     Friend *tofu = nullptr; // plain addresses, not proven yet (at most one)
@@ -189,6 +191,7 @@ struct Engine::Private
         c.settings.displayName = profile->displayName();
         c.profileDir = settings.profileDir;
         c.knownPeers = knownPeers.get();
+        c.transferBudget = transferBudget;
         c.resolveIdentity
             = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
                   const Puncher::Nomination &how) { return resolveTofu(self, fp, socket, how); };
