@@ -108,13 +108,13 @@ public:
         , m_victim(victim)
     {
         m_socket = new QSslSocket(this);
-        connect(m_socket, &QSslSocket::connected, this, [this] {
-            m_socket->write(Preamble::encode(m_claimed));
-        });
+        connect(m_socket, &QSslSocket::connected, this,
+            [this] { m_socket->write(Preamble::encode(m_claimed)); });
         connect(m_socket, &QSslSocket::readyRead, this, [this] { onReadable(); });
         connect(m_socket, &QSslSocket::disconnected, this, [this] { closed = true; });
         connect(m_socket, &QSslSocket::errorOccurred, this, [this] { closed = true; });
-        m_socket->connectToHost(QHostAddress::LocalHost, port, QIODevice::ReadWrite | QIODevice::Unbuffered);
+        m_socket->connectToHost(
+            QHostAddress::LocalHost, port, QIODevice::ReadWrite | QIODevice::Unbuffered);
     }
     bool closed = false;
     bool tlsDone = false;
@@ -193,10 +193,14 @@ private Q_SLOTS:
         a.node.sendChat(c.fp(), QStringLiteral("for Cai"));
         b.node.sendChat(a.fp(), QStringLiteral("from Ben"));
         c.node.sendChat(a.fp(), QStringLiteral("from Cai"));
-        QTRY_COMPARE_WITH_TIMEOUT(b.textsFrom(a.fp()), QStringList { QStringLiteral("for Ben") }, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(c.textsFrom(a.fp()), QStringList { QStringLiteral("for Cai") }, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(a.textsFrom(b.fp()), QStringList { QStringLiteral("from Ben") }, 5000);
-        QTRY_COMPARE_WITH_TIMEOUT(a.textsFrom(c.fp()), QStringList { QStringLiteral("from Cai") }, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            b.textsFrom(a.fp()), QStringList { QStringLiteral("for Ben") }, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            c.textsFrom(a.fp()), QStringList { QStringLiteral("for Cai") }, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            a.textsFrom(b.fp()), QStringList { QStringLiteral("from Ben") }, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            a.textsFrom(c.fp()), QStringList { QStringLiteral("from Cai") }, 5000);
         QTRY_COMPARE_WITH_TIMEOUT(a.delivered.count(), 2, 5000);
 
         // The conversation list: both friends, connected, on the LAN path, named by their hello.
@@ -217,8 +221,8 @@ private Q_SLOTS:
         // Ben leaves: only Ben's conversation changes.
         const auto cStatesBefore = a.statesOf(c.fp());
         b.node.disconnectFriend(a.fp());
-        QTRY_VERIFY_WITH_TIMEOUT(!a.statesOf(b.fp()).isEmpty()
-                && a.statesOf(b.fp()).last() == State::Disconnected,
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !a.statesOf(b.fp()).isEmpty() && a.statesOf(b.fp()).last() == State::Disconnected,
             5000);
         a.node.sendChat(c.fp(), QStringLiteral("still here"));
         QTRY_COMPARE_WITH_TIMEOUT(c.textsFrom(a.fp()).size(), 2, 5000);
@@ -256,9 +260,15 @@ private Q_SLOTS:
 
         std::vector<std::unique_ptr<Impostor>> impostors;
         for (int i = 0; i < 3; ++i) {
-            impostors.push_back(std::make_unique<Impostor>(
-                *outsider, bInfo.fingerprint, a.fp(), a.info.port));
-            QTRY_VERIFY_WITH_TIMEOUT(impostors.back()->closed || impostors.back()->tlsFailed, 10000);
+            const qsizetype before = a.statesOf(bInfo.fingerprint).count(State::Securing);
+            impostors.push_back(
+                std::make_unique<Impostor>(*outsider, bInfo.fingerprint, a.fp(), a.info.port));
+            // A took the connection for a proof, the proof failed, and A goes on trying.
+            QTRY_VERIFY_WITH_TIMEOUT(a.statesOf(bInfo.fingerprint).count(State::Securing) > before
+                    && a.statesOf(bInfo.fingerprint).last() == State::Connecting,
+                10000);
+            // (The outsider's own TLS client may finish: TLS 1.3 checks the client's
+            // certificate after the client is done. What counts is that A never accepted it.)
         }
         // Each failed proof closed only its own connection: A still tries to reach B.
         QTest::qWait(200);
@@ -285,7 +295,13 @@ private Q_SLOTS:
         b.connectToPeer(a.info.code);
         QTRY_COMPARE_WITH_TIMEOUT(a.connectedTo(bInfo.fingerprint), 1, 20000);
         QTRY_COMPARE_WITH_TIMEOUT(bConnected.count(), 1, 20000);
-        QVERIFY(!late.tlsDone);
+        // The connection A accepted is B's own: from B's port, carrying B's messages.
+        QCOMPARE(a.connected.last().at(1).value<ConnectionInfo>().remote.port, bInfo.port);
+        b.sendChat(a.fp(), QStringLiteral("the real Ben"));
+        QTRY_COMPARE_WITH_TIMEOUT(
+            a.textsFrom(bInfo.fingerprint), QStringList { QStringLiteral("the real Ben") }, 5000);
+        QTest::qWait(300);
+        QCOMPARE(a.connectedTo(bInfo.fingerprint), 1);
     }
 
     void outsiderCannotTakeOverALiveSession()
@@ -309,7 +325,8 @@ private Q_SLOTS:
         QVERIFY(!m.tlsDone);
         // The session is B's, untouched.
         b.node.sendChat(a.fp(), QStringLiteral("it is really Ben"));
-        QTRY_COMPARE_WITH_TIMEOUT(a.textsFrom(b.fp()), QStringList { QStringLiteral("it is really Ben") }, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            a.textsFrom(b.fp()), QStringList { QStringLiteral("it is really Ben") }, 5000);
         QCOMPARE(a.connectedTo(b.fp()), 1);
         QCOMPARE(a.statesOf(b.fp()).last(), State::Connected);
         // Someone with another fingerprint (nobody's) gets nowhere either.
