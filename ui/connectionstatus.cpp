@@ -29,9 +29,9 @@ void ConnectionStatus::setConnection(const ConnectionInfo &info)
 QString ConnectionStatus::peerName() const
 {
     if (m_haveConnection && !m_connection.peerName.isEmpty())
-        return m_connection.peerName;
+        return MessageFormat::isolate(m_connection.peerName);
     if (!m_targetName.isEmpty())
-        return m_targetName;
+        return MessageFormat::isolate(m_targetName);
     return tr("your friend");
 }
 
