@@ -637,8 +637,9 @@ private Q_SLOTS:
         Q_EMIT node.disconnected(samFingerprint(),
             Error { ErrorCode::PeerClosed, QStringLiteral("Sam closed the connection") });
         Q_EMIT node.friendStateChanged(samFingerprint(), State::Disconnected);
-        QVERIFY(window.statusBanner()->headline().contains(
-            QStringLiteral("Sam closed the connection")));
+        QCOMPARE(window.statusBanner()->headline(),
+            MessageFormat::isolate(QStringLiteral("Sam"))
+                + QStringLiteral(" closed the connection"));
         window.answerOffer(second.id, true);
         QVERIFY2(window.noticeBar()->text().contains(QStringLiteral("cannot be accepted now")),
             qPrintable(window.noticeBar()->text()));
