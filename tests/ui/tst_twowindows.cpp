@@ -12,8 +12,8 @@
 #include "mainwindow.h"
 #include "messageformat.h"
 #include "noticebar.h"
-#include "stallmeter.h"
 #include "statusbanner.h"
+#include "support/stallmeter.h"
 #include "transferitem.h"
 
 #include <QApplication>
