@@ -1308,10 +1308,13 @@ void MainWindow::refreshStatus()
     // header says so) or offline without news.
     const State s = status.state();
     m_banner->setVisible(!shown || (s != State::Connected && s != State::Idle));
-    if (shown && s == State::Connected)
-        m_statusText->setText(tr("%1: %2").arg(nameOf(m_shown), status.shortText()));
-    else
-        m_statusText->setText(status.shortText());
+    int connected = 0;
+    for (const Friend &f : std::as_const(m_friends))
+        connected += f.status.state() == State::Connected ? 1 : 0;
+    QString text = status.shortText();
+    if (connected > 1 || (connected == 1 && s != State::Connected))
+        text += QStringLiteral(" · ") + tr("%n friend(s) connected", nullptr, connected);
+    m_statusText->setText(text);
     if (m_tray)
         m_tray->setToolTip(trayToolTip());
 }

@@ -168,7 +168,7 @@ QString TransferItem::detailText() const
 
 QString TransferItem::stateTextFor(const TransferInfo &info, const QString &peerName)
 {
-    const QString peer = peerName.isEmpty() ? tr("your friend") : peerName;
+    const QString peer = peerName.isEmpty() ? tr("your friend") : MessageFormat::isolate(peerName);
     const bool in = info.direction == TransferDirection::In;
     switch (info.state) {
     case TransferState::Offered:

@@ -391,6 +391,8 @@ private Q_SLOTS:
         TransferItem *item = window.chatView()->transferItem(offer.id);
         QVERIFY(item);
         QVERIFY(item->acceptButton()->isVisibleTo(item));
+        QCOMPARE(item->stateText(),
+            MessageFormat::isolate(QStringLiteral("Sam")) + QStringLiteral(" offers this"));
 
         // Accepting asks Node for Sam's transfer; it lands as "report (1).pdf".
         QTemporaryDir downloads;
