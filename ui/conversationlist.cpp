@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QEvent>
+#include <QLabel>
 #include <QListWidget>
 #include <QMenu>
 #include <QPainter>
@@ -177,7 +178,13 @@ ConversationList::ConversationList(QWidget *parent)
     : QWidget(parent)
     , m_list(new QListWidget(this))
     , m_add(new QPushButton(tr("&Add friend…"), this))
+    , m_empty(new QLabel(this))
 {
+    m_empty->setObjectName(QStringLiteral("conversationListEmpty"));
+    m_empty->setText(tr("Every friend you add gets a conversation here, with a dot that shows "
+                        "whether they are connected."));
+    m_empty->setWordWrap(true);
+    m_empty->setForegroundRole(QPalette::PlaceholderText);
     m_list->setObjectName(QStringLiteral("conversationList"));
     m_list->setAccessibleName(tr("Conversations"));
     m_list->setItemDelegate(new ConversationDelegate(m_list));
@@ -191,7 +198,9 @@ ConversationList::ConversationList(QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_add);
+    layout->addWidget(m_empty);
     layout->addWidget(m_list, 1);
+    layout->addStretch(0);
 
     connect(m_add, &QPushButton::clicked, this, &ConversationList::addFriendRequested);
     connect(m_list, &QListWidget::currentItemChanged, this, [this](QListWidgetItem *item) {
@@ -374,6 +383,8 @@ void ConversationList::rebuild()
     }
     m_list->setCurrentItem(current); // none: no current row either, so any pick is a change
     m_add->setText(m_entries.isEmpty() ? tr("&Add your first friend…") : tr("&Add friend…"));
+    m_empty->setVisible(m_entries.isEmpty());
+    m_list->setVisible(!m_entries.isEmpty());
 }
 
 void ConversationList::showMenu(const QPoint &pos)

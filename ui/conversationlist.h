@@ -11,6 +11,7 @@
 #include <QList>
 #include <QWidget>
 
+class QLabel;
 class QListWidget;
 class QListWidgetItem;
 class QPushButton;
@@ -81,6 +82,7 @@ private:
     QByteArray m_current;
     QListWidget *m_list;
     QPushButton *m_add;
+    QLabel *m_empty;
 };
 
 } // namespace Punchline

@@ -1307,7 +1307,8 @@ void MainWindow::refreshStatus()
     // The banner says what matters: hidden while the friend shown is simply connected (the
     // header says so) or offline without news.
     const State s = status.state();
-    m_banner->setVisible(!shown || (s != State::Connected && s != State::Idle));
+    // On the add page, a device that is simply ready needs no banner: the page says what to do.
+    m_banner->setVisible(shown ? (s != State::Connected && s != State::Idle) : s != State::Ready);
     int connected = 0;
     for (const Friend &f : std::as_const(m_friends))
         connected += f.status.state() == State::Connected ? 1 : 0;

@@ -5,6 +5,7 @@
 #include "conversationlist.h"
 #include "messageformat.h"
 
+#include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -131,8 +132,12 @@ private Q_SLOTS:
         list.setFriends({ old, added });
         QCOMPARE(list.order().constFirst(), added.fingerprint);
 
+        auto *empty = list.findChild<QLabel *>(QStringLiteral("conversationListEmpty"));
+        QVERIFY(empty && !empty->isVisibleTo(&list));
         list.setFriends({});
         QCOMPARE(list.addButton()->text(), QStringLiteral("&Add your first friend…"));
+        QVERIFY(empty->isVisibleTo(&list)); // says what the list is for
+        QVERIFY(!list.list()->isVisibleTo(&list));
         // An attempt by plain addresses has no fingerprint yet: no conversation for it.
         FriendInfo unproven;
         unproven.name = QStringLiteral("unproven");
