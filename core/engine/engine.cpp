@@ -131,6 +131,19 @@ struct Engine::Private
             settings.discoveryTimeoutMs, settings.localAddresses, q);
         QObject::connect(discovery, &Discovery::finished, q,
             [this](const DiscoveryResult &r) { onDiscovered(r); });
+        // Our NAT gave us a new public mapping (it rebooted, or dropped the old one): the code
+        // given out from now on carries the new address.
+        QObject::connect(
+            discovery, &Discovery::publicMappingChanged, q, [this](const Endpoint &now) {
+                const DiscoveryResult &r = discovery->result();
+                localInfo.publicEndpoint = r.publicEndpoint;
+                localInfo.nat = r.nat;
+                localInfo.explanation = r.explanation;
+                updateCode();
+                log(QStringLiteral("public address changed to %1: your code is updated")
+                        .arg(now.toString()));
+                Q_EMIT q->localInfoReady(localInfo);
+            });
         discovery->start();
     }
 
