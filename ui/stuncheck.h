@@ -1,13 +1,13 @@
 #pragma once
-// The one place the window checks a STUN server's "host:port" (settings dialog, --stun). Core will
-// get a parser of its own for host:port; this function is where it plugs in.
+// The window's check of a STUN server as a person writes it (the settings dialog): core's one
+// parser, StunClient::parseServer, worded for the dialog.
 
 #include <QString>
 
 namespace Punchline {
 
-// Empty when text is host:port (port 1-65535, a host without spaces or slashes); otherwise a
-// sentence naming the text.
+// Empty when text is a STUN server ("host:port", "[ipv6]:port", or a host alone for port 3478);
+// otherwise a sentence naming the text and saying what is wrong.
 QString checkStunServer(const QString &text);
 
 } // namespace Punchline

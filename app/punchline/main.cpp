@@ -2,10 +2,10 @@
 // owns the network thread) and the window, and in --demo mode two of each, connected on loopback.
 
 #include "appsettings.h"
+#include "engine/commandline.h"
 #include "engine/node.h"
 #include "iconfactory.h"
 #include "mainwindow.h"
-#include "stuncheck.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -23,29 +23,21 @@ using namespace Punchline;
 
 namespace {
 
-struct Overrides
+// The shared options (--profile, --port, --stun, --ip-echo) over a window's settings.
+void apply(const NetworkOptions &o, Settings *s)
 {
-    bool stun = false;
-    QStringList stunServers;
-    bool ipEcho = false;
-    QString ipEchoUrl;
-    int port = -2; // -2: not given (the profile's port)
-};
-
-void apply(const Overrides &o, Settings *s)
-{
-    if (o.stun)
-        s->stunServers = o.stunServers;
-    if (o.ipEcho)
-        s->ipEchoUrl = o.ipEchoUrl;
-    if (o.port != -2)
-        s->port = o.port;
+    if (o.stunServers)
+        s->stunServers = *o.stunServers;
+    if (o.ipEchoUrl)
+        s->ipEchoUrl = *o.ipEchoUrl;
+    if (o.port)
+        s->port = *o.port;
 }
 
 // Three windows, three profiles, one machine: Alice connects to Bob and Carol (two conversations
 // at once), each on loopback as soon as both sides know their addresses. Alice greets Bob with a
 // small file; Carol writes to Alice.
-int runDemo(const Overrides &overrides)
+int runDemo(const NetworkOptions &overrides)
 {
     const QString base = QStandardPaths::writableLocation(QStandardPaths::TempLocation);
     const QString pattern = QDir(base).filePath(QStringLiteral("punchline-demo-XXXXXX"));
@@ -160,24 +152,12 @@ int main(int argc, char **argv)
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
         QCoreApplication::translate("main", "Print the version and exit."));
-    const QCommandLineOption profileOption(QStringLiteral("profile"),
-        QCoreApplication::translate(
-            "main", "Use the profile in DIR (identity, friends, history, settings)."),
-        QStringLiteral("DIR"));
     const QCommandLineOption demoOption(QStringLiteral("demo"),
         QCoreApplication::translate(
             "main", "Open three windows connected to each other on this machine."));
-    const QCommandLineOption stunOption(QStringLiteral("stun"),
-        QCoreApplication::translate(
-            "main", "STUN servers (host:port, comma separated) or \"none\"."),
-        QStringLiteral("LIST"));
-    const QCommandLineOption ipEchoOption(QStringLiteral("ip-echo"),
-        QCoreApplication::translate("main", "IP echo URL, or \"none\"."), QStringLiteral("URL"));
-    const QCommandLineOption portOption(QStringLiteral("port"),
-        QCoreApplication::translate("main", "Local TCP port (0 = any free port)."),
-        QStringLiteral("N"));
-    parser.addOptions(
-        { versionOption, profileOption, demoOption, stunOption, ipEchoOption, portOption });
+    const SharedOptions shared; // --profile, --port, --stun, --ip-echo: as in punchline-cli
+    parser.addOptions({ versionOption, demoOption });
+    parser.addOptions(shared.options());
 
     // --help and --version must work without a display (packaging checks, SSH sessions): they are
     // answered before the GUI application (which needs one) exists.
@@ -222,48 +202,20 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    Overrides overrides;
-    if (parser.isSet(stunOption)) {
-        overrides.stun = true;
-        const QString value = parser.value(stunOption).trimmed();
-        if (value.compare(QLatin1String("none"), Qt::CaseInsensitive) != 0) {
-            const QStringList list = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
-            for (const QString &server : list) {
-                const QString problem = checkStunServer(server.trimmed());
-                if (!problem.isEmpty()) {
-                    std::fprintf(stderr, "punchline: --stun: %s\n", qPrintable(problem));
-                    return 2;
-                }
-                overrides.stunServers << server.trimmed();
-            }
-        }
+    NetworkOptions overrides;
+    Error error;
+    if (!shared.read(parser, &overrides, &error)) {
+        std::fprintf(stderr, "punchline: %s\n", qPrintable(error.message));
+        return 2;
     }
-    if (parser.isSet(ipEchoOption)) {
-        overrides.ipEcho = true;
-        const QString value = parser.value(ipEchoOption).trimmed();
-        if (value.compare(QLatin1String("none"), Qt::CaseInsensitive) != 0)
-            overrides.ipEchoUrl = value;
-    }
-    if (parser.isSet(portOption)) {
-        bool ok = false;
-        const int port = parser.value(portOption).toInt(&ok);
-        if (!ok || port < 0 || port > 65535) {
-            std::fprintf(stderr, "punchline: --port needs a number from 0 to 65535\n");
-            return 2;
-        }
-        overrides.port = port;
-    }
-
     if (parser.isSet(demoOption))
         return runDemo(overrides);
 
-    QString profileDir = parser.isSet(profileOption) ? parser.value(profileOption)
-                                                     : AppSettings::defaultProfileDir();
+    const QString profileDir = overrides.profileDir.value_or(AppSettings::defaultProfileDir());
     if (profileDir.isEmpty()) {
         std::fprintf(stderr, "punchline: no profile folder; use --profile DIR\n");
         return 2;
     }
-    profileDir = QDir(profileDir).absolutePath();
     // The name and the port are the profile's (port -1, name empty); --port overrides the port for
     // this run only.
     Settings settings = AppSettings(profileDir).load();

@@ -15,6 +15,7 @@
 #include "noticebar.h"
 #include "settingsdialog.h"
 #include "statusbanner.h"
+#include "stuncheck.h"
 #include "transferitem.h"
 
 #include <QApplication>
@@ -798,6 +799,15 @@ private Q_SLOTS:
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Rejected));
         QVERIFY(dialog.errorText().contains(QStringLiteral("not a server")));
+
+        // The dialog checks with core's parser: what it accepts, the engine can use.
+        stun->setPlainText(QStringLiteral("user@stun.example.org:3478"));
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Rejected));
+        QVERIFY2(dialog.errorText().contains(QStringLiteral("is not a STUN server")),
+            qPrintable(dialog.errorText()));
+        QVERIFY(!checkStunServer(QStringLiteral("10.1:3478")).isEmpty());
+        QVERIFY(checkStunServer(QStringLiteral("[2001:db8::1]:3478")).isEmpty());
 
         stun->setPlainText(QStringLiteral("stun.example.org:3478\n\nstun2.example.org:443"));
         dialog.accept();
