@@ -1,9 +1,11 @@
 #!/bin/sh
-# Takes docs/screenshot.png: builds punchline if needed, runs the two-window --demo on a virtual
-# X display (xvfb-run), waits until both windows are connected and the welcome message crossed,
-# captures the screen with ImageMagick's `import`, and quits.
+# Takes docs/screenshot.png: builds punchline if needed, runs the three-window --demo on a virtual
+# X display (xvfb-run): Alice with two conversations (Bob, Carol) beside Bob's and Carol's windows.
+# Waits until they are connected and the first messages and offer crossed, captures the screen
+# with ImageMagick's `import` (Debian package imagemagick), and quits.
 #
-# Environment: BUILD_DIR (default build-screenshot next to the sources), WAIT (seconds, default 6),
+# Environment: BUILD_DIR (default build-screenshot next to the sources), WAIT (seconds, default 6;
+# more for a sanitizer build),
 # SCREEN (default 1600x900x24), OUT (default docs/screenshot.png).
 set -eu
 

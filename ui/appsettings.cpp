@@ -8,9 +8,7 @@ namespace Punchline {
 
 namespace {
 
-const QString KeyName = QStringLiteral("profile/displayName");
 const QString KeyDownloads = QStringLiteral("transfers/downloadDir");
-const QString KeyPort = QStringLiteral("network/port");
 const QString KeyStun = QStringLiteral("network/stunServers");
 const QString KeyIpEcho = QStringLiteral("network/ipEchoUrl");
 const QString KeyKeepalive = QStringLiteral("network/keepaliveSeconds");
@@ -42,6 +40,8 @@ Settings AppSettings::defaults(const QString &profileDir)
 {
     Settings s;
     s.profileDir = profileDir;
+    s.port = -1; // the profile's port
+    s.displayName.clear(); // the profile's name
     s.stunServers = Settings::defaultStunServers();
     s.ipEchoUrl = Settings::defaultIpEchoUrl();
     s.downloadDir = defaultDownloadDir();
@@ -52,11 +52,7 @@ Settings AppSettings::load() const
 {
     Settings s = defaults(m_profileDir);
     const QSettings ini(m_path, QSettings::IniFormat);
-    s.displayName = ini.value(KeyName, s.displayName).toString();
     s.downloadDir = ini.value(KeyDownloads, s.downloadDir).toString();
-    s.port = ini.value(KeyPort, s.port).toInt();
-    if (s.port < -1 || s.port > 65535)
-        s.port = -1;
     // An empty list is a choice (STUN off), so "missing" and "empty" differ.
     if (ini.contains(KeyStun))
         s.stunServers = ini.value(KeyStun).toStringList();
@@ -74,9 +70,7 @@ Settings AppSettings::load() const
 bool AppSettings::save(const Settings &settings) const
 {
     QSettings ini(m_path, QSettings::IniFormat);
-    ini.setValue(KeyName, settings.displayName);
     ini.setValue(KeyDownloads, settings.downloadDir);
-    ini.setValue(KeyPort, settings.port);
     ini.setValue(KeyStun, settings.stunServers);
     ini.setValue(KeyIpEcho, settings.ipEchoUrl);
     ini.setValue(KeyKeepalive, settings.keepaliveIntervalMs / 1000);

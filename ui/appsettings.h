@@ -1,7 +1,8 @@
 #pragma once
-// The window's persistent preferences: the node Settings a user can change (display name,
-// download folder, port, STUN servers, IP echo fallback, keepalive) plus window geometry, kept
-// with QSettings in <profile>/punchline.ini.
+// The window's persistent preferences: the node Settings a user can change here (download folder,
+// STUN servers, IP echo fallback, keepalive) plus window geometry, kept with QSettings in
+// <profile>/punchline.ini. The display name and the port are not here: core's profile owns them
+// (LocalInfo shows them, Node::updateSettings changes them).
 
 #include "engine/settings.h"
 
@@ -17,10 +18,11 @@ public:
 
     explicit AppSettings(const QString &profileDir);
 
-    // Stored values over the defaults; profileDir is always set.
+    // Stored values over the defaults; profileDir is always set, port is -1 (the profile's) and
+    // displayName empty (the profile's).
     Settings load() const;
-    // Writes the user-facing fields of settings (not profileDir). False if the file cannot be
-    // written.
+    // Writes the fields this file owns (not profileDir, displayName or port). False if the file
+    // cannot be written.
     bool save(const Settings &settings) const;
 
     QByteArray windowGeometry() const;

@@ -113,8 +113,9 @@ void ConnectBar::validate()
             m_field->setProperty("valid", false);
         } else if (m_input.code) {
             m_iconName = QStringLiteral("status-ok");
-            const QString name
-                = m_input.code->name.isEmpty() ? tr("your friend") : m_input.code->name;
+            const QString name = m_input.code->name.isEmpty()
+                ? tr("your friend")
+                : MessageFormat::isolate(m_input.code->name);
             m_validText->setText(tr("A valid code from %1 with %n address(es). Their identity will "
                                     "be checked when you connect.",
                 nullptr, int(m_input.code->candidates.size()))

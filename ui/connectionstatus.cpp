@@ -29,9 +29,9 @@ void ConnectionStatus::setConnection(const ConnectionInfo &info)
 QString ConnectionStatus::peerName() const
 {
     if (m_haveConnection && !m_connection.peerName.isEmpty())
-        return m_connection.peerName;
+        return MessageFormat::isolate(m_connection.peerName);
     if (!m_targetName.isEmpty())
-        return m_targetName;
+        return MessageFormat::isolate(m_targetName);
     return tr("your friend");
 }
 
@@ -84,7 +84,7 @@ QString ConnectionStatus::detail() const
         return tr("Asking the Internet which address your router shows to the world. This takes a "
                   "few seconds.");
     case State::Ready:
-        return tr("Send your code to your friend (by chat or e-mail) and paste theirs above. "
+        return tr("Send your code to your friend (by chat or e-mail) and paste theirs below. "
                   "Both of you press Connect.");
     case State::Connecting: {
         QString text;
@@ -122,7 +122,8 @@ QString ConnectionStatus::detail() const
         if (m_disconnectReason.isError() && m_disconnectReason.code != ErrorCode::PeerClosed)
             return MessageFormat::sentence(m_disconnectReason.message) + QLatin1Char(' ')
                 + advice(m_disconnectReason);
-        return tr("Reconnect from your friends list, or paste a code to connect again.");
+        return tr("Press Reconnect, or pick the friend in your conversations and reconnect from "
+                  "its menu.");
     case State::Failed: {
         const QString reason = m_error.isError() ? MessageFormat::sentence(m_error.message)
                                                  : tr("The connection attempt gave up.");
@@ -231,7 +232,7 @@ QString ConnectionStatus::advice(const Error &error)
                   "version.");
     case ErrorCode::PeerLost:
     case ErrorCode::ReconnectTimeout:
-        return tr("Reconnect from your friends list once your friend is back online, or ask for a "
+        return tr("Reconnect from your conversations once your friend is back online, or ask for a "
                   "new code.");
     case ErrorCode::IdentityError:
         return tr("Check the profile folder's permissions; Punchline never replaces a damaged "

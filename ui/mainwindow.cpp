@@ -5,11 +5,11 @@
 #include "chatinput.h"
 #include "chatview.h"
 #include "connectbar.h"
-#include "contactlist.h"
+#include "conversationlist.h"
 #include "engine/node.h"
 #include "englishplurals.h"
 #include "iconfactory.h"
-#include "identity/identity.h"
+#include "identity/peercode.h"
 #include "localinfopanel.h"
 #include "messageformat.h"
 #include "noticebar.h"
@@ -17,7 +17,6 @@
 #include "settingsdialog.h"
 #include "statusbanner.h"
 #include "transferitem.h"
-#include "transferlist.h"
 
 #include <QAction>
 #include <QApplication>
@@ -33,19 +32,17 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QScreen>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTime>
-#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -75,6 +72,18 @@ QFrame *separator(QWidget *parent)
     return line;
 }
 
+bool isTrying(State s)
+{
+    return s == State::Connecting || s == State::Securing || s == State::Reconnecting;
+}
+
+// One line of a message for the conversation list and notifications.
+QString firstLine(const QString &text)
+{
+    const QString line = text.section(QLatin1Char('\n'), 0, 0).simplified();
+    return line.size() > 200 ? line.left(199) + QChar(0x2026) : line;
+}
+
 } // namespace
 
 MainWindow::MainWindow(Node *node, const Settings &settings, QWidget *parent)
@@ -92,79 +101,130 @@ MainWindow::MainWindow(Node *node, const Settings &settings, QWidget *parent)
     buildTray();
     connectNode();
     updateIcons();
-    refreshStatus();
-    updateActions();
-    updateTitle();
-    updateChatTitle();
+    showAddFriend();
 
     const AppSettings stored(m_settings.profileDir);
     const QByteArray geometry = stored.windowGeometry();
     if (geometry.isEmpty() || !restoreGeometry(geometry))
-        resize(1000, 700);
-    m_connectBar->field()->setFocus();
+        resize(1100, 720);
 }
 
 MainWindow::~MainWindow() = default;
 
 void MainWindow::buildUi()
 {
-    // Left: you and your friends.
+    // Left: you, then the conversations.
     auto *sidebar = new QWidget;
     sidebar->setObjectName(QStringLiteral("sidebar"));
-    m_localPanel = new LocalInfoPanel(sidebar);
-    m_contacts = new ContactList(sidebar);
+    m_myName = new QLabel(sidebar);
+    m_myName->setObjectName(QStringLiteral("sidebarMyName"));
+    m_myName->setTextFormat(Qt::PlainText);
+    QFont big = m_myName->font();
+    big.setBold(true);
+    big.setPointSizeF(big.pointSizeF() * 1.15);
+    m_myName->setFont(big);
+    auto *copyCode = new QPushButton(tr("Copy my code"), sidebar);
+    copyCode->setObjectName(QStringLiteral("sidebarCopyCode"));
+    copyCode->setToolTip(tr("Copy your code, then send it to your friend (Ctrl+Shift+C)"));
+    copyCode->setFlat(true);
+    auto *me = new QHBoxLayout;
+    me->setContentsMargins(0, 0, 0, 0);
+    me->addWidget(m_myName, 1);
+    me->addWidget(copyCode);
+    m_conversations = new ConversationList(sidebar);
     auto *side = new QVBoxLayout(sidebar);
     side->setContentsMargins(10, 10, 6, 10);
-    side->addWidget(sectionTitle(tr("You"), sidebar));
-    side->addWidget(m_localPanel);
-    side->addSpacing(8);
+    side->addLayout(me);
     side->addWidget(separator(sidebar));
-    side->addWidget(sectionTitle(tr("Friends"), sidebar));
-    side->addWidget(m_contacts, 1);
-    sidebar->setMinimumWidth(260);
+    side->addWidget(sectionTitle(tr("Conversations"), sidebar));
+    side->addWidget(m_conversations, 1);
+    sidebar->setMinimumWidth(250);
 
-    // Right: status, friend's code, conversation, transfers, composer.
+    // Right, above the pages: notices and the status of what is shown.
     auto *main = new QWidget;
     m_notice = new NoticeBar(main);
     m_banner = new StatusBanner(main);
-    m_connectBar = new ConnectBar(main);
-    m_chatTitle = new QLabel(main);
+    m_pages = new QStackedWidget(main);
+
+    // The page to add a friend: obvious when there is none yet.
+    m_addPage = new QWidget(m_pages);
+    m_addPage->setObjectName(QStringLiteral("addFriendPage"));
+    auto *addTitle = new QLabel(tr("Paste your friend's code"), m_addPage);
+    addTitle->setObjectName(QStringLiteral("addFriendTitle"));
+    QFont huge = addTitle->font();
+    huge.setPointSizeF(huge.pointSizeF() * 1.5);
+    huge.setBold(true);
+    addTitle->setFont(huge);
+    auto *addHint = new QLabel(
+        tr("Your friend copies their code in Punchline and sends it to you (chat, e-mail). Paste "
+           "it below and press Connect, while your friend does the same with your code."),
+        m_addPage);
+    addHint->setWordWrap(true);
+    addHint->setForegroundRole(QPalette::PlaceholderText);
+    m_connectBar = new ConnectBar(m_addPage);
+    m_localPanel = new LocalInfoPanel(m_addPage);
+    auto *addLayout = new QVBoxLayout(m_addPage);
+    addLayout->setContentsMargins(12, 16, 12, 12);
+    addLayout->addWidget(addTitle);
+    addLayout->addWidget(addHint);
+    addLayout->addSpacing(8);
+    addLayout->addWidget(m_connectBar);
+    addLayout->addSpacing(16);
+    addLayout->addWidget(separator(m_addPage));
+    addLayout->addWidget(sectionTitle(tr("You"), m_addPage));
+    addLayout->addWidget(m_localPanel);
+    addLayout->addStretch(1);
+    m_pages->addWidget(m_addPage);
+
+    // The conversation page: header with the friend's actions, the stream, the composer.
+    m_chatPage = new QWidget(m_pages);
+    m_chatPage->setObjectName(QStringLiteral("conversationPage"));
+    m_chatTitle = new QLabel(m_chatPage);
     m_chatTitle->setObjectName(QStringLiteral("chatTitle"));
     m_chatTitle->setTextFormat(Qt::PlainText);
     QFont bold = m_chatTitle->font();
     bold.setBold(true);
+    bold.setPointSizeF(bold.pointSizeF() * 1.2);
     m_chatTitle->setFont(bold);
-    m_chatView = new ChatView(main);
+    m_chatPresence = new QLabel(m_chatPage);
+    m_chatPresence->setObjectName(QStringLiteral("chatPresence"));
+    m_chatPresence->setTextFormat(Qt::PlainText);
+    m_chatPresence->setForegroundRole(QPalette::PlaceholderText);
+    m_friendConnect = new QPushButton(tr("Reconnect"), m_chatPage);
+    m_friendConnect->setObjectName(QStringLiteral("friendConnectButton"));
+    m_friendCancel = new QPushButton(tr("Stop"), m_chatPage);
+    m_friendCancel->setObjectName(QStringLiteral("friendCancelButton"));
+    m_friendCancel->setToolTip(tr("Stop trying to reach this friend"));
+    m_friendDisconnect = new QPushButton(tr("Disconnect"), m_chatPage);
+    m_friendDisconnect->setObjectName(QStringLiteral("friendDisconnectButton"));
+    auto *titles = new QVBoxLayout;
+    titles->setSpacing(0);
+    titles->addWidget(m_chatTitle);
+    titles->addWidget(m_chatPresence);
+    auto *header = new QHBoxLayout;
+    header->setContentsMargins(0, 0, 0, 0);
+    header->addLayout(titles, 1);
+    header->addWidget(m_friendConnect);
+    header->addWidget(m_friendCancel);
+    header->addWidget(m_friendDisconnect);
+
+    m_chatView = new ChatView(m_chatPage);
     m_chatView->setObjectName(QStringLiteral("chatView"));
     m_chatView->setAccessibleName(tr("Conversation"));
     m_chatView->setPlaceholderText(
         tr("No messages yet.\n\nOnce you are connected, type below and press Enter. "
            "To send files or folders, drop them anywhere on this window."));
-    m_transfers = new TransferList(main);
-    m_transfers->hide();
-    m_chatSplitter = new QSplitter(Qt::Vertical, main);
-    m_chatSplitter->setChildrenCollapsible(false);
-    auto *chatPane = new QWidget(m_chatSplitter);
-    auto *chatLayout = new QVBoxLayout(chatPane);
-    chatLayout->setContentsMargins(0, 0, 0, 0);
-    chatLayout->setSpacing(4);
-    chatLayout->addWidget(m_chatTitle);
-    chatLayout->addWidget(m_chatView, 1);
-    m_chatSplitter->addWidget(chatPane);
-    m_chatSplitter->addWidget(m_transfers);
-    m_chatSplitter->setStretchFactor(0, 3);
-    m_chatSplitter->setStretchFactor(1, 2);
 
-    m_chatInput = new ChatInput(main);
+    m_chatInput = new ChatInput(m_chatPage);
     m_chatInput->setObjectName(QStringLiteral("chatInput"));
     m_chatInput->setAccessibleName(tr("Message"));
-    m_sendButton = new QPushButton(tr("&Send"), main);
+    m_sendButton = new QPushButton(tr("&Send"), m_chatPage);
     m_sendButton->setObjectName(QStringLiteral("sendButton"));
     m_sendButton->setToolTip(tr("Send the message (Enter; Shift+Enter starts a new line)"));
-    m_fileButton = new QPushButton(tr("F&iles…"), main);
+    m_fileButton = new QPushButton(tr("F&iles…"), m_chatPage);
     m_fileButton->setObjectName(QStringLiteral("sendFilesButton"));
     m_fileButton->setToolTip(tr(
-        "Send files to your friend (Ctrl+O). You can also drop files or folders on the window."));
+        "Send files to this friend (Ctrl+O). You can also drop files or folders on the window."));
     auto *composer = new QHBoxLayout;
     composer->setContentsMargins(0, 0, 0, 0);
     composer->addWidget(m_chatInput, 1);
@@ -174,13 +234,19 @@ void MainWindow::buildUi()
     composerButtons->addStretch(1);
     composer->addLayout(composerButtons);
 
+    auto *chatLayout = new QVBoxLayout(m_chatPage);
+    chatLayout->setContentsMargins(0, 0, 0, 0);
+    chatLayout->setSpacing(6);
+    chatLayout->addLayout(header);
+    chatLayout->addWidget(m_chatView, 1);
+    chatLayout->addLayout(composer);
+    m_pages->addWidget(m_chatPage);
+
     auto *right = new QVBoxLayout(main);
     right->setContentsMargins(6, 10, 10, 6);
     right->addWidget(m_notice);
     right->addWidget(m_banner);
-    right->addWidget(m_connectBar);
-    right->addWidget(m_chatSplitter, 1);
-    right->addLayout(composer);
+    right->addWidget(m_pages, 1);
 
     auto *splitter = new QSplitter(Qt::Horizontal, this);
     splitter->setObjectName(QStringLiteral("mainSplitter"));
@@ -189,13 +255,14 @@ void MainWindow::buildUi()
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
     splitter->setChildrenCollapsible(false);
-    splitter->setSizes({ 300, 700 });
+    splitter->setSizes({ 300, 800 });
     setCentralWidget(splitter);
 
     // Shown while files are dragged over the window.
     m_dropOverlay = new QLabel(splitter);
     m_dropOverlay->setObjectName(QStringLiteral("dropOverlay"));
     m_dropOverlay->setAlignment(Qt::AlignCenter);
+    m_dropOverlay->setTextFormat(Qt::PlainText);
     m_dropOverlay->setAutoFillBackground(true);
     m_dropOverlay->setBackgroundRole(QPalette::Highlight);
     m_dropOverlay->setForegroundRole(QPalette::HighlightedText);
@@ -225,73 +292,77 @@ void MainWindow::buildUi()
     statusBar()->addWidget(m_statusText, 1);
     statusBar()->setSizeGripEnabled(true);
 
-    // Keyboard order: the friend's code, the conversation, then your side and your friends.
-    const QList<QWidget *> order
-        = { m_connectBar->field(), m_connectBar->connectButton(), m_connectBar->lastInTabOrder(),
-              m_chatInput, m_sendButton, m_fileButton, m_chatView, m_localPanel->codeField(),
-              m_localPanel->copyButton(), m_contacts->list(), m_contacts->reconnectButton() };
-    for (qsizetype i = 1; i < order.size(); ++i)
-        QWidget::setTabOrder(order.at(i - 1), order.at(i));
-
     // Files dropped anywhere on this window make an offer, also over widgets that take drops
     // themselves (text boxes would insert the path): watch the drag events of the whole app and
     // keep those aimed at this window.
     qApp->installEventFilter(this);
 
+    connect(copyCode, &QPushButton::clicked, m_localPanel, &LocalInfoPanel::copyCode);
     connect(m_chatInput, &ChatInput::submitted, this, &MainWindow::submitChat);
     connect(m_sendButton, &QPushButton::clicked, this, &MainWindow::submitChat);
     connect(m_fileButton, &QPushButton::clicked, this, &MainWindow::sendFilesDialog);
     connect(m_chatInput, &QPlainTextEdit::textChanged, this, &MainWindow::updateActions);
     connect(m_connectBar->field(), &QLineEdit::textChanged, this, &MainWindow::updateActions);
-    connect(m_connectBar, &ConnectBar::connectRequested, this,
-        [this](const QString &text, const QString &name) {
-            if (!m_node)
-                return;
-            m_notice->hide();
-            m_status.setTargetName(name);
-            const PeerInput input = parsePeerInput(text);
-            if (input.code && m_history && m_history->count(input.code->fingerprint) > 0)
-                showHistoryFor(input.code->fingerprint, input.code->name);
-            m_node->connectToPeer(text);
-            onLogLine(
-                tr("connecting to %1").arg(name.isEmpty() ? tr("the pasted addresses") : name));
-        });
+    connect(m_connectBar, &ConnectBar::connectRequested, this, &MainWindow::onConnectRequested);
     connect(m_connectBar, &ConnectBar::cancelRequested, this, [this] {
         if (m_node)
-            m_node->cancelConnect();
+            m_node->cancelConnect({}); // the attempt by plain addresses
     });
     connect(m_connectBar, &ConnectBar::disconnectRequested, this, [this] {
         if (m_node)
-            m_node->disconnectFromPeer();
+            m_node->disconnectFriend({});
     });
-    connect(m_contacts, &ContactList::reconnectRequested, this,
-        [this](const QByteArray &fingerprint, const QString &name) {
-            if (!m_node)
-                return;
-            m_notice->hide();
-            m_status.setTargetName(name);
-            showHistoryFor(fingerprint, name);
-            m_node->reconnectKnownPeer(fingerprint);
+    connect(m_friendConnect, &QPushButton::clicked, this, [this] { reconnectFriend(m_shown); });
+    connect(m_friendCancel, &QPushButton::clicked, this, [this] {
+        if (m_node && !m_shown.isEmpty())
+            m_node->cancelConnect(m_shown);
+    });
+    connect(m_friendDisconnect, &QPushButton::clicked, this, [this] {
+        if (m_node && !m_shown.isEmpty())
+            m_node->disconnectFriend(m_shown);
+    });
+    connect(
+        m_conversations, &ConversationList::friendSelected, this, &MainWindow::showConversation);
+    connect(
+        m_conversations, &ConversationList::addFriendRequested, this, &MainWindow::showAddFriend);
+    connect(
+        m_conversations, &ConversationList::connectRequested, this, &MainWindow::reconnectFriend);
+    connect(m_conversations, &ConversationList::cancelRequested, this,
+        [this](const QByteArray &fingerprint) {
+            if (m_node)
+                m_node->cancelConnect(fingerprint);
         });
-    connect(m_contacts, &ContactList::contactSelected, this,
-        [this](const QByteArray &fingerprint, const QString &name) {
-            // Browsing earlier conversations is fine as long as it does not hide the live one.
-            if (!peerReachable())
-                showHistoryFor(fingerprint, name);
+    connect(m_conversations, &ConversationList::disconnectRequested, this,
+        [this](const QByteArray &fingerprint) {
+            if (m_node)
+                m_node->disconnectFriend(fingerprint);
         });
+    connect(m_conversations, &ConversationList::forgetRequested, this,
+        [this](const QByteArray &fingerprint) {
+            const auto answer = QMessageBox::question(this, tr("Forget Friend"),
+                tr("Forget %1? They leave your conversations; to talk again, paste their code. "
+                   "Your messages with them stay on this computer.")
+                    .arg(nameOf(fingerprint)));
+            if (answer == QMessageBox::Yes)
+                forgetFriend(fingerprint);
+        });
+    connect(m_conversations, &ConversationList::unreadChanged, this, [this] {
+        updateTitle();
+        refreshStatus();
+    });
     connect(m_localPanel, &LocalInfoPanel::codeCopied, this, [this] {
         statusBar()->showMessage(
             tr("Your code is on the clipboard: send it to your friend."), 4000);
     });
-    connect(m_transfers, &TransferList::acceptRequested, this,
+    connect(m_chatView, &ChatView::acceptRequested, this,
         [this](const QString &id) { answerOffer(id, true); });
-    connect(m_transfers, &TransferList::declineRequested, this,
+    connect(m_chatView, &ChatView::declineRequested, this,
         [this](const QString &id) { answerOffer(id, false); });
-    connect(m_transfers, &TransferList::cancelRequested, this, [this](const QString &id) {
+    connect(m_chatView, &ChatView::cancelRequested, this, [this](const QString &id) {
         if (m_node)
-            m_node->cancelTransfer(id);
+            m_node->cancelTransfer(m_transferOwner.value(id), id);
     });
-    connect(m_transfers, &TransferList::openFolderRequested, this, [this](const QString &folder) {
+    connect(m_chatView, &ChatView::openFolderRequested, this, [this](const QString &folder) {
         if (folder.isEmpty() || !QFileInfo(folder).isDir()) {
             m_notice->showNotice(
                 NoticeBar::Kind::Warning, tr("The folder \"%1\" no longer exists.").arg(folder));
@@ -299,9 +370,13 @@ void MainWindow::buildUi()
         }
         QDesktopServices::openUrl(QUrl::fromLocalFile(folder));
     });
-    connect(m_transfers, &TransferList::countChanged, this, [this](int count) {
-        m_transfers->setVisible(count > 0);
-        fitTransfers();
+    connect(m_chatView, &ChatView::openFileRequested, this, [this](const QString &path) {
+        if (path.isEmpty() || !QFileInfo(path).isFile()) {
+            m_notice->showNotice(
+                NoticeBar::Kind::Warning, tr("The file \"%1\" no longer exists.").arg(path));
+            return;
+        }
+        QDesktopServices::openUrl(QUrl::fromLocalFile(path));
     });
 }
 
@@ -322,27 +397,38 @@ void MainWindow::buildMenus()
     m_quitAction->setShortcut(QKeySequence::Quit);
     m_quitAction->setMenuRole(QAction::QuitRole);
 
-    QMenu *connection = menuBar()->addMenu(tr("&Connection"));
+    QMenu *friends = menuBar()->addMenu(tr("F&riends"));
+    m_addFriendAction = friends->addAction(tr("&Add Friend…"), this, &MainWindow::showAddFriend);
+    m_addFriendAction->setShortcut(QKeySequence::New);
     m_copyCodeAction
-        = connection->addAction(tr("&Copy My Code"), m_localPanel, &LocalInfoPanel::copyCode);
+        = friends->addAction(tr("&Copy My Code"), m_localPanel, &LocalInfoPanel::copyCode);
     m_copyCodeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
-    m_pasteCodeAction = connection->addAction(tr("&Paste Friend's Code"), this, [this] {
+    m_pasteCodeAction = friends->addAction(tr("&Paste Friend's Code"), this, [this] {
+        showAddFriend();
         m_connectBar->field()->setText(QGuiApplication::clipboard()->text().trimmed());
         m_connectBar->field()->setFocus();
     });
     m_pasteCodeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
-    connection->addSeparator();
-    m_connectAction
-        = connection->addAction(tr("Co&nnect"), m_connectBar, &ConnectBar::requestConnect);
-    m_cancelAction = connection->addAction(tr("C&ancel Connecting"), this, [this] {
-        if (m_node)
-            m_node->cancelConnect();
+    friends->addSeparator();
+    m_connectAction = friends->addAction(
+        tr("Co&nnect / Reconnect"), this, [this] { reconnectFriend(m_shown); });
+    m_cancelAction = friends->addAction(tr("S&top Connecting"), this, [this] {
+        if (!m_node)
+            return;
+        if (m_shown.isEmpty())
+            m_node->cancelConnect({});
+        else
+            m_node->cancelConnect(m_shown);
     });
     m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     m_cancelAction->setShortcutContext(Qt::WindowShortcut);
-    m_disconnectAction = connection->addAction(tr("&Disconnect"), this, [this] {
-        if (m_node)
-            m_node->disconnectFromPeer();
+    m_disconnectAction = friends->addAction(tr("&Disconnect"), this, [this] {
+        if (m_node && !m_shown.isEmpty())
+            m_node->disconnectFriend(m_shown);
+    });
+    m_forgetAction = friends->addAction(tr("&Forget…"), this, [this] {
+        if (!m_shown.isEmpty())
+            Q_EMIT m_conversations->forgetRequested(m_shown);
     });
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
@@ -350,9 +436,6 @@ void MainWindow::buildMenus()
     m_logAction->setText(tr("&Log"));
     m_logAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     view->addAction(m_logAction);
-    QAction *clear = view->addAction(
-        tr("&Clear Finished Transfers"), m_transfers, &TransferList::clearFinished);
-    Q_UNUSED(clear)
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *how = help->addAction(tr("&How Punchline Works"), this, &MainWindow::showHowItWorks);
@@ -397,6 +480,8 @@ void MainWindow::connectNode()
         return;
     connect(m_node, &Node::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_node, &Node::localInfoReady, this, &MainWindow::onLocalInfo);
+    connect(m_node, &Node::friendsChanged, this, &MainWindow::onFriendsChanged);
+    connect(m_node, &Node::friendStateChanged, this, &MainWindow::onFriendStateChanged);
     connect(m_node, &Node::connectProgress, this, &MainWindow::onProgress);
     connect(m_node, &Node::connected, this, &MainWindow::onConnected);
     connect(m_node, &Node::disconnected, this, &MainWindow::onDisconnected);
@@ -419,8 +504,223 @@ void MainWindow::start()
 
 void MainWindow::connectTo(const QString &codeOrAddresses)
 {
+    showAddFriend();
     m_connectBar->field()->setText(codeOrAddresses);
     m_connectBar->requestConnect();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Friends and conversations
+
+MainWindow::Friend &MainWindow::friendFor(const QByteArray &fingerprint)
+{
+    auto it = m_friends.find(fingerprint);
+    if (it == m_friends.end()) {
+        Friend f;
+        f.info.fingerprint = fingerprint;
+        if (m_history)
+            f.info.name = m_history->peerName(fingerprint);
+        it = m_friends.insert(fingerprint, f);
+    }
+    return *it;
+}
+
+QString MainWindow::plainNameOf(const QByteArray &fingerprint) const
+{
+    auto it = m_friends.constFind(fingerprint);
+    if (it != m_friends.constEnd() && !it->info.name.isEmpty())
+        return it->info.name;
+    return QString();
+}
+
+QString MainWindow::nameOf(const QByteArray &fingerprint) const
+{
+    const QString name = plainNameOf(fingerprint);
+    return name.isEmpty() ? tr("your friend") : MessageFormat::isolate(name);
+}
+
+bool MainWindow::reachable(const QByteArray &fingerprint) const
+{
+    if (fingerprint.isEmpty())
+        return false;
+    const State s = friendState(fingerprint);
+    return s == State::Connected || s == State::Reconnecting;
+}
+
+State MainWindow::friendState(const QByteArray &fingerprint) const
+{
+    auto it = m_friends.constFind(fingerprint);
+    return it == m_friends.constEnd() ? State::Idle : it->status.state();
+}
+
+const ConnectionStatus *MainWindow::friendStatus(const QByteArray &fingerprint) const
+{
+    auto it = m_friends.constFind(fingerprint);
+    return it == m_friends.constEnd() ? nullptr : &it->status;
+}
+
+State MainWindow::state() const
+{
+    if (!m_shown.isEmpty())
+        return friendState(m_shown);
+    return m_deviceStatus.state();
+}
+
+bool MainWindow::isAddFriendShown() const
+{
+    return m_pages->currentWidget() == m_addPage;
+}
+
+void MainWindow::publishFriends()
+{
+    QList<FriendInfo> infos;
+    infos.reserve(m_friends.size());
+    for (const Friend &f : std::as_const(m_friends))
+        infos.append(f.info);
+    const bool wasEmpty = m_conversations->count() == 0;
+    m_conversations->setFriends(infos);
+    // Last messages from the history for friends the list has not shown yet.
+    if (m_history) {
+        for (const FriendInfo &info : std::as_const(infos)) {
+            const ConversationList::Entry *e = m_conversations->entry(info.fingerprint);
+            if (!e || e->lastTime.isValid())
+                continue;
+            const QList<ChatMessage> last = m_history->messages(info.fingerprint, 1);
+            if (!last.isEmpty())
+                m_conversations->setLastActivity(info.fingerprint,
+                    last.constFirst().outgoing
+                        ? tr("You: %1").arg(firstLine(last.constFirst().text))
+                        : firstLine(last.constFirst().text),
+                    last.constFirst().time);
+        }
+    }
+    // The first time friends are known: show the most recent conversation.
+    if (wasEmpty && m_shown.isEmpty() && m_conversations->count() > 0
+        && m_connectBar->field()->text().isEmpty() && !m_pendingAttempt)
+        showConversation(m_conversations->order().constFirst());
+}
+
+void MainWindow::showConversation(const QByteArray &fingerprint)
+{
+    if (fingerprint.isEmpty()) {
+        showAddFriend();
+        return;
+    }
+    const bool same = fingerprint == m_shown && m_pages->currentWidget() == m_chatPage;
+    m_shown = fingerprint;
+    m_conversations->setCurrentFriend(fingerprint);
+    m_pages->setCurrentWidget(m_chatPage);
+    if (!same) {
+        Friend &f = friendFor(fingerprint);
+        m_chatView->setNames(m_localInfo.displayName, f.info.name);
+        m_chatView->setConversation(
+            m_history ? m_history->messages(fingerprint) : QList<ChatMessage>(), f.transfers);
+        m_notice->hide();
+    }
+    updateChatHeader();
+    refreshStatus();
+    updateActions();
+    updateTitle();
+}
+
+void MainWindow::showAddFriend()
+{
+    m_shown.clear();
+    m_conversations->setCurrentFriend({});
+    m_pages->setCurrentWidget(m_addPage);
+    m_connectBar->field()->setFocus();
+    refreshStatus();
+    updateActions();
+    updateTitle();
+}
+
+void MainWindow::updateChatHeader()
+{
+    if (m_shown.isEmpty())
+        return;
+    const Friend &f = friendFor(m_shown);
+    m_chatTitle->setText(MessageFormat::isolate(ConversationList::displayName(f.info)));
+    QString presence = ConversationList::presenceText(f.info, QDateTime::currentDateTime());
+    if (f.status.state() == State::Connected && f.status.rttMs() >= 0)
+        presence += tr(" · %1 ms").arg(f.status.rttMs());
+    presence += f.info.pinnedByCode ? tr(" · identity checked against their code")
+                                    : tr(" · identity trusted on first use");
+    m_chatPresence->setText(presence);
+    const State s = f.status.state();
+    const bool trying = isTrying(s);
+    m_friendConnect->setText(f.info.lastSeen.isValid() ? tr("Reconnect") : tr("Connect"));
+    m_friendConnect->setVisible(!trying && s != State::Connected);
+    m_friendCancel->setVisible(trying);
+    m_friendDisconnect->setVisible(s == State::Connected);
+}
+
+void MainWindow::reconnectFriend(const QByteArray &fingerprint)
+{
+    if (!m_node || fingerprint.isEmpty())
+        return;
+    m_notice->hide();
+    Friend &f = friendFor(fingerprint);
+    f.status.setTargetName(f.info.name);
+    f.status.setState(State::Connecting);
+    f.info.state = State::Connecting;
+    publishFriends();
+    if (m_shown != fingerprint)
+        showConversation(fingerprint);
+    else
+        updateChatHeader();
+    refreshStatus();
+    onLogLine(tr("reconnecting to %1").arg(nameOf(fingerprint)));
+    m_node->reconnectFriend(fingerprint);
+}
+
+void MainWindow::forgetFriend(const QByteArray &fingerprint)
+{
+    if (fingerprint.isEmpty())
+        return;
+    if (m_node)
+        m_node->forgetFriend(fingerprint);
+    m_friends.remove(fingerprint);
+    publishFriends();
+    if (m_shown == fingerprint) {
+        if (m_conversations->count() > 0)
+            showConversation(m_conversations->order().constFirst());
+        else
+            showAddFriend();
+    }
+}
+
+void MainWindow::onConnectRequested(const QString &text, const QString &expectedName)
+{
+    if (!m_node)
+        return;
+    m_notice->hide();
+    const PeerInput input = parsePeerInput(text);
+    if (input.code && input.code->fingerprint.size() == PeerCode::FingerprintBytes) {
+        // Pinned by the code: the conversation exists from now on.
+        const QByteArray fingerprint = input.code->fingerprint;
+        Friend &f = friendFor(fingerprint);
+        if (!m_friendsKnown || !m_conversations->contains(fingerprint))
+            f.provisional = true;
+        if (f.info.name.isEmpty())
+            f.info.name = expectedName;
+        f.info.pinnedByCode = true;
+        f.info.state = State::Connecting;
+        f.status.setTargetName(f.info.name);
+        f.status.setState(State::Connecting);
+        m_connectBar->field()->clear();
+        publishFriends();
+        showConversation(fingerprint);
+    } else {
+        m_pendingAttempt = true;
+        m_deviceStatus.setTargetName(QString());
+        m_deviceStatus.setState(State::Connecting);
+        m_connectBar->setState(State::Connecting);
+        refreshStatus();
+    }
+    onLogLine(tr("connecting to %1")
+                  .arg(expectedName.isEmpty() ? tr("the pasted addresses")
+                                              : MessageFormat::isolate(expectedName)));
+    m_node->connectToPeer(text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,88 +728,197 @@ void MainWindow::connectTo(const QString &codeOrAddresses)
 
 void MainWindow::onStateChanged(State state)
 {
-    m_status.setState(state);
-    m_connectBar->setState(state);
-    m_contacts->setCanReconnect(
-        state == State::Ready || state == State::Failed || state == State::Disconnected);
-    if (state == State::Disconnected || state == State::Failed || state == State::Ready)
-        m_contacts->setCurrentPeer({});
+    if (!m_pendingAttempt || state == State::Failed || state == State::Discovering)
+        m_deviceStatus.setState(state);
+    if (!m_pendingAttempt)
+        m_connectBar->setState(state);
     refreshStatus();
     updateActions();
-    updateTitle();
-    updateChatTitle();
 }
 
 void MainWindow::onLocalInfo(const LocalInfo &info)
 {
     m_localInfo = info;
     m_localPanel->setLocalInfo(info);
+    m_myName->setText(info.displayName);
     m_connectBar->setOwnFingerprint(info.fingerprint);
-    m_status.setLocalNat(info.nat);
-    m_chatView->setNames(info.displayName, m_shownPeerName);
+    m_deviceStatus.setLocalNat(info.nat);
+    for (Friend &f : m_friends)
+        f.status.setLocalNat(info.nat);
+    if (!m_shown.isEmpty())
+        m_chatView->setNames(info.displayName, plainNameOf(m_shown));
     openHistory();
-    m_contacts->reload(m_settings.profileDir);
-    // Show the last conversation until a friend connects.
-    if (m_shownPeer.isEmpty() && !m_contacts->contacts().isEmpty()) {
-        const ContactList::Contact &last = m_contacts->contacts().constFirst();
-        showHistoryFor(last.fingerprint, last.name);
+    refreshStatus();
+    updateTitle();
+}
+
+void MainWindow::onFriendsChanged(const QList<FriendInfo> &friends)
+{
+    openHistory();
+    m_friendsKnown = true;
+    QSet<QByteArray> listed;
+    for (const FriendInfo &info : friends) {
+        if (info.fingerprint.isEmpty())
+            continue;
+        listed.insert(info.fingerprint);
+        Friend &f = friendFor(info.fingerprint);
+        f.info = info;
+        f.provisional = false;
+        if (f.status.state() != info.state
+            && !(info.state == State::Idle && f.status.state() == State::Idle))
+            f.status.setState(info.state);
+        f.status.setTargetName(info.name);
+        if (m_history && !info.name.isEmpty())
+            m_history->rememberPeer(info.fingerprint, info.name);
+    }
+    for (auto it = m_friends.begin(); it != m_friends.end();) {
+        if (!listed.contains(it.key()) && !it->provisional)
+            it = m_friends.erase(it);
+        else
+            ++it;
+    }
+    publishFriends();
+    if (!m_shown.isEmpty() && !m_friends.contains(m_shown)) {
+        if (m_conversations->count() > 0)
+            showConversation(m_conversations->order().constFirst());
+        else
+            showAddFriend();
+    }
+    if (!m_shown.isEmpty()) {
+        m_chatView->setNames(m_localInfo.displayName, plainNameOf(m_shown));
+        updateChatHeader();
     }
     refreshStatus();
+    updateActions();
     updateTitle();
 }
 
-void MainWindow::onProgress(const ConnectProgress &progress)
+void MainWindow::onFriendStateChanged(const QByteArray &peer, State state)
 {
-    m_status.setProgress(progress);
+    if (peer.isEmpty()) {
+        // The attempt by plain addresses, before TLS proved who answered.
+        m_deviceStatus.setState(state);
+        m_connectBar->setState(state);
+        m_pendingAttempt = isTrying(state);
+        refreshStatus();
+        updateActions();
+        return;
+    }
+    Friend &f = friendFor(peer);
+    f.status.setState(state);
+    f.info.state = state;
+    if (state == State::Failed || state == State::Idle || state == State::Disconnected)
+        f.provisional = f.provisional && m_conversations->contains(peer) && state != State::Failed;
+    publishFriends();
+    if (peer == m_shown)
+        updateChatHeader();
     refreshStatus();
+    updateActions();
+    updateTitle();
 }
 
-void MainWindow::onConnected(const ConnectionInfo &info)
+void MainWindow::onProgress(const QByteArray &peer, const ConnectProgress &progress)
 {
-    const bool samePeer = info.peerFingerprint == m_peerFingerprint;
-    m_peerFingerprint = info.peerFingerprint;
-    m_peerName = info.peerName;
-    m_status.setConnection(info);
-    m_status.setTargetName(info.peerName);
-    m_notice->hide();
-    if (m_history)
-        m_history->rememberPeer(info.peerFingerprint, info.peerName);
-    if (!samePeer || m_shownPeer != info.peerFingerprint)
-        showHistoryFor(info.peerFingerprint, info.peerName);
+    if (peer.isEmpty())
+        m_deviceStatus.setProgress(progress);
     else
-        m_chatView->setNames(m_localInfo.displayName, info.peerName);
-    m_transfers->setPeerName(info.peerName);
-    m_contacts->reload(m_settings.profileDir); // the core remembered the friend before telling us
-    m_contacts->setCurrentPeer(info.peerFingerprint);
-    if (m_connectBar->field()->hasFocus() || !focusWidget())
-        m_chatInput->setFocus();
+        friendFor(peer).status.setProgress(progress);
+    refreshStatus();
+}
+
+void MainWindow::onConnected(const QByteArray &peer, const ConnectionInfo &info)
+{
+    const QByteArray fingerprint = peer.isEmpty() ? info.peerFingerprint : peer;
+    if (fingerprint.isEmpty())
+        return;
+    const bool fromAddPage = m_pendingAttempt && isAddFriendShown();
+    if (m_pendingAttempt && (peer.isEmpty() || !m_conversations->contains(fingerprint))) {
+        m_pendingAttempt = false;
+        m_deviceStatus.setState(State::Ready);
+        m_connectBar->setState(State::Ready);
+        m_connectBar->field()->clear();
+    }
+    Friend &f = friendFor(fingerprint);
+    f.status.setConnection(info);
+    f.status.setTargetName(info.peerName);
+    f.status.setState(State::Connected);
+    f.info.state = State::Connected;
+    f.info.pathKnown = true;
+    f.info.path = info.path;
+    f.info.remote = info.remote;
+    f.info.pinnedByCode = info.peerPinnedByCode;
+    f.info.lastSeen = QDateTime::currentDateTimeUtc();
+    if (!info.peerName.isEmpty())
+        f.info.name = info.peerName;
+    if (m_history)
+        m_history->rememberPeer(fingerprint, f.info.name);
+    publishFriends();
+    if (fromAddPage || (m_shown.isEmpty() && m_conversations->count() == 1))
+        showConversation(fingerprint);
+    if (m_shown == fingerprint) {
+        m_notice->hide();
+        m_chatView->setNames(m_localInfo.displayName, f.info.name);
+        updateChatHeader();
+        if (!focusWidget() || focusWidget() == m_connectBar->field())
+            m_chatInput->setFocus();
+    }
     if (!isActiveWindow())
-        notify(
-            tr("Connected to %1").arg(info.peerName), ConnectionStatus::pathDescription(info.path));
+        notify(tr("%1 is connected").arg(nameOf(fingerprint)),
+            ConnectionStatus::pathDescription(info.path));
     refreshStatus();
     updateActions();
     updateTitle();
-    updateChatTitle();
 }
 
-void MainWindow::onDisconnected(const Error &why)
+void MainWindow::onDisconnected(const QByteArray &peer, const Error &why)
 {
-    m_status.setDisconnectReason(why);
+    if (peer.isEmpty()) {
+        m_deviceStatus.setDisconnectReason(why);
+    } else {
+        Friend &f = friendFor(peer);
+        f.status.setDisconnectReason(why);
+        f.info.lastError = why;
+    }
     refreshStatus();
     updateActions();
 }
 
-void MainWindow::onError(const Error &error)
+void MainWindow::onError(const QByteArray &peer, const Error &error)
 {
-    onLogLine(tr("error: %1").arg(error.message));
-    if (m_status.state() == State::Failed) {
-        m_status.setError(error);
-        if (m_localInfo.code.isEmpty())
+    onLogLine(peer.isEmpty() ? tr("error: %1").arg(error.message)
+                             : tr("error with %1: %2").arg(nameOf(peer), error.message));
+    if (peer.isEmpty()) {
+        m_deviceStatus.setError(error);
+        if (m_deviceStatus.state() == State::Failed && m_localInfo.code.isEmpty())
             m_localPanel->setFailed(MessageFormat::sentence(error.message));
+        if (m_pendingAttempt) {
+            m_pendingAttempt = false;
+            m_connectBar->setState(m_localInfo.code.isEmpty() ? State::Discovering : State::Ready);
+        }
+        // A code that could not be used: its provisional conversation goes again.
+        for (auto it = m_friends.begin(); it != m_friends.end();) {
+            if (it->provisional
+                && (error.code == ErrorCode::BadCode || error.code == ErrorCode::CodeChecksum
+                    || error.code == ErrorCode::CodeVersion
+                    || error.code == ErrorCode::ConnectedToSelf))
+                it = m_friends.erase(it);
+            else
+                ++it;
+        }
+        publishFriends();
+        if (!m_shown.isEmpty() && !m_friends.contains(m_shown))
+            showAddFriend();
+        if (m_deviceStatus.state() != State::Failed || !m_localInfo.code.isEmpty())
+            showError(error);
         refreshStatus();
         return;
     }
-    showError(error);
+    Friend &f = friendFor(peer);
+    f.status.setError(error);
+    f.info.lastError = error;
+    if (peer == m_shown)
+        showError(error);
+    refreshStatus();
 }
 
 void MainWindow::showError(const Error &error)
@@ -523,53 +932,88 @@ void MainWindow::showError(const Error &error)
     m_notice->showNotice(serious ? NoticeBar::Kind::Error : NoticeBar::Kind::Warning, text);
 }
 
-void MainWindow::onChatReceived(const ChatMessage &message)
+void MainWindow::onChatReceived(const QByteArray &peer, const ChatMessage &message)
 {
+    if (peer.isEmpty())
+        return;
+    friendFor(peer);
     if (m_history)
-        m_history->store(m_peerFingerprint, message);
-    if (m_shownPeer != m_peerFingerprint)
-        showHistoryFor(m_peerFingerprint, m_peerName); // includes the new message
-    else
+        m_history->store(peer, message);
+    const bool shown = peer == m_shown && m_pages->currentWidget() == m_chatPage;
+    if (shown)
         m_chatView->appendMessage(message);
-    if (!isActiveWindow()) {
-        notify(tr("Message from %1").arg(m_peerName), message.text.left(200));
-        QApplication::alert(this);
+    m_conversations->noteIncoming(peer, firstLine(message.text), message.time);
+    if (!isActiveWindow() || !shown) {
+        // "Alice: hi" (the name isolated, so it cannot turn the line around).
+        notify(tr("Message from %1").arg(nameOf(peer)),
+            tr("%1: %2").arg(nameOf(peer), message.text.left(200)));
+        if (!isActiveWindow())
+            QApplication::alert(this);
     }
 }
 
-void MainWindow::onChatDelivered(const QString &id)
+void MainWindow::onChatDelivered(const QByteArray &peer, const QString &id)
 {
     if (m_history)
-        m_history->markDelivered(m_peerFingerprint, id);
-    m_chatView->markDelivered(id);
+        m_history->markDelivered(peer, id);
+    if (peer == m_shown)
+        m_chatView->markDelivered(id);
 }
 
-void MainWindow::onRtt(int milliseconds)
+void MainWindow::onRtt(const QByteArray &peer, int milliseconds)
 {
-    m_status.setRtt(milliseconds);
-    refreshStatus();
+    if (peer.isEmpty())
+        return;
+    friendFor(peer).status.setRtt(milliseconds);
+    if (peer == m_shown) {
+        updateChatHeader();
+        refreshStatus();
+    }
 }
 
-void MainWindow::onTransferUpdated(const TransferInfo &info)
+void MainWindow::onTransferUpdated(const QByteArray &rawPeer, const TransferInfo &info)
 {
-    const bool isNew = !m_transfers->item(info.id);
-    m_transfers->updateTransfer(info);
-    m_transfers->show();
-    if (isNew)
-        QTimer::singleShot(0, this, &MainWindow::fitTransfers); // after the new item is laid out
-    const bool in = info.direction == TransferDirection::In;
-    if (in && info.state == TransferState::Offered && !m_notifiedOffers.contains(info.id)) {
-        m_notifiedOffers.insert(info.id);
-        onLogLine(
-            tr("%1 offers %2 (%3)").arg(m_peerName, info.name, MessageFormat::size(info.total)));
-        if (!isActiveWindow()) {
-            notify(tr("%1 wants to send you files").arg(m_peerName),
-                tr("%1 (%n file(s), %2)", nullptr, int(info.files.size()))
-                    .arg(info.name, MessageFormat::size(info.total)));
-            QApplication::alert(this);
+    if (info.id.isEmpty())
+        return;
+    const QByteArray peer = rawPeer.isEmpty() ? m_transferOwner.value(info.id) : rawPeer;
+    if (peer.isEmpty())
+        return;
+    Friend &f = friendFor(peer);
+    m_transferOwner.insert(info.id, peer);
+    bool isNew = true;
+    QDateTime time = QDateTime::currentDateTime();
+    for (ChatView::Transfer &t : f.transfers) {
+        if (t.info.id == info.id) {
+            t.info = info; // a resumed transfer is the same item continuing
+            time = t.time;
+            isNew = false;
         }
-    } else if (in && info.state == TransferState::Done && !isActiveWindow()) {
-        notify(tr("File received"), tr("%1 from %2").arg(info.name, m_peerName));
+    }
+    if (isNew)
+        f.transfers.append({ info, time });
+    if (peer == m_shown)
+        m_chatView->updateTransfer(info, time);
+
+    const bool in = info.direction == TransferDirection::In;
+    const QString name = MessageFormat::isolate(info.name);
+    const QString who = nameOf(peer);
+    if (isNew && !in)
+        m_conversations->setLastActivity(peer, tr("You send %1").arg(name), time);
+    if (in && info.state == TransferState::Offered && !f.notifiedOffers.contains(info.id)) {
+        f.notifiedOffers.insert(info.id);
+        onLogLine(tr("%1 offers %2 (%3)").arg(who, name, MessageFormat::size(info.total)));
+        m_conversations->noteIncoming(peer, tr("Sends %1").arg(name), time);
+        if (!isActiveWindow() || peer != m_shown) {
+            notify(tr("%1 sends %2").arg(who, name),
+                tr("%1 sends %2 (%n file(s), %3)", nullptr, int(info.files.size()))
+                    .arg(who, name, MessageFormat::size(info.total)));
+            if (!isActiveWindow())
+                QApplication::alert(this);
+        }
+    } else if (in && info.state == TransferState::Done && (!isActiveWindow() || peer != m_shown)) {
+        notify(tr("%1 sent %2").arg(who, name),
+            tr("%1 sent %2, saved as %3")
+                .arg(who, name, MessageFormat::isolate(TransferItem::shownName(info))));
     }
 }
 
@@ -580,14 +1024,6 @@ void MainWindow::onLogLine(const QString &line)
 
 // ---------------------------------------------------------------------------------------------
 // Chat
-
-bool MainWindow::peerReachable() const
-{
-    if (m_peerFingerprint.isEmpty())
-        return false;
-    const State s = m_status.state();
-    return s == State::Connected || s == State::Reconnecting;
-}
 
 void MainWindow::submitChat()
 {
@@ -604,12 +1040,13 @@ QString MainWindow::sendChatText(const QString &rawText)
     QString text = rawText;
     while (!text.isEmpty() && text.back().isSpace())
         text.chop(1);
-    if (text.trimmed().isEmpty() || !m_node)
+    if (text.trimmed().isEmpty() || !m_node || m_shown.isEmpty())
         return QString();
-    if (!peerReachable()) {
+    if (!reachable(m_shown)) {
         m_notice->showNotice(NoticeBar::Kind::Info,
-            tr("You are not connected yet: the message stays in the box "
-               "and can be sent once you are connected."));
+            tr("You are not connected to %1: the message stays in the box "
+               "and can be sent once you are connected.")
+                .arg(nameOf(m_shown)));
         return QString();
     }
     const qsizetype bytes = text.toUtf8().size();
@@ -620,16 +1057,14 @@ QString MainWindow::sendChatText(const QString &rawText)
         return QString();
     }
     ChatMessage message;
-    message.id = m_node->sendChat(text);
+    message.id = m_node->sendChat(m_shown, text);
     message.text = text;
     message.time = QDateTime::currentDateTime();
     message.outgoing = true;
     if (m_history)
-        m_history->store(m_peerFingerprint, message);
-    if (m_shownPeer != m_peerFingerprint)
-        showHistoryFor(m_peerFingerprint, m_peerName);
-    else
-        m_chatView->appendMessage(message);
+        m_history->store(m_shown, message);
+    m_chatView->appendMessage(message);
+    m_conversations->setLastActivity(m_shown, tr("You: %1").arg(firstLine(text)), message.time);
     return message.id;
 }
 
@@ -648,31 +1083,6 @@ void MainWindow::openHistory()
         return;
     }
     m_history = std::move(history);
-}
-
-void MainWindow::showHistoryFor(const QByteArray &fingerprint, const QString &name)
-{
-    m_shownPeer = fingerprint;
-    QString shownName = name;
-    if (shownName.isEmpty() && m_history)
-        shownName = m_history->peerName(fingerprint);
-    m_shownPeerName = shownName;
-    m_chatView->setNames(m_localInfo.displayName, shownName);
-    m_chatView->setMessages(m_history ? m_history->messages(fingerprint) : QList<ChatMessage>());
-    updateChatTitle();
-}
-
-void MainWindow::updateChatTitle()
-{
-    if (m_shownPeer.isEmpty()) {
-        m_chatTitle->setText(tr("Chat"));
-        return;
-    }
-    const QString name = m_shownPeerName.isEmpty() ? tr("your friend") : m_shownPeerName;
-    if (peerReachable() && m_shownPeer == m_peerFingerprint)
-        m_chatTitle->setText(tr("Chat with %1").arg(name));
-    else
-        m_chatTitle->setText(tr("Earlier messages with %1").arg(name));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -721,9 +1131,9 @@ bool MainWindow::sendPaths(const QStringList &rawPaths)
         if (!paths.contains(clean))
             paths << clean;
     }
-    if (!peerReachable()) {
+    if (!reachable(m_shown)) {
         m_notice->showNotice(
-            NoticeBar::Kind::Info, tr("Connect to a friend first, then send the files again."));
+            NoticeBar::Kind::Info, tr("Pick a connected friend first, then send the files again."));
         return false;
     }
     const QString problem = checkReadable(paths);
@@ -734,8 +1144,11 @@ bool MainWindow::sendPaths(const QStringList &rawPaths)
     }
     Q_EMIT sendRequested(paths);
     if (m_node) {
-        const QString id = m_node->sendPaths(paths);
-        onLogLine(tr("offering %n item(s) as %1", nullptr, int(paths.size())).arg(id));
+        const QString id = m_node->sendPaths(m_shown, paths);
+        if (!id.isEmpty())
+            m_transferOwner.insert(id, m_shown);
+        onLogLine(tr("offering %n item(s) to %1 as %2", nullptr, int(paths.size()))
+                      .arg(nameOf(m_shown), id));
     }
     return true;
 }
@@ -744,11 +1157,14 @@ void MainWindow::answerOffer(const QString &transferId, bool accept)
 {
     if (!m_node)
         return;
-    if (accept && !peerReachable()) {
+    const QByteArray peer = m_transferOwner.value(transferId);
+    if (peer.isEmpty())
+        return;
+    if (accept && !reachable(peer)) {
         m_notice->showNotice(NoticeBar::Kind::Warning,
             tr("The connection to %1 is closed, so this offer cannot be accepted now. "
                "Reconnect and ask them to send it again.")
-                .arg(m_peerName.isEmpty() ? tr("your friend") : m_peerName));
+                .arg(nameOf(peer)));
         return;
     }
     if (accept) {
@@ -760,55 +1176,40 @@ void MainWindow::answerOffer(const QString &transferId, bool accept)
             return;
         }
     }
-    m_node->acceptTransfer(transferId, accept);
+    m_node->acceptTransfer(peer, transferId, accept);
 }
 
 void MainWindow::sendFilesDialog()
 {
-    if (!peerReachable()) {
+    if (!reachable(m_shown)) {
         m_notice->showNotice(
-            NoticeBar::Kind::Info, tr("Connect to a friend first, then send files."));
+            NoticeBar::Kind::Info, tr("Pick a connected friend first, then send files."));
         return;
     }
     const QStringList files = QFileDialog::getOpenFileNames(
-        this, tr("Send Files to %1").arg(m_peerName), QDir::homePath());
+        this, tr("Send Files to %1").arg(nameOf(m_shown)), QDir::homePath());
     if (!files.isEmpty())
         sendPaths(files);
 }
 
 void MainWindow::sendFolderDialog()
 {
-    if (!peerReachable()) {
+    if (!reachable(m_shown)) {
         m_notice->showNotice(
-            NoticeBar::Kind::Info, tr("Connect to a friend first, then send a folder."));
+            NoticeBar::Kind::Info, tr("Pick a connected friend first, then send a folder."));
         return;
     }
     const QString folder = QFileDialog::getExistingDirectory(
-        this, tr("Send a Folder to %1").arg(m_peerName), QDir::homePath());
+        this, tr("Send a Folder to %1").arg(nameOf(m_shown)), QDir::homePath());
     if (!folder.isEmpty())
         sendPaths({ folder });
-}
-
-void MainWindow::fitTransfers()
-{
-    // Enough room for the offers (an incoming one must show its buttons), at most 3/5 of the
-    // height; never shrinks what the user chose by dragging the splitter.
-    if (m_transfers->isHidden())
-        return;
-    const QList<int> sizes = m_chatSplitter->sizes();
-    const int total = sizes.value(0) + sizes.value(1);
-    if (total <= 0)
-        return;
-    const int want = std::min(m_transfers->sizeHint().height(), total * 3 / 5);
-    if (sizes.value(1) < want)
-        m_chatSplitter->setSizes({ total - want, want });
 }
 
 void MainWindow::showDropOverlay(bool show)
 {
     if (show) {
-        m_dropOverlay->setText(peerReachable() ? tr("Drop to send to %1").arg(m_peerName)
-                                               : tr("Connect to a friend first"));
+        m_dropOverlay->setText(reachable(m_shown) ? tr("Drop to send to %1").arg(nameOf(m_shown))
+                                                  : tr("Pick a connected friend first"));
         m_dropOverlay->setGeometry(centralWidget()->rect());
         m_dropOverlay->raise();
     }
@@ -882,35 +1283,67 @@ bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 // ---------------------------------------------------------------------------------------------
 // Window
 
+QString MainWindow::trayToolTip() const
+{
+    QStringList unread;
+    int connected = 0;
+    for (const QByteArray &fingerprint : m_conversations->order()) {
+        const int n = m_conversations->unreadCount(fingerprint);
+        if (n > 0)
+            unread << tr("%1 (%2)").arg(nameOf(fingerprint)).arg(n);
+        connected += friendState(fingerprint) == State::Connected ? 1 : 0;
+    }
+    QString text = tr("Punchline: %n friend(s) connected", nullptr, connected);
+    if (!unread.isEmpty())
+        text += QLatin1Char('\n') + tr("Unread: %1").arg(unread.join(QStringLiteral(", ")));
+    return text;
+}
+
 void MainWindow::refreshStatus()
 {
-    m_banner->showStatus(m_status);
-    m_statusText->setText(m_status.shortText());
+    const ConnectionStatus *shown = m_shown.isEmpty() ? nullptr : friendStatus(m_shown);
+    const ConnectionStatus &status = shown ? *shown : m_deviceStatus;
+    m_banner->showStatus(status);
+    // The banner says what matters: hidden while the friend shown is simply connected (the
+    // header says so) or offline without news.
+    const State s = status.state();
+    // On the add page, a device that is simply ready needs no banner: the page says what to do.
+    m_banner->setVisible(shown ? (s != State::Connected && s != State::Idle) : s != State::Ready);
+    int connected = 0;
+    for (const Friend &f : std::as_const(m_friends))
+        connected += f.status.state() == State::Connected ? 1 : 0;
+    QString text = status.shortText();
+    if (connected > 1 || (connected == 1 && s != State::Connected))
+        text += QStringLiteral(" · ") + tr("%n friend(s) connected", nullptr, connected);
+    m_statusText->setText(text);
     if (m_tray)
-        m_tray->setToolTip(tr("Punchline: %1").arg(m_status.shortText()));
+        m_tray->setToolTip(trayToolTip());
 }
 
 void MainWindow::updateActions()
 {
-    const State s = m_status.state();
-    const bool trying = s == State::Connecting || s == State::Securing || s == State::Reconnecting;
-    const bool reachable = peerReachable();
-    m_sendFilesAction->setEnabled(reachable);
-    m_sendFolderAction->setEnabled(reachable);
-    m_fileButton->setEnabled(reachable);
-    m_sendButton->setEnabled(reachable && !m_chatInput->toPlainText().trimmed().isEmpty());
-    const QString placeholder = reachable
-        ? tr("Message %1 (Enter sends, Shift+Enter for a new line)").arg(m_peerName)
-        : tr("Connect to a friend to chat");
+    const bool onChat = !m_shown.isEmpty() && m_pages->currentWidget() == m_chatPage;
+    const bool canSend = onChat && reachable(m_shown);
+    const State s = onChat ? friendState(m_shown) : m_deviceStatus.state();
+    m_sendFilesAction->setEnabled(canSend);
+    m_sendFolderAction->setEnabled(canSend);
+    m_fileButton->setEnabled(canSend);
+    m_sendButton->setEnabled(canSend && !m_chatInput->toPlainText().trimmed().isEmpty());
+    QString placeholder;
+    if (canSend)
+        placeholder
+            = tr("Message %1 (Enter sends, Shift+Enter for a new line)").arg(nameOf(m_shown));
+    else if (onChat)
+        placeholder = tr("%1 is not connected: reconnect to chat").arg(nameOf(m_shown));
     if (m_chatInput->placeholderText() != placeholder) {
         m_chatInput->setPlaceholderText(placeholder);
         m_chatInput->viewport()->update(); // QPlainTextEdit does not repaint for a new placeholder
     }
     m_copyCodeAction->setEnabled(!m_localInfo.code.isEmpty());
-    m_connectAction->setEnabled(
-        m_connectBar->connectButton()->isEnabled() && !m_connectBar->connectButton()->isHidden());
-    m_cancelAction->setEnabled(trying);
-    m_disconnectAction->setEnabled(s == State::Connected || s == State::Reconnecting);
+    m_connectAction->setEnabled(onChat && !isTrying(s) && s != State::Connected);
+    m_cancelAction->setEnabled(isTrying(s));
+    m_disconnectAction->setEnabled(onChat && (s == State::Connected || s == State::Reconnecting));
+    m_forgetAction->setEnabled(onChat);
 }
 
 void MainWindow::updateTitle()
@@ -918,8 +1351,11 @@ void MainWindow::updateTitle()
     QString title = QStringLiteral("Punchline");
     if (!m_localInfo.displayName.isEmpty())
         title = tr("%1 — Punchline").arg(m_localInfo.displayName);
-    if (m_status.state() == State::Connected)
-        title = tr("%1 ⇄ %2 — Punchline").arg(m_localInfo.displayName, m_peerName);
+    if (!m_shown.isEmpty() && m_pages->currentWidget() == m_chatPage)
+        title = tr("%1 ⇄ %2 — Punchline").arg(m_localInfo.displayName, nameOf(m_shown));
+    const int unread = m_conversations->totalUnread();
+    if (unread > 0)
+        title = QStringLiteral("(%1) %2").arg(unread).arg(title);
     setWindowTitle(title);
 }
 
@@ -928,6 +1364,9 @@ void MainWindow::updateIcons()
     const QPalette pal = palette();
     m_sendButton->setIcon(IconFactory::glyph(QStringLiteral("send"), pal));
     m_fileButton->setIcon(IconFactory::glyph(QStringLiteral("attach"), pal));
+    m_friendConnect->setIcon(IconFactory::glyph(QStringLiteral("reconnect"), pal));
+    m_friendCancel->setIcon(IconFactory::glyph(QStringLiteral("cancel"), pal));
+    m_friendDisconnect->setIcon(IconFactory::glyph(QStringLiteral("disconnect"), pal));
     m_sendFilesAction->setIcon(
         IconFactory::glyph(QStringLiteral("attach"), pal, QPalette::WindowText));
     m_sendFolderAction->setIcon(
@@ -970,34 +1409,55 @@ void MainWindow::notify(const QString &title, const QString &text)
 void MainWindow::openSettings()
 {
     Settings current = m_settings;
-    if (current.displayName.isEmpty())
-        current.displayName = m_localInfo.displayName;
+    // The name and the port are the profile's: shown as the engine reports them.
+    current.displayName = m_localInfo.displayName;
+    current.port = m_localInfo.port;
     SettingsDialog dialog(current, this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    const Settings chosen = dialog.settings();
-    const bool needsRestart = chosen.port != m_settings.port
-        || chosen.stunServers != m_settings.stunServers || chosen.ipEchoUrl != m_settings.ipEchoUrl;
+    applySettings(dialog.settings());
+}
+
+bool MainWindow::applySettings(const Settings &chosen)
+{
+    const bool discoveryChanged
+        = chosen.stunServers != m_settings.stunServers || chosen.ipEchoUrl != m_settings.ipEchoUrl;
     if (!AppSettings(m_settings.profileDir).save(chosen)) {
         m_notice->showNotice(NoticeBar::Kind::Error,
             tr("The settings could not be saved to %1; nothing was changed.")
                 .arg(QDir::toNativeSeparators(AppSettings(m_settings.profileDir).path())));
-        return;
+        return false;
     }
-    m_settings = chosen;
-    if (m_node)
-        m_node->updateSettings(chosen);
-    if (!chosen.displayName.isEmpty() && chosen.displayName != m_localInfo.displayName) {
-        m_localInfo.displayName = chosen.displayName;
-        m_chatView->setNames(chosen.displayName, m_shownPeerName);
+    const QString name = chosen.displayName.simplified();
+    const bool nameChanged = !name.isEmpty() && name != m_localInfo.displayName;
+    const bool portChanged = chosen.port >= 0 && chosen.port != int(m_localInfo.port);
+    Settings next = chosen;
+    next.profileDir = m_settings.profileDir;
+    next.displayName = m_settings.displayName; // what this run started with
+    next.port = m_settings.port;
+    next.localAddresses = m_settings.localAddresses;
+    m_settings = next;
+    if (m_node) {
+        // Core's profile owns the name and the port: empty name and port -1 keep them.
+        Settings update = next;
+        update.displayName = nameChanged ? name : QString();
+        update.port = portChanged ? chosen.port : -1;
+        m_node->updateSettings(update);
+    }
+    if (nameChanged) {
+        m_localInfo.displayName = name;
+        m_myName->setText(name);
+        if (!m_shown.isEmpty())
+            m_chatView->setNames(name, plainNameOf(m_shown));
         updateTitle();
     }
-    if (needsRestart)
+    if (portChanged || discoveryChanged)
         m_notice->showNotice(NoticeBar::Kind::Info,
             tr("Saved. The new port and address discovery settings apply the next time Punchline "
                "starts."));
     else
         statusBar()->showMessage(tr("Settings saved."), 3000);
+    return true;
 }
 
 void MainWindow::showAbout()
@@ -1014,13 +1474,12 @@ void MainWindow::showHowItWorks()
 {
     QMessageBox::information(this, tr("How Punchline Works"),
         tr("1. Copy your code (Ctrl+Shift+C) and send it to your friend by chat or e-mail.\n"
-           "2. Paste your friend's code into \"Friend's code\" and press Connect. Your friend does "
-           "the same "
-           "with yours, at about the same time.\n"
+           "2. Press \"Add friend\", paste your friend's code and press Connect. Your friend does "
+           "the same with yours, at about the same time.\n"
            "3. Punchline opens a path through both routers and connects you directly. Then chat, "
-           "or drop "
-           "files and folders on the window to send them.\n\n"
-           "Next time, pick your friend under Friends and press Reconnect."));
+           "or drop files and folders on the window to send them.\n\n"
+           "Every friend has a conversation on the left; several can be connected at once. Next "
+           "time, pick a friend and press Reconnect."));
 }
 
 } // namespace Punchline

@@ -1,13 +1,17 @@
 #pragma once
-// The Punchline window: this side's code and addresses, the friend's code with Connect, the
-// connection status, chat with history, file offers and transfers, friends, settings and a log.
-// It talks to the engine only through Node (non-blocking calls, value-type signals), so the
-// window never waits for the network; chat history is a small local SQLite file.
+// The Punchline window, a chat app with many friends at once: the conversations on the left (every
+// known friend with presence, last message and unread count, "Add friend"), the chosen
+// conversation on the right (messages and the file transfers with that friend in one stream, a
+// composer), and a page to paste a friend's code. It talks to the engine only through Node
+// (non-blocking calls, value-type signals keyed by the friend's fingerprint), so the window never
+// waits for the network; chat history is a small local SQLite file keyed by fingerprint.
 
+#include "chatview.h"
 #include "common/types.h"
 #include "connectionstatus.h"
 #include "engine/settings.h"
 
+#include <QHash>
 #include <QMainWindow>
 #include <QPointer>
 #include <QSet>
@@ -19,21 +23,19 @@ class QLabel;
 class QMimeData;
 class QPlainTextEdit;
 class QPushButton;
-class QSplitter;
+class QStackedWidget;
 class QSystemTrayIcon;
 
 namespace Punchline {
 
 class ChatHistory;
 class ChatInput;
-class ChatView;
 class ConnectBar;
-class ContactList;
+class ConversationList;
 class LocalInfoPanel;
 class Node;
 class NoticeBar;
 class StatusBanner;
-class TransferList;
 
 class MainWindow : public QMainWindow
 {
@@ -45,29 +47,44 @@ public:
 
     // Starts the node with the window's settings (after every signal is connected).
     void start();
-    // Puts a code (or addresses) into the friend field and connects, as if typed and clicked.
+    // Puts a code (or addresses) into the friend field and connects, as if pasted and clicked.
     void connectTo(const QString &codeOrAddresses);
-    // Sends a chat message as if typed; returns its id (empty if nothing was sent).
+    // Shows this friend's conversation (as picking it in the list does). Empty: the page to add a
+    // friend.
+    void showConversation(const QByteArray &fingerprint);
+    void showAddFriend();
+    QByteArray shownFriend() const { return m_shown; }
+    // Sends a chat message to the friend shown, as if typed; returns its id (empty if nothing was
+    // sent).
     QString sendChatText(const QString &text);
-    // One offer with all these files and folders, after checking they can be read. Emits
-    // sendRequested(paths) and calls Node::sendPaths once. False (and a message) otherwise.
+    // One offer with all these files and folders to the friend shown, after checking they can be
+    // read. Emits sendRequested(paths) and calls Node::sendPaths once. False (and a message)
+    // otherwise.
     bool sendPaths(const QStringList &paths);
     // Accept-or-decline an incoming offer, as the buttons do.
     void answerOffer(const QString &transferId, bool accept);
+    // Per-friend actions of the list's context menu (forget asks nothing here).
+    void reconnectFriend(const QByteArray &fingerprint);
+    void forgetFriend(const QByteArray &fingerprint);
+    // What OK in the settings dialog does: the window's own file for what it owns, and
+    // Node::updateSettings (display name and port included when they changed).
+    bool applySettings(const Settings &chosen);
 
-    State state() const { return m_status.state(); }
-    const ConnectionStatus &connectionStatus() const { return m_status; }
+    // The state of the friend shown (or of the device / the attempt being added on the add page).
+    State state() const;
+    State friendState(const QByteArray &fingerprint) const;
+    const ConnectionStatus *friendStatus(const QByteArray &fingerprint) const;
     const LocalInfo &localInfo() const { return m_localInfo; }
-    QByteArray peerFingerprint() const { return m_peerFingerprint; }
     const Settings &settings() const { return m_settings; }
     ChatHistory *history() const { return m_history.get(); }
     ChatView *chatView() const { return m_chatView; }
     ChatInput *chatInput() const { return m_chatInput; }
     ConnectBar *connectBar() const { return m_connectBar; }
     StatusBanner *statusBanner() const { return m_banner; }
-    TransferList *transferList() const { return m_transfers; }
     NoticeBar *noticeBar() const { return m_notice; }
-    ContactList *contactList() const { return m_contacts; }
+    ConversationList *conversationList() const { return m_conversations; }
+    bool isAddFriendShown() const;
+    QString trayToolTip() const;
 
     static QStringList localPathsFrom(const QMimeData *mime); // file:// URLs only
     // Empty when every path exists and can be read; otherwise a sentence naming the first bad one.
@@ -94,6 +111,16 @@ protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
+    // What the window knows about one friend beyond FriendInfo.
+    struct Friend
+    {
+        FriendInfo info;
+        ConnectionStatus status;
+        QList<ChatView::Transfer> transfers; // this run's, oldest first
+        QSet<QString> notifiedOffers;
+        bool provisional = false; // pasted code, not yet in friendsChanged
+    };
+
     void buildUi();
     void buildMenus();
     void buildTray();
@@ -102,53 +129,65 @@ private:
     void refreshStatus();
     void updateActions();
     void updateTitle();
-    void updateChatTitle();
+    void updateChatHeader();
+    void publishFriends();
     void showDropOverlay(bool show);
-    void fitTransfers();
     void openHistory();
-    void showHistoryFor(const QByteArray &fingerprint, const QString &name);
     void submitChat();
     void notify(const QString &title, const QString &text);
     void showError(const Error &error);
-    bool peerReachable() const; // connected, or reconnecting to the same friend
+    bool reachable(const QByteArray &fingerprint) const; // connected, or reconnecting
+    QString nameOf(const QByteArray &fingerprint) const; // isolated (bidi), or "your friend"
+    QString plainNameOf(const QByteArray &fingerprint) const;
+    Friend &friendFor(const QByteArray &fingerprint);
+    void onConnectRequested(const QString &text, const QString &expectedName);
 
     void onStateChanged(State state);
     void onLocalInfo(const LocalInfo &info);
-    void onProgress(const ConnectProgress &progress);
-    void onConnected(const ConnectionInfo &info);
-    void onDisconnected(const Error &why);
-    void onError(const Error &error);
-    void onChatReceived(const ChatMessage &message);
-    void onChatDelivered(const QString &id);
-    void onRtt(int milliseconds);
-    void onTransferUpdated(const TransferInfo &info);
+    void onFriendsChanged(const QList<FriendInfo> &friends);
+    void onFriendStateChanged(const QByteArray &peer, State state);
+    void onProgress(const QByteArray &peer, const ConnectProgress &progress);
+    void onConnected(const QByteArray &peer, const ConnectionInfo &info);
+    void onDisconnected(const QByteArray &peer, const Error &why);
+    void onError(const QByteArray &peer, const Error &error);
+    void onChatReceived(const QByteArray &peer, const ChatMessage &message);
+    void onChatDelivered(const QByteArray &peer, const QString &id);
+    void onRtt(const QByteArray &peer, int milliseconds);
+    void onTransferUpdated(const QByteArray &peer, const TransferInfo &info);
     void onLogLine(const QString &line);
 
     QPointer<Node> m_node;
     Settings m_settings;
-    ConnectionStatus m_status;
+    ConnectionStatus m_deviceStatus; // discovery, and an attempt by plain addresses (no
+                                     // fingerprint yet)
+    bool m_pendingAttempt = false;
     LocalInfo m_localInfo;
     std::unique_ptr<ChatHistory> m_history;
     bool m_historyTried = false;
     bool m_started = false;
-    QByteArray m_peerFingerprint; // the friend of the current (or last) session
-    QString m_peerName;
-    QByteArray m_shownPeer; // whose conversation the chat view shows
-    QString m_shownPeerName;
-    QSet<QString> m_notifiedOffers;
+    bool m_friendsKnown = false; // friendsChanged arrived once
+    QHash<QByteArray, Friend> m_friends;
+    QHash<QString, QByteArray> m_transferOwner; // transfer id -> friend
+    QByteArray m_shown; // whose conversation is shown; empty: the add page
 
     NoticeBar *m_notice = nullptr;
     StatusBanner *m_banner = nullptr;
+    QStackedWidget *m_pages = nullptr;
+    QWidget *m_addPage = nullptr;
+    QWidget *m_chatPage = nullptr;
     ConnectBar *m_connectBar = nullptr;
     LocalInfoPanel *m_localPanel = nullptr;
-    ContactList *m_contacts = nullptr;
+    ConversationList *m_conversations = nullptr;
+    QLabel *m_myName = nullptr;
     QLabel *m_chatTitle = nullptr;
+    QLabel *m_chatPresence = nullptr;
+    QPushButton *m_friendConnect = nullptr;
+    QPushButton *m_friendCancel = nullptr;
+    QPushButton *m_friendDisconnect = nullptr;
     ChatView *m_chatView = nullptr;
     ChatInput *m_chatInput = nullptr;
     QPushButton *m_sendButton = nullptr;
     QPushButton *m_fileButton = nullptr;
-    TransferList *m_transfers = nullptr;
-    QSplitter *m_chatSplitter = nullptr;
     QLabel *m_dropOverlay = nullptr;
     QLabel *m_statusText = nullptr;
     QDockWidget *m_logDock = nullptr;
@@ -159,11 +198,13 @@ private:
     QAction *m_sendFolderAction = nullptr;
     QAction *m_settingsAction = nullptr;
     QAction *m_quitAction = nullptr;
+    QAction *m_addFriendAction = nullptr;
     QAction *m_copyCodeAction = nullptr;
     QAction *m_pasteCodeAction = nullptr;
     QAction *m_connectAction = nullptr;
     QAction *m_cancelAction = nullptr;
     QAction *m_disconnectAction = nullptr;
+    QAction *m_forgetAction = nullptr;
     QAction *m_logAction = nullptr;
 };
 

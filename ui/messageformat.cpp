@@ -5,6 +5,14 @@
 
 namespace Punchline {
 
+QString MessageFormat::isolate(const QString &friendText)
+{
+    QString text = friendText;
+    text.replace(QLatin1Char('\n'), QLatin1Char(' '));
+    text.replace(QLatin1Char('\r'), QLatin1Char(' '));
+    return QChar(0x2068) + text + QChar(0x2069);
+}
+
 QString MessageFormat::toHtml(const QString &plainText)
 {
     const QString escaped = plainText.toHtmlEscaped();

@@ -15,6 +15,10 @@ public:
     // Messages are plain text: every '<', '&', quote is escaped, so a peer can never inject markup.
     // Then http:// and https:// URLs become links; line breaks become <br>.
     static QString toHtml(const QString &plainText);
+    // A friend-provided name (or other short text) put between FIRST STRONG ISOLATE and POP
+    // DIRECTIONAL ISOLATE: whatever direction its characters have, it cannot reorder the text
+    // around it ("Alice: hi", "Chat with Alice"). Line breaks become spaces.
+    static QString isolate(const QString &friendText);
     // The core's messages are lower-case clauses: "cannot read x" -> "Cannot read x."
     static QString sentence(const QString &clause);
     static QString size(qint64 bytes); // "3.4 MB"

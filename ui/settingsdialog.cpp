@@ -1,5 +1,7 @@
 #include "settingsdialog.h"
 
+#include "stuncheck.h"
+
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -50,6 +52,11 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     m_port->setRange(0, 65535);
     m_port->setSpecialValueText(tr("Automatic (keeps the same port between runs)"));
     m_port->setValue(current.port > 0 ? current.port : 0);
+    auto *portNote = new QLabel(
+        tr("Saved in your profile; a new port takes effect the next time Punchline starts."), this);
+    portNote->setObjectName(QStringLiteral("portNote"));
+    portNote->setWordWrap(true);
+    portNote->setForegroundRole(QPalette::PlaceholderText);
 
     m_stun->setObjectName(QStringLiteral("stunField"));
     m_stun->setPlainText(current.stunServers.join(QLatin1Char('\n')));
@@ -92,6 +99,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     addRow(tr("Display &name:"), m_name);
     addRow(tr("Download &folder:"), m_downloadDir, downloadRow);
     addRow(tr("&Port:"), m_port);
+    form->addRow(QString(), portNote);
     addRow(tr("&STUN servers:"), m_stun);
     form->addRow(QString(), stunDefaults);
     form->addRow(QString(), m_ipEchoEnabled);
@@ -99,7 +107,9 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     addRow(tr("&Keepalive every:"), m_keepalive);
 
     auto *note = new QLabel(
-        tr("Port, STUN and IP echo changes apply the next time Punchline starts."), this);
+        tr("Port, STUN and IP echo changes apply the next time Punchline starts. Your name is "
+           "sent to friends the next time you connect."),
+        this);
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
 
@@ -146,15 +156,9 @@ QString SettingsDialog::checkDownloadDir(const QString &dir)
 QString SettingsDialog::checkStunServers(const QStringList &servers)
 {
     for (const QString &server : servers) {
-        const qsizetype colon = server.lastIndexOf(QLatin1Char(':'));
-        bool portOk = false;
-        const int port = colon > 0 ? server.mid(colon + 1).toInt(&portOk) : 0;
-        const QString host = colon > 0 ? server.left(colon) : QString();
-        if (!portOk || port < 1 || port > 65535 || host.isEmpty() || host.contains(QLatin1Char(' '))
-            || host.contains(QLatin1Char('/')))
-            return tr(
-                "\"%1\" is not a STUN server: write host:port, for example stun.example.org:3478.")
-                .arg(server);
+        const QString problem = checkStunServer(server);
+        if (!problem.isEmpty())
+            return problem;
     }
     return QString();
 }
@@ -200,7 +204,7 @@ void SettingsDialog::accept()
     Settings s = m_settings;
     s.displayName = m_name->text().simplified();
     s.downloadDir = QDir::cleanPath(downloadDir);
-    s.port = m_port->value() == 0 ? -1 : m_port->value();
+    s.port = m_port->value(); // 0: automatic
     s.stunServers = stun;
     s.ipEchoUrl = ipEcho;
     s.keepaliveIntervalMs = m_keepalive->value() * 1000;

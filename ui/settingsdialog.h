@@ -1,6 +1,7 @@
 #pragma once
 // Preferences: display name, download folder, port, STUN servers, IP echo fallback, keepalive.
-// OK checks everything first; a bad value is explained and nothing is changed.
+// OK checks everything first; a bad value is explained and nothing is changed. The name and port
+// shown are the profile's (LocalInfo); the window sends changes of them to Node::updateSettings.
 
 #include "engine/settings.h"
 
@@ -20,12 +21,13 @@ class SettingsDialog : public QDialog
 public:
     explicit SettingsDialog(const Settings &current, QWidget *parent = nullptr);
 
-    Settings settings() const; // the edited values (valid after accept())
+    // The edited values (valid after accept()); port 0 means automatic.
+    Settings settings() const;
     QString errorText() const;
 
     // Empty when the folder exists (or could be created) and a file can be written in it.
     static QString checkDownloadDir(const QString &dir);
-    // Empty when every line is host:port.
+    // Empty when every line is host:port (checkStunServer).
     static QString checkStunServers(const QStringList &servers);
 
 public Q_SLOTS:

@@ -49,7 +49,7 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     , m_decline(new QPushButton(tr("Dec&line"), this))
     , m_cancel(new QPushButton(tr("Cancel"), this))
     , m_open(new QPushButton(tr("Open folder"), this))
-    , m_remove(new QPushButton(tr("Remove"), this))
+    , m_openFile(new QPushButton(tr("Open"), this))
 {
     setObjectName(QStringLiteral("transfer-%1").arg(info.id));
     setFrameShape(QFrame::StyledPanel);
@@ -68,7 +68,7 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     m_decline->setObjectName(QStringLiteral("declineButton"));
     m_cancel->setObjectName(QStringLiteral("cancelTransferButton"));
     m_open->setObjectName(QStringLiteral("openFolderButton"));
-    m_remove->setObjectName(QStringLiteral("removeTransferButton"));
+    m_openFile->setObjectName(QStringLiteral("openFileButton"));
     m_accept->setToolTip(tr("Receive these files into your download folder"));
     m_decline->setToolTip(tr("Refuse this offer; nothing is written"));
     m_filesToggle->setCheckable(true);
@@ -90,7 +90,7 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     buttons->setContentsMargins(0, 0, 0, 0);
     buttons->addWidget(m_filesToggle);
     buttons->addStretch(1);
-    for (QPushButton *b : { m_accept, m_decline, m_cancel, m_open, m_remove })
+    for (QPushButton *b : { m_accept, m_decline, m_cancel, m_openFile, m_open })
         buttons->addWidget(b);
 
     auto *grid = new QGridLayout(this);
@@ -116,7 +116,8 @@ TransferItem::TransferItem(const TransferInfo &info, QWidget *parent)
     connect(m_accept, &QPushButton::clicked, this, [this] { Q_EMIT acceptRequested(m_info.id); });
     connect(m_decline, &QPushButton::clicked, this, [this] { Q_EMIT declineRequested(m_info.id); });
     connect(m_cancel, &QPushButton::clicked, this, [this] { Q_EMIT cancelRequested(m_info.id); });
-    connect(m_remove, &QPushButton::clicked, this, [this] { Q_EMIT removeRequested(m_info.id); });
+    connect(m_openFile, &QPushButton::clicked, this,
+        [this] { Q_EMIT openFileRequested(fileToOpen(m_info)); });
     connect(m_open, &QPushButton::clicked, this,
         [this] { Q_EMIT openFolderRequested(folderToOpen(m_info)); });
 
@@ -167,7 +168,7 @@ QString TransferItem::detailText() const
 
 QString TransferItem::stateTextFor(const TransferInfo &info, const QString &peerName)
 {
-    const QString peer = peerName.isEmpty() ? tr("your friend") : peerName;
+    const QString peer = peerName.isEmpty() ? tr("your friend") : MessageFormat::isolate(peerName);
     const bool in = info.direction == TransferDirection::In;
     switch (info.state) {
     case TransferState::Offered:
@@ -217,10 +218,15 @@ QString TransferItem::detailTextFor(const TransferInfo &info)
                              MessageFormat::duration(info.elapsedMs));
         if (info.resumedFrom > 0)
             parts << tr("resumed at %1").arg(MessageFormat::size(info.resumedFrom));
-        if (!info.path.isEmpty())
-            parts << (info.direction == TransferDirection::In
-                    ? tr("saved to %1").arg(QDir::toNativeSeparators(info.path))
-                    : tr("from %1").arg(QDir::toNativeSeparators(info.path)));
+        if (!info.path.isEmpty()) {
+            const QFileInfo landed(info.path);
+            if (info.direction == TransferDirection::In)
+                parts << tr("saved as %1 in %2")
+                             .arg(landed.fileName(),
+                                 QDir::toNativeSeparators(landed.absolutePath()));
+            else
+                parts << tr("from %1").arg(QDir::toNativeSeparators(info.path));
+        }
         if (!info.sha256.isEmpty())
             parts << tr("checked (SHA-256 %1…)").arg(info.sha256.left(12));
         return parts.join(QStringLiteral(" · "));
@@ -259,10 +265,28 @@ QString TransferItem::folderToOpen(const TransferInfo &info)
     return fi.absolutePath();
 }
 
+QString TransferItem::fileToOpen(const TransferInfo &info)
+{
+    if (info.state != TransferState::Done || info.path.isEmpty())
+        return QString();
+    return QFileInfo(info.path).isFile() ? info.path : QString();
+}
+
+QString TransferItem::shownName(const TransferInfo &info)
+{
+    if (info.direction == TransferDirection::In && info.state == TransferState::Done
+        && !info.path.isEmpty()) {
+        const QString landed = QFileInfo(info.path).fileName();
+        if (!landed.isEmpty())
+            return landed;
+    }
+    return info.name.isEmpty() ? tr("Files") : info.name;
+}
+
 void TransferItem::refresh()
 {
     const bool in = m_info.direction == TransferDirection::In;
-    m_name->setText(m_info.name.isEmpty() ? tr("Files") : m_info.name);
+    m_name->setText(shownName(m_info));
     m_state->setText(stateTextFor(m_info, m_peerName));
     m_summary->setText(
         tr("%1 · %n file(s) · %2", nullptr, int(m_info.files.size()))
@@ -286,7 +310,7 @@ void TransferItem::refresh()
     m_decline->setVisible(offeredToUs);
     m_cancel->setVisible(!offeredToUs && isActive());
     m_open->setVisible(m_info.state == TransferState::Done && !m_info.path.isEmpty());
-    m_remove->setVisible(isFinished());
+    m_openFile->setVisible(!fileToOpen(m_info).isEmpty());
     m_filesToggle->setText(tr("%n file(s)", nullptr, int(m_info.files.size())));
     m_filesToggle->setVisible(!m_info.files.isEmpty());
     setAccessibleName(tr("%1, %2").arg(m_name->text(), m_state->text()));
@@ -335,7 +359,7 @@ void TransferItem::updateIcons()
     m_decline->setIcon(IconFactory::glyph(QStringLiteral("cancel"), palette()));
     m_cancel->setIcon(IconFactory::glyph(QStringLiteral("cancel"), palette()));
     m_open->setIcon(IconFactory::glyph(QStringLiteral("folder-open"), palette()));
-    m_remove->setIcon(IconFactory::glyph(QStringLiteral("remove"), palette()));
+    m_openFile->setIcon(IconFactory::glyph(QStringLiteral("attach"), palette()));
 }
 
 } // namespace Punchline

@@ -1,7 +1,7 @@
 #pragma once
-// One offer in the transfers list: name, files and sizes, progress, rate and time left, and the
-// buttons that fit its state (Accept / Decline, Cancel, Open folder, Remove). Failures and
-// resumed transfers say so in words.
+// One offer in a conversation's stream: name, files and sizes, progress, rate and time left, and
+// the buttons that fit its state (Accept / Decline, Cancel, Open, Open folder). A received file
+// shows the name it was actually saved under. Failures and resumed transfers say so in words.
 
 #include "common/types.h"
 
@@ -31,17 +31,24 @@ public:
     QString stateText() const;
     QString detailText() const;
     QPushButton *acceptButton() const { return m_accept; }
+    QPushButton *openFileButton() const { return m_openFile; }
+    QPushButton *openFolderButton() const { return m_open; }
 
     static QString stateTextFor(const TransferInfo &info, const QString &peerName);
     static QString detailTextFor(const TransferInfo &info);
     static QString folderToOpen(const TransferInfo &info);
+    // The file to open when done (a single received or sent file), else empty.
+    static QString fileToOpen(const TransferInfo &info);
+    // The name shown: the offer's name, or for a received file the name it was saved under
+    // ("report (1).pdf" when "report.pdf" existed).
+    static QString shownName(const TransferInfo &info);
 
 Q_SIGNALS:
     void acceptRequested(const QString &id);
     void declineRequested(const QString &id);
     void cancelRequested(const QString &id);
-    void removeRequested(const QString &id);
     void openFolderRequested(const QString &folder);
+    void openFileRequested(const QString &path);
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -66,7 +73,7 @@ private:
     QPushButton *m_decline;
     QPushButton *m_cancel;
     QPushButton *m_open;
-    QPushButton *m_remove;
+    QPushButton *m_openFile;
 };
 
 } // namespace Punchline

@@ -2,6 +2,7 @@
 // owns the network thread) and the window, and in --demo mode two of each, connected on loopback.
 
 #include "appsettings.h"
+#include "engine/commandline.h"
 #include "engine/node.h"
 #include "iconfactory.h"
 #include "mainwindow.h"
@@ -22,40 +23,34 @@ using namespace Punchline;
 
 namespace {
 
-struct Overrides
+// The shared options (--profile, --port, --stun, --ip-echo) over a window's settings.
+void apply(const NetworkOptions &o, Settings *s)
 {
-    bool stun = false;
-    QStringList stunServers;
-    bool ipEcho = false;
-    QString ipEchoUrl;
-    int port = -2; // -2: not given
-};
-
-void apply(const Overrides &o, Settings *s)
-{
-    if (o.stun)
-        s->stunServers = o.stunServers;
-    if (o.ipEcho)
-        s->ipEchoUrl = o.ipEchoUrl;
-    if (o.port != -2)
-        s->port = o.port;
+    if (o.stunServers)
+        s->stunServers = *o.stunServers;
+    if (o.ipEchoUrl)
+        s->ipEchoUrl = *o.ipEchoUrl;
+    if (o.port)
+        s->port = *o.port;
 }
 
-// Two windows, two profiles, one machine: each connects to the other's code on loopback as soon
-// as both know their addresses, and one side says hello.
-int runDemo(const Overrides &overrides)
+// Three windows, three profiles, one machine: Alice connects to Bob and Carol (two conversations
+// at once), each on loopback as soon as both sides know their addresses. Alice greets Bob with a
+// small file; Carol writes to Alice.
+int runDemo(const NetworkOptions &overrides)
 {
     const QString base = QStandardPaths::writableLocation(QStandardPaths::TempLocation);
-    QTemporaryDir dirA(QDir(base).filePath(QStringLiteral("punchline-demo-XXXXXX")));
-    QTemporaryDir dirB(QDir(base).filePath(QStringLiteral("punchline-demo-XXXXXX")));
-    if (!dirA.isValid() || !dirB.isValid()) {
+    const QString pattern = QDir(base).filePath(QStringLiteral("punchline-demo-XXXXXX"));
+    QTemporaryDir dirA(pattern);
+    QTemporaryDir dirB(pattern);
+    QTemporaryDir dirC(pattern);
+    if (!dirA.isValid() || !dirB.isValid() || !dirC.isValid()) {
         std::fprintf(stderr, "punchline: cannot create demo profiles in %s\n", qPrintable(base));
         return 1;
     }
     auto settingsFor = [&overrides](const QString &dir, const QString &name) {
         Settings s = AppSettings::defaults(dir);
-        s.displayName = name;
-        s.port = 0;
+        s.displayName = name; // a new, temporary profile: its name is set once here
         s.stunServers.clear();
         s.ipEchoUrl.clear();
         s.localAddresses = { QStringLiteral("127.0.0.1") };
@@ -67,14 +62,21 @@ int runDemo(const Overrides &overrides)
     };
     const Settings a = settingsFor(dirA.path(), QCoreApplication::translate("main", "Alice"));
     const Settings b = settingsFor(dirB.path(), QCoreApplication::translate("main", "Bob"));
+    const Settings c = settingsFor(dirC.path(), QCoreApplication::translate("main", "Carol"));
 
     Node nodeA;
     Node nodeB;
+    Node nodeC;
     MainWindow windowA(&nodeA, a);
     MainWindow windowB(&nodeB, b);
-    QObject::connect(&nodeA, &Node::localInfoReady, &windowB,
-        [&windowB](const LocalInfo &info) { windowB.connectTo(info.code); });
+    MainWindow windowC(&nodeC, c);
+    QObject::connect(&nodeA, &Node::localInfoReady, &windowB, [&](const LocalInfo &info) {
+        windowB.connectTo(info.code);
+        windowC.connectTo(info.code);
+    });
     QObject::connect(&nodeB, &Node::localInfoReady, &windowA,
+        [&windowA](const LocalInfo &info) { windowA.connectTo(info.code); });
+    QObject::connect(&nodeC, &Node::localInfoReady, &windowA,
         [&windowA](const LocalInfo &info) { windowA.connectTo(info.code); });
     // A small file for the first offer: the newcomer sees Accept / Decline and a transfer cross.
     const QString sample
@@ -90,12 +92,13 @@ int runDemo(const Overrides &overrides)
     }
     bool welcomed = false;
     QObject::connect(&nodeA, &Node::connected, &windowA,
-        [&windowA, &welcomed, sample](const ConnectionInfo &info) {
-            if (welcomed)
+        [&windowA, &welcomed, sample](const QByteArray &peer, const ConnectionInfo &info) {
+            if (welcomed || info.peerName != QCoreApplication::translate("main", "Bob"))
                 return;
             welcomed = true;
+            windowA.showConversation(peer);
             windowA.sendChatText(QCoreApplication::translate("main",
-                "Hi %1! This is a Punchline demo: two windows on one machine, connected "
+                "Hi %1! This is a Punchline demo: three windows on one machine, connected "
                 "directly and encrypted. I am offering you a small file: press Accept. "
                 "Then reply here, or drop your own files and folders on either window. "
                 "More at https://punchline.invalid")
@@ -103,18 +106,32 @@ int runDemo(const Overrides &overrides)
             if (QFile::exists(sample))
                 windowA.sendPaths({ sample });
         });
+    bool greeted = false;
+    QObject::connect(&nodeC, &Node::connected, &windowC,
+        [&windowC, &greeted](const QByteArray &peer, const ConnectionInfo &) {
+            if (greeted)
+                return;
+            greeted = true;
+            windowC.showConversation(peer);
+            windowC.sendChatText(
+                QCoreApplication::translate("main", "Hello Alice, are we still on for Friday?"));
+        });
 
-    // Side by side on the screen.
+    // Alice on the left half, Bob and Carol stacked on the right.
     if (QScreen *screen = QGuiApplication::primaryScreen()) {
         const QRect area = screen->availableGeometry();
-        const int w = area.width() / 2;
+        const int w = area.width() * 11 / 20;
+        const int h = area.height() / 2;
         windowA.setGeometry(area.x(), area.y(), w, area.height());
-        windowB.setGeometry(area.x() + w, area.y(), area.width() - w, area.height());
+        windowB.setGeometry(area.x() + w, area.y(), area.width() - w, h);
+        windowC.setGeometry(area.x() + w, area.y() + h, area.width() - w, area.height() - h);
     }
     windowA.show();
     windowB.show();
+    windowC.show();
     windowA.start();
     windowB.start();
+    windowC.start();
     return QApplication::exec();
 }
 
@@ -131,28 +148,16 @@ int main(int argc, char **argv)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(QCoreApplication::translate(
-        "main", "Chat and send files directly to a friend, through both of your home routers."));
+        "main", "Chat and send files directly to friends, through your home routers."));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
         QCoreApplication::translate("main", "Print the version and exit."));
-    const QCommandLineOption profileOption(QStringLiteral("profile"),
-        QCoreApplication::translate(
-            "main", "Use the profile in DIR (identity, friends, history, settings)."),
-        QStringLiteral("DIR"));
     const QCommandLineOption demoOption(QStringLiteral("demo"),
         QCoreApplication::translate(
-            "main", "Open two windows connected to each other on this machine."));
-    const QCommandLineOption stunOption(QStringLiteral("stun"),
-        QCoreApplication::translate(
-            "main", "STUN servers (host:port, comma separated) or \"none\"."),
-        QStringLiteral("LIST"));
-    const QCommandLineOption ipEchoOption(QStringLiteral("ip-echo"),
-        QCoreApplication::translate("main", "IP echo URL, or \"none\"."), QStringLiteral("URL"));
-    const QCommandLineOption portOption(QStringLiteral("port"),
-        QCoreApplication::translate("main", "Local TCP port (0 = any free port)."),
-        QStringLiteral("N"));
-    parser.addOptions(
-        { versionOption, profileOption, demoOption, stunOption, ipEchoOption, portOption });
+            "main", "Open three windows connected to each other on this machine."));
+    const SharedOptions shared; // --profile, --port, --stun, --ip-echo: as in punchline-cli
+    parser.addOptions({ versionOption, demoOption });
+    parser.addOptions(shared.options());
 
     // --help and --version must work without a display (packaging checks, SSH sessions): they are
     // answered before the GUI application (which needs one) exists.
@@ -197,42 +202,22 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    Overrides overrides;
-    if (parser.isSet(stunOption)) {
-        overrides.stun = true;
-        const QString value = parser.value(stunOption).trimmed();
-        if (value.compare(QLatin1String("none"), Qt::CaseInsensitive) != 0) {
-            const QStringList list = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
-            for (const QString &server : list)
-                overrides.stunServers << server.trimmed();
-        }
+    NetworkOptions overrides;
+    Error error;
+    if (!shared.read(parser, &overrides, &error)) {
+        std::fprintf(stderr, "punchline: %s\n", qPrintable(error.message));
+        return 2;
     }
-    if (parser.isSet(ipEchoOption)) {
-        overrides.ipEcho = true;
-        const QString value = parser.value(ipEchoOption).trimmed();
-        if (value.compare(QLatin1String("none"), Qt::CaseInsensitive) != 0)
-            overrides.ipEchoUrl = value;
-    }
-    if (parser.isSet(portOption)) {
-        bool ok = false;
-        const int port = parser.value(portOption).toInt(&ok);
-        if (!ok || port < 0 || port > 65535) {
-            std::fprintf(stderr, "punchline: --port needs a number from 0 to 65535\n");
-            return 2;
-        }
-        overrides.port = port;
-    }
-
     if (parser.isSet(demoOption))
         return runDemo(overrides);
 
-    QString profileDir = parser.isSet(profileOption) ? parser.value(profileOption)
-                                                     : AppSettings::defaultProfileDir();
+    const QString profileDir = overrides.profileDir.value_or(AppSettings::defaultProfileDir());
     if (profileDir.isEmpty()) {
         std::fprintf(stderr, "punchline: no profile folder; use --profile DIR\n");
         return 2;
     }
-    profileDir = QDir(profileDir).absolutePath();
+    // The name and the port are the profile's (port -1, name empty); --port overrides the port for
+    // this run only.
     Settings settings = AppSettings(profileDir).load();
     apply(overrides, &settings);
 

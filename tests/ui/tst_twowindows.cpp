@@ -1,19 +1,20 @@
-// Two windows, two real engines, one process, loopback only (no STUN, no IP echo): connect with
-// each other's code, chat, drop a file and a folder on one window, accept in the other, and
-// check the bytes that landed. The window's event loop is measured meanwhile (StallMeter); the
-// figure goes to $PUNCHLINE_BINARY_DIR/ui-stall.txt and is only asserted when
+// Three windows, three real engines, one process, loopback only (no STUN, no IP echo): Ann and
+// Ben connect with each other's code, chat, drop a file and a folder on one window, accept in the
+// other, and check the bytes that landed; then Cat joins Ann while Ben stays connected, and every
+// message lands in the right conversation. The window's event loop is measured meanwhile
+// (StallMeter); the figure goes to $PUNCHLINE_BINARY_DIR/ui-stall.txt and is only asserted when
 // PUNCHLINE_STRICT_STALL is set (a bound in ms, default 250): timing depends on the machine.
 
 #include "chathistory.h"
 #include "chatview.h"
-#include "contactlist.h"
+#include "conversationlist.h"
 #include "engine/node.h"
 #include "mainwindow.h"
+#include "messageformat.h"
 #include "noticebar.h"
 #include "statusbanner.h"
 #include "support/stallmeter.h"
 #include "transferitem.h"
-#include "transferlist.h"
 
 #include <QApplication>
 #include <QCryptographicHash>
@@ -104,8 +105,15 @@ private:
     QTemporaryDir m_dir;
     std::unique_ptr<Node> m_nodeA;
     std::unique_ptr<Node> m_nodeB;
+    std::unique_ptr<Node> m_nodeC;
     std::unique_ptr<MainWindow> m_a;
     std::unique_ptr<MainWindow> m_b;
+    std::unique_ptr<MainWindow> m_c;
+
+    QByteArray fingerprintOf(const std::unique_ptr<MainWindow> &window) const
+    {
+        return window->localInfo().fingerprint;
+    }
 
     Settings settingsFor(const QString &name)
     {
@@ -128,22 +136,30 @@ private Q_SLOTS:
         QVERIFY(m_dir.isValid());
         m_nodeA = std::make_unique<Node>();
         m_nodeB = std::make_unique<Node>();
+        m_nodeC = std::make_unique<Node>();
         m_a = std::make_unique<MainWindow>(m_nodeA.get(), settingsFor(QStringLiteral("Ann")));
         m_b = std::make_unique<MainWindow>(m_nodeB.get(), settingsFor(QStringLiteral("Ben")));
+        m_c = std::make_unique<MainWindow>(m_nodeC.get(), settingsFor(QStringLiteral("Cat")));
         m_a->show();
         m_b->show();
+        m_c->show();
         m_a->start();
         m_b->start();
-        QTRY_VERIFY_WITH_TIMEOUT(
-            !m_a->localInfo().code.isEmpty() && !m_b->localInfo().code.isEmpty(), ConnectTimeoutMs);
+        m_c->start();
+        QTRY_VERIFY_WITH_TIMEOUT(!m_a->localInfo().code.isEmpty()
+                && !m_b->localInfo().code.isEmpty() && !m_c->localInfo().code.isEmpty(),
+            ConnectTimeoutMs);
+        QVERIFY(m_a->isAddFriendShown()); // no friend yet: the paste page
     }
 
     void cleanupTestCase()
     {
         m_a.reset();
         m_b.reset();
+        m_c.reset();
         m_nodeA.reset();
         m_nodeB.reset();
+        m_nodeC.reset();
     }
 
     void connectWithCodes()
@@ -152,10 +168,15 @@ private Q_SLOTS:
         m_b->connectTo(m_a->localInfo().code);
         QTRY_COMPARE_WITH_TIMEOUT(m_a->state(), State::Connected, ConnectTimeoutMs);
         QTRY_COMPARE_WITH_TIMEOUT(m_b->state(), State::Connected, ConnectTimeoutMs);
-        QCOMPARE(m_a->statusBanner()->headline(), QStringLiteral("Connected to Ben"));
-        QCOMPARE(m_b->statusBanner()->headline(), QStringLiteral("Connected to Ann"));
-        QCOMPARE(m_a->peerFingerprint(), m_b->localInfo().fingerprint);
-        QCOMPARE(m_b->peerFingerprint(), m_a->localInfo().fingerprint);
+        QCOMPARE(m_a->shownFriend(), fingerprintOf(m_b));
+        QCOMPARE(m_b->shownFriend(), fingerprintOf(m_a));
+        QCOMPARE(m_a->friendStatus(fingerprintOf(m_b))->headline(),
+            QStringLiteral("Connected to \u2068Ben\u2069"));
+        QCOMPARE(m_b->friendStatus(fingerprintOf(m_a))->headline(),
+            QStringLiteral("Connected to \u2068Ann\u2069"));
+        QTRY_VERIFY_WITH_TIMEOUT(m_a->conversationList()->contains(fingerprintOf(m_b)), 5000);
+        QCOMPARE(
+            m_a->conversationList()->entry(fingerprintOf(m_b))->info.name, QStringLiteral("Ben"));
     }
 
     void chatCrossesAndIsKept()
@@ -167,8 +188,8 @@ private Q_SLOTS:
         QCOMPARE(m_b->chatView()->messages().constFirst().text, text);
         QVERIFY(m_b->chatView()->toPlainText().contains(QStringLiteral("<b>not bold</b>")));
         QTRY_VERIFY_WITH_TIMEOUT(m_a->chatView()->messages().constFirst().delivered, 10000);
-        QVERIFY(m_a->history()->messages(m_a->peerFingerprint()).constFirst().delivered);
-        QCOMPARE(m_b->history()->messages(m_b->peerFingerprint()).size(), 1);
+        QVERIFY(m_a->history()->messages(fingerprintOf(m_b)).constFirst().delivered);
+        QCOMPARE(m_b->history()->messages(fingerprintOf(m_a)).size(), 1);
         QVERIFY(QFile::exists(m_dir.filePath(QStringLiteral("Ben/history.sqlite"))));
     }
 
@@ -202,13 +223,13 @@ private Q_SLOTS:
         QCOMPARE(requested.at(0).at(0).toStringList(), QStringList({ big, folder }));
 
         // Ben sees one offer with the whole list, and accepts it with the button.
-        QTRY_COMPARE_WITH_TIMEOUT(m_b->transferList()->count(), 1, 10000);
-        TransferItem *incoming = m_b->transferList()->items().constFirst();
+        QTRY_COMPARE_WITH_TIMEOUT(m_b->chatView()->transferItems().size(), 1, 10000);
+        TransferItem *incoming = m_b->chatView()->transferItems().constLast();
         QCOMPARE(incoming->info().direction, TransferDirection::In);
         QCOMPARE(incoming->info().state, TransferState::Offered);
         QCOMPARE(incoming->info().files.size(), 2);
         QCOMPARE(incoming->info().total, bigSize + 9);
-        QTRY_COMPARE_WITH_TIMEOUT(m_a->transferList()->count(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->chatView()->transferItems().size(), 1, 10000);
 
         StallMeter meter;
         meter.start();
@@ -223,7 +244,7 @@ private Q_SLOTS:
         meter.stop();
         QVERIFY2(finished, qPrintable(incoming->stateText()));
         QCOMPARE(incoming->info().state, TransferState::Done);
-        TransferItem *outgoing = m_a->transferList()->items().constFirst();
+        TransferItem *outgoing = m_a->chatView()->transferItems().constLast();
         QTRY_COMPARE_WITH_TIMEOUT(outgoing->info().state, TransferState::Done, 10000);
         QVERIFY(incoming->findChild<QPushButton *>(QStringLiteral("openFolderButton"))
                     ->isVisibleTo(incoming));
@@ -270,20 +291,63 @@ private Q_SLOTS:
         f.write("no thanks");
         f.close();
         QVERIFY(m_a->sendPaths({ file }));
-        QTRY_COMPARE_WITH_TIMEOUT(m_b->transferList()->count(), 2, 10000);
-        TransferItem *incoming = m_b->transferList()->items().constFirst();
+        QTRY_COMPARE_WITH_TIMEOUT(m_b->chatView()->transferItems().size(), 2, 10000);
+        TransferItem *incoming = m_b->chatView()->transferItems().constLast();
         QCOMPARE(incoming->info().state, TransferState::Offered);
         incoming->findChild<QPushButton *>(QStringLiteral("declineButton"))->click();
-        QTRY_COMPARE_WITH_TIMEOUT(m_a->transferList()->items().constFirst()->info().state,
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->chatView()->transferItems().constLast()->info().state,
             TransferState::Declined, 10000);
-        QVERIFY(m_a->transferList()->items().constFirst()->stateText().contains(
+        QVERIFY(m_a->chatView()->transferItems().constLast()->stateText().contains(
             QStringLiteral("declined")));
         QVERIFY(
             findReceived(m_b->settings().downloadDir, QStringLiteral("unwanted.txt")).isEmpty());
     }
 
+    void threeFriendsAtOnce()
+    {
+        // Cat joins Ann; Ben stays connected to Ann meanwhile.
+        const QByteArray ann = fingerprintOf(m_a);
+        const QByteArray ben = fingerprintOf(m_b);
+        const QByteArray cat = fingerprintOf(m_c);
+        m_a->connectTo(m_c->localInfo().code);
+        m_c->connectTo(m_a->localInfo().code);
+        QCOMPARE(m_a->shownFriend(), cat); // the pasted friend's conversation opens
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->friendState(cat), State::Connected, ConnectTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(m_c->friendState(ann), State::Connected, ConnectTimeoutMs);
+        QCOMPARE(m_a->friendState(ben), State::Connected);
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->conversationList()->count(), 2, 5000);
+
+        // Ben and Cat write to Ann at once; Ann shows Cat.
+        QVERIFY(!m_b->sendChatText(QStringLiteral("Ben here")).isEmpty());
+        QVERIFY(!m_c->sendChatText(QStringLiteral("Cat here")).isEmpty());
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->history()->count(cat), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(m_a->history()->count(ben), 2, 10000);
+        QCOMPARE(m_a->chatView()->messageCount(), 1);
+        QCOMPARE(m_a->chatView()->messages().constFirst().text, QStringLiteral("Cat here"));
+        QCOMPARE(m_a->conversationList()->unreadCount(ben), 1);
+        QCOMPARE(m_a->conversationList()->unreadCount(cat), 0);
+        QCOMPARE(m_a->conversationList()->entry(ben)->lastText, QStringLiteral("Ben here"));
+
+        // Ann answers each in their own conversation.
+        QVERIFY(!m_a->sendChatText(QStringLiteral("hi Cat")).isEmpty());
+        m_a->showConversation(ben);
+        QCOMPARE(m_a->conversationList()->unreadCount(ben), 0);
+        QCOMPARE(m_a->chatView()->messages().constLast().text, QStringLiteral("Ben here"));
+        QVERIFY(!m_a->sendChatText(QStringLiteral("hi Ben")).isEmpty());
+        QTRY_COMPARE_WITH_TIMEOUT(
+            m_c->chatView()->messages().constLast().text, QStringLiteral("hi Cat"), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            m_b->chatView()->messages().constLast().text, QStringLiteral("hi Ben"), 10000);
+        QCOMPARE(m_c->history()->count(ann), 2);
+        QCOMPARE(m_b->history()->count(ann), 3);
+        QVERIFY(!m_c->history()->messages(ann).constLast().outgoing);
+        QVERIFY(m_c->history()->count(ben) == 0);
+    }
+
     void peerClosesMidOffer()
     {
+        const QByteArray ben = fingerprintOf(m_b);
+        m_a->showConversation(ben);
         QTemporaryDir data;
         const QString file = data.filePath(QStringLiteral("late.txt"));
         QFile f(file);
@@ -291,11 +355,11 @@ private Q_SLOTS:
         f.write("too late");
         f.close();
         QVERIFY(m_a->sendPaths({ file }));
-        QTRY_COMPARE_WITH_TIMEOUT(m_b->transferList()->count(), 3, 10000);
-        const QString offerId = m_b->transferList()->items().constFirst()->info().id;
+        QTRY_COMPARE_WITH_TIMEOUT(m_b->chatView()->transferItems().size(), 3, 10000);
+        const QString offerId = m_b->chatView()->transferItems().constLast()->info().id;
 
-        // Ann closes the connection while Ben still has to decide.
-        m_a->findChild<QPushButton *>(QStringLiteral("disconnectButton"))->click();
+        // Ann closes the connection to Ben while Ben still has to decide; Cat stays.
+        m_a->findChild<QPushButton *>(QStringLiteral("friendDisconnectButton"))->click();
         QTRY_COMPARE_WITH_TIMEOUT(m_b->state(), State::Disconnected, 10000);
         QVERIFY2(m_b->statusBanner()->headline().contains(QStringLiteral("Ann")),
             qPrintable(m_b->statusBanner()->headline()));
@@ -303,22 +367,30 @@ private Q_SLOTS:
         QVERIFY2(m_b->noticeBar()->text().contains(QStringLiteral("cannot be accepted now")),
             qPrintable(m_b->noticeBar()->text()));
         QVERIFY(findReceived(m_b->settings().downloadDir, QStringLiteral("late.txt")).isEmpty());
+        QCOMPARE(m_a->friendState(fingerprintOf(m_c)), State::Connected);
     }
 
     void reconnectShowsHistoryAgain()
     {
-        // Ben reconnects from his friends list; the conversation with Ann comes back.
+        // Ben picks Ann in his conversations and reconnects; the conversation comes back.
+        const QByteArray ann = fingerprintOf(m_a);
+        m_b->showAddFriend();
+        QCOMPARE(m_b->chatView()->messageCount(), 3); // the add page does not touch it
         m_b->chatView()->clearMessages();
-        QTRY_VERIFY_WITH_TIMEOUT(!m_b->contactList()->contacts().isEmpty(), 5000);
-        m_a->connectTo(m_b->localInfo().code);
-        QListWidget *friends = m_b->contactList()->list();
+        QListWidget *friends = m_b->conversationList()->list();
         QCOMPARE(friends->count(), 1);
         friends->setCurrentRow(0);
-        auto *reconnect = m_b->findChild<QPushButton *>(QStringLiteral("reconnectButton"));
-        QVERIFY(reconnect && reconnect->isEnabled());
+        QCOMPARE(m_b->shownFriend(), ann);
+        QCOMPARE(m_b->chatView()->messageCount(), 3); // from the history
+        m_a->reconnectFriend(fingerprintOf(m_b));
+        auto *reconnect = m_b->findChild<QPushButton *>(QStringLiteral("friendConnectButton"));
+        QVERIFY(reconnect && reconnect->isVisibleTo(m_b.get()));
         reconnect->click();
         const bool both = QTest::qWaitFor(
-            [this] { return m_a->state() == State::Connected && m_b->state() == State::Connected; },
+            [this] {
+                return m_a->friendState(fingerprintOf(m_b)) == State::Connected
+                    && m_b->state() == State::Connected;
+            },
             ConnectTimeoutMs);
         if (!both) {
             qWarning().noquote()
@@ -329,8 +401,7 @@ private Q_SLOTS:
                 << m_b->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
         }
         QCOMPARE(m_b->state(), State::Connected);
-        QCOMPARE(m_a->state(), State::Connected);
-        QVERIFY(m_b->chatView()->messageCount() >= 1);
+        QCOMPARE(m_a->friendState(fingerprintOf(m_b)), State::Connected);
         QCOMPARE(m_b->chatView()->messages().constFirst().text,
             QStringLiteral("hello Ben <b>not bold</b> https://example.org"));
     }
