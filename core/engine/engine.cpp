@@ -578,7 +578,8 @@ void Engine::updateSettings(const Settings &settings)
         }
         // The port is the profile's; a new one is used from the next start (a code given out
         // carries the current one).
-        if (settings.port > 0 && settings.port <= 65535 && settings.port != d->profile->port()) {
+        // 0: any free port at the next start (saved then); -1: unchanged.
+        if (settings.port >= 0 && settings.port <= 65535 && settings.port != d->profile->port()) {
             d->profile->setPort(quint16(settings.port));
             save = true;
         }
