@@ -8,6 +8,7 @@
 #include "identity/identity.h"
 #include "punch/preamble.h"
 #include "session/tlshandshake.h"
+#include "support/loopbacksettings.h"
 
 #include <QSignalSpy>
 #include <QSslSocket>
@@ -19,19 +20,6 @@
 using namespace Punchline;
 
 namespace {
-
-Settings loopbackSettings(const QString &dir, const QString &name)
-{
-    Settings s;
-    s.profileDir = dir + QStringLiteral("/profile");
-    s.displayName = name;
-    s.port = 0;
-    s.localAddresses = { QStringLiteral("127.0.0.1") };
-    s.downloadDir = dir + QStringLiteral("/downloads");
-    s.discoveryTimeoutMs = 1000;
-    s.connectTimeoutMs = 30000;
-    return s;
-}
 
 // One node with its spies and its own temporary profile.
 struct Peer

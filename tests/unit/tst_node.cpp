@@ -3,6 +3,7 @@
 
 #include "engine/node.h"
 #include "identity/peercode.h"
+#include "support/loopbacksettings.h"
 
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -13,19 +14,6 @@
 using namespace Punchline;
 
 namespace {
-
-Settings loopbackSettings(const QString &dir, const QString &name)
-{
-    Settings s;
-    s.profileDir = dir + QStringLiteral("/profile");
-    s.displayName = name;
-    s.port = 0;
-    s.localAddresses = { QStringLiteral("127.0.0.1") };
-    s.downloadDir = dir + QStringLiteral("/downloads");
-    s.discoveryTimeoutMs = 1000;
-    s.connectTimeoutMs = 20000;
-    return s;
-}
 
 LocalInfo waitForInfo(QSignalSpy &spy)
 {
