@@ -135,6 +135,12 @@ void Friend::ensureSession()
         },
         Qt::QueuedConnection);
     connect(m_session, &Session::linkLost, this, &Friend::onLinkLost);
+    connect(m_session, &Session::peerRenamed, this, [this](const QString &name) {
+        log(QStringLiteral("is now called %1").arg(name));
+        m_name = name;
+        rememberPeer(name);
+        Q_EMIT infoChanged();
+    });
 
     // Resume records are this friend's own: another identity offering the same file never
     // gets this friend's partial data or its hash.

@@ -294,6 +294,24 @@ bool decodeDone(const QByteArray &payload, Error *error)
     return parseMap(payload, "done", error).has_value();
 }
 
+QByteArray encodeProfile(const QString &displayName)
+{
+    QCborMap map;
+    map.insert(kName, truncateUtf8(displayName, Limits::DisplayNameBytes));
+    return toCbor(map);
+}
+
+std::optional<QString> decodeProfile(const QByteArray &payload, Error *error)
+{
+    const auto map = parseMap(payload, "profile", error);
+    if (!map)
+        return std::nullopt;
+    QString name;
+    if (!readString(*map, kName, Limits::DisplayNameBytes, true, &name, "profile", error))
+        return std::nullopt;
+    return sanitizeDisplayName(name, Limits::DisplayNameBytes);
+}
+
 QByteArray encodeBye(const ByeMessage &m)
 {
     QCborMap map;

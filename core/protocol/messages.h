@@ -22,6 +22,7 @@ constexpr quint16 Chat = 0x0004;
 constexpr quint16 ChatAck = 0x0005;
 constexpr quint16 Done = 0x0006;
 constexpr quint16 Bye = 0x0007;
+constexpr quint16 Profile = 0x0008; // the sender's display name changed (peers without it skip it)
 constexpr quint16 SessionFirst = 0x0001;
 constexpr quint16 SessionLast = 0x00FF;
 // Transfer range 0x0100-0x01FF (owned by the transfer module, see session/transferhandler.h).
@@ -95,6 +96,10 @@ std::optional<ChatAckMessage> decodeChatAck(const QByteArray &payload, Error *er
 
 QByteArray encodeDone();
 bool decodeDone(const QByteArray &payload, Error *error);
+
+// Profile: {name}, the same rules as the hello's name.
+QByteArray encodeProfile(const QString &displayName);
+std::optional<QString> decodeProfile(const QByteArray &payload, Error *error);
 
 QByteArray encodeBye(const ByeMessage &m);
 std::optional<ByeMessage> decodeBye(const QByteArray &payload, Error *error);

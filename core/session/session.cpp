@@ -224,6 +224,19 @@ void Session::dispatchFrame(quint16 type, const QByteArray &payload)
     case FrameType::Bye:
         onBye(payload);
         return;
+    case FrameType::Profile: {
+        Error error;
+        const auto name = decodeProfile(payload, &error);
+        if (!name) {
+            protocolError(error.message);
+            return;
+        }
+        if (!name->isEmpty() && *name != m_peerHello.displayName) {
+            m_peerHello.displayName = *name;
+            Q_EMIT peerRenamed(*name);
+        }
+        return;
+    }
     default:
         break;
     }
@@ -509,6 +522,15 @@ void Session::maybeFinishDone()
     m_allDoneEmitted = true;
     qCInfo(lcSession) << "both sides done";
     Q_EMIT allDone();
+}
+
+void Session::setDisplayName(const QString &name)
+{
+    if (name == m_config.displayName)
+        return;
+    m_config.displayName = name;
+    if (m_established && m_link)
+        m_link->sendFrame(FrameType::Profile, encodeProfile(name));
 }
 
 void Session::sendBye(const QString &reason)

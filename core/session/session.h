@@ -86,7 +86,8 @@ public:
     void reset();
 
     void setKeepalive(int intervalMs, int silentLimitMs);
-    void setDisplayName(const QString &name) { m_config.displayName = name; } // next hello
+    // Used in every later hello, and sent to the peer at once when a session is up (Profile).
+    void setDisplayName(const QString &name);
     // Not owned; must outlive the session or be replaced (nullptr) first.
     void setTransferHandler(TransferHandler *handler);
 
@@ -98,6 +99,8 @@ public:
 Q_SIGNALS:
     // Hello exchanged on a newly attached link. resumed: same peer session as the last link.
     void established(const QString &peerName, bool resumed);
+    // The peer renamed itself during the session (filtered like the hello's name).
+    void peerRenamed(const QString &name);
     void chatReceived(const Punchline::ChatMessage &message);
     void chatDelivered(const QString &id);
     void rttMeasured(int milliseconds);

@@ -6,6 +6,7 @@
 
 #include "engine/node.h"
 #include "identity/identity.h"
+#include "identity/peercode.h"
 #include "punch/preamble.h"
 #include "session/tlshandshake.h"
 #include "support/loopbacksettings.h"
@@ -205,6 +206,18 @@ private Q_SLOTS:
         QCOMPARE(a.statesOf(b.fp()).first(), State::Connecting);
         QCOMPARE(a.statesOf(b.fp()).last(), State::Connected);
         QVERIFY(a.statesOf(b.fp()).contains(State::Securing));
+
+        // Ann renames herself: both friends see the new name at once, and her code carries it.
+        QSignalSpy newInfo(&a.node, &Node::localInfoReady);
+        a.node.updateSettings(loopbackSettings(a.dir.path(), QStringLiteral("Annie")));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            b.friendInfo(a.fp()) && b.friendInfo(a.fp())->name == QStringLiteral("Annie"), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            c.friendInfo(a.fp()) && c.friendInfo(a.fp())->name == QStringLiteral("Annie"), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(newInfo.count(), 1, 5000);
+        QCOMPARE(newInfo.first().first().value<LocalInfo>().displayName, QStringLiteral("Annie"));
+        QCOMPARE(parsePeerInput(newInfo.first().first().value<LocalInfo>().code).code->name,
+            QStringLiteral("Annie"));
 
         // Ben leaves: only Ben's conversation changes.
         const auto cStatesBefore = a.statesOf(c.fp());

@@ -161,6 +161,26 @@ private Q_SLOTS:
         QCOMPARE(links.first->maxPayload(), Limits::MaxPayload);
     }
 
+    void renameReachesThePeerAtOnce()
+    {
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        QSignalSpy renamed(&b, &Session::peerRenamed);
+        QVERIFY(establish(a, b));
+        a.setDisplayName(QStringLiteral("Ada Lovelace"));
+        QTRY_COMPARE(renamed.size(), 1);
+        QCOMPARE(renamed.at(0).at(0).toString(), QStringLiteral("Ada Lovelace"));
+        QCOMPARE(b.peerHello().displayName, QStringLiteral("Ada Lovelace"));
+        // The same name again sends nothing; a name is filtered like the hello's.
+        a.setDisplayName(QStringLiteral("Ada Lovelace"));
+        a.setDisplayName(QStringLiteral("Eve\u202Eevil\x1b[2J"));
+        QTRY_COMPARE(renamed.size(), 2);
+        const QString shown = renamed.at(1).at(0).toString();
+        QVERIFY2(!shown.contains(QChar(0x202E)) && !shown.contains(QChar(0x1b)), qPrintable(shown));
+        // A later hello (after a heal) carries the new name too.
+        QVERIFY(b.isEstablished());
+    }
+
     void chatBothWays()
     {
         Session a(config(QStringLiteral("Ada")));
