@@ -208,7 +208,8 @@ pct() {
     sort -n "$2" | awk -v p="$1" '{v[NR]=$1} END {if (NR == 0) {print "-"; exit}
         i=int((p*NR+99)/100); if(i<1)i=1; if(i>NR)i=NR; printf "%.2f", v[i]/1000}'
 }
-# chat CASE SELECTOR: WARMUP + N lines to one friend; row appended to CHAT_ROWS.
+# chat CASE SELECTOR [bulk]: WARMUP + N lines to one friend; row appended to CHAT_ROWS; with
+# "bulk", the lines whose round trip fell while all BULK_FRIENDS transfers ran are counted.
 CHAT_ROWS=()
 declare -A P50=()
 chat() {
@@ -232,7 +233,7 @@ chat() {
     done
     local n_ok during="-"
     n_ok=$(wc -l <"$lat")
-    [[ $c == *bulk* ]] && during="$overlapped/$n_ok"
+    [[ ${3:-} == bulk ]] && during="$overlapped/$n_ok"
     P50[$c]=$(pct 50 "$lat")
     CHAT_ROWS+=("| $c | $n_ok/$N | ${P50[$c]} | $(pct 95 "$lat") | $(pct 100 "$lat") | $during |")
     echo "${CHAT_ROWS[-1]}"
@@ -294,7 +295,7 @@ else
                 read_until '*"event":"transfer"*"state":"accepted"*' $((end - SECONDS)) || break
             done
             read_until '*"event":"transfer"*"state":"progress"*' 10
-            chat "$FRIENDS connected, $BULK_FRIENDS sending ${BULK_MB} MiB files" "${FP1:0:16}"
+            chat "$FRIENDS connected, $BULK_FRIENDS sending ${BULK_MB} MiB files" "${FP1:0:16}" bulk
             RSS_BULK=$(rss_median A)
             BULK_WANTED=0
         else

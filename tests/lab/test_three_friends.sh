@@ -124,7 +124,7 @@ messages_once() {
     dups=$(lt_events "$1" 'select(.event == "message") |
             ((.peer // "?") + " id " + (.id | tostring)), ((.peer // "?") + " text " + .text)' |
         sort | uniq -d)
-    lt_eq "$1: no message shown twice (per friend)" "" "$(tr '\n' ';' <<<"$dups")"
+    lt_eq "$1: no message shown twice (per friend)" "" "$(printf '%s' "$dups" | tr '\n' ';')"
 }
 # pct P FILE: nearest-rank percentile of the numbers in FILE (one per line).
 pct() {
