@@ -16,9 +16,9 @@
 #      paths are untouched). During the cut B types a line (plain stdin line), A types
 #      `/to B …`, and C types a time-stamped line every 200 ms.
 #   3. the cut is lifted; A and B heal.
-# Asserts: B's transfer was mid-way at the cut, resumes on the healed link and completes with
-# the right SHA-256 (done event and sha256sum of the file; one file, no copy, no partial); C's
-# transfer progressed during the cut and completes with the right SHA-256; A–B heal (a second
+# Asserts: B's transfer was mid-way at the cut, resumes on the healed link (the same transfer id,
+# resumed_from > 0) and completes with the right SHA-256 (done event and sha256sum of the file;
+# one file, no copy, no partial); C's transfer progressed during the cut and completes with the right SHA-256; A–B heal (a second
 # `connected` on both sides, resumed) while A–C never drops (one `connected` each side, no
 # `reconnecting`); B's line typed during the cut arrives at A exactly once (with B's `peer`)
 # and is delivered, A's `/to B` line arrives at B exactly once and not at C; every one of C's
@@ -266,6 +266,9 @@ for n in B C; do
 done
 lt_eq "B: one incoming transfer (the same id before and after the cut)" 1 \
     "$(lt_events B 'select(.event == "transfer" and .direction == "in") | .id' | sort -u | wc -l)"
+b_resumed=$(lt_events B 'select(.event == "transfer" and .direction == "in") | .resumed_from // 0' | sort -n | tail -n 1)
+lt_check "B: the transfer went on from where it was, not from 0 (resumed_from ${b_resumed:-none} > 0)" \
+    test "${b_resumed:-0}" -gt 0
 lt_log "B's transfer after the heal: resumed_from $(lt_events B 'select(.event == "transfer") | .resumed_from // empty' | sort -n | tail -n 1), states $(lt_events B 'select(.event == "transfer" and .state != "progress") | .state' | jq -r . | uniq | paste -sd ' ')"
 
 # links: B healed, C never dropped
