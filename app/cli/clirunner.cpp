@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <QSaveFile>
 #include <QSocketNotifier>
 #include <QStandardPaths>
@@ -36,6 +37,28 @@ int exitCodeFor(ErrorCode code)
     }
 }
 
+// A friend's text (message, name, error quote) on one line of this program's plain output: its
+// line breaks and control characters are shown, not obeyed.
+QString oneLine(const QString &text)
+{
+    QString out;
+    out.reserve(text.size());
+    for (const QChar c : text) {
+        if (c == QLatin1Char('\n'))
+            out += QStringLiteral(" \u23CE ");
+        else if (c == QLatin1Char('\t'))
+            out += QLatin1Char(' ');
+        else if (c.category() == QChar::Other_Control)
+            out += QChar(0xFFFD);
+        else if ((c.unicode() >= 0x202A && c.unicode() <= 0x202E)
+            || (c.unicode() >= 0x2066 && c.unicode() <= 0x2069))
+            continue; // bidi embeddings, overrides, isolates: they could reorder this line
+        else
+            out += c;
+    }
+    return out;
+}
+
 void writeOut(const QByteArray &line)
 {
     std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
@@ -50,25 +73,31 @@ CliRunner::CliRunner(QObject *parent)
 {
     connect(&m_node, &Node::localInfoReady, this, &CliRunner::onLocalInfo);
     connect(&m_node, &Node::stateChanged, this, &CliRunner::onState);
+    connect(&m_node, &Node::friendStateChanged, this, &CliRunner::onFriendState);
     connect(&m_node, &Node::connected, this, &CliRunner::onConnected);
     connect(&m_node, &Node::errorOccurred, this, &CliRunner::onError);
     connect(&m_node, &Node::disconnected, this, &CliRunner::onDisconnected);
     connect(&m_node, &Node::transferUpdated, this, &CliRunner::onTransfer);
-    connect(&m_node, &Node::chatReceived, this, [this](const ChatMessage &m) {
-        emitEvent({ { QStringLiteral("event"), QStringLiteral("message") },
-            { QStringLiteral("id"), m.id }, { QStringLiteral("text"), m.text },
-            { QStringLiteral("time"), m.time.toString(Qt::ISODateWithMs) } });
-        human(QStringLiteral("%1: %2").arg(
-            m_peerName.isEmpty() ? QStringLiteral("friend") : m_peerName, m.text));
+    connect(
+        &m_node, &Node::chatReceived, this, [this](const QByteArray &peer, const ChatMessage &m) {
+            emitEvent(
+                withPeer({ { QStringLiteral("event"), QStringLiteral("message") },
+                             { QStringLiteral("id"), m.id }, { QStringLiteral("text"), m.text },
+                             { QStringLiteral("time"), m.time.toString(Qt::ISODateWithMs) } },
+                    peer));
+            // One message, one line: a friend's newlines cannot fake lines of this program.
+            human(QStringLiteral("%1: %2").arg(who(peer), oneLine(m.text)));
+        });
+    connect(&m_node, &Node::chatDelivered, this, [this](const QByteArray &peer, const QString &id) {
+        emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("delivered") },
+                               { QStringLiteral("id"), id } },
+            peer));
+        human(QStringLiteral("(delivered %1 to %2)").arg(id.left(8), who(peer)));
     });
-    connect(&m_node, &Node::chatDelivered, this, [this](const QString &id) {
-        emitEvent({ { QStringLiteral("event"), QStringLiteral("delivered") },
-            { QStringLiteral("id"), id } });
-        human(QStringLiteral("(delivered %1)").arg(id.left(8)));
-    });
-    connect(&m_node, &Node::rttMeasured, this, [this](int ms) {
-        emitEvent(
-            { { QStringLiteral("event"), QStringLiteral("rtt") }, { QStringLiteral("ms"), ms } });
+    connect(&m_node, &Node::rttMeasured, this, [this](const QByteArray &peer, int ms) {
+        emitEvent(withPeer(
+            { { QStringLiteral("event"), QStringLiteral("rtt") }, { QStringLiteral("ms"), ms } },
+            peer));
     });
     connect(&m_node, &Node::allDone, this, [this] {
         if (m_exitWhenDone)
@@ -77,15 +106,16 @@ CliRunner::CliRunner(QObject *parent)
     // Two scripted peers swapping codes through files: a short poll keeps the gap between their
     // starts (and so the later one's wait) small.
     m_peerFilePoll.setInterval(20);
-    connect(&m_peerFilePoll, &QTimer::timeout, this, &CliRunner::waitForPeerFile);
+    connect(&m_peerFilePoll, &QTimer::timeout, this, &CliRunner::waitForPeerFiles);
     m_overallTimer.setSingleShot(true);
     connect(&m_overallTimer, &QTimer::timeout, this, [this] {
-        if (!m_everConnected)
-            fail(NoConnection,
-                { ErrorCode::ConnectTimeout,
-                    m_peerGiven
-                        ? QStringLiteral("could not connect within %1 s").arg(m_timeoutSec)
-                        : QStringLiteral("no code from the peer within %1 s").arg(m_timeoutSec) });
+        bool allGiven = true;
+        for (const PeerArg &a : std::as_const(m_peers))
+            allGiven = allGiven && a.given;
+        fail(NoConnection,
+            { ErrorCode::ConnectTimeout,
+                allGiven ? QStringLiteral("could not connect within %1 s").arg(m_timeoutSec)
+                         : QStringLiteral("no code from the peer within %1 s").arg(m_timeoutSec) });
     });
 }
 
@@ -116,13 +146,22 @@ int CliRunner::start(const QStringList &arguments)
         QStringLiteral("FILE"));
     const QCommandLineOption peer(QStringLiteral("peer"),
         QStringLiteral(
-            "The friend's code, @FILE to wait for a file holding it, or host:port[,host:port...]."),
+            "A friend's code, @FILE to wait for a file holding it, or host:port[,host:port...] "
+            "(repeatable: several friends at once)."),
         QStringLiteral("CODE"));
     const QCommandLineOption say(QStringLiteral("say"),
-        QStringLiteral("Send TEXT once connected (repeatable)."), QStringLiteral("TEXT"));
+        QStringLiteral("Send TEXT to every friend once connected (repeatable)."),
+        QStringLiteral("TEXT"));
+    const QCommandLineOption sayTo(QStringLiteral("say-to"),
+        QStringLiteral("Send TEXT to one friend once connected: PEER is a fingerprint prefix (8+ "
+                       "hex digits) or the friend's name (repeatable)."),
+        QStringLiteral("PEER=TEXT"));
     const QCommandLineOption send(QStringLiteral("send"),
-        QStringLiteral("Offer a file or folder once connected (repeatable)."),
+        QStringLiteral("Offer a file or folder to every friend once connected (repeatable)."),
         QStringLiteral("PATH"));
+    const QCommandLineOption sendTo(QStringLiteral("send-to"),
+        QStringLiteral("Offer a file or folder to one friend (PEER as for --say-to; repeatable)."),
+        QStringLiteral("PEER=PATH"));
     const QCommandLineOption downloadDir(QStringLiteral("download-dir"),
         QStringLiteral("Where received files go."), QStringLiteral("DIR"));
     const QCommandLineOption accept(QStringLiteral("accept"),
@@ -153,9 +192,9 @@ int CliRunner::start(const QStringList &arguments)
     const QCommandLineOption retryInterval(QStringLiteral("retry-interval"),
         QStringLiteral("New attempts at least every MS milliseconds (default 500)."),
         QStringLiteral("MS"));
-    p.addOptions({ profile, name, port, stun, ipEcho, local, writeCode, peer, say, send,
-        downloadDir, accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect, lowTtl,
-        attemptTimeout, retryInterval });
+    p.addOptions({ profile, name, port, stun, ipEcho, local, writeCode, peer, say, sayTo, send,
+        sendTo, downloadDir, accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect,
+        lowTtl, attemptTimeout, retryInterval });
 
     if (!p.parse(arguments)) {
         fail(BadInput, { ErrorCode::BadUsage, p.errorText() });
@@ -263,30 +302,65 @@ int CliRunner::start(const QStringList &arguments)
         fail(BadInput, { ErrorCode::BadUsage, QStringLiteral("--accept takes all, none or ask") });
         return BadInput;
     }
-    for (const QString &path : p.values(send)) {
+    auto readable = [&](const QString &path, QString *absolute) {
         const QFileInfo fi(path);
         if (!fi.exists() || !fi.isReadable()) {
             fail(BadInput, { ErrorCode::BadUsage, QStringLiteral("cannot read \"%1\"").arg(path) });
-            return BadInput;
+            return false;
         }
-        m_send.append(fi.absoluteFilePath());
+        *absolute = fi.absoluteFilePath();
+        return true;
+    };
+    auto directed = [&](const QString &value, const QString &flag, Directed *out) {
+        const qsizetype eq = value.indexOf(QLatin1Char('='));
+        if (eq <= 0) {
+            fail(BadInput,
+                { ErrorCode::BadUsage,
+                    QStringLiteral("--%1 needs PEER=VALUE (PEER: 8+ hex digits of the friend's "
+                                   "fingerprint, or its name), got \"%2\"")
+                        .arg(flag, value) });
+            return false;
+        }
+        out->peer = value.left(eq).trimmed();
+        out->value = value.mid(eq + 1);
+        return true;
+    };
+    for (const QString &path : p.values(send)) {
+        QString absolute;
+        if (!readable(path, &absolute))
+            return BadInput;
+        m_send.append(absolute);
+    }
+    for (const QString &v : p.values(sendTo)) {
+        Directed d;
+        if (!directed(v, QStringLiteral("send-to"), &d) || !readable(d.value, &d.value))
+            return BadInput;
+        m_sendTo.append(d);
+    }
+    for (const QString &v : p.values(sayTo)) {
+        Directed d;
+        if (!directed(v, QStringLiteral("say-to"), &d))
+            return BadInput;
+        m_sayTo.append(d);
     }
     m_say = p.values(say);
     m_exitWhenDone = p.isSet(exitWhenDone);
     m_writeCodeFile = p.value(writeCode);
 
-    if (p.isSet(peer)) {
-        m_peerArg = p.value(peer);
-        if (m_peerArg.startsWith(QLatin1Char('@'))) {
-            m_peerFile = m_peerArg.mid(1);
+    for (const QString &value : p.values(peer)) {
+        PeerArg a;
+        if (value.startsWith(QLatin1Char('@'))) {
+            a.file = value.mid(1);
         } else {
             // Check a pasted code before doing anything else: a damaged one is exit 2 at once.
-            const PeerInput in = parsePeerInput(m_peerArg);
+            const PeerInput in = parsePeerInput(value);
             if (!in.isValid()) {
                 fail(BadInput, in.error);
                 return BadInput;
             }
+            a.text = value;
         }
+        m_peers.append(a);
     }
 
     if (m_timeoutSec > 0)
@@ -339,124 +413,207 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
             return;
         }
     }
-    if (!m_peerFile.isEmpty()) {
+    bool waitForFiles = false;
+    for (PeerArg &a : m_peers) {
+        if (!a.file.isEmpty())
+            waitForFiles = true;
+        else if (!a.given && usePeerText(a.text))
+            a.given = true;
+    }
+    if (waitForFiles) {
         m_peerFilePoll.start();
-        waitForPeerFile();
-    } else if (!m_peerArg.isEmpty()) {
-        usePeerText(m_peerArg);
+        waitForPeerFiles();
     }
 }
 
-void CliRunner::waitForPeerFile()
+void CliRunner::waitForPeerFiles()
 {
-    if (m_peerGiven || !QFileInfo::exists(m_peerFile))
-        return;
-    m_peerFilePoll.stop();
-    QFile f(m_peerFile);
-    if (!f.open(QIODevice::ReadOnly)) {
-        fail(BadInput,
-            { ErrorCode::BadCode,
-                QStringLiteral("cannot read %1: %2").arg(m_peerFile, f.errorString()) });
-        return;
+    bool waiting = false;
+    for (PeerArg &a : m_peers) {
+        if (a.given || a.file.isEmpty())
+            continue;
+        if (!QFileInfo::exists(a.file)) {
+            waiting = true;
+            continue;
+        }
+        QFile f(a.file);
+        if (!f.open(QIODevice::ReadOnly)) {
+            fail(BadInput,
+                { ErrorCode::BadCode,
+                    QStringLiteral("cannot read %1: %2").arg(a.file, f.errorString()) });
+            return;
+        }
+        a.given = true;
+        if (!usePeerText(QString::fromUtf8(f.read(64 * 1024))))
+            return;
     }
-    usePeerText(QString::fromUtf8(f.read(64 * 1024)));
+    if (!waiting)
+        m_peerFilePoll.stop();
 }
 
-void CliRunner::usePeerText(const QString &text)
+bool CliRunner::usePeerText(const QString &text)
 {
     const PeerInput in = parsePeerInput(text);
     if (!in.isValid()) {
         fail(BadInput, in.error);
-        return;
+        return false;
     }
-    m_peerGiven = true;
+    if (in.code)
+        m_friends[in.code->fingerprint].name = in.code->name;
     m_node.connectToPeer(text);
+    return true;
 }
 
 void CliRunner::onState(State state)
 {
+    // The device: idle, discovering, ready, failed (no "peer").
     emitEvent({ { QStringLiteral("event"), QStringLiteral("state") },
         { QStringLiteral("state"), stateName(state) } });
     if (state == State::Failed) {
-        // The engine gave up for good; its last error says why (and picks the exit code).
+        // The engine could not start (port, identity); its last error says why.
         finish(m_lastError.isError() ? exitCodeFor(m_lastError.code) : int(Other));
         return;
     }
-    if (state == State::Connecting || state == State::Reconnecting || state == State::Ready)
+    if (state == State::Ready)
         human(QStringLiteral("[%1]").arg(stateName(state)));
 }
 
-void CliRunner::onConnected(const ConnectionInfo &info)
+void CliRunner::onFriendState(const QByteArray &peer, State state)
+{
+    FriendSeen &f = m_friends[peer];
+    f.state = state;
+    emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("state") },
+                           { QStringLiteral("state"), stateName(state) } },
+        peer));
+    if (state == State::Connecting || state == State::Reconnecting)
+        human(QStringLiteral("[%1 %2]").arg(stateName(state), who(peer)));
+    if (state == State::Failed || state == State::Disconnected || state == State::Idle)
+        checkAllGone();
+}
+
+void CliRunner::onConnected(const QByteArray &peer, const ConnectionInfo &info)
 {
     m_everConnected = true;
-    m_overallTimer.stop();
-    m_peerName = info.peerName;
-    emitEvent({ { QStringLiteral("event"), QStringLiteral("connected") },
-        { QStringLiteral("path"), pathName(info.path) },
-        { QStringLiteral("local"), info.local.toString() },
-        { QStringLiteral("remote"), info.remote.toString() },
-        { QStringLiteral("elapsed_ms"), info.elapsedMs },
-        { QStringLiteral("peer_name"), info.peerName },
-        { QStringLiteral("peer_fingerprint"), QString::fromLatin1(info.peerFingerprint.toHex()) },
-        { QStringLiteral("pinned"), info.peerPinnedByCode },
-        { QStringLiteral("resumed"), info.resumed } });
-    human(
-        QStringLiteral("Connected to %1 (%2, %3 -> %4) in %5 ms%6")
-            .arg(info.peerName, pathName(info.path), info.local.toString(), info.remote.toString())
-            .arg(info.elapsedMs)
-            .arg(info.peerPinnedByCode
-                    ? QString()
-                    : QStringLiteral(
-                        "\nFirst connection to this peer: compare its fingerprint out of band: %1")
-                          .arg(QString::fromLatin1(info.peerFingerprint.toHex()))));
-    if (!m_sentInitial) {
-        m_sentInitial = true;
+    m_friends.remove(QByteArray()); // a trust-on-first-use attempt now has its fingerprint
+    FriendSeen &f = m_friends[peer];
+    f.name = info.peerName;
+    emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("connected") },
+                           { QStringLiteral("path"), pathName(info.path) },
+                           { QStringLiteral("local"), info.local.toString() },
+                           { QStringLiteral("remote"), info.remote.toString() },
+                           { QStringLiteral("elapsed_ms"), info.elapsedMs },
+                           { QStringLiteral("peer_name"), info.peerName },
+                           { QStringLiteral("peer_fingerprint"),
+                               QString::fromLatin1(info.peerFingerprint.toHex()) },
+                           { QStringLiteral("pinned"), info.peerPinnedByCode },
+                           { QStringLiteral("resumed"), info.resumed } },
+        peer));
+    human(QStringLiteral("Connected to %1 (%2, %3 -> %4) in %5 ms%6")
+              .arg(who(peer), pathName(info.path), info.local.toString(), info.remote.toString())
+              .arg(info.elapsedMs)
+              .arg(info.peerPinnedByCode
+                      ? QString()
+                      : QStringLiteral("\nFirst connection to this peer: compare its fingerprint "
+                                       "out of band: %1")
+                            .arg(QString::fromLatin1(info.peerFingerprint.toHex()))));
+    if (!f.connectedOnce) {
+        f.connectedOnce = true;
         for (const QString &text : std::as_const(m_say))
-            m_node.sendChat(text);
+            m_node.sendChat(peer, text);
+        for (const Directed &d : std::as_const(m_sayTo)) {
+            if (matches(d.peer, peer, f.name))
+                m_node.sendChat(peer, d.value);
+        }
         for (const QString &path : std::as_const(m_send))
-            m_node.sendPaths({ path });
-        if (m_exitWhenDone)
+            m_node.sendPaths(peer, { path });
+        for (const Directed &d : std::as_const(m_sendTo)) {
+            if (matches(d.peer, peer, f.name))
+                m_node.sendPaths(peer, { d.value });
+        }
+    }
+    // Every friend named on the command line is connected: the deadline is met, and the "all
+    // done" handshake can start (it covers every friend).
+    int connectedOnce = 0;
+    for (const FriendSeen &s : std::as_const(m_friends))
+        connectedOnce += s.connectedOnce ? 1 : 0;
+    if (connectedOnce >= m_peers.size()) {
+        m_overallTimer.stop();
+        if (m_exitWhenDone && !m_doneRequested) {
+            m_doneRequested = true;
             m_node.requestDone();
+        }
     }
 }
 
-void CliRunner::onError(const Error &error)
+void CliRunner::onError(const QByteArray &peer, const Error &error)
 {
     m_lastError = error;
-    emitEvent({ { QStringLiteral("event"), QStringLiteral("error") },
-        { QStringLiteral("code"), errorCodeName(error.code) },
-        { QStringLiteral("message"), error.message } });
+    emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("error") },
+                           { QStringLiteral("code"), errorCodeName(error.code) },
+                           { QStringLiteral("message"), error.message } },
+        peer));
     if (!m_json)
-        std::fprintf(stderr, "punchline-cli: %s\n", qPrintable(error.message));
+        std::fprintf(stderr, "punchline-cli: %s%s\n",
+            peer.isEmpty() ? "" : qPrintable(QStringLiteral("%1: ").arg(who(peer))),
+            qPrintable(oneLine(error.message)));
     switch (error.code) {
-    case ErrorCode::ConnectTimeout:
-    case ErrorCode::ReconnectTimeout:
-    case ErrorCode::SymmetricNat:
     case ErrorCode::PortInUse:
     case ErrorCode::IdentityError:
     case ErrorCode::BadCode:
     case ErrorCode::CodeChecksum:
     case ErrorCode::CodeVersion:
-        // Fatal for this run: the engine has stopped trying.
-        finish(exitCodeFor(error.code));
+    case ErrorCode::ConnectedToSelf:
+        // A problem of this run itself (not of one friend's connection): nothing to wait for.
+        if (peer.isEmpty())
+            finish(exitCodeFor(error.code));
         break;
     default:
         break;
     }
 }
 
-void CliRunner::onDisconnected(const Error &why)
+void CliRunner::onDisconnected(const QByteArray &peer, const Error &why)
 {
-    human(QStringLiteral("Disconnected%1")
-              .arg(why.isError() ? QStringLiteral(": ") + why.message : QString()));
-    if (m_exitWhenDone && !why.isError())
-        finish(Done);
-    else if (!why.isError() || why.code == ErrorCode::PeerClosed)
+    human(QStringLiteral("Disconnected from %1%2")
+              .arg(who(peer), why.isError() ? QStringLiteral(": ") + why.message : QString()));
+    if (!why.isError() || why.code == ErrorCode::PeerClosed) {
+        m_friends[peer].state = State::Disconnected;
+        checkAllGone();
+    }
+}
+
+// The run ends by itself once no friend of it is being reached any more: each left on purpose
+// (exit 0) or the engine gave up on it (its error's exit code).
+void CliRunner::checkAllGone()
+{
+    if (m_peers.isEmpty())
+        return;
+    for (const PeerArg &a : std::as_const(m_peers)) {
+        if (!a.given)
+            return;
+    }
+    bool anyFailed = false;
+    int settled = 0;
+    for (const FriendSeen &f : std::as_const(m_friends)) {
+        if (f.state == State::Connecting || f.state == State::Securing
+            || f.state == State::Connected || f.state == State::Reconnecting)
+            return;
+        if (f.state == State::Failed)
+            anyFailed = true;
+        if (f.state == State::Failed || f.state == State::Disconnected)
+            ++settled;
+    }
+    if (settled == 0)
+        return;
+    if (anyFailed)
+        finish(m_lastError.isError() ? exitCodeFor(m_lastError.code) : int(Other));
+    else
         finish(Done);
 }
 
-void CliRunner::onTransfer(const TransferInfo &t)
+void CliRunner::onTransfer(const QByteArray &peer, const TransferInfo &t)
 {
+    m_transferPeer.insert(t.id, peer);
     QJsonObject o { { QStringLiteral("event"), QStringLiteral("transfer") },
         { QStringLiteral("id"), t.id },
         { QStringLiteral("direction"),
@@ -479,18 +636,21 @@ void CliRunner::onTransfer(const TransferInfo &t)
         o.insert(QStringLiteral("error"), errorCodeName(t.error.code));
         o.insert(QStringLiteral("message"), t.error.message);
     }
+    // "name" is the transfer's here (as before); the friend's goes as "peer_name".
+    o.insert(QStringLiteral("peer"), QString::fromLatin1(peer.toHex()));
+    o.insert(QStringLiteral("peer_name"), m_friends.value(peer).name);
     emitEvent(o);
     if (t.state != TransferState::Progress)
         human(
-            QStringLiteral("transfer %1 %2: %3 (%4/%5 bytes)%6")
+            QStringLiteral("transfer %1 %2 %3: %4 (%5/%6 bytes)%7")
                 .arg(t.id.left(8),
-                    t.direction == TransferDirection::In ? QStringLiteral("in")
-                                                         : QStringLiteral("out"),
-                    transferStateName(t.state))
+                    t.direction == TransferDirection::In ? QStringLiteral("from")
+                                                         : QStringLiteral("to"),
+                    who(peer), transferStateName(t.state))
                 .arg(t.bytes)
                 .arg(t.total)
                 .arg(t.error.isError()
-                        ? QStringLiteral(": ") + t.error.message
+                        ? QStringLiteral(": ") + oneLine(t.error.message)
                         : (t.state == TransferState::Offered && t.direction == TransferDirection::In
                                 ? QStringLiteral(" — answer /accept %1 or /decline %1").arg(t.id)
                                 : QString())));
@@ -515,19 +675,102 @@ void CliRunner::readStdin()
     }
 }
 
+QList<QByteArray> CliRunner::activeFriends() const
+{
+    QList<QByteArray> out;
+    for (auto it = m_friends.cbegin(); it != m_friends.cend(); ++it) {
+        const State s = it.value().state;
+        if (!it.key().isEmpty()
+            && (s == State::Connecting || s == State::Securing || s == State::Connected
+                || s == State::Reconnecting))
+            out.append(it.key());
+    }
+    return out;
+}
+
+bool CliRunner::matches(const QString &peer, const QByteArray &fingerprint, const QString &name)
+{
+    const QString hex = QString::fromLatin1(fingerprint.toHex());
+    static const QRegularExpression hexPrefix(QStringLiteral("^[0-9A-Fa-f]{8,64}$"));
+    if (hexPrefix.match(peer).hasMatch() && hex.startsWith(peer.toLower()))
+        return true;
+    return !name.isEmpty() && name.compare(peer, Qt::CaseInsensitive) == 0;
+}
+
+QList<QByteArray> CliRunner::matchFriends(const QString &peer) const
+{
+    QList<QByteArray> out;
+    for (auto it = m_friends.cbegin(); it != m_friends.cend(); ++it) {
+        if (!it.key().isEmpty() && matches(peer, it.key(), it.value().name))
+            out.append(it.key());
+    }
+    return out;
+}
+
 void CliRunner::handleInputLine(const QString &line)
 {
     if (line.startsWith(QLatin1String("/accept ")) || line.startsWith(QLatin1String("/decline "))) {
         const bool yes = line.startsWith(QLatin1String("/accept "));
-        m_node.acceptTransfer(line.section(QLatin1Char(' '), 1).trimmed(), yes);
+        const QString id = line.section(QLatin1Char(' '), 1).trimmed();
+        if (!m_transferPeer.contains(id)) {
+            onError({}, { ErrorCode::BadUsage, QStringLiteral("no transfer %1").arg(id) });
+            return;
+        }
+        m_node.acceptTransfer(m_transferPeer.value(id), id, yes);
         return;
     }
+    if (line.startsWith(QLatin1String("/to "))) {
+        const QString peer = line.section(QLatin1Char(' '), 1, 1);
+        const QString text = line.section(QLatin1Char(' '), 2);
+        const QList<QByteArray> to = matchFriends(peer);
+        if (to.size() != 1 || text.isEmpty()) {
+            onError({},
+                { ErrorCode::BadUsage,
+                    to.isEmpty() ? QStringLiteral("no friend matches \"%1\"").arg(peer)
+                                 : (to.size() > 1 ? QStringLiteral("\"%1\" matches several "
+                                                                   "friends: give more of the "
+                                                                   "fingerprint")
+                                                        .arg(peer)
+                                                  : QStringLiteral("/to PEER TEXT")) });
+            return;
+        }
+        m_node.sendChat(to.first(), text);
+        return;
+    }
+    QList<QByteArray> to = activeFriends();
     if (line.startsWith(QLatin1String("/send "))) {
-        m_node.sendPaths({ QFileInfo(line.mid(6).trimmed()).absoluteFilePath() });
+        const QString path = QFileInfo(line.mid(6).trimmed()).absoluteFilePath();
+        for (const QByteArray &peer : std::as_const(to))
+            m_node.sendPaths(peer, { path });
         return;
     }
-    if (!line.isEmpty())
-        m_node.sendChat(line);
+    if (line.isEmpty())
+        return;
+    if (to.isEmpty()) {
+        // Nobody is being reached yet: the line goes to every friend once connected, like --say.
+        m_say.append(line);
+        return;
+    }
+    for (const QByteArray &peer : std::as_const(to))
+        m_node.sendChat(peer, line);
+}
+
+QJsonObject CliRunner::withPeer(QJsonObject event, const QByteArray &peer) const
+{
+    if (!peer.isEmpty()) {
+        event.insert(QStringLiteral("peer"), QString::fromLatin1(peer.toHex()));
+        if (!event.contains(QStringLiteral("name")))
+            event.insert(QStringLiteral("name"), m_friends.value(peer).name);
+    }
+    return event;
+}
+
+QString CliRunner::who(const QByteArray &peer) const
+{
+    const QString name = m_friends.value(peer).name;
+    if (!name.isEmpty())
+        return oneLine(name);
+    return peer.isEmpty() ? QStringLiteral("friend") : QString::fromLatin1(peer.toHex().left(8));
 }
 
 void CliRunner::emitEvent(const QJsonObject &event)
@@ -544,7 +787,7 @@ void CliRunner::human(const QString &line)
 
 void CliRunner::fail(int code, const Error &error)
 {
-    onError(error);
+    onError({}, error);
     finish(code);
 }
 

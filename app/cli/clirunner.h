@@ -4,6 +4,7 @@
 
 #include "engine/node.h"
 
+#include <QHash>
 #include <QJsonObject>
 #include <QObject>
 #include <QStringList>
@@ -29,42 +30,72 @@ Q_SIGNALS:
     void finished(int exitCode);
 
 private:
+    // One --peer argument: a code or addresses, or @FILE to wait for.
+    struct PeerArg
+    {
+        QString text;
+        QString file;
+        bool given = false;
+    };
+    // What this run knows of one friend (by fingerprint hex).
+    struct FriendSeen
+    {
+        QString name;
+        State state = State::Idle;
+        bool connectedOnce = false;
+    };
+    // --say-to / --send-to: PEER=VALUE, for the friend whose fingerprint starts with PEER (hex,
+    // at least 8 digits) or whose name is PEER.
+    struct Directed
+    {
+        QString peer;
+        QString value;
+    };
+
     void onLocalInfo(const LocalInfo &info);
     void onState(State state);
-    void onConnected(const ConnectionInfo &info);
-    void onError(const Error &error);
-    void onDisconnected(const Error &why);
-    void onTransfer(const TransferInfo &info);
-    void waitForPeerFile();
-    void usePeerText(const QString &text);
+    void onFriendState(const QByteArray &peer, State state);
+    void onConnected(const QByteArray &peer, const ConnectionInfo &info);
+    void onError(const QByteArray &peer, const Error &error);
+    void onDisconnected(const QByteArray &peer, const Error &why);
+    void onTransfer(const QByteArray &peer, const TransferInfo &info);
+    void waitForPeerFiles();
+    bool usePeerText(const QString &text);
     void readStdin();
     void handleInputLine(const QString &line);
+    QList<QByteArray> activeFriends() const;
+    // Friends matching PEER (hex prefix of >= 8 digits, or a name); empty if none.
+    QList<QByteArray> matchFriends(const QString &peer) const;
+    static bool matches(const QString &peer, const QByteArray &fingerprint, const QString &name);
+    void checkAllGone();
+    QJsonObject withPeer(QJsonObject event, const QByteArray &peer) const;
+    QString who(const QByteArray &peer) const;
     void emitEvent(const QJsonObject &event);
     void human(const QString &line);
     void fail(int code, const Error &error);
     void finish(int code);
-    void maybeFinishDone();
 
     Node m_node;
     Settings m_settings;
     bool m_json = false;
     bool m_exitWhenDone = false;
+    bool m_doneRequested = false;
     QString m_writeCodeFile;
-    QString m_peerArg;
-    QString m_peerFile;
+    QList<PeerArg> m_peers;
     QStringList m_say;
+    QList<Directed> m_sayTo;
     QStringList m_send;
+    QList<Directed> m_sendTo;
     int m_timeoutSec = 0;
     bool m_localReady = false;
-    bool m_peerGiven = false;
     bool m_everConnected = false;
-    bool m_sentInitial = false;
     bool m_finished = false;
     QTimer m_peerFilePoll;
     QTimer m_overallTimer;
     QSocketNotifier *m_stdin = nullptr;
     QByteArray m_stdinBuffer;
-    QString m_peerName;
+    QHash<QByteArray, FriendSeen> m_friends; // by fingerprint (raw)
+    QHash<QString, QByteArray> m_transferPeer; // transfer id -> friend
     Error m_lastError;
 };
 

@@ -80,6 +80,8 @@ QString errorCodeName(ErrorCode c)
         return QStringLiteral("transfer-rejected");
     case ErrorCode::Canceled:
         return QStringLiteral("canceled");
+    case ErrorCode::StrangerDropped:
+        return QStringLiteral("stranger-dropped");
     case ErrorCode::Internal:
         return QStringLiteral("internal");
     }

@@ -55,6 +55,7 @@ enum class ErrorCode {
     DiskFull,
     TransferRejected, // unsafe name, more bytes than announced, ...
     Canceled,
+    StrangerDropped, // connections from strangers were dropped (a summary, not one each)
     Internal,
 };
 QString errorCodeName(ErrorCode c); // "symmetric-nat", ... (stable, used in JSON)
@@ -123,15 +124,15 @@ struct ChatMessage
 struct FriendInfo
 {
     QByteArray fingerprint;
-    QString name;             // the name the friend gave itself (filtered), or from the code
+    QString name; // the name the friend gave itself (filtered), or from the code
     State state = State::Idle; // Idle: offline (not trying); Connecting, Securing, Connected,
                                // Reconnecting, Disconnected (closed on purpose), Failed (gave up)
-    bool pathKnown = false;   // connected: path/remote below are valid
+    bool pathKnown = false; // connected: path/remote below are valid
     PathKind path = PathKind::Direct;
     Endpoint remote;
-    QDateTime lastSeen;       // last time a session with this friend was up (UTC); invalid: never
+    QDateTime lastSeen; // last time a session with this friend was up (UTC); invalid: never
     bool pinnedByCode = false; // false: accepted on first use from plain addresses
-    Error lastError;          // why the last attempt or link ended (None if it did not fail)
+    Error lastError; // why the last attempt or link ended (None if it did not fail)
 };
 
 enum class TransferDirection { In, Out };

@@ -2,48 +2,27 @@
 
 #include "common/logging.h"
 #include "discovery/discovery.h"
+#include "engine/friend.h"
 #include "identity/identity.h"
 #include "identity/knownpeers.h"
 #include "identity/peercode.h"
 #include "identity/profilesettings.h"
 #include "net/nativesocket.h"
 #include "net/sharedportserver.h"
-#include "punch/puncher.h"
-#include "session/session.h"
-#include "session/tlshandshake.h"
-#include "session/tlslink.h"
-#include "transfer/transfermanager.h"
+#include "punch/incomingdispatcher.h"
 
 #include <QDir>
-#include <QNetworkInterface>
-#include <QSet>
 #include <QSslSocket>
 #include <QThread>
+#include <QTimer>
+#include <map>
 
 namespace Punchline {
 
 namespace {
 
-// Runs a function with the engine's thread check: every entry point is on the network thread.
+// Every entry point is on the network thread.
 #define ASSERT_NETWORK_THREAD() Q_ASSERT(QThread::currentThread() == thread())
-
-bool onLocalSubnet(const QHostAddress &raw)
-{
-    const QHostAddress address = normalizedAddress(raw);
-    if (address.isLoopback())
-        return true;
-    const auto interfaces = QNetworkInterface::allInterfaces();
-    for (const QNetworkInterface &iface : interfaces) {
-        if (!(iface.flags() & QNetworkInterface::IsUp))
-            continue;
-        const auto entries = iface.addressEntries();
-        for (const QNetworkAddressEntry &entry : entries) {
-            if (entry.prefixLength() > 0 && address.isInSubnet(entry.ip(), entry.prefixLength()))
-                return true;
-        }
-    }
-    return false;
-}
 
 QString defaultDisplayName()
 {
@@ -66,28 +45,14 @@ struct Engine::Private
     Discovery *discovery = nullptr;
     bool discoveryDone = false;
     LocalInfo localInfo;
+    IncomingDispatcher *dispatcher = nullptr;
 
-    // The peer we are trying to reach / are connected to.
-    bool haveTarget = false;
-    QList<Endpoint> targetCandidates;
-    QByteArray pinnedFingerprint; // from the code; empty = trust on first use
-    QString targetName;
-    QElapsedTimer sinceCode; // from "peer code available" to usable session
-    bool reconnecting = false;
-    bool userDisconnected = false;
-    Endpoint lastRemote;
-    PathKind lastPath = PathKind::Direct;
-    Endpoint lastLocal;
-    QByteArray peerFingerprint; // proven by TLS
-    bool everConnected = false;
-
-    Puncher *puncher = nullptr;
-    TlsHandshake *handshake = nullptr;
-    TlsLink *link = nullptr;
-    Session *session = nullptr;
-    TransferManager *transfers = nullptr;
-    Error lastPathError;
-    QSet<QString> reportedPathErrors;
+    std::map<QByteArray, Friend *> friends; // by fingerprint
+    Friend *tofu = nullptr; // plain addresses, not proven yet (at most one)
+    bool doneRequested = false;
+    bool allDoneEmitted = false;
+    QTimer *friendsChangedTimer
+        = nullptr; // coalesces list updates into one signal per event-loop turn
 
     void setState(State s)
     {
@@ -100,16 +65,14 @@ struct Engine::Private
 
     void log(const QString &line)
     {
-        qCInfo(lcEngine) << line;
+        qCInfo(lcEngine).noquote() << line;
         Q_EMIT q->logLine(line);
     }
 
     void fatal(const Error &e)
     {
         log(QStringLiteral("error: %1").arg(e.message));
-        stopPunching();
-        // The reason first: whoever reacts to Failed (the CLI exits on it) already has it.
-        Q_EMIT q->errorOccurred(e);
+        Q_EMIT q->errorOccurred({}, e);
         setState(State::Failed);
     }
 
@@ -134,13 +97,30 @@ struct Engine::Private
     {
         auto *server = new Net::SharedPortServer(q);
         server->setSocketDescriptor(fd);
-        QObject::connect(server, &Net::SharedPortServer::incoming, q, [this](qintptr incoming) {
-            if (puncher && puncher->isActive())
-                puncher->addIncoming(incoming);
-            else
-                Net::closeFd(incoming); // not punching: nobody is expected
-        });
+        QObject::connect(server, &Net::SharedPortServer::incoming, q,
+            [this](qintptr incoming) { dispatcher->addConnection(incoming); });
         listeners.append(server);
+    }
+
+    // A connection whose preamble claims `fp`: to that friend if it is being reached, to the
+    // trust-on-first-use attempt if the fingerprint is nobody's, else closed.
+    void route(QSslSocket *socket, const QByteArray &fp)
+    {
+        const QString from
+            = Endpoint { normalizedAddress(socket->peerAddress()), socket->peerPort() }.toString();
+        const auto it = friends.find(fp);
+        if (it != friends.end()) {
+            if (!it->second->offerIncoming(socket, fp))
+                qCDebug(lcEngine).noquote() << from << "claims a friend not being reached now";
+            return;
+        }
+        if (tofu && tofu->isActive() && tofu->offerIncoming(socket, fp))
+            return;
+        // Often a friend who pasted our code before we pasted theirs: it keeps trying, and gets in
+        // once the user adds it. Not an error to show.
+        qCDebug(lcEngine).noquote() << from << "speaks Punchline but is nobody we are reaching";
+        socket->abort();
+        socket->deleteLater();
     }
 
     void startDiscovery()
@@ -150,6 +130,20 @@ struct Engine::Private
         QObject::connect(discovery, &Discovery::finished, q,
             [this](const DiscoveryResult &r) { onDiscovered(r); });
         discovery->start();
+    }
+
+    void updateCode()
+    {
+        PeerCode code;
+        code.name = localInfo.displayName;
+        code.fingerprint = localInfo.fingerprint;
+        if (localInfo.publicEndpoint)
+            code.candidates.append(*localInfo.publicEndpoint);
+        for (const Endpoint &e : std::as_const(localInfo.local)) {
+            if (!code.candidates.contains(e))
+                code.candidates.append(e);
+        }
+        localInfo.code = code.encode();
     }
 
     void onDiscovered(const DiscoveryResult &r)
@@ -164,245 +158,165 @@ struct Engine::Private
         localInfo.explanation = r.explanation;
         localInfo.displayName = profile->displayName();
         localInfo.fingerprint = identity->fingerprint();
-        PeerCode code;
-        code.name = localInfo.displayName;
-        code.fingerprint = localInfo.fingerprint;
-        if (r.publicEndpoint)
-            code.candidates.append(*r.publicEndpoint);
-        for (const Endpoint &e : r.local) {
-            if (!code.candidates.contains(e))
-                code.candidates.append(e);
-        }
-        localInfo.code = code.encode();
+        updateCode();
         log(QStringLiteral("ready: public %1 via %2, NAT %3")
                 .arg(r.publicEndpoint ? r.publicEndpoint->toString() : QStringLiteral("unknown"),
                     publicSourceName(r.publicSource), natName(r.nat)));
         if (state == State::Discovering)
             setState(State::Ready);
         Q_EMIT q->localInfoReady(localInfo);
-        if (haveTarget && !puncher && !session->hasLink())
-            startPunching(false);
+        const auto all = allFriends();
+        for (Friend *f : all)
+            f->discoveryReady();
     }
 
-    void startPunching(bool healing)
+    QList<Friend *> allFriends() const
     {
-        stopPunching();
-        Puncher::Config c;
-        c.localPort = port;
-        c.candidates = targetCandidates;
-        if (healing && lastRemote.isValid() && !c.candidates.contains(lastRemote))
-            c.candidates.prepend(lastRemote);
-        c.ourFingerprint = identity->fingerprint();
-        c.expectedPeerFingerprint
-            = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : peerFingerprint;
-        c.attemptTimeoutMs = settings.attemptTimeoutMs;
-        c.retryIntervalMs = settings.retryIntervalMs;
-        c.backoff = healing;
-        c.deadlineMs = healing ? settings.reconnectWindowMs : settings.connectTimeoutMs;
-        c.lowTtl = settings.lowTtl;
-        lastPathError = {};
-        reportedPathErrors.clear();
-        puncher = new Puncher(c, q);
-        QObject::connect(puncher, &Puncher::progress, q, &Engine::connectProgress);
-        QObject::connect(puncher, &Puncher::pathRejected, q, [this](const Error &e) {
-            log(QStringLiteral("path rejected: %1").arg(e.message));
-            if (e.code == ErrorCode::PeerIdentityMismatch || e.code == ErrorCode::NotPunchline)
-                reportPathError(e);
+        QList<Friend *> out;
+        for (const auto &[fp, f] : friends)
+            out.append(f);
+        if (tofu)
+            out.append(tofu);
+        return out;
+    }
+
+    Friend::Context context()
+    {
+        Friend::Context c;
+        c.identity = identity;
+        c.port = port;
+        c.settings = settings;
+        c.settings.displayName = profile->displayName();
+        c.profileDir = settings.profileDir;
+        c.knownPeers = knownPeers.get();
+        c.resolveIdentity
+            = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
+                  const Puncher::Nomination &how) { return resolveTofu(self, fp, socket, how); };
+        return c;
+    }
+
+    Friend *makeFriend(const QByteArray &fp)
+    {
+        auto *f = new Friend(context(), fp, q);
+        // The fingerprint is read when a signal is sent: a trust-on-first-use friend gets its
+        // fingerprint only once proven.
+        QObject::connect(f, &Friend::stateChanged, q,
+            [this, f](State s) { Q_EMIT q->friendStateChanged(f->fingerprint(), s); });
+        QObject::connect(f, &Friend::infoChanged, q, [this] { scheduleFriendsChanged(); });
+        QObject::connect(f, &Friend::connectProgress, q, [this, f](const ConnectProgress &p) {
+            Q_EMIT q->connectProgress(f->fingerprint(), p);
         });
-        QObject::connect(puncher, &Puncher::nominated, q,
-            [this](const Puncher::Nomination &n) { onNominated(n); });
-        QObject::connect(
-            puncher, &Puncher::failed, q, [this](const Error &e) { onPunchFailed(e); });
-        setState(healing ? State::Reconnecting : State::Connecting);
-        log(QStringLiteral("%1 %2 candidate(s)")
-                .arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
-                .arg(c.candidates.size()));
-        puncher->start();
-    }
-
-    // The friend to reach from now on (pinned: from a code or the known peers; empty: trust on
-    // first use). Punching starts now, or as soon as discovery is done.
-    void setTarget(const QList<Endpoint> &candidates, const QByteArray &pinned, const QString &name)
-    {
-        sinceCode.start();
-        haveTarget = true;
-        userDisconnected = false;
-        reconnecting = false;
-        targetCandidates = candidates;
-        pinnedFingerprint = pinned;
-        targetName = name;
+        QObject::connect(f, &Friend::connected, q, [this, f](const ConnectionInfo &i) {
+            Q_EMIT q->connected(f->fingerprint(), i);
+            scheduleFriendsChanged();
+        });
+        QObject::connect(f, &Friend::disconnected, q,
+            [this, f](const Error &e) { Q_EMIT q->disconnected(f->fingerprint(), e); });
+        QObject::connect(f, &Friend::errorOccurred, q,
+            [this, f](const Error &e) { Q_EMIT q->errorOccurred(f->fingerprint(), e); });
+        QObject::connect(f, &Friend::chatReceived, q,
+            [this, f](const ChatMessage &m) { Q_EMIT q->chatReceived(f->fingerprint(), m); });
+        QObject::connect(f, &Friend::chatDelivered, q,
+            [this, f](const QString &id) { Q_EMIT q->chatDelivered(f->fingerprint(), id); });
+        QObject::connect(f, &Friend::rttMeasured, q,
+            [this, f](int ms) { Q_EMIT q->rttMeasured(f->fingerprint(), ms); });
+        QObject::connect(f, &Friend::transferUpdated, q,
+            [this, f](const TransferInfo &t) { Q_EMIT q->transferUpdated(f->fingerprint(), t); });
+        QObject::connect(f, &Friend::allDone, q, [this] { maybeAllDone(); });
+        QObject::connect(f, &Friend::logLine, q, [this](const QString &l) { log(l); });
         if (discoveryDone)
-            startPunching(false);
+            f->discoveryReady();
+        if (doneRequested)
+            f->requestDone();
+        return f;
     }
 
-    // A path that leads to the wrong program is reported once per attempt, not at every retry.
-    void reportPathError(const Error &e)
+    void dropTofu()
     {
-        const QString key = errorCodeName(e.code) + QLatin1Char('|') + e.message;
-        if (reportedPathErrors.contains(key))
+        if (!tofu)
             return;
-        reportedPathErrors.insert(key);
-        Q_EMIT q->errorOccurred(e);
-    }
-
-    void stopPunching()
-    {
-        if (handshake) {
-            handshake->disconnect(q);
-            handshake->deleteLater();
-            handshake = nullptr;
-        }
-        if (puncher) {
-            puncher->disconnect(q);
-            puncher->stop();
-            puncher->deleteLater();
-            puncher = nullptr;
-        }
-    }
-
-    void onPunchFailed(Error e)
-    {
-        if (lastPathError.code == ErrorCode::PeerIdentityMismatch)
-            e = lastPathError;
-        else if (e.code == ErrorCode::ConnectTimeout && localInfo.nat == NatKind::EndpointDependent)
-            e = { ErrorCode::SymmetricNat,
-                QStringLiteral("your NAT changes ports per destination (symmetric): a direct "
-                               "connection is not possible from this network") };
-        if (reconnecting && e.code == ErrorCode::ConnectTimeout)
-            e = { ErrorCode::ReconnectTimeout,
-                QStringLiteral("the connection was lost and could not be restored within %1 s")
-                    .arg(settings.reconnectWindowMs / 1000) };
-        puncher->deleteLater();
-        puncher = nullptr;
-        fatal(e);
-    }
-
-    void onNominated(const Puncher::Nomination &n)
-    {
-        setState(State::Securing);
-        lastRemote = n.remote;
-        lastLocal = n.local;
-        lastPath = onLocalSubnet(n.remote.address) ? PathKind::Lan : PathKind::Direct;
-        n.socket->setParent(q);
-        Net::enableKeepAlive(n.socket->socketDescriptor(), 30, 10, 3);
-        Net::setNotSentLowWater(n.socket->socketDescriptor(), 128 * 1024);
-        const QByteArray expected
-            = !pinnedFingerprint.isEmpty() ? pinnedFingerprint : n.peerFingerprint;
-        handshake = new TlsHandshake(n.socket, *identity, n.tlsServer, expected, 10000, q);
-        QObject::connect(handshake, &TlsHandshake::succeeded, q,
-            [this, socket = n.socket](const QByteArray &fp) {
-                handshake->deleteLater();
-                handshake = nullptr;
-                onSecured(socket, fp);
-            });
-        QObject::connect(
-            handshake, &TlsHandshake::failed, q, [this, socket = n.socket](const Error &e) {
-                handshake->deleteLater();
-                handshake = nullptr;
-                socket->abort();
-                socket->deleteLater();
-                log(QStringLiteral("secure handshake failed: %1").arg(e.message));
-                lastPathError = e;
-                if (e.code == ErrorCode::PeerIdentityMismatch) {
-                    // Someone else proved (by TLS) to hold another identity at the friend's
-                    // address. Do not keep talking to it: this ends the attempt.
-                    fatal(e);
-                    return;
-                }
-                reportPathError(e);
-                if (puncher) {
-                    setState(reconnecting ? State::Reconnecting : State::Connecting);
-                    puncher->resume();
-                }
-            });
-        handshake->start();
-    }
-
-    void onSecured(QSslSocket *socket, const QByteArray &fp)
-    {
-        if (!peerFingerprint.isEmpty() && fp != peerFingerprint && !reconnecting) {
-            // A different friend than the session so far: start a fresh conversation.
-            session->reset();
-        }
-        peerFingerprint = fp;
-        if (puncher) {
-            puncher->disconnect(q);
-            puncher->stop();
-            puncher->deleteLater();
-            puncher = nullptr;
-        }
-        link = new TlsLink(socket, q);
-        QObject::connect(
-            link, &Link::closed, q, [this, l = link](const Error &why) { onLinkClosed(l, why); });
-        session->attachLink(link);
-        log(QStringLiteral("secure link %1").arg(link->describe()));
-    }
-
-    void onSessionUp(const QString &peerName)
-    {
-        ConnectionInfo info;
-        info.path = lastPath;
-        info.local = lastLocal;
-        info.remote = lastRemote;
-        info.elapsedMs = sinceCode.isValid() ? sinceCode.elapsed() : 0;
-        info.peerName = peerName;
-        info.peerFingerprint = peerFingerprint;
-        info.peerPinnedByCode = !pinnedFingerprint.isEmpty();
-        info.resumed = reconnecting;
-        reconnecting = false;
-        everConnected = true;
-
-        KnownPeer kp;
-        kp.fingerprint = peerFingerprint;
-        kp.name = peerName;
-        kp.candidates = targetCandidates;
-        if (lastRemote.isValid() && !kp.candidates.contains(lastRemote))
-            kp.candidates.prepend(lastRemote);
-        kp.lastSeen = QDateTime::currentDateTimeUtc();
-        kp.pinnedByCode = info.peerPinnedByCode;
-        knownPeers->remember(kp);
-        Error saveError;
-        if (!knownPeers->save(&saveError))
-            log(QStringLiteral("could not remember this peer: %1").arg(saveError.message));
-        log(QStringLiteral("connected to %1 (%2) in %3 ms")
-                .arg(peerName, pathName(info.path))
-                .arg(info.elapsedMs));
-        // Details first: whoever sees the Connected state already has the ConnectionInfo.
-        Q_EMIT q->connected(info);
-        setState(State::Connected);
-    }
-
-    void onLinkClosed(TlsLink *closedLink, const Error &why)
-    {
-        if (closedLink != link)
-            return;
-        onLinkLost(why);
-    }
-
-    void onLinkLost(const Error &why)
-    {
-        if (!link)
-            return;
-        TlsLink *old = link;
-        link = nullptr;
+        Friend *old = tofu;
+        tofu = nullptr;
         old->disconnect(q);
-        session->detachLink();
-        old->abortNow(); // RST, no TIME_WAIT: the same 4-tuple is punched again right away
+        old->cancel();
         old->deleteLater();
-        if (userDisconnected || why.code == ErrorCode::PeerClosed) {
-            setState(State::Disconnected);
-            Q_EMIT q->disconnected(why);
-            return;
+    }
+
+    Friend::Resolution resolveTofu(
+        Friend *self, const QByteArray &fp, QSslSocket *socket, const Puncher::Nomination &how)
+    {
+        if (self != tofu)
+            return Friend::Resolution::Refuse;
+        const auto it = friends.find(fp);
+        if (it == friends.end()) {
+            // A new friend, accepted on first use: the user is shown its fingerprint.
+            friends[fp] = self;
+            tofu = nullptr;
+            scheduleFriendsChanged();
+            return Friend::Resolution::Adopt;
         }
-        log(QStringLiteral("link lost: %1").arg(why.message));
-        Q_EMIT q->disconnected(why);
-        if (why.code == ErrorCode::PeerIdentityMismatch || why.code == ErrorCode::ProtocolError) {
-            fatal(why);
-            return;
+        Friend *existing = it->second;
+        // The dispatcher's queued deletion must not run under the caller's feet.
+        QTimer::singleShot(0, q, [this] { dropTofu(); });
+        if (existing->state() == State::Connected) {
+            log(QStringLiteral("already connected to the friend at %1").arg(how.remote.toString()));
+            return Friend::Resolution::Refuse;
         }
-        reconnecting = true;
-        sinceCode.start();
-        startPunching(true);
+        existing->takeProven(socket, how);
+        return Friend::Resolution::HandedOver;
+    }
+
+    void scheduleFriendsChanged()
+    {
+        if (!friendsChangedTimer->isActive())
+            friendsChangedTimer->start();
+    }
+
+    void emitFriendsChanged()
+    {
+        QList<FriendInfo> list;
+        for (const auto &[fp, f] : friends)
+            list.append(f->info());
+        std::sort(list.begin(), list.end(),
+            [](const FriendInfo &a, const FriendInfo &b) { return a.lastSeen > b.lastSeen; });
+        Q_EMIT q->friendsChanged(list);
+    }
+
+    void maybeAllDone()
+    {
+        if (!doneRequested || allDoneEmitted)
+            return;
+        bool any = false;
+        for (const auto &[fp, f] : friends) {
+            if (!f->isActive())
+                continue;
+            if (!f->isDone())
+                return;
+            any = true;
+        }
+        if (tofu && tofu->isActive())
+            return;
+        if (!any)
+            return;
+        allDoneEmitted = true;
+        Q_EMIT q->allDone();
+    }
+
+    Friend *find(const QByteArray &fp) const
+    {
+        const auto it = friends.find(fp);
+        return it == friends.end() ? nullptr : it->second;
+    }
+
+    Friend *findOrComplain(const QByteArray &fp)
+    {
+        Friend *f = fp.isEmpty() ? tofu : find(fp);
+        if (!f)
+            Q_EMIT q->errorOccurred(fp,
+                { ErrorCode::BadUsage,
+                    QStringLiteral("no friend with the fingerprint %1")
+                        .arg(QString::fromLatin1(fp.toHex())) });
+        return f;
     }
 };
 
@@ -411,6 +325,11 @@ Engine::Engine(QObject *parent)
     , d(std::make_unique<Private>())
 {
     d->q = this;
+    // A child, so it moves to the network thread with the engine.
+    d->friendsChangedTimer = new QTimer(this);
+    d->friendsChangedTimer->setSingleShot(true);
+    d->friendsChangedTimer->setInterval(0);
+    connect(d->friendsChangedTimer, &QTimer::timeout, this, [this] { d->emitFriendsChanged(); });
 }
 
 Engine::~Engine()
@@ -444,7 +363,7 @@ void Engine::start(const Settings &settings)
     }
     d->knownPeers = std::make_unique<KnownPeers>(settings.profileDir);
     if (!d->knownPeers->load(&error))
-        Q_EMIT errorOccurred(error);
+        Q_EMIT errorOccurred({}, error);
 
     // The profile keeps its port so that a code stays valid across restarts; an explicit --port
     // (including 0 = any) is used as given.
@@ -465,23 +384,25 @@ void Engine::start(const Settings &settings)
     if (!d->profile->save(&error))
         d->log(error.message);
 
-    d->session = new Session(SessionConfig { d->profile->displayName(),
-                                 settings.keepaliveIntervalMs, settings.peerSilentLimitMs },
-        this);
-    connect(d->session, &Session::established, this,
-        [this](const QString &peerName, bool) { d->onSessionUp(peerName); });
-    connect(d->session, &Session::chatReceived, this, &Engine::chatReceived);
-    connect(d->session, &Session::chatDelivered, this, &Engine::chatDelivered);
-    connect(d->session, &Session::rttMeasured, this, &Engine::rttMeasured);
-    // Queued like the transfer manager's updates, so "done" events of transfers reach the user
-    // before allDone does.
-    connect(d->session, &Session::allDone, this, &Engine::allDone, Qt::QueuedConnection);
-    connect(d->session, &Session::linkLost, this, [this](const Error &why) { d->onLinkLost(why); });
+    d->dispatcher = new IncomingDispatcher(d->identity->fingerprint(), this);
+    connect(d->dispatcher, &IncomingDispatcher::arrived, this,
+        [this](QSslSocket *socket, const QByteArray &fp) { d->route(socket, fp); });
+    connect(d->dispatcher, &IncomingDispatcher::strangersDropped, this,
+        [this](int, const QString &summary) {
+            Q_EMIT errorOccurred({}, { ErrorCode::StrangerDropped, summary });
+        });
 
-    d->transfers = new TransferManager(settings.downloadDir,
-        QDir(settings.profileDir).filePath(QStringLiteral("transfers")), settings.accept, this);
-    connect(d->transfers, &TransferManager::transferUpdated, this, &Engine::transferUpdated);
-    d->session->setTransferHandler(d->transfers);
+    // Every known friend is in the list from the start, offline until reached.
+    const auto known = d->knownPeers->peers();
+    for (const KnownPeer &kp : known) {
+        if (kp.fingerprint == d->identity->fingerprint() || d->find(kp.fingerprint))
+            continue;
+        Friend *f = d->makeFriend(kp.fingerprint);
+        f->setTarget(kp.candidates, kp.pinnedByCode, kp.name);
+        f->setLastSeen(kp.lastSeen);
+        d->friends[kp.fingerprint] = f;
+    }
+    d->scheduleFriendsChanged();
 
     d->log(QStringLiteral("listening on port %1").arg(d->port));
     d->startDiscovery();
@@ -491,112 +412,138 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
 {
     ASSERT_NETWORK_THREAD();
     if (!d->identity) {
-        Q_EMIT errorOccurred({ ErrorCode::Internal, QStringLiteral("not started") });
+        Q_EMIT errorOccurred({}, { ErrorCode::Internal, QStringLiteral("not started") });
         return;
     }
     const PeerInput in = parsePeerInput(codeOrAddresses);
     if (!in.isValid()) {
-        Q_EMIT errorOccurred(in.error);
+        Q_EMIT errorOccurred({}, in.error);
         return;
     }
-    if (in.code) {
-        if (in.code->fingerprint == d->identity->fingerprint()) {
-            Q_EMIT errorOccurred({ ErrorCode::ConnectedToSelf,
+    if (!in.code) {
+        // Plain addresses: trust on first use. One such attempt at a time.
+        d->dropTofu();
+        d->tofu = d->makeFriend({});
+        d->tofu->setTarget(in.addresses, false, {});
+        d->tofu->connectNow();
+        return;
+    }
+    const QByteArray fp = in.code->fingerprint;
+    if (fp == d->identity->fingerprint()) {
+        Q_EMIT errorOccurred({},
+            { ErrorCode::ConnectedToSelf,
                 QStringLiteral("this is your own code: paste your friend's code instead") });
-            return;
-        }
-        d->setTarget(in.code->candidates, in.code->fingerprint, in.code->name);
-    } else {
-        d->setTarget(in.addresses, {}, {});
+        return;
+    }
+    Friend *f = d->find(fp);
+    if (!f) {
+        f = d->makeFriend(fp);
+        d->friends[fp] = f;
+    }
+    f->setTarget(in.code->candidates, true, in.code->name);
+    d->allDoneEmitted = false;
+    f->connectNow();
+    d->scheduleFriendsChanged();
+}
+
+void Engine::reconnectFriend(const QByteArray &fingerprint)
+{
+    ASSERT_NETWORK_THREAD();
+    if (Friend *f = d->findOrComplain(fingerprint)) {
+        d->allDoneEmitted = false;
+        f->connectNow();
     }
 }
 
-void Engine::reconnectKnownPeer(const QByteArray &fingerprint)
+void Engine::cancelConnect(const QByteArray &fingerprint)
 {
     ASSERT_NETWORK_THREAD();
-    if (!d->knownPeers)
-        return;
-    const auto peer = d->knownPeers->find(fingerprint);
-    if (!peer || peer->candidates.isEmpty()) {
-        Q_EMIT errorOccurred({ ErrorCode::BadCode,
-            QStringLiteral("no known addresses for this friend: ask for a new code") });
+    if (fingerprint.isEmpty() && d->tofu) {
+        d->dropTofu();
         return;
     }
-    d->setTarget(peer->candidates, peer->fingerprint, peer->name);
+    if (Friend *f = d->findOrComplain(fingerprint))
+        f->cancel();
 }
 
-void Engine::cancelConnect()
+void Engine::disconnectFriend(const QByteArray &fingerprint)
 {
     ASSERT_NETWORK_THREAD();
-    if (!d->puncher && !d->handshake)
+    if (fingerprint.isEmpty() && d->tofu) {
+        d->dropTofu();
         return;
-    d->stopPunching();
-    d->haveTarget = false;
-    d->reconnecting = false;
-    d->setState(d->discoveryDone ? State::Ready : State::Discovering);
-}
-
-void Engine::disconnectFromPeer()
-{
-    ASSERT_NETWORK_THREAD();
-    d->userDisconnected = true;
-    d->stopPunching();
-    d->haveTarget = false;
-    if (d->link) {
-        // Bye, then a graceful close (the peer must hear the Bye, or it would start healing);
-        // the link is deleted once it has closed.
-        TlsLink *link = d->link;
-        d->link = nullptr;
-        link->disconnect(this);
-        connect(link, &Link::closed, link, &QObject::deleteLater);
-        d->session->close(QStringLiteral("closed by the user"));
-        d->setState(State::Disconnected);
-        Q_EMIT disconnected({});
-    } else {
-        d->setState(d->discoveryDone ? State::Ready : State::Discovering);
     }
+    if (Friend *f = d->findOrComplain(fingerprint))
+        f->disconnectByUser();
 }
 
-void Engine::sendChat(const QString &id, const QString &text)
+void Engine::forgetFriend(const QByteArray &fingerprint)
 {
     ASSERT_NETWORK_THREAD();
-    if (d->session)
-        d->session->sendChat(id, text);
+    Friend *f = d->findOrComplain(fingerprint);
+    if (!f)
+        return;
+    f->disconnectByUser();
+    d->friends.erase(fingerprint);
+    f->disconnect(this);
+    f->deleteLater();
+    if (d->knownPeers) {
+        d->knownPeers->forget(fingerprint);
+        Error e;
+        if (!d->knownPeers->save(&e))
+            Q_EMIT errorOccurred({}, e);
+    }
+    d->scheduleFriendsChanged();
+}
+
+void Engine::sendChat(const QByteArray &fingerprint, const QString &id, const QString &text)
+{
+    ASSERT_NETWORK_THREAD();
+    Friend *f = d->findOrComplain(fingerprint);
+    if (!f)
+        return;
+    Error error;
+    d->allDoneEmitted = false;
+    if (f->sendChat(id, text, &error).isEmpty())
+        Q_EMIT errorOccurred(fingerprint, error);
 }
 
 void Engine::requestDone()
 {
     ASSERT_NETWORK_THREAD();
-    if (d->session)
-        d->session->requestDone();
+    d->doneRequested = true;
+    d->allDoneEmitted = false;
+    const auto all = d->allFriends();
+    for (Friend *f : all)
+        f->requestDone();
+    d->maybeAllDone();
 }
 
-void Engine::sendPaths(const QString &transferId, const QStringList &paths)
+void Engine::sendPaths(
+    const QByteArray &fingerprint, const QString &transferId, const QStringList &paths)
 {
     ASSERT_NETWORK_THREAD();
-    if (!d->transfers)
+    Friend *f = d->findOrComplain(fingerprint);
+    if (!f)
         return;
     Error error;
-    if (d->transfers->offerPaths(transferId, paths, &error).isEmpty())
-        Q_EMIT errorOccurred(error);
+    d->allDoneEmitted = false;
+    if (!f->sendPaths(transferId, paths, &error))
+        Q_EMIT errorOccurred(fingerprint, error);
 }
 
-void Engine::acceptTransfer(const QString &transferId, bool accept)
+void Engine::acceptTransfer(const QByteArray &fingerprint, const QString &transferId, bool accept)
 {
     ASSERT_NETWORK_THREAD();
-    if (!d->transfers)
-        return;
-    if (accept)
-        d->transfers->accept(transferId);
-    else
-        d->transfers->decline(transferId);
+    if (Friend *f = d->findOrComplain(fingerprint))
+        f->acceptTransfer(transferId, accept);
 }
 
-void Engine::cancelTransfer(const QString &transferId)
+void Engine::cancelTransfer(const QByteArray &fingerprint, const QString &transferId)
 {
     ASSERT_NETWORK_THREAD();
-    if (d->transfers)
-        d->transfers->cancel(transferId);
+    if (Friend *f = d->findOrComplain(fingerprint))
+        f->cancelTransfer(transferId);
 }
 
 void Engine::updateSettings(const Settings &settings)
@@ -606,34 +553,43 @@ void Engine::updateSettings(const Settings &settings)
     d->settings.peerSilentLimitMs = settings.peerSilentLimitMs;
     d->settings.downloadDir = settings.downloadDir;
     d->settings.accept = settings.accept;
-    if (d->transfers) {
-        d->transfers->setDownloadDir(settings.downloadDir);
-        d->transfers->setAcceptPolicy(settings.accept);
+    if (d->profile) {
+        bool save = false;
+        if (!settings.displayName.isEmpty() && settings.displayName != d->profile->displayName()) {
+            d->profile->setDisplayName(settings.displayName);
+            d->localInfo.displayName = d->profile->displayName();
+            save = true;
+        }
+        // The port is the profile's; a new one is used from the next start (a code given out
+        // carries the current one).
+        if (settings.port > 0 && settings.port <= 65535 && settings.port != d->profile->port()) {
+            d->profile->setPort(quint16(settings.port));
+            save = true;
+        }
+        if (save) {
+            Error e;
+            if (!d->profile->save(&e))
+                Q_EMIT errorOccurred({}, e);
+            if (d->discoveryDone) {
+                d->updateCode();
+                Q_EMIT localInfoReady(d->localInfo);
+            }
+        }
     }
-    if (d->session)
-        d->session->setKeepalive(settings.keepaliveIntervalMs, settings.peerSilentLimitMs);
-    if (!settings.displayName.isEmpty() && d->profile) {
-        d->profile->setDisplayName(settings.displayName);
-        d->profile->save();
-    }
+    Settings perFriend = d->settings;
+    perFriend.displayName = d->profile ? d->profile->displayName() : settings.displayName;
+    const auto all = d->allFriends();
+    for (Friend *f : all)
+        f->applySettings(perFriend);
 }
 
 void Engine::shutdown()
 {
     if (!d->q)
         return;
-    if (d->link && d->session) {
-        // Leaving on purpose: the peer should hear Bye (and any last Done) rather than see the
-        // link die and start healing.
-        TlsLink *link = d->link;
-        d->link = nullptr;
-        link->disconnect(this);
-        d->session->sendBye();
-        d->session->detachLink();
-        link->flushAndClose(1000);
-        link->deleteLater();
-    }
-    d->stopPunching();
+    const auto all = d->allFriends();
+    for (Friend *f : all)
+        f->shutdown();
     if (d->discovery)
         d->discovery->stop();
     qDeleteAll(d->listeners);

@@ -8,6 +8,12 @@
 
 namespace Punchline {
 
+template <typename F> void Node::queue(F &&call)
+{
+    QMetaObject::invokeMethod(
+        m_engine, [e = m_engine, call = std::forward<F>(call)] { call(e); }, Qt::QueuedConnection);
+}
+
 void registerMetaTypes()
 {
     qRegisterMetaType<State>();
@@ -17,6 +23,8 @@ void registerMetaTypes()
     qRegisterMetaType<ConnectProgress>();
     qRegisterMetaType<ChatMessage>();
     qRegisterMetaType<TransferInfo>();
+    qRegisterMetaType<FriendInfo>();
+    qRegisterMetaType<QList<FriendInfo>>();
     qRegisterMetaType<Settings>();
     qRegisterMetaType<Endpoint>();
 }
@@ -32,6 +40,8 @@ Node::Node(QObject *parent)
     // Engine -> Node: queued by construction (different threads), value types only.
     connect(m_engine, &Engine::stateChanged, this, &Node::stateChanged);
     connect(m_engine, &Engine::localInfoReady, this, &Node::localInfoReady);
+    connect(m_engine, &Engine::friendsChanged, this, &Node::friendsChanged);
+    connect(m_engine, &Engine::friendStateChanged, this, &Node::friendStateChanged);
     connect(m_engine, &Engine::connectProgress, this, &Node::connectProgress);
     connect(m_engine, &Engine::connected, this, &Node::connected);
     connect(m_engine, &Engine::disconnected, this, &Node::disconnected);
@@ -68,73 +78,67 @@ Node::~Node()
 
 void Node::start(const Settings &settings)
 {
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, settings] { e->start(settings); }, Qt::QueuedConnection);
+    queue([settings](Engine *e) { e->start(settings); });
 }
 
 void Node::connectToPeer(const QString &codeOrAddresses)
 {
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, codeOrAddresses] { e->connectToPeer(codeOrAddresses); },
-        Qt::QueuedConnection);
+    queue([codeOrAddresses](Engine *e) { e->connectToPeer(codeOrAddresses); });
 }
 
-void Node::reconnectKnownPeer(const QByteArray &fingerprint)
+void Node::reconnectFriend(const QByteArray &fingerprint)
 {
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, fingerprint] { e->reconnectKnownPeer(fingerprint); },
-        Qt::QueuedConnection);
+    queue([fingerprint](Engine *e) { e->reconnectFriend(fingerprint); });
 }
 
-void Node::cancelConnect()
+void Node::cancelConnect(const QByteArray &fingerprint)
 {
-    QMetaObject::invokeMethod(m_engine, &Engine::cancelConnect, Qt::QueuedConnection);
+    queue([fingerprint](Engine *e) { e->cancelConnect(fingerprint); });
 }
 
-void Node::disconnectFromPeer()
+void Node::disconnectFriend(const QByteArray &fingerprint)
 {
-    QMetaObject::invokeMethod(m_engine, &Engine::disconnectFromPeer, Qt::QueuedConnection);
+    queue([fingerprint](Engine *e) { e->disconnectFriend(fingerprint); });
 }
 
-QString Node::sendChat(const QString &text)
+void Node::forgetFriend(const QByteArray &fingerprint)
+{
+    queue([fingerprint](Engine *e) { e->forgetFriend(fingerprint); });
+}
+
+QString Node::sendChat(const QByteArray &fingerprint, const QString &text)
 {
     const QString id = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, id, text] { e->sendChat(id, text); }, Qt::QueuedConnection);
+    queue([fingerprint, id, text](Engine *e) { e->sendChat(fingerprint, id, text); });
     return id;
 }
 
 void Node::requestDone()
 {
-    QMetaObject::invokeMethod(m_engine, &Engine::requestDone, Qt::QueuedConnection);
+    queue([](Engine *e) { e->requestDone(); });
 }
 
-QString Node::sendPaths(const QStringList &paths)
+QString Node::sendPaths(const QByteArray &fingerprint, const QStringList &paths)
 {
     const QString id = QUuid::createUuid().toString(QUuid::WithoutBraces);
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, id, paths] { e->sendPaths(id, paths); }, Qt::QueuedConnection);
+    queue([fingerprint, id, paths](Engine *e) { e->sendPaths(fingerprint, id, paths); });
     return id;
 }
 
-void Node::acceptTransfer(const QString &transferId, bool accept)
+void Node::acceptTransfer(const QByteArray &fingerprint, const QString &transferId, bool accept)
 {
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, transferId, accept] { e->acceptTransfer(transferId, accept); },
-        Qt::QueuedConnection);
+    queue([fingerprint, transferId, accept](
+              Engine *e) { e->acceptTransfer(fingerprint, transferId, accept); });
 }
 
-void Node::cancelTransfer(const QString &transferId)
+void Node::cancelTransfer(const QByteArray &fingerprint, const QString &transferId)
 {
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, transferId] { e->cancelTransfer(transferId); },
-        Qt::QueuedConnection);
+    queue([fingerprint, transferId](Engine *e) { e->cancelTransfer(fingerprint, transferId); });
 }
 
 void Node::updateSettings(const Settings &settings)
 {
-    QMetaObject::invokeMethod(
-        m_engine, [e = m_engine, settings] { e->updateSettings(settings); }, Qt::QueuedConnection);
+    queue([settings](Engine *e) { e->updateSettings(settings); });
 }
 
 } // namespace Punchline

@@ -74,6 +74,9 @@ Q_SIGNALS:
     void logLine(const QString &line); // for the window's log view
 
 private:
+    // Runs call(engine) on the network thread, in order with every other call.
+    template <typename F> void queue(F &&call);
+
     QThread m_thread;
     Engine *m_engine = nullptr; // lives in m_thread; deleted there
 };

@@ -1,7 +1,7 @@
 #include "knownpeers.h"
 
+#include "common/textfilter.h"
 #include "jsonfile.h"
-#include "protocol/textfilter.h"
 
 #include <QDir>
 #include <QJsonArray>

@@ -1,6 +1,6 @@
 #include "peercode.h"
 
-#include "protocol/textfilter.h"
+#include "common/textfilter.h"
 
 #include <QtEndian>
 

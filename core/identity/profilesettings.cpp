@@ -1,7 +1,7 @@
 #include "profilesettings.h"
 
+#include "common/textfilter.h"
 #include "jsonfile.h"
-#include "protocol/textfilter.h"
 
 #include <QDir>
 #include <QJsonObject>

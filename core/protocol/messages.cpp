@@ -1,6 +1,6 @@
 #include "messages.h"
 
-#include "textfilter.h"
+#include "common/textfilter.h"
 
 #include <QCborArray>
 #include <QCborMap>

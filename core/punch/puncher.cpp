@@ -17,7 +17,8 @@ struct Puncher::Pending
     // Preamble: waiting for the peer's preamble. AwaitNomination: controlled side, waiting for
     // 'N' or 'n'. ServerAwaitPreamble: a controller that nominated early with 'n' (it will be
     // the TLS server) and now waits for the peer's preamble, then hands the socket over.
-    enum class Stage { Preamble, AwaitNomination, ServerAwaitPreamble };
+    // Parked: a controller's connection waiting while another one's proof runs.
+    enum class Stage { Preamble, AwaitNomination, ServerAwaitPreamble, Parked };
     QSslSocket *socket = nullptr;
     bool outgoing = false;
     Stage stage = Stage::Preamble;
@@ -86,6 +87,14 @@ void Puncher::resume()
 {
     if (!m_active)
         return;
+    m_sinceNomination.invalidate();
+    m_handedOver = false;
+    for (Pending *p : std::as_const(m_pending)) {
+        if (p->stage == Pending::Stage::Parked) {
+            nominate(p); // the proof that held it failed: this one is next
+            return;
+        }
+    }
     m_paused = false;
     if (!m_tick.isActive())
         m_tick.start(m_config.retryIntervalMs);
@@ -171,13 +180,32 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
     }
 }
 
-void Puncher::addIncoming(qintptr fd)
+void Puncher::addIncoming(QSslSocket *socket, const QByteArray &peerFingerprint)
 {
-    if (!m_active) {
-        Net::closeFd(fd);
+    if (!m_active || m_pending.size() >= MaxPending) {
+        socket->abort();
+        socket->deleteLater();
         return;
     }
-    adopt(fd, false);
+    socket->setParent(this);
+    auto *p = new Pending;
+    p->socket = socket;
+    p->outgoing = false;
+    p->peerFingerprint = peerFingerprint;
+    track(p);
+    qCDebug(lcPunch) << "incoming connection" << socket->peerAddress().toString()
+                     << socket->peerPort();
+    if (!m_config.expectedPeerFingerprint.isEmpty()
+        && peerFingerprint != m_config.expectedPeerFingerprint) {
+        dropPending(p,
+            { ErrorCode::PeerIdentityMismatch,
+                QStringLiteral("a connection from %1 claims another identity")
+                    .arg(Endpoint { socket->peerAddress(), socket->peerPort() }.toString()) },
+            true);
+        return;
+    }
+    socket->write(Preamble::encode(m_config.ourFingerprint));
+    afterPreamble(p);
 }
 
 void Puncher::adopt(qintptr fd, bool outgoing)
@@ -195,28 +223,9 @@ void Puncher::adopt(qintptr fd, bool outgoing)
     auto *p = new Pending;
     p->socket = socket;
     p->outgoing = outgoing;
-    p->timeout = std::make_unique<QTimer>();
-    p->timeout->setSingleShot(true);
-    m_pending.append(p);
+    track(p);
     qCDebug(lcPunch) << (outgoing ? "outgoing" : "incoming") << "TCP connection"
                      << socket->peerAddress().toString() << socket->peerPort();
-
-    connect(p->timeout.get(), &QTimer::timeout, this, [this, p] {
-        dropPending(p,
-            { ErrorCode::NotPunchline,
-                QStringLiteral("%1 accepted a connection but did not speak Punchline in time")
-                    .arg(Endpoint { p->socket->peerAddress(), p->socket->peerPort() }.toString()) },
-            true);
-    });
-    connect(socket, &QSslSocket::readyRead, this, [this, p] { onReadable(p); });
-    connect(socket, &QSslSocket::disconnected, this, [this, p] {
-        dropPending(
-            p, { ErrorCode::PeerClosed, QStringLiteral("connection closed during set-up") }, false);
-    });
-    connect(socket, &QSslSocket::errorOccurred, this, [this, p](QAbstractSocket::SocketError) {
-        dropPending(p, { ErrorCode::SocketError, p->socket->errorString() }, false);
-    });
-    p->timeout->start(m_config.preambleTimeoutMs);
     socket->write(Preamble::encode(m_config.ourFingerprint));
     if (pinnedController() && socket->bytesAvailable() < Preamble::Size
         && m_since.elapsed() < EarlyPeerAfterMs) {
@@ -236,6 +245,30 @@ void Puncher::adopt(qintptr fd, bool outgoing)
         });
         p->grace->start(EarlyNominationGraceMs);
     }
+}
+
+void Puncher::track(Pending *p)
+{
+    QSslSocket *socket = p->socket;
+    p->timeout = std::make_unique<QTimer>();
+    p->timeout->setSingleShot(true);
+    m_pending.append(p);
+    connect(p->timeout.get(), &QTimer::timeout, this, [this, p] {
+        dropPending(p,
+            { ErrorCode::NotPunchline,
+                QStringLiteral("%1 accepted a connection but did not speak Punchline in time")
+                    .arg(Endpoint { p->socket->peerAddress(), p->socket->peerPort() }.toString()) },
+            true);
+    });
+    connect(socket, &QSslSocket::readyRead, this, [this, p] { onReadable(p); });
+    connect(socket, &QSslSocket::disconnected, this, [this, p] {
+        dropPending(
+            p, { ErrorCode::PeerClosed, QStringLiteral("connection closed during set-up") }, false);
+    });
+    connect(socket, &QSslSocket::errorOccurred, this, [this, p](QAbstractSocket::SocketError) {
+        dropPending(p, { ErrorCode::SocketError, p->socket->errorString() }, false);
+    });
+    p->timeout->start(m_config.preambleTimeoutMs);
 }
 
 bool Puncher::pinnedController() const
@@ -283,17 +316,7 @@ void Puncher::onReadable(Pending *p)
             return;
         }
         p->peerFingerprint = fp;
-        if (p->stage == Pending::Stage::ServerAwaitPreamble) {
-            // Nominated early with 'n': the peer's ClientHello follows its preamble.
-            finish(p, true);
-        } else if (m_config.ourFingerprint > fp) {
-            // We are the controller: the first connection to get here wins.
-            nominate(p);
-        } else {
-            p->stage = Pending::Stage::AwaitNomination;
-            if (s->bytesAvailable() > 0)
-                onReadable(p);
-        }
+        afterPreamble(p);
         return;
     }
     if (s->bytesAvailable() < 1)
@@ -312,8 +335,41 @@ void Puncher::onReadable(Pending *p)
     }
 }
 
+void Puncher::afterPreamble(Pending *p)
+{
+    if (p->stage == Pending::Stage::ServerAwaitPreamble) {
+        // Nominated early with 'n': the peer's ClientHello follows its preamble.
+        finish(p, true);
+    } else if (m_config.ourFingerprint > p->peerFingerprint) {
+        // We are the controller: the first connection to get here wins (later ones wait while
+        // its proof runs, see ParallelProofAfterMs).
+        if (m_paused && m_sinceNomination.isValid()
+            && m_sinceNomination.elapsed() < ParallelProofAfterMs)
+            park(p);
+        else
+            nominate(p);
+    } else {
+        p->stage = Pending::Stage::AwaitNomination;
+        if (p->socket->bytesAvailable() > 0)
+            onReadable(p);
+    }
+}
+
+void Puncher::park(Pending *p)
+{
+    p->stage = Pending::Stage::Parked;
+    p->grace = std::make_unique<QTimer>();
+    p->grace->setSingleShot(true);
+    connect(p->grace.get(), &QTimer::timeout, this, [this, p] {
+        if (m_pending.contains(p) && p->stage == Pending::Stage::Parked)
+            nominate(p);
+    });
+    p->grace->start(int(qMax<qint64>(1, ParallelProofAfterMs - m_sinceNomination.elapsed())));
+}
+
 void Puncher::keepOnly(Pending *p)
 {
+    m_sinceNomination.start();
     // Stop dialing while this one is confirmed, and close every other path.
     m_paused = true;
     abortDialers();
@@ -346,6 +402,9 @@ void Puncher::nominateEarly(Pending *p)
 void Puncher::finish(Pending *p, bool tlsServer)
 {
     m_paused = true;
+    m_handedOver = true;
+    if (!m_sinceNomination.isValid())
+        m_sinceNomination.start();
     m_pending.removeOne(p);
     const auto others = m_pending;
     for (Pending *o : others)
@@ -377,33 +436,34 @@ void Puncher::dropPending(Pending *p, const Error &why, bool report)
     if (why.isError()) {
         qCDebug(lcPunch) << "path dropped:" << why.message;
         // Keep the most telling error for the final report: identity problems beat the rest.
-        if (!m_bestError.isError() || why.code == ErrorCode::PeerIdentityMismatch)
+        if (!m_bestError.isError() || why.code == ErrorCode::PeerIdentityMismatch
+            || m_bestError.code == ErrorCode::PeerClosed
+            || m_bestError.code == ErrorCode::SocketError)
             m_bestError = why;
         if (report)
             Q_EMIT pathRejected(why);
     }
-    // A controller that lost its nominated path, or a controlled side, keeps punching.
-    if (m_active && m_paused && m_pending.isEmpty())
+    // A controller that lost the path it was nominating keeps punching. Once a connection was
+    // handed over, its owner says (resume()) whether punching goes on.
+    if (m_active && m_paused && m_pending.isEmpty() && !m_handedOver)
         resume();
 }
 
 void Puncher::onDeadline()
 {
-    // Someone else proving another identity at the address is its own failure; anything else
-    // seen on the way (a program that is not Punchline, resets, ...) explains the timeout.
-    Error e = m_bestError;
-    if (e.code != ErrorCode::PeerIdentityMismatch) {
-        QString message = QStringLiteral("no direct connection could be made in %1 s after %2 "
-                                         "attempts: your friend may not have pasted your code yet, "
-                                         "or one of the two networks blocks direct connections")
-                              .arg(m_config.deadlineMs / 1000)
-                              .arg(m_attempts);
-        if (e.code == ErrorCode::NotPunchline || e.code == ErrorCode::ProtocolError)
-            message += QStringLiteral(" (an address answered, but %1)").arg(e.message);
-        e = { ErrorCode::ConnectTimeout, message };
-    }
+    // Whatever answered on the way (a program that is not Punchline, someone claiming to be the
+    // friend who could not prove it, resets) only explains the timeout: an outsider must not be
+    // able to turn the friend's attempt into another kind of failure.
+    QString message = QStringLiteral("no direct connection could be made in %1 s after %2 "
+                                     "attempts: your friend may not have pasted your code yet, "
+                                     "or one of the two networks blocks direct connections")
+                          .arg(m_config.deadlineMs / 1000)
+                          .arg(m_attempts);
+    if (m_bestError.isError() && m_bestError.code != ErrorCode::PeerClosed
+        && m_bestError.code != ErrorCode::SocketError)
+        message += QStringLiteral(" (an address answered, but %1)").arg(m_bestError.message);
     stop();
-    Q_EMIT failed(e);
+    Q_EMIT failed({ ErrorCode::ConnectTimeout, message });
 }
 
 void Puncher::emitProgress()

@@ -69,11 +69,19 @@ public:
     void start();
     // Stops dialing and closes every pending connection. No more signals after this.
     void stop();
-    // After a nominated connection failed later (e.g. TLS): dial again until the deadline.
+    // After a nominated connection failed later (e.g. TLS): nominate a parked connection, if
+    // any, and dial again until the deadline.
     void resume();
-    // Connections accepted by the shared-port listener while punching; fd is ours afterwards.
-    void addIncoming(qintptr fd);
+    // A connection accepted by the shared-port listener whose preamble the engine's dispatcher
+    // already read (it claims peerFingerprint); ours is sent here. The
+    // puncher owns the socket afterwards. Taken even after a nomination (then it may lead to a
+    // second nomination: the caller runs one TLS handshake per nomination and keeps the first
+    // that proves the friend), so an outsider who got a connection nominated first cannot lock
+    // the friend out. At most MaxPending connections wait here at once.
+    void addIncoming(QSslSocket *socket, const QByteArray &peerFingerprint);
+    static constexpr int MaxPending = 8;
     bool isActive() const { return m_active; }
+    const Config &config() const { return m_config; }
 
 Q_SIGNALS:
     void progress(const Punchline::ConnectProgress &progress);
@@ -92,12 +100,15 @@ private:
     void startDial(int index, bool lowTtl);
     void onDialFailed(int index, int err, bool wasLowTtl);
     void adopt(qintptr fd, bool outgoing);
+    void track(Pending *p);
+    void afterPreamble(Pending *p);
     void onReadable(Pending *p);
     void dropPending(Pending *p, const Error &why, bool report);
     bool pinnedController() const;
     void keepOnly(Pending *p);
     void nominate(Pending *p);
     void nominateEarly(Pending *p);
+    void park(Pending *p);
     void finish(Pending *p, bool tlsServer);
     void onDeadline();
     void emitProgress();
@@ -113,6 +124,12 @@ private:
     static constexpr int MinRedialMs = 50;
     static constexpr int EarlyNominationGraceMs = 2;
     static constexpr int EarlyPeerAfterMs = 1000; // punching this long: the peer pasted after us
+    // A controller holding a nominated connection whose proof (TLS) has not ended parks further
+    // connections this long before nominating them too: a real friend's proof ends well within
+    // it, while an outsider who stalls its proof cannot keep the friend's connection out longer.
+    static constexpr int ParallelProofAfterMs = 2000;
+    QElapsedTimer m_sinceNomination; // since our last nomination (valid until resume())
+    bool m_handedOver = false; // a nominated connection was handed over; its owner resumes us
     QList<QPointer<Net::Dialer>> m_dialers; // one slot per candidate (at most one connect each)
     QList<QElapsedTimer> m_lastDial;
     int m_backoffMs = 0;

@@ -1,7 +1,7 @@
 #pragma once
 // The transport seam (KDE Connect's DeviceLink): a session talks to a Link that carries whole
-// frames. TlsLink runs over the punched TCP connection; LoopbackLink pairs two sessions in one
-// process for tests; a relay link can come later without touching the session.
+// frames. TlsLink runs over the punched TCP connection; LoopbackLink (tests/support) pairs two
+// sessions in one process for tests; a relay link can come later without touching the session.
 
 #include "common/types.h"
 

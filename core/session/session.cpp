@@ -1,7 +1,7 @@
 #include "session.h"
 
 #include "common/logging.h"
-#include "protocol/textfilter.h"
+#include "common/textfilter.h"
 #include "session/link.h"
 #include "session/transferhandler.h"
 
@@ -78,6 +78,7 @@ void Session::attachLink(Link *link)
     m_doneSent = false;
     m_peerDone = false;
     m_pingsInFlight.clear();
+    m_peerQueued = 0;
     // Before the peer's hello is accepted nothing large may arrive (KDE Connect's lesson).
     link->setMaxPayload(Limits::PreHelloMaxPayload);
     connect(link, &Link::frameReceived, this, &Session::onFrame);
@@ -157,6 +158,30 @@ void Session::reset()
 }
 
 void Session::onFrame(quint16 type, const QByteArray &payload)
+{
+    // Before the hello nothing is answered, and what the hello makes us send (the outbox) is
+    // ours, not the peer's.
+    const QPointer<Link> link = m_link;
+    if (!m_established || !link) {
+        dispatchFrame(type, payload);
+        return;
+    }
+    // The link sends in order, so no more of our answers can still wait in it than it holds
+    // in all: the bound tightens whenever the peer reads.
+    const qint64 before = link->pendingBytes();
+    m_peerQueued = qMin(m_peerQueued, before);
+    const QPointer<Session> self(this);
+    dispatchFrame(type, payload);
+    if (!self || !link || m_link != link || !m_established)
+        return;
+    m_peerQueued += qMax<qint64>(0, link->pendingBytes() - before);
+    if (m_peerQueued > MaxPeerQueuedBytes)
+        protocolError(QStringLiteral("the other side does not read what it asks for (%1 KiB of "
+                                     "answers to it are waiting)")
+                          .arg(m_peerQueued / 1024));
+}
+
+void Session::dispatchFrame(quint16 type, const QByteArray &payload)
 {
     m_sinceLastFrame.start();
     if (!m_established) {
@@ -288,7 +313,7 @@ void Session::onChat(const QByteArray &payload)
     m_peerDone = false; // the peer is active again; it sends a new Done when it is done
     ChatMessage message;
     message.id = chat->id;
-    message.text = stripControlCharacters(chat->text, true);
+    message.text = sanitizeChatText(chat->text);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // The sender's time (when it was typed, maybe during a cut), unless its clock is far ahead.
     message.time = QDateTime::fromMSecsSinceEpoch(

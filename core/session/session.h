@@ -46,6 +46,10 @@ class Session : public QObject
 public:
     // Bulk (transfer) frames are only pulled while the link holds less than this.
     static constexpr qint64 BulkLowWaterMark = qint64(128) * 1024;
+    // The most the peer can make us queue for it (pongs, chat acks, transfer replies: whatever
+    // we send in answer to its frames) while it does not read. Beyond this the link fails with
+    // a protocol error: a peer asking without reading would grow our memory without bound.
+    static constexpr qint64 MaxPeerQueuedBytes = qint64(4) * 1024 * 1024;
 
     explicit Session(const SessionConfig &config, QObject *parent = nullptr);
     ~Session() override;
@@ -111,6 +115,7 @@ private:
     };
 
     void onFrame(quint16 type, const QByteArray &payload);
+    void dispatchFrame(quint16 type, const QByteArray &payload);
     void onHello(const QByteArray &payload);
     void onChat(const QByteArray &payload);
     void onChatAck(const QByteArray &payload);
@@ -151,6 +156,8 @@ private:
     QElapsedTimer m_sinceLastFrame;
     QElapsedTimer m_clock; // ping times
     QHash<quint64, qint64> m_pingsInFlight;
+    // At least the bytes sent in answer to the peer's frames that the link still holds.
+    qint64 m_peerQueued = 0;
 
     bool m_doneRequested = false;
     bool m_doneSent = false; // on the current link, since our last chat

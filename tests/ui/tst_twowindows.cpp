@@ -10,8 +10,8 @@
 #include "engine/node.h"
 #include "mainwindow.h"
 #include "noticebar.h"
-#include "stallmeter.h"
 #include "statusbanner.h"
+#include "support/stallmeter.h"
 #include "transferitem.h"
 #include "transferlist.h"
 

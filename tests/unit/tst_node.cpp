@@ -64,33 +64,36 @@ private Q_SLOTS:
 
         QSignalSpy connA(&a, &Node::connected), connB(&b, &Node::connected);
         QSignalSpy chatB(&b, &Node::chatReceived), deliveredA(&a, &Node::chatDelivered);
-        QSignalSpy discB(&b, &Node::disconnected), statesB(&b, &Node::stateChanged);
+        QSignalSpy discB(&b, &Node::disconnected), statesB(&b, &Node::friendStateChanged);
         a.connectToPeer(ib.code);
         b.connectToPeer(ia.code);
         QTRY_COMPARE_WITH_TIMEOUT(connA.count(), 1, 20000);
         QTRY_COMPARE_WITH_TIMEOUT(connB.count(), 1, 20000);
-        const auto ca = connA.first().first().value<ConnectionInfo>();
+        const auto ca = connA.first().at(1).value<ConnectionInfo>();
         QCOMPARE(ca.peerName, QStringLiteral("Ben"));
         QCOMPARE(ca.peerFingerprint, ib.fingerprint);
         QVERIFY(ca.peerPinnedByCode);
         QCOMPARE(ca.path, PathKind::Lan);
         QCOMPARE(ca.remote.port, ib.port);
 
-        const QString id = a.sendChat(QStringLiteral("hello\x1b[31m Ben"));
+        QCOMPARE(connA.first().first().toByteArray(), ib.fingerprint); // keyed by friend
+        QCOMPARE(connB.first().first().toByteArray(), ia.fingerprint);
+        const QString id = a.sendChat(ib.fingerprint, QStringLiteral("hello\x1b[31m Ben"));
         QTRY_COMPARE_WITH_TIMEOUT(chatB.count(), 1, 5000);
-        const auto m = chatB.first().first().value<ChatMessage>();
+        const auto m = chatB.first().at(1).value<ChatMessage>();
         QCOMPARE(m.id, id);
         QCOMPARE(m.text, QStringLiteral("hello[31m Ben")); // the escape character is stripped
         QTRY_COMPARE_WITH_TIMEOUT(deliveredA.count(), 1, 5000);
-        QCOMPARE(deliveredA.first().first().toString(), id);
+        QCOMPARE(deliveredA.first().at(1).toString(), id);
+        QCOMPARE(chatB.first().first().toByteArray(), ia.fingerprint);
 
         // A purposeful disconnect reaches the friend as such: no healing on its side.
-        a.disconnectFromPeer();
+        a.disconnectFriend(ib.fingerprint);
         QTRY_COMPARE_WITH_TIMEOUT(discB.count(), 1, 5000);
-        QCOMPARE(discB.first().first().value<Error>().code, ErrorCode::PeerClosed);
+        QCOMPARE(discB.first().at(1).value<Error>().code, ErrorCode::PeerClosed);
         QTest::qWait(300);
         for (const auto &args : std::as_const(statesB))
-            QVERIFY(args.first().value<State>() != State::Reconnecting);
+            QVERIFY(args.at(1).value<State>() != State::Reconnecting);
     }
 
     void damagedCodeIsRefusedAndNothingStarts()
@@ -105,7 +108,7 @@ private Q_SLOTS:
         states.clear();
         a.connectToPeer(code);
         QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, 5000);
-        QCOMPARE(errors.first().first().value<Error>().code, ErrorCode::CodeChecksum);
+        QCOMPARE(errors.first().at(1).value<Error>().code, ErrorCode::CodeChecksum);
         QTest::qWait(200);
         QCOMPARE(states.count(), 0); // still ready: nothing was started
     }
@@ -118,7 +121,7 @@ private Q_SLOTS:
         a.start(loopbackSettings(d.path(), QStringLiteral("Ann")));
         a.connectToPeer(waitForInfo(info).code);
         QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, 5000);
-        QCOMPARE(errors.first().first().value<Error>().code, ErrorCode::ConnectedToSelf);
+        QCOMPARE(errors.first().at(1).value<Error>().code, ErrorCode::ConnectedToSelf);
     }
 
     void portInUseFailsClearly()
@@ -132,7 +135,7 @@ private Q_SLOTS:
         QSignalSpy errors(&a, &Node::errorOccurred), states(&a, &Node::stateChanged);
         a.start(s);
         QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, 5000);
-        const Error e = errors.first().first().value<Error>();
+        const Error e = errors.first().at(1).value<Error>();
         QCOMPARE(e.code, ErrorCode::PortInUse);
         QVERIFY2(e.message.contains(QString::number(s.port)), qPrintable(e.message));
         QTRY_VERIFY(!states.isEmpty() && states.last().first().value<State>() == State::Failed);

@@ -2,9 +2,9 @@
 // handshake, version checks, hostile input, and the transfer handler seam.
 #include "protocol/frame.h"
 #include "protocol/messages.h"
-#include "session/loopbacklink.h"
 #include "session/session.h"
 #include "session/transferhandler.h"
+#include "support/loopbacklink.h"
 
 #include <QCborMap>
 #include <QCborValue>
@@ -13,6 +13,7 @@
 
 #include <deque>
 #include <functional>
+#include <limits>
 
 using namespace Punchline;
 
@@ -204,6 +205,20 @@ private Q_SLOTS:
         QCOMPARE(got.first(), QStringLiteral("a[31mb\nc\tde"));
         for (int i = 0; i < 50; ++i)
             QCOMPARE(got.at(i + 1), QString::number(i));
+    }
+
+    // Bidi overrides and isolates could make a message read differently from what was sent
+    // (they are stripped from names and file names already); the direction marks stay.
+    void chatDropsBidiReordering()
+    {
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        QSignalSpy receivedB(&b, &Session::chatReceived);
+        QVERIFY(establish(a, b));
+        QVERIFY(!a.sendChat(QStringLiteral("pay \u202e0001\u202c to \u2067x\u2069\u200f\u2028!"))
+                     .isEmpty());
+        QTRY_COMPARE(receivedB.size(), 1);
+        QCOMPARE(texts(receivedB).first(), QStringLiteral("pay 0001 to x\u200f\n!"));
     }
 
     void sendChatRefusesBadInput()
@@ -496,6 +511,86 @@ private Q_SLOTS:
         QCOMPARE(received.size(), 0);
         QVERIFY(!a.hasLink());
         QTRY_VERIFY(!links.second->isOpen()); // Mallory's end sees the close
+    }
+
+    // Mallory's end of a link attached to Ada, greeted by hand: Mallory reads only if asked to.
+    bool greetByHand(Session &a, LoopbackLink *mallory)
+    {
+        HelloMessage hello;
+        hello.sessionId = QByteArray(16, 's');
+        hello.displayName = QStringLiteral("Mallory");
+        mallory->setMaxPayload(Limits::MaxPayload);
+        mallory->sendFrame(FrameType::Hello, encodeHello(hello));
+        return QTest::qWaitFor([&] { return a.isEstablished(); }, 5000);
+    }
+
+    // Mallory sends `bytes` of pings in batches, each delivered before the next; returns the
+    // most Ada's link held unsent meanwhile. Stops early if Ada gives up.
+    qint64 pingFlood(Session &a, LoopbackLink *ada, LoopbackLink *mallory, qint64 bytes)
+    {
+        // The largest ping there is, so the largest pong.
+        const QByteArray ping = encodeFrame(FrameType::Ping,
+            encodePing({ 0x7fffffffffffffffULL, std::numeric_limits<qint64>::min() }));
+        QByteArray batch;
+        while (batch.size() < 1024 * 1024)
+            batch += ping;
+        mallory->setBytesPerTick(batch.size());
+        ada->setBytesPerTick(batch.size()); // as fast both ways: a reading peer keeps up
+        qint64 most = 0;
+        for (qint64 sent = 0; sent < bytes && a.hasLink(); sent += batch.size()) {
+            mallory->sendRaw(batch);
+            if (!QTest::qWaitFor([&] { return mallory->pendingBytes() == 0; }, 5000))
+                break;
+            most = qMax(most, ada->pendingBytes());
+        }
+        return most;
+    }
+
+    // Hostile item 4: pings answered into a send buffer nobody reads grew Ada's memory without
+    // bound. Now what the peer makes her queue is capped and the link fails past the cap.
+    void peerThatNeverReadsIsCutOff()
+    {
+        Session a(config(QStringLiteral("Ada")));
+        QSignalSpy lost(&a, &Session::linkLost);
+        auto links = LoopbackLink::createPair();
+        links.first->setParent(this);
+        links.second->setParent(this);
+        links.second->setReading(false);
+        a.attachLink(links.first);
+        QVERIFY(greetByHand(a, links.second));
+        const qint64 most
+            = pingFlood(a, links.first, links.second, 2 * Session::MaxPeerQueuedBytes);
+        QTRY_COMPARE(lost.size(), 1);
+        QCOMPARE(errorAt(lost, 0).code, ErrorCode::ProtocolError);
+        QVERIFY2(errorAt(lost, 0).message.contains(QStringLiteral("does not read")),
+            qPrintable(errorAt(lost, 0).message));
+        QVERIFY2(most <= Session::MaxPeerQueuedBytes + 64 * 1024, QByteArray::number(most));
+        QVERIFY(!a.hasLink());
+    }
+
+    // Our own backlog (a long outbox sent at hello while the peer is slow) is not counted
+    // against the peer, and the same flood from a peer that reads its pongs is not an error.
+    void peerThatReadsIsNotCutOff()
+    {
+        Session a(config(QStringLiteral("Ada")));
+        QSignalSpy lost(&a, &Session::linkLost);
+        auto links = LoopbackLink::createPair();
+        links.first->setParent(this);
+        links.second->setParent(this);
+        for (int i = 0; i < 100; ++i)
+            a.sendChat(QString(Limits::ChatTextBytes, QLatin1Char('a' + i % 26)));
+        links.second->setReading(false);
+        a.attachLink(links.first);
+        QVERIFY(greetByHand(a, links.second));
+        pingFlood(a, links.first, links.second, 1024 * 1024);
+        QVERIFY(links.first->pendingBytes() > Session::MaxPeerQueuedBytes); // our own chat
+        QCOMPARE(lost.size(), 0);
+        links.second->setReading(true);
+        QTRY_COMPARE(links.first->pendingBytes(), 0);
+        pingFlood(a, links.first, links.second, 2 * Session::MaxPeerQueuedBytes);
+        QTRY_COMPARE(links.first->pendingBytes(), 0);
+        QCOMPARE(lost.size(), 0);
+        QVERIFY(a.isEstablished());
     }
 
     void unknownFrameTypesSkipped()

@@ -2,7 +2,7 @@
 // frames pulled while the "link" has room), on real files with real OpenSSL hashing. Also a
 // hand-made hostile peer, a reconnect, a receiver restart, a sender restart and a full disk.
 #include "common/sha256.h"
-#include "transfer/loopbackpump.h"
+#include "support/loopbackpump.h"
 #include "transfer/pathsafety.h"
 #include "transfer/safedir.h"
 #include "transfer/transfermanager.h"

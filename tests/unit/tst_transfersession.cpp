@@ -2,8 +2,8 @@
 // files arrive intact, chat overtakes file data, a lost link heals and the transfer resumes, and
 // "both sides done" waits for transfers.
 #include "common/sha256.h"
-#include "session/loopbacklink.h"
 #include "session/session.h"
+#include "support/loopbacklink.h"
 #include "transfer/transfermanager.h"
 
 #include <QRandomGenerator>

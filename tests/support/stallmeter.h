@@ -2,7 +2,7 @@
 // Measures how responsive the event loop of the current thread is: a precise timer ticks every
 // intervalMs and records how late each tick came. The largest lateness is the longest time the
 // window could not react to the user. Used by tests and benchmarks (never for assertions by
-// default: the figure depends on the machine).
+// default: the figure depends on the machine); test support, not shipped.
 
 #include <QElapsedTimer>
 #include <QObject>

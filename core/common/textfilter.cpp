@@ -11,11 +11,18 @@ bool isControl(char32_t c)
     return c < 0x20 || (c >= 0x7f && c <= 0x9f);
 }
 
+// Embeddings, overrides and isolates: they reorder whole runs of text.
+bool isBidiReordering(char32_t c)
+{
+    return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
 bool isBidiControl(char32_t c)
 {
-    return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e)
-        || (c >= 0x2066 && c <= 0x2069);
+    return c == 0x061c || c == 0x200e || c == 0x200f || isBidiReordering(c);
 }
+
+constexpr char16_t LineBreakSymbol = 0x23ce; // ⏎
 
 } // namespace
 
@@ -32,6 +39,35 @@ QString stripControlCharacters(QStringView text, bool keepLineBreaks)
         if (isControl(c))
             continue;
         out.append(ch);
+    }
+    return out;
+}
+
+QString sanitizeChatText(QStringView text)
+{
+    QString out;
+    out.reserve(text.size());
+    for (const QChar ch : text) {
+        const char16_t c = ch.unicode();
+        if (c == 0x2028 || c == 0x2029) { // line and paragraph separators
+            out.append(QLatin1Char('\n'));
+        } else if (c == u'\n' || c == u'\t') {
+            out.append(ch);
+        } else if (!isControl(c) && !isBidiReordering(c)) {
+            out.append(ch);
+        }
+    }
+    return out;
+}
+
+QString toSingleLine(QStringView text)
+{
+    QString out = sanitizeChatText(text);
+    for (QChar &ch : out) {
+        if (ch == u'\n')
+            ch = QChar(LineBreakSymbol);
+        else if (ch == u'\t')
+            ch = QLatin1Char(' ');
     }
     return out;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Carries frames between two TransferHandlers in one process the way a Session over a Link
 // does: control frames in order, bulk frames pulled only while the "link" holds less than a
-// low-water mark. For tests and benchmarks of the transfer module without sockets or TLS.
+// low-water mark. For tests of the transfer module without sockets, TLS or a Session (test
+// support, not shipped); bench/transfer runs the real Session over a LoopbackLink instead.
 
 #include "session/transferhandler.h"
 

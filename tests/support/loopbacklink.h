@@ -1,8 +1,8 @@
 #pragma once
-// Two Links joined inside one process, for tests and benchmarks. Frames go through the real wire
-// format (encodeFrame + FrameDecoder, with the receiver's size limit), are delivered from the
-// event loop (never from inside sendFrame), and pendingBytes() grows while the "wire" drains at
-// bytesPerTick per event-loop turn, so flow control behaves as over a socket.
+// Two Links joined inside one process, for tests and benchmarks (test support, not shipped). Frames
+// go through the real wire format (encodeFrame + FrameDecoder, with the receiver's size limit), are
+// delivered from the event loop (never from inside sendFrame), and pendingBytes() grows while the
+// "wire" drains at bytesPerTick per event-loop turn, so flow control behaves as over a socket.
 
 #include "protocol/frame.h"
 #include "session/link.h"
@@ -36,6 +36,9 @@ public:
     void setBytesPerTick(qint64 bytes) { m_bytesPerTick = qMax<qint64>(1, bytes); }
     // A cable cut that nobody notices: everything sent from now on vanishes, nothing closes.
     void setBlackhole(bool on) { m_blackhole = on; }
+    // A peer that stops reading (on = false): nothing more moves from the other end to this
+    // one, so what the other end sends piles up in its pendingBytes(), as in a full socket.
+    void setReading(bool on);
     // Raw bytes onto the wire, bypassing framing (garbage, hand-made frames).
     void sendRaw(const QByteArray &bytes);
     LoopbackLink *peer() const { return m_peer; }
@@ -56,6 +59,7 @@ private:
     bool m_open = true;
     bool m_flushScheduled = false;
     bool m_blackhole = false;
+    bool m_reading = true;
     bool m_draining = false; // closed by us; still delivering what was sent before close()
     Error m_peerWhy;
 };

@@ -47,6 +47,13 @@ void LoopbackLink::sendRaw(const QByteArray &bytes)
     scheduleFlush();
 }
 
+void LoopbackLink::setReading(bool on)
+{
+    m_reading = on;
+    if (on && m_peer)
+        m_peer->scheduleFlush();
+}
+
 void LoopbackLink::scheduleFlush()
 {
     if (m_flushScheduled)
@@ -60,6 +67,8 @@ void LoopbackLink::flush()
     m_flushScheduled = false;
     if (!m_open && !m_draining)
         return;
+    if (m_peer && !m_peer->m_reading)
+        return; // resumed by the peer's setReading(true)
     const qint64 before = pendingBytes();
     const qsizetype n = qsizetype(qMin<qint64>(before, m_bytesPerTick));
     if (n > 0) {

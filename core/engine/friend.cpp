@@ -1,0 +1,577 @@
+#include "friend.h"
+
+#include "common/logging.h"
+#include "identity/knownpeers.h"
+#include "net/nativesocket.h"
+#include "session/session.h"
+#include "session/tlshandshake.h"
+#include "session/tlslink.h"
+#include "transfer/transfermanager.h"
+
+#include <QDir>
+#include <QNetworkInterface>
+#include <QSslSocket>
+
+namespace Punchline {
+
+namespace {
+
+bool onLocalSubnet(const QHostAddress &raw)
+{
+    const QHostAddress address = normalizedAddress(raw);
+    if (address.isLoopback())
+        return true;
+    const auto interfaces = QNetworkInterface::allInterfaces();
+    for (const QNetworkInterface &iface : interfaces) {
+        if (!(iface.flags() & QNetworkInterface::IsUp))
+            continue;
+        const auto entries = iface.addressEntries();
+        for (const QNetworkAddressEntry &entry : entries) {
+            if (entry.prefixLength() > 0 && address.isInSubnet(entry.ip(), entry.prefixLength()))
+                return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+// One TLS handshake on one nominated connection. Several may run at once (see MaxProofs); the
+// first that proves the friend wins and the others are aborted before anything else happens.
+struct Friend::Proof
+{
+    TlsHandshake *handshake = nullptr;
+    QSslSocket *socket = nullptr;
+    Puncher::Nomination how;
+};
+
+Friend::Friend(const Context &context, const QByteArray &fingerprint, QObject *parent)
+    : QObject(parent)
+    , m_ctx(context)
+    , m_fingerprint(fingerprint)
+{
+}
+
+Friend::~Friend()
+{
+    stopPunching();
+    if (m_link) {
+        m_link->disconnect(this);
+        m_link->abortNow();
+        delete m_link;
+        m_link = nullptr;
+    }
+}
+
+FriendInfo Friend::info() const
+{
+    FriendInfo i;
+    i.fingerprint = m_fingerprint;
+    i.name = m_name;
+    i.state = m_state;
+    i.pathKnown = m_state == State::Connected;
+    i.path = m_path;
+    i.remote = i.pathKnown ? m_remote : Endpoint {};
+    i.lastSeen = m_state == State::Connected ? QDateTime::currentDateTimeUtc() : m_lastSeen;
+    i.pinnedByCode = m_pinnedByCode;
+    i.lastError = m_lastError;
+    return i;
+}
+
+bool Friend::isActive() const
+{
+    return m_state == State::Connecting || m_state == State::Securing || m_state == State::Connected
+        || m_state == State::Reconnecting;
+}
+
+void Friend::setState(State s)
+{
+    if (m_state == s)
+        return;
+    m_state = s;
+    qCInfo(lcEngine).noquote() << "friend" << m_fingerprint.toHex().left(16) << stateName(s);
+    Q_EMIT stateChanged(s);
+    Q_EMIT infoChanged();
+}
+
+void Friend::log(const QString &line)
+{
+    const QString who
+        = m_name.isEmpty() ? QString::fromLatin1(m_fingerprint.toHex().left(8)) : m_name;
+    Q_EMIT logLine(QStringLiteral("[%1] %2").arg(who, line));
+}
+
+void Friend::setTarget(const QList<Endpoint> &candidates, bool pinnedByCode, const QString &name)
+{
+    if (!candidates.isEmpty())
+        m_candidates = candidates;
+    m_pinnedByCode = m_pinnedByCode || pinnedByCode;
+    if (!name.isEmpty())
+        m_name = name;
+    Q_EMIT infoChanged();
+}
+
+void Friend::ensureSession()
+{
+    if (m_session || m_fingerprint.isEmpty())
+        return;
+    m_session
+        = new Session(SessionConfig { m_ctx.settings.displayName,
+                          m_ctx.settings.keepaliveIntervalMs, m_ctx.settings.peerSilentLimitMs },
+            this);
+    connect(m_session, &Session::established, this,
+        [this](const QString &peerName, bool) { onSessionUp(peerName); });
+    connect(m_session, &Session::chatReceived, this, &Friend::chatReceived);
+    connect(m_session, &Session::chatDelivered, this, &Friend::chatDelivered);
+    connect(m_session, &Session::rttMeasured, this, &Friend::rttMeasured);
+    // Queued like the transfer manager's updates, so "done" events of transfers reach the user
+    // before allDone does.
+    connect(
+        m_session, &Session::allDone, this,
+        [this] {
+            m_allDone = true;
+            Q_EMIT allDone();
+        },
+        Qt::QueuedConnection);
+    connect(m_session, &Session::linkLost, this, &Friend::onLinkLost);
+
+    // Resume records are this friend's own: another identity offering the same file never
+    // gets this friend's partial data or its hash.
+    const QString stateDir
+        = QDir(m_ctx.profileDir)
+              .filePath(
+                  QStringLiteral("transfers/%1").arg(QString::fromLatin1(m_fingerprint.toHex())));
+    m_transfers
+        = new TransferManager(m_ctx.settings.downloadDir, stateDir, m_ctx.settings.accept, this);
+    connect(m_transfers, &TransferManager::transferUpdated, this, &Friend::transferUpdated);
+    m_session->setTransferHandler(m_transfers);
+    if (m_doneRequested)
+        m_session->requestDone();
+}
+
+void Friend::connectNow()
+{
+    m_sinceCode.start();
+    m_lastError = {};
+    if (m_state == State::Connected || m_state == State::Securing)
+        return; // already there (or about to be): pasting the code again changes nothing
+    m_healing = false;
+    if (!m_discovered) {
+        m_wantPunch = true; // our addresses are not known yet
+        setState(State::Connecting);
+        return;
+    }
+    startPunching(false);
+}
+
+void Friend::discoveryReady()
+{
+    m_discovered = true;
+    if (m_wantPunch) {
+        m_wantPunch = false;
+        startPunching(m_healing);
+    }
+}
+
+void Friend::startPunching(bool healing)
+{
+    stopPunching();
+    if (m_candidates.isEmpty()) {
+        fail({ ErrorCode::BadCode,
+            QStringLiteral("no known addresses for this friend: ask for a new code") });
+        return;
+    }
+    Puncher::Config c;
+    c.localPort = m_ctx.port;
+    c.candidates = m_candidates;
+    if (healing && m_remote.isValid() && !c.candidates.contains(m_remote))
+        c.candidates.prepend(m_remote);
+    c.ourFingerprint = m_ctx.identity->fingerprint();
+    c.expectedPeerFingerprint = m_fingerprint;
+    c.attemptTimeoutMs = m_ctx.settings.attemptTimeoutMs;
+    c.retryIntervalMs = m_ctx.settings.retryIntervalMs;
+    c.backoff = healing;
+    c.deadlineMs = healing ? m_ctx.settings.reconnectWindowMs : m_ctx.settings.connectTimeoutMs;
+    c.lowTtl = m_ctx.settings.lowTtl;
+    m_reported.clear();
+    m_healing = healing;
+    m_puncher = new Puncher(c, this);
+    connect(m_puncher, &Puncher::progress, this, &Friend::connectProgress);
+    connect(m_puncher, &Puncher::pathRejected, this, [this](const Error &e) {
+        log(QStringLiteral("path rejected: %1").arg(e.message));
+        if (e.code == ErrorCode::PeerIdentityMismatch || e.code == ErrorCode::NotPunchline)
+            reportOnce(e);
+    });
+    connect(m_puncher, &Puncher::nominated, this, &Friend::onNominated);
+    connect(m_puncher, &Puncher::failed, this, &Friend::onPunchFailed);
+    setState(healing ? State::Reconnecting : State::Connecting);
+    log(QStringLiteral("%1 %2 candidate(s)")
+            .arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
+            .arg(c.candidates.size()));
+    m_puncher->start();
+}
+
+void Friend::abortProofs()
+{
+    const auto proofs = m_proofs;
+    m_proofs.clear();
+    for (Proof *p : proofs) {
+        p->handshake->disconnect(this);
+        p->handshake->deleteLater();
+        p->socket->abort();
+        p->socket->deleteLater();
+        delete p;
+    }
+}
+
+void Friend::stopPunching()
+{
+    m_wantPunch = false;
+    abortProofs();
+    if (m_puncher) {
+        m_puncher->disconnect(this);
+        m_puncher->stop();
+        m_puncher->deleteLater();
+        m_puncher = nullptr;
+    }
+}
+
+bool Friend::offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerprint)
+{
+    // Only while punching: once a session is up, nothing but its own link carries it (a second
+    // connection claiming the friend, proven or not, never replaces it), and a friend who is not
+    // being reached expects nobody.
+    if (!m_puncher || !m_puncher->isActive() || m_link) {
+        socket->abort();
+        socket->deleteLater();
+        return false;
+    }
+    m_puncher->addIncoming(socket, claimedFingerprint);
+    return true;
+}
+
+void Friend::onNominated(const Puncher::Nomination &n)
+{
+    if (m_link || m_proofs.size() >= MaxProofs) {
+        // A session is up (a stale nomination) or outsiders hold every proof slot.
+        n.socket->abort();
+        n.socket->deleteLater();
+        if (m_puncher && m_proofs.isEmpty())
+            m_puncher->resume();
+        return;
+    }
+    setState(State::Securing);
+    n.socket->setParent(this);
+    auto *proof = new Proof;
+    proof->socket = n.socket;
+    proof->how = n;
+    proof->handshake = new TlsHandshake(n.socket, *m_ctx.identity, n.tlsServer,
+        !m_fingerprint.isEmpty() ? m_fingerprint : n.peerFingerprint, 10000, this);
+    m_proofs.append(proof);
+    connect(proof->handshake, &TlsHandshake::succeeded, this,
+        [this, proof](const QByteArray &fp) { onProven(proof, fp); });
+    connect(proof->handshake, &TlsHandshake::failed, this,
+        [this, proof](const Error &e) { onProofFailed(proof, e); });
+    // The puncher keeps taking connections meanwhile (dialing waits): if this one is an
+    // outsider's, the friend's own connection still gets its proof.
+    proof->handshake->start();
+}
+
+void Friend::onProofFailed(Proof *proof, const Error &e)
+{
+    if (!m_proofs.removeOne(proof))
+        return;
+    proof->handshake->disconnect(this);
+    proof->handshake->deleteLater();
+    proof->socket->abort();
+    proof->socket->deleteLater();
+    const Endpoint remote = proof->how.remote;
+    delete proof;
+    log(QStringLiteral("secure handshake with %1 failed: %2").arg(remote.toString(), e.message));
+    // Someone at this address could not prove to be the friend (or is another program): that
+    // connection is closed, reported once per address, and the attempt goes on.
+    Error shown = e;
+    if (e.code == ErrorCode::PeerIdentityMismatch && !e.message.contains(remote.toString()))
+        shown.message = QStringLiteral("%1 (from %2)").arg(e.message, remote.toString());
+    reportOnce(shown);
+    if (m_proofs.isEmpty() && !m_link && m_puncher) {
+        setState(m_healing ? State::Reconnecting : State::Connecting);
+        m_puncher->resume();
+    }
+}
+
+void Friend::onProven(Proof *proof, const QByteArray &fp)
+{
+    if (!m_proofs.removeOne(proof))
+        return;
+    QSslSocket *socket = proof->socket;
+    const Puncher::Nomination how = proof->how;
+    proof->handshake->disconnect(this);
+    proof->handshake->deleteLater();
+    delete proof;
+    // The first proof wins; every other connection still being proven is closed before anything
+    // else can happen, so a stale handshake never touches the session.
+    stopPunching();
+    if (m_fingerprint.isEmpty()) {
+        const Resolution r = m_ctx.resolveIdentity ? m_ctx.resolveIdentity(this, fp, socket, how)
+                                                   : Resolution::Adopt;
+        if (r == Resolution::HandedOver)
+            return; // the engine deletes this attempt
+        if (r == Resolution::Refuse) {
+            socket->abort();
+            socket->deleteLater();
+            return;
+        }
+        m_fingerprint = fp;
+    } else if (fp != m_fingerprint) {
+        // TlsHandshake pins it; this cannot happen, but never attach an unproven identity.
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    attach(socket, how);
+}
+
+void Friend::takeProven(QSslSocket *socket, const Puncher::Nomination &how)
+{
+    stopPunching();
+    if (m_link) {
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    m_sinceCode.start();
+    attach(socket, how);
+}
+
+void Friend::attach(QSslSocket *socket, const Puncher::Nomination &how)
+{
+    socket->setParent(this);
+    m_local = how.local;
+    m_remote = how.remote;
+    m_path = onLocalSubnet(how.remote.address) ? PathKind::Lan : PathKind::Direct;
+    Net::enableKeepAlive(socket->socketDescriptor(), 30, 10, 3);
+    Net::setNotSentLowWater(socket->socketDescriptor(), 128 * 1024);
+    ensureSession();
+    setState(State::Securing);
+    m_link = new TlsLink(socket, this);
+    connect(m_link, &Link::closed, this, [this, l = m_link](const Error &why) {
+        if (l == m_link)
+            onLinkLost(why);
+    });
+    m_session->attachLink(m_link);
+    log(QStringLiteral("secure link %1").arg(m_link->describe()));
+}
+
+void Friend::onPunchFailed(Error e)
+{
+    m_puncher->deleteLater();
+    m_puncher = nullptr;
+    abortProofs();
+    if (m_healing && e.code == ErrorCode::ConnectTimeout)
+        e = { ErrorCode::ReconnectTimeout,
+            QStringLiteral("the connection was lost and could not be restored within %1 s")
+                .arg(m_ctx.settings.reconnectWindowMs / 1000) };
+    fail(e);
+}
+
+void Friend::fail(const Error &e)
+{
+    log(QStringLiteral("error: %1").arg(e.message));
+    stopPunching();
+    m_healing = false;
+    m_lastError = e;
+    // The reason first: whoever reacts to Failed (the CLI exits on it) already has it.
+    Q_EMIT errorOccurred(e);
+    setState(State::Failed);
+}
+
+void Friend::reportOnce(const Error &e)
+{
+    const QString key = errorCodeName(e.code) + QLatin1Char('|') + e.message;
+    if (m_reported.contains(key))
+        return;
+    if (m_reported.size() < 64)
+        m_reported.insert(key);
+    Q_EMIT errorOccurred(e);
+}
+
+void Friend::onSessionUp(const QString &peerName)
+{
+    ConnectionInfo info;
+    info.path = m_path;
+    info.local = m_local;
+    info.remote = m_remote;
+    info.elapsedMs = m_sinceCode.isValid() ? m_sinceCode.elapsed() : 0;
+    info.peerName = peerName;
+    info.peerFingerprint = m_fingerprint;
+    info.peerPinnedByCode = m_pinnedByCode;
+    info.resumed = m_healing;
+    m_healing = false;
+    m_lastError = {};
+    if (!peerName.isEmpty())
+        m_name = peerName;
+    m_lastSeen = QDateTime::currentDateTimeUtc();
+    rememberPeer(peerName);
+    log(QStringLiteral("connected (%1) in %2 ms").arg(pathName(info.path)).arg(info.elapsedMs));
+    // Details first: whoever sees the Connected state already has the ConnectionInfo.
+    Q_EMIT connected(info);
+    setState(State::Connected);
+}
+
+void Friend::rememberPeer(const QString &peerName)
+{
+    if (!m_ctx.knownPeers)
+        return;
+    KnownPeer kp;
+    kp.fingerprint = m_fingerprint;
+    kp.name = peerName;
+    kp.candidates = m_candidates;
+    // Only an address that answered as this proven friend is remembered for it.
+    if (m_remote.isValid() && !kp.candidates.contains(m_remote))
+        kp.candidates.prepend(m_remote);
+    kp.lastSeen = m_lastSeen;
+    kp.pinnedByCode = m_pinnedByCode;
+    m_ctx.knownPeers->remember(kp);
+    Error saveError;
+    if (!m_ctx.knownPeers->save(&saveError))
+        log(QStringLiteral("could not remember this friend: %1").arg(saveError.message));
+}
+
+void Friend::onLinkLost(const Error &why)
+{
+    if (!m_link)
+        return;
+    TlsLink *old = m_link;
+    m_link = nullptr;
+    old->disconnect(this);
+    if (m_session)
+        m_session->detachLink();
+    old->abortNow(); // RST, no TIME_WAIT: the same 4-tuple is punched again right away
+    old->deleteLater();
+    if (m_state == State::Connected)
+        m_lastSeen = QDateTime::currentDateTimeUtc();
+    if (why.code == ErrorCode::PeerClosed) {
+        m_lastError = {};
+        setState(State::Disconnected);
+        Q_EMIT disconnected(why);
+        return;
+    }
+    log(QStringLiteral("link lost: %1").arg(why.message));
+    Q_EMIT disconnected(why);
+    if (why.code == ErrorCode::ProtocolError) {
+        // The proven friend's program broke the protocol: healing would only repeat it.
+        fail(why);
+        return;
+    }
+    m_sinceCode.start();
+    startPunching(true);
+}
+
+void Friend::cancel()
+{
+    stopPunching();
+    if (m_state == State::Connecting || m_state == State::Reconnecting
+        || m_state == State::Securing) {
+        m_healing = false;
+        setState(State::Idle);
+    }
+}
+
+void Friend::disconnectByUser()
+{
+    stopPunching();
+    m_healing = false;
+    if (m_link) {
+        // Bye, then a graceful close (the friend must hear the Bye, or it would start healing);
+        // the link is deleted once it has closed.
+        TlsLink *link = m_link;
+        m_link = nullptr;
+        link->disconnect(this);
+        connect(link, &Link::closed, link, &QObject::deleteLater);
+        m_session->close(QStringLiteral("closed by the user"));
+        m_lastSeen = QDateTime::currentDateTimeUtc();
+        setState(State::Disconnected);
+        Q_EMIT disconnected({});
+    } else if (m_state != State::Idle) {
+        setState(State::Disconnected);
+    }
+}
+
+void Friend::shutdown()
+{
+    if (m_link && m_session) {
+        // Leaving on purpose: the friend should hear Bye (and any last Done) rather than see the
+        // link die and start healing.
+        TlsLink *link = m_link;
+        m_link = nullptr;
+        link->disconnect(this);
+        m_session->sendBye();
+        m_session->detachLink();
+        link->flushAndClose(1000);
+        link->deleteLater();
+    }
+    stopPunching();
+}
+
+QString Friend::sendChat(const QString &id, const QString &text, Error *error)
+{
+    ensureSession();
+    if (!m_session) {
+        *error = { ErrorCode::BadUsage,
+            QStringLiteral("this friend is not connected yet: wait until it is") };
+        return {};
+    }
+    m_allDone = false;
+    return m_session->sendChat(id, text, error) ? id : QString();
+}
+
+bool Friend::sendPaths(const QString &transferId, const QStringList &paths, Error *error)
+{
+    ensureSession();
+    if (!m_transfers) {
+        *error = { ErrorCode::BadUsage,
+            QStringLiteral("this friend is not connected yet: wait until it is") };
+        return false;
+    }
+    m_allDone = false;
+    return !m_transfers->offerPaths(transferId, paths, error).isEmpty();
+}
+
+void Friend::acceptTransfer(const QString &transferId, bool accept)
+{
+    if (!m_transfers)
+        return;
+    if (accept)
+        m_transfers->accept(transferId);
+    else
+        m_transfers->decline(transferId);
+}
+
+void Friend::cancelTransfer(const QString &transferId)
+{
+    if (m_transfers)
+        m_transfers->cancel(transferId);
+}
+
+void Friend::requestDone()
+{
+    m_doneRequested = true;
+    if (m_session)
+        m_session->requestDone();
+}
+
+void Friend::applySettings(const Settings &settings)
+{
+    m_ctx.settings = settings;
+    if (m_transfers) {
+        m_transfers->setDownloadDir(settings.downloadDir);
+        m_transfers->setAcceptPolicy(settings.accept);
+    }
+    if (m_session) {
+        m_session->setKeepalive(settings.keepaliveIntervalMs, settings.peerSilentLimitMs);
+        m_session->setDisplayName(settings.displayName);
+    }
+}
+
+} // namespace Punchline

@@ -1,0 +1,167 @@
+#pragma once
+// Friend: everything about one friend on the network thread: punching their candidates, the TLS
+// handshakes that must prove their fingerprint, the session (chat, outbox, keepalive) with its
+// transfers, and healing a lost link. The Engine keeps one per friend and routes to it the
+// incoming connections that claim its fingerprint; a later relay link or DHT rendezvous plugs in
+// here as one more way the link comes up.
+//
+// State (FriendInfo::state), one machine, no loose flags:
+//
+//   Idle ──connect()──▶ Connecting ──nominated──▶ Securing ──proven + hello──▶ Connected
+//     ▲                    │  ▲                      │ (every proof failed)       │
+//     │ cancel()           │  └──────────────────────┘                            │ link lost
+//     │                    ▼ deadline                                             ▼
+//   Disconnected ◀──user/Bye── Connected          Failed ◀──deadline── Reconnecting (heal)
+//
+// Securing goes back to Connecting or Reconnecting (whichever it came from) when every running
+// proof failed. A proof that fails (someone else holds the connection, claims the friend's
+// fingerprint and cannot prove it) closes only that connection and is reported once per address:
+// it never ends the attempt or the session. Once a session is up no other connection can replace
+// it: connections claiming the friend arriving meanwhile are refused.
+//
+// A friend added by plain addresses (trust on first use) starts without a fingerprint; the first
+// proven connection gives it one (see Context::resolveIdentity).
+
+#include "common/types.h"
+#include "engine/settings.h"
+#include "identity/identity.h"
+#include "punch/puncher.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QSet>
+#include <functional>
+
+class QSslSocket;
+
+namespace Punchline {
+
+class KnownPeers;
+class Session;
+class TlsHandshake;
+class TlsLink;
+class TransferManager;
+
+class Friend : public QObject
+{
+    Q_OBJECT
+public:
+    // What a trust-on-first-use friend does with the identity its first connection proved.
+    enum class Resolution {
+        Adopt, // become this friend
+        HandedOver, // the engine gave the connection to the friend who already has it
+        Refuse, // e.g. that friend is already connected: drop this connection
+    };
+
+    struct Context
+    {
+        std::optional<Identity> identity; // always set by the engine
+        quint16 port = 0;
+        Settings settings;
+        QString profileDir;
+        KnownPeers *knownPeers = nullptr; // the engine's; saved on every session up
+        // Only for a friend without a fingerprint yet. May call takeProven() on another friend.
+        std::function<Resolution(Friend *self, const QByteArray &fingerprint, QSslSocket *socket,
+            const Puncher::Nomination &how)>
+            resolveIdentity;
+    };
+
+    // At most this many TLS proofs run at once for one friend (an outsider claiming the friend's
+    // fingerprint can hold one each; the real friend gets the next).
+    static constexpr int MaxProofs = 4;
+
+    Friend(const Context &context, const QByteArray &fingerprint, QObject *parent = nullptr);
+    ~Friend() override;
+
+    QByteArray fingerprint() const { return m_fingerprint; }
+    State state() const { return m_state; }
+    FriendInfo info() const;
+    bool isActive() const; // Connecting, Securing, Connected or Reconnecting
+
+    // Where to reach the friend (from a code, the known peers or plain addresses) and what to
+    // call it until its hello says otherwise.
+    void setTarget(const QList<Endpoint> &candidates, bool pinnedByCode, const QString &name);
+    void setLastSeen(const QDateTime &when) { m_lastSeen = when; }
+    // Punch now (first contact), or as soon as the engine calls discoveryReady().
+    void connectNow();
+    void discoveryReady();
+    void cancel();
+    void disconnectByUser();
+    // Leaving the program: Bye and the last queued frames, then close (blocks up to 1 s).
+    void shutdown();
+
+    // A connection claiming this friend, preambles exchanged (from the dispatcher). Taken while
+    // punching; refused (closed) otherwise. Returns false if refused.
+    bool offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerprint);
+    // A connection another (trust-on-first-use) attempt already proved to be this friend.
+    void takeProven(QSslSocket *socket, const Puncher::Nomination &how);
+
+    QString sendChat(const QString &id, const QString &text, Error *error);
+    bool sendPaths(const QString &transferId, const QStringList &paths, Error *error);
+    void acceptTransfer(const QString &transferId, bool accept);
+    void cancelTransfer(const QString &transferId);
+    void requestDone();
+    bool isDone() const { return m_allDone; }
+    void applySettings(const Settings &settings);
+
+Q_SIGNALS:
+    void stateChanged(Punchline::State state);
+    void infoChanged(); // name, path, last seen, state: the conversation list redraws
+    void connectProgress(const Punchline::ConnectProgress &progress);
+    void connected(const Punchline::ConnectionInfo &info);
+    void disconnected(const Punchline::Error &why);
+    void errorOccurred(const Punchline::Error &error);
+    void chatReceived(const Punchline::ChatMessage &message);
+    void chatDelivered(const QString &id);
+    void rttMeasured(int milliseconds);
+    void transferUpdated(const Punchline::TransferInfo &info);
+    void allDone();
+    void logLine(const QString &line);
+
+private:
+    struct Proof;
+
+    void setState(State s);
+    void log(const QString &line);
+    void ensureSession();
+    void startPunching(bool healing);
+    void stopPunching();
+    void abortProofs();
+    void onNominated(const Puncher::Nomination &n);
+    void onProofFailed(Proof *proof, const Error &e);
+    void onProven(Proof *proof, const QByteArray &fingerprint);
+    void attach(QSslSocket *socket, const Puncher::Nomination &how);
+    void onPunchFailed(Error e);
+    void onSessionUp(const QString &peerName);
+    void onLinkLost(const Error &why);
+    void reportOnce(const Error &e);
+    void fail(const Error &e);
+    void rememberPeer(const QString &peerName);
+
+    Context m_ctx;
+    QByteArray m_fingerprint; // empty until proven (trust on first use)
+    State m_state = State::Idle;
+    bool m_healing = false; // the current attempt restores a lost link (Reconnecting)
+    bool m_discovered = false; // the engine knows our addresses (and NAT mapping) now
+    bool m_wantPunch = false; // waiting for discovery
+    QList<Endpoint> m_candidates;
+    bool m_pinnedByCode = false;
+    QString m_name;
+    QDateTime m_lastSeen;
+    Error m_lastError;
+    QElapsedTimer m_sinceCode; // from "code available" to a usable session
+    Endpoint m_local;
+    Endpoint m_remote;
+    PathKind m_path = PathKind::Direct;
+
+    Puncher *m_puncher = nullptr;
+    QList<Proof *> m_proofs;
+    TlsLink *m_link = nullptr;
+    Session *m_session = nullptr;
+    TransferManager *m_transfers = nullptr;
+    QSet<QString> m_reported; // path errors already shown in this attempt
+    bool m_doneRequested = false;
+    bool m_allDone = false;
+};
+
+} // namespace Punchline
