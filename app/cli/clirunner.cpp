@@ -1,5 +1,7 @@
 #include "clirunner.h"
 
+#include "common/textfilter.h"
+#include "engine/commandline.h"
 #include "identity/peercode.h"
 
 #include <QCommandLineParser>
@@ -37,28 +39,6 @@ int exitCodeFor(ErrorCode code)
     }
 }
 
-// A friend's text (message, name, error quote) on one line of this program's plain output: its
-// line breaks and control characters are shown, not obeyed.
-QString oneLine(const QString &text)
-{
-    QString out;
-    out.reserve(text.size());
-    for (const QChar c : text) {
-        if (c == QLatin1Char('\n'))
-            out += QStringLiteral(" \u23CE ");
-        else if (c == QLatin1Char('\t'))
-            out += QLatin1Char(' ');
-        else if (c.category() == QChar::Other_Control)
-            out += QChar(0xFFFD);
-        else if ((c.unicode() >= 0x202A && c.unicode() <= 0x202E)
-            || (c.unicode() >= 0x2066 && c.unicode() <= 0x2069))
-            continue; // bidi embeddings, overrides, isolates: they could reorder this line
-        else
-            out += c;
-    }
-    return out;
-}
-
 void writeOut(const QByteArray &line)
 {
     std::fwrite(line.constData(), 1, size_t(line.size()), stdout);
@@ -86,7 +66,7 @@ CliRunner::CliRunner(QObject *parent)
                              { QStringLiteral("time"), m.time.toString(Qt::ISODateWithMs) } },
                     peer));
             // One message, one line: a friend's newlines cannot fake lines of this program.
-            human(QStringLiteral("%1: %2").arg(who(peer), oneLine(m.text)));
+            human(QStringLiteral("%1: %2").arg(who(peer), toSingleLine(m.text)));
         });
     connect(&m_node, &Node::chatDelivered, this, [this](const QByteArray &peer, const QString &id) {
         emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("delivered") },
@@ -126,19 +106,9 @@ int CliRunner::start(const QStringList &arguments)
                                                "home routers, then chat and send files."));
     p.addHelpOption();
     p.addVersionOption();
-    const QCommandLineOption profile(QStringLiteral("profile"),
-        QStringLiteral("Profile folder (identity, settings, known peers)."), QStringLiteral("DIR"));
+    const SharedOptions shared; // --profile, --port, --stun, --ip-echo: as in the window
     const QCommandLineOption name(QStringLiteral("name"),
         QStringLiteral("Display name your friend sees."), QStringLiteral("NAME"));
-    const QCommandLineOption port(QStringLiteral("port"),
-        QStringLiteral("Local TCP port (0 = any free port; default: the profile's port)."),
-        QStringLiteral("N"));
-    const QCommandLineOption stun(QStringLiteral("stun"),
-        QStringLiteral("STUN server host:port (repeatable; 'none' disables)."),
-        QStringLiteral("HOST:PORT"));
-    const QCommandLineOption ipEcho(QStringLiteral("ip-echo"),
-        QStringLiteral("IP echo URL used when no STUN server answers ('none' disables)."),
-        QStringLiteral("URL"));
     const QCommandLineOption local(QStringLiteral("local"),
         QStringLiteral("Offer only this local address (repeatable)."), QStringLiteral("IP"));
     const QCommandLineOption writeCode(QStringLiteral("write-code"),
@@ -192,9 +162,10 @@ int CliRunner::start(const QStringList &arguments)
     const QCommandLineOption retryInterval(QStringLiteral("retry-interval"),
         QStringLiteral("New attempts at least every MS milliseconds (default 500)."),
         QStringLiteral("MS"));
-    p.addOptions({ profile, name, port, stun, ipEcho, local, writeCode, peer, say, sayTo, send,
-        sendTo, downloadDir, accept, timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect,
-        lowTtl, attemptTimeout, retryInterval });
+    p.addOptions(shared.options());
+    p.addOptions({ name, local, writeCode, peer, say, sayTo, send, sendTo, downloadDir, accept,
+        timeout, exitWhenDone, json, keepalive, peerTimeout, reconnect, lowTtl, attemptTimeout,
+        retryInterval });
 
     if (!p.parse(arguments)) {
         fail(BadInput, { ErrorCode::BadUsage, p.errorText() });
@@ -236,49 +207,32 @@ int CliRunner::start(const QStringList &arguments)
     };
 
     Settings &s = m_settings;
-    s.profileDir = p.isSet(profile)
-        ? QDir(p.value(profile)).absolutePath()
-        : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    NetworkOptions net;
+    Error netError;
+    if (!shared.read(p, &net, &netError)) {
+        fail(BadInput, netError);
+        return BadInput;
+    }
+    s.profileDir = net.profileDir.value_or(
+        QStandardPaths::writableLocation(QStandardPaths::AppDataLocation));
     s.displayName = p.value(name);
-    int portValue = -1;
     int keepaliveSec = 15, peerTimeoutSec = 45, reconnectSec = 600, ttl = 0;
-    if (!intOption(port, 0, 65535, &portValue) || !intOption(timeout, 1, 86400, &m_timeoutSec)
+    if (!intOption(timeout, 1, 86400, &m_timeoutSec)
         || !intOption(keepalive, 1, 3600, &keepaliveSec)
         || !intOption(peerTimeout, 2, 86400, &peerTimeoutSec)
         || !intOption(reconnect, 0, 86400, &reconnectSec) || !intOption(lowTtl, 0, 64, &ttl)
         || !intOption(attemptTimeout, 100, 600000, &s.attemptTimeoutMs)
         || !intOption(retryInterval, 50, 60000, &s.retryIntervalMs))
         return BadInput;
-    s.port = portValue;
+    s.port = net.port.value_or(-1);
     s.keepaliveIntervalMs = keepaliveSec * 1000;
     s.peerSilentLimitMs = peerTimeoutSec * 1000;
     s.reconnectWindowMs = reconnectSec * 1000;
     s.lowTtl = ttl;
     s.connectTimeoutMs = m_timeoutSec * 1000;
 
-    const QStringList stunValues = p.values(stun);
-    if (stunValues.contains(QStringLiteral("none"))) {
-        s.stunServers.clear();
-    } else if (stunValues.isEmpty()) {
-        s.stunServers = Settings::defaultStunServers();
-    } else {
-        for (const QString &v : stunValues) {
-            const qsizetype colon = v.lastIndexOf(QLatin1Char(':'));
-            bool ok = false;
-            const int portNumber = colon > 0 ? v.mid(colon + 1).toInt(&ok) : 0;
-            if (!ok || portNumber <= 0 || portNumber > 65535) {
-                fail(BadInput,
-                    { ErrorCode::BadUsage,
-                        QStringLiteral("--stun needs HOST:PORT, got \"%1\"").arg(v) });
-                return BadInput;
-            }
-            s.stunServers.append(v);
-        }
-    }
-    if (p.isSet(ipEcho))
-        s.ipEchoUrl = p.value(ipEcho) == QLatin1String("none") ? QString() : p.value(ipEcho);
-    else
-        s.ipEchoUrl = Settings::defaultIpEchoUrl();
+    s.stunServers = net.stunServers.value_or(Settings::defaultStunServers());
+    s.ipEchoUrl = net.ipEchoUrl.value_or(Settings::defaultIpEchoUrl());
     for (const QString &a : p.values(local)) {
         if (QHostAddress(a).isNull()) {
             fail(BadInput,
@@ -555,7 +509,7 @@ void CliRunner::onError(const QByteArray &peer, const Error &error)
     if (!m_json)
         std::fprintf(stderr, "punchline-cli: %s%s\n",
             peer.isEmpty() ? "" : qPrintable(QStringLiteral("%1: ").arg(who(peer))),
-            qPrintable(oneLine(error.message)));
+            qPrintable(toSingleLine(error.message)));
     switch (error.code) {
     case ErrorCode::PortInUse:
     case ErrorCode::IdentityError:
@@ -650,7 +604,7 @@ void CliRunner::onTransfer(const QByteArray &peer, const TransferInfo &t)
                 .arg(t.bytes)
                 .arg(t.total)
                 .arg(t.error.isError()
-                        ? QStringLiteral(": ") + oneLine(t.error.message)
+                        ? QStringLiteral(": ") + toSingleLine(t.error.message)
                         : (t.state == TransferState::Offered && t.direction == TransferDirection::In
                                 ? QStringLiteral(" — answer /accept %1 or /decline %1").arg(t.id)
                                 : QString())));
@@ -769,7 +723,7 @@ QString CliRunner::who(const QByteArray &peer) const
 {
     const QString name = m_friends.value(peer).name;
     if (!name.isEmpty())
-        return oneLine(name);
+        return toSingleLine(name);
     return peer.isEmpty() ? QStringLiteral("friend") : QString::fromLatin1(peer.toHex().left(8));
 }
 

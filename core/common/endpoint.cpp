@@ -21,19 +21,6 @@ QHostAddress normalizedAddress(const QHostAddress &address)
         quint32(v6.c[12]) << 24 | quint32(v6.c[13]) << 16 | quint32(v6.c[14]) << 8 | v6.c[15]);
 }
 
-bool isPrivateOrLocal(const QHostAddress &raw)
-{
-    const QHostAddress a = normalizedAddress(raw);
-    if (a.isLoopback() || a.isLinkLocal() || a.isUniqueLocalUnicast() || a.isSiteLocal())
-        return true;
-    if (a.protocol() == QAbstractSocket::IPv4Protocol) {
-        const quint32 v = a.toIPv4Address();
-        return (v >> 24) == 10 || (v >> 20) == (172u << 4 | 1) || (v >> 16) == (192u << 8 | 168)
-            || (v >> 22) == ((100u << 2) | 1); // 100.64.0.0/10
-    }
-    return false;
-}
-
 QString Endpoint::toString() const
 {
     const QHostAddress a = normalizedAddress(address);

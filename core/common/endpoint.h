@@ -32,8 +32,6 @@ struct Endpoint
 
 // Normalises an IPv4-mapped IPv6 address (::ffff:a.b.c.d) to plain IPv4.
 QHostAddress normalizedAddress(const QHostAddress &address);
-// True for RFC 1918, RFC 6598 (CGN), link-local, ULA and loopback addresses.
-bool isPrivateOrLocal(const QHostAddress &address);
 
 } // namespace Punchline
 

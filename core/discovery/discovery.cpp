@@ -135,13 +135,14 @@ void Discovery::start()
     StunClient::Options options;
     options.timeoutMs = m_timeoutMs;
     options.keepaliveIntervalMs = m_keepaliveIntervalMs;
+    QStringList asked; // each server once, however it is spelled ("Stun.X" = "stun.x:3478")
     for (const QString &raw : m_stunServers) {
         const QString server = raw.trimmed();
-        bool seen = server.isEmpty();
-        for (const Probe &p : std::as_const(m_probes))
-            seen = seen || p.server == server;
-        if (seen)
+        const std::optional<HostPort> parsed = StunClient::parseServer(server);
+        const QString key = parsed ? parsed->toString() : server;
+        if (server.isEmpty() || asked.contains(key))
             continue;
+        asked.append(key);
         auto *client = new StunClient(m_localPort, server, options, this);
         connect(client, &StunClient::mapped, this,
             [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
@@ -309,11 +310,15 @@ void Discovery::onStunMappingChanged(StunClient *client, const Endpoint &mapped)
     probe->answer->mapped = mapped;
     if (!m_finished)
         return; // finish() will use the new mapping
+    // Everything derived from the answers follows, so result() never mixes old and new.
     m_result.answers = answers();
-    if (m_publicProbe >= 0 && probe == &m_probes[m_publicProbe]) {
+    m_result.nat = classifyNat(m_result.answers);
+    const bool isPublic = m_publicProbe >= 0 && probe == &m_probes[m_publicProbe];
+    if (isPublic)
         m_result.publicEndpoint = mapped;
+    m_result.explanation = explain();
+    if (isPublic)
         Q_EMIT publicMappingChanged(mapped);
-    }
 }
 
 void Discovery::onStunLost(StunClient *client, const Error &error)

@@ -62,7 +62,6 @@ public:
     // Cancels a running discovery (no finished()) and closes the STUN connections.
     void stop();
 
-    bool isFinished() const { return m_finished; }
     const DiscoveryResult &result() const { return m_result; }
     // STUN connections still open for keepalive.
     int keepaliveConnections() const;
@@ -79,8 +78,11 @@ public:
 
 Q_SIGNALS:
     void finished(const Punchline::DiscoveryResult &result);
-    // A keepalive answer from the server our public endpoint came from shows a new mapping.
-    void publicMappingChanged(const Punchline::Endpoint &endpoint);
+    // After finished(): a keepalive answer from the server our public endpoint came from shows
+    // a new mapping (the NAT rebooted or dropped the old one). result() is updated already
+    // (public endpoint, answers, NAT kind, explanation); the owner should put `now` into the
+    // code it shows, since the old code points at a port that is no longer ours.
+    void publicMappingChanged(const Punchline::Endpoint &now);
     // After finished(): a STUN keepalive connection broke (the owner may run discovery again).
     void keepaliveLost(const Punchline::Error &error);
 

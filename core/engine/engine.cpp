@@ -10,6 +10,7 @@
 #include "net/nativesocket.h"
 #include "net/sharedportserver.h"
 #include "punch/incomingdispatcher.h"
+#include "transfer/transferbudget.h"
 
 #include <QDir>
 #include <QSslSocket>
@@ -46,6 +47,7 @@ struct Engine::Private
     bool discoveryDone = false;
     LocalInfo localInfo;
     IncomingDispatcher *dispatcher = nullptr;
+    std::shared_ptr<TransferBudget> transferBudget = std::make_shared<TransferBudget>();
 
     std::map<QByteArray, Friend *> friends; // by fingerprint
     Friend *tofu = nullptr; // plain addresses, not proven yet (at most one)
@@ -129,6 +131,19 @@ struct Engine::Private
             settings.discoveryTimeoutMs, settings.localAddresses, q);
         QObject::connect(discovery, &Discovery::finished, q,
             [this](const DiscoveryResult &r) { onDiscovered(r); });
+        // Our NAT gave us a new public mapping (it rebooted, or dropped the old one): the code
+        // given out from now on carries the new address.
+        QObject::connect(
+            discovery, &Discovery::publicMappingChanged, q, [this](const Endpoint &now) {
+                const DiscoveryResult &r = discovery->result();
+                localInfo.publicEndpoint = r.publicEndpoint;
+                localInfo.nat = r.nat;
+                localInfo.explanation = r.explanation;
+                updateCode();
+                log(QStringLiteral("public address changed to %1: your code is updated")
+                        .arg(now.toString()));
+                Q_EMIT q->localInfoReady(localInfo);
+            });
         discovery->start();
     }
 
@@ -189,6 +204,7 @@ struct Engine::Private
         c.settings.displayName = profile->displayName();
         c.profileDir = settings.profileDir;
         c.knownPeers = knownPeers.get();
+        c.transferBudget = transferBudget;
         c.resolveIdentity
             = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
                   const Puncher::Nomination &how) { return resolveTofu(self, fp, socket, how); };

@@ -6,6 +6,7 @@
 #include "session/session.h"
 #include "session/tlshandshake.h"
 #include "session/tlslink.h"
+#include "transfer/transferbudget.h"
 #include "transfer/transfermanager.h"
 
 #include <QDir>
@@ -143,6 +144,9 @@ void Friend::ensureSession()
                   QStringLiteral("transfers/%1").arg(QString::fromLatin1(m_fingerprint.toHex())));
     m_transfers
         = new TransferManager(m_ctx.settings.downloadDir, stateDir, m_ctx.settings.accept, this);
+    m_transfers->setPeer(m_fingerprint);
+    if (m_ctx.transferBudget)
+        m_transfers->setBudget(m_ctx.transferBudget);
     connect(m_transfers, &TransferManager::transferUpdated, this, &Friend::transferUpdated);
     m_session->setTransferHandler(m_transfers);
     if (m_doneRequested)
@@ -290,9 +294,12 @@ void Friend::onProofFailed(Proof *proof, const Error &e)
     log(QStringLiteral("secure handshake with %1 failed: %2").arg(remote.toString(), e.message));
     // Someone at this address could not prove to be the friend (or is another program): that
     // connection is closed, reported once per address, and the attempt goes on.
+    // The host, not the port: an outsider's every new connection comes from another port.
     Error shown = e;
-    if (e.code == ErrorCode::PeerIdentityMismatch && !e.message.contains(remote.toString()))
-        shown.message = QStringLiteral("%1 (from %2)").arg(e.message, remote.toString());
+    if (e.code == ErrorCode::PeerIdentityMismatch)
+        shown.message = QStringLiteral("someone at %1 claimed to be this friend but could not "
+                                       "prove it: that connection was closed")
+                            .arg(remote.address.toString());
     reportOnce(shown);
     if (m_proofs.isEmpty() && !m_link && m_puncher) {
         setState(m_healing ? State::Reconnecting : State::Connecting);

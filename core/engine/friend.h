@@ -31,6 +31,7 @@
 #include <QObject>
 #include <QSet>
 #include <functional>
+#include <memory>
 
 class QSslSocket;
 
@@ -40,6 +41,7 @@ class KnownPeers;
 class Session;
 class TlsHandshake;
 class TlsLink;
+class TransferBudget;
 class TransferManager;
 
 class Friend : public QObject
@@ -60,6 +62,7 @@ public:
         Settings settings;
         QString profileDir;
         KnownPeers *knownPeers = nullptr; // the engine's; saved on every session up
+        std::shared_ptr<TransferBudget> transferBudget; // one per device, shared by every friend
         // Only for a friend without a fingerprint yet. May call takeProven() on another friend.
         std::function<Resolution(Friend *self, const QByteArray &fingerprint, QSslSocket *socket,
             const Puncher::Nomination &how)>

@@ -1,13 +1,13 @@
 #pragma once
 // Everything a user (window settings, CLI flags) can choose about a Punchline node.
 
+#include "common/acceptpolicy.h"
+
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
 
 namespace Punchline {
-
-enum class AcceptPolicy { Ask, All, None };
 
 struct Settings
 {

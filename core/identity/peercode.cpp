@@ -167,14 +167,15 @@ qsizetype prefixLength(QStringView s, int *version)
     return 0;
 }
 
-} // namespace
-
+// True if the text looks like it is meant to be a Punchline code ("PL" + digits + "-").
 bool looksLikePeerCode(QStringView text)
 {
     const QString s = compact(text);
     return s.size() >= 3 && s.at(0).toUpper() == QLatin1Char('P')
         && s.at(1).toUpper() == QLatin1Char('L') && s.at(2).isDigit();
 }
+
+} // namespace
 
 QString PeerCode::encode() const
 {
@@ -330,11 +331,6 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
     if (pos != n)
         return bad(QStringLiteral("unexpected data at the end"));
     return code;
-}
-
-PeerInput PeerCode::parseInput(QStringView text)
-{
-    return parsePeerInput(text);
 }
 
 PeerInput parsePeerInput(QStringView text)

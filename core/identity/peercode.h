@@ -24,8 +24,6 @@
 
 namespace Punchline {
 
-struct PeerInput;
-
 struct PeerCode
 {
     static constexpr int Version = 1;
@@ -43,8 +41,6 @@ struct PeerCode
     // CodeChecksum when a character was changed or the code was cut short, CodeVersion for a
     // code from a newer Punchline, BadCode for anything else.
     static std::optional<PeerCode> decode(QStringView text, Error *error);
-    // Same as parsePeerInput(); the name node.h refers to.
-    static PeerInput parseInput(QStringView text);
 
     friend bool operator==(const PeerCode &a, const PeerCode &b)
     {
@@ -65,9 +61,6 @@ struct PeerInput
 
 // Pure and cheap (no I/O, no allocation beyond the text): safe to call on every keystroke.
 PeerInput parsePeerInput(QStringView text);
-
-// True if the text looks like it is meant to be a Punchline code ("PL" + digits + "-").
-bool looksLikePeerCode(QStringView text);
 
 } // namespace Punchline
 

@@ -29,7 +29,6 @@ public:
     // Starts the connect. Emits connected() or failed() later (never from inside start()).
     void start();
     void abort();
-    const Endpoint &remote() const { return m_remote; }
 
 Q_SIGNALS:
     // The receiver owns fd (wrap it in a QTcpSocket/QSslSocket or close it).

@@ -1,11 +1,11 @@
 #include "nativesocket.h"
 
+#include "nativesocket_p.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,13 +62,15 @@ Endpoint fromSockaddr(const sockaddr_storage &ss)
 
 int makeSharedSocket(int family, quint16 port, int *errOut)
 {
-    const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    const int fd = Platform::openTcpSocket(family);
     if (fd < 0) {
         *errOut = errno;
         return -1;
     }
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // Linux, macOS and the BSDs all have it (Linux since 3.9); without it the listener and the
+    // outgoing connects could not share the port, so a build without it should fail here.
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (family == AF_INET6)
         ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -143,34 +145,6 @@ int pendingError(qintptr fd)
     return err;
 }
 
-bool setTtl(qintptr fd, int ttl)
-{
-    sockaddr_storage ss {};
-    socklen_t len = sizeof(ss);
-    ::getsockname(int(fd), reinterpret_cast<sockaddr *>(&ss), &len);
-    if (ss.ss_family == AF_INET6)
-        return ::setsockopt(int(fd), IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) == 0;
-    return ::setsockopt(int(fd), IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) == 0;
-}
-
-void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count)
-{
-    const int one = 1;
-    ::setsockopt(int(fd), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-    ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPIDLE, &idleSeconds, sizeof(idleSeconds));
-    ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPINTVL, &intervalSeconds, sizeof(intervalSeconds));
-    ::setsockopt(int(fd), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
-}
-
-bool isSynReceived(qintptr fd)
-{
-    tcp_info info {};
-    socklen_t len = sizeof(info);
-    if (::getsockopt(int(fd), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
-        return false;
-    return info.tcpi_state == TCP_SYN_RECV;
-}
-
 quint16 localPort(qintptr fd)
 {
     return localEndpoint(fd).port;
@@ -185,27 +159,10 @@ Endpoint localEndpoint(qintptr fd)
     return fromSockaddr(ss);
 }
 
-Endpoint peerEndpoint(qintptr fd)
-{
-    sockaddr_storage ss {};
-    socklen_t len = sizeof(ss);
-    if (::getpeername(int(fd), reinterpret_cast<sockaddr *>(&ss), &len) != 0)
-        return {};
-    return fromSockaddr(ss);
-}
-
 void closeFd(qintptr fd)
 {
     if (fd >= 0)
         ::close(int(fd));
-}
-
-} // namespace Punchline::Net
-
-namespace Punchline::Net {
-void setNotSentLowWater(qintptr fd, int bytes)
-{
-    ::setsockopt(int(fd), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
 }
 
 void setAbortiveClose(qintptr fd)
@@ -215,4 +172,14 @@ void setAbortiveClose(qintptr fd)
     l.l_linger = 0;
     ::setsockopt(int(fd), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
+
+int Platform::socketFamily(int fd)
+{
+    sockaddr_storage ss {};
+    socklen_t len = sizeof(ss);
+    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) != 0)
+        return AF_UNSPEC;
+    return ss.ss_family;
+}
+
 } // namespace Punchline::Net

@@ -2,6 +2,12 @@
 // Native TCP descriptors that share one local port (SO_REUSEADDR + SO_REUSEPORT): Qt's
 // ShareAddress only sets SO_REUSEADDR on Linux, which is not enough to listen and connect from
 // the same port at once. The descriptors are handed to QTcpServer / QTcpSocket afterwards.
+//
+// Per OS, the way qBittorrent splits its sources: nativesocket.cpp is the POSIX code every
+// Unix shares; nativesocket_linux.cpp holds what only Linux has (SOCK_NONBLOCK, TCP_INFO's
+// SYN_RECV state, IP_TTL -1) and nativesocket_other.cpp the fallbacks for macOS and the BSDs.
+// core/CMakeLists.txt picks one of the two. Windows needs its own nativesocket_win.cpp and a
+// winsock nativesocket.cpp (see nativesocket_other.cpp for what it must provide).
 
 #include "common/endpoint.h"
 
@@ -28,23 +34,23 @@ int pendingError(qintptr fd);
 // Sets the TTL/hop limit of a socket; -1 restores the system default (after a low-TTL SYN).
 bool setTtl(qintptr fd, int ttl);
 // TCP keepalive as a second line of defence under the protocol's ping (idle/interval in s).
+// Where the OS cannot tune the timing, only SO_KEEPALIVE is set.
 void enableKeepAlive(qintptr fd, int idleSeconds, int intervalSeconds, int count);
 // True while the kernel is in SYN_RECV for this socket: a simultaneous open is half done (the
 // peer's SYN arrived, our SYN-ACK is out). Closing it now would throw away a punched path.
+// Always false where the OS does not tell (see synReceivedDetectable).
 bool isSynReceived(qintptr fd);
-quint16 localPort(qintptr fd);
-Endpoint localEndpoint(qintptr fd);
-Endpoint peerEndpoint(qintptr fd);
-void closeFd(qintptr fd);
-
-} // namespace Punchline::Net
-
-namespace Punchline::Net {
+// Whether isSynReceived() can ever be true on this OS (Linux, macOS, FreeBSD).
+extern const bool synReceivedDetectable;
 // TCP_NOTSENT_LOWAT: the kernel keeps at most this many not-yet-sent bytes queued (in-flight data
 // is not limited, so throughput at a high RTT does not suffer). Bulk data then waits in our own
-// queue, where a chat frame can overtake it, instead of in the kernel's.
+// queue, where a chat frame can overtake it, instead of in the kernel's. A no-op where missing.
 void setNotSentLowWater(qintptr fd, int bytes);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);
+quint16 localPort(qintptr fd);
+Endpoint localEndpoint(qintptr fd);
+void closeFd(qintptr fd);
+
 } // namespace Punchline::Net

@@ -56,12 +56,6 @@ TlsHandshake::~TlsHandshake()
         m_socket->disconnect(this);
 }
 
-TlsHandshake::Role TlsHandshake::roleFor(
-    const QByteArray &ourFingerprint, const QByteArray &peerFingerprint)
-{
-    return ourFingerprint > peerFingerprint ? Role::Client : Role::Server;
-}
-
 QByteArray TlsHandshake::applicationProtocol()
 {
     return QByteArrayLiteral("punchline/1");

@@ -40,9 +40,6 @@ public:
     void start();
     QSslSocket *socket() const { return m_socket; }
 
-    // Roles without a negotiation: the side whose fingerprint is larger is the TLS client (the
-    // puncher's controller, see punch/preamble.h).
-    static Role roleFor(const QByteArray &ourFingerprint, const QByteArray &peerFingerprint);
     // ALPN protocol both sides offer; a TLS server that does not pick it is not Punchline.
     static QByteArray applicationProtocol();
     // The certificate errors a pinned self-signed certificate is expected to raise; only these

@@ -5,7 +5,6 @@
 #include "net/nativesocket.h"
 
 #include <QHostInfo>
-#include <QRegularExpression>
 #include <QTcpSocket>
 #include <QTimer>
 #include <cerrno>
@@ -52,58 +51,26 @@ StunClient::~StunClient()
     closeConnection();
 }
 
-std::optional<StunClient::ServerAddress> StunClient::parseServer(QStringView raw)
+std::optional<HostPort> StunClient::parseServer(QStringView text, QString *error)
 {
-    const QString text = raw.trimmed().toString();
-    QString host;
-    QString portText;
-    if (text.startsWith(QLatin1Char('['))) {
-        const qsizetype close = text.indexOf(QLatin1Char(']'));
-        if (close < 0)
-            return std::nullopt;
-        host = text.mid(1, close - 1);
-        const QString rest = text.mid(close + 1);
-        if (!rest.isEmpty()) {
-            if (!rest.startsWith(QLatin1Char(':')))
-                return std::nullopt;
-            portText = rest.mid(1);
-        }
-    } else if (text.count(QLatin1Char(':')) > 1) {
-        host = text; // a bare IPv6 literal: no port can be told apart
-    } else {
-        const qsizetype colon = text.indexOf(QLatin1Char(':'));
-        host = colon < 0 ? text : text.left(colon);
-        if (colon >= 0)
-            portText = text.mid(colon + 1);
-    }
-
-    static const QRegularExpression hostName(QStringLiteral("^[A-Za-z0-9._-]+$"));
-    const bool isLiteral
-        = QHostAddress(host).protocol() != QAbstractSocket::UnknownNetworkLayerProtocol;
-    if (host.isEmpty() || (!isLiteral && !hostName.match(host).hasMatch()))
-        return std::nullopt;
-    quint16 port = defaultPort;
-    if (!portText.isNull()) {
-        static const QRegularExpression digits(QStringLiteral("^[0-9]{1,5}$"));
-        const uint value = portText.toUInt();
-        if (!digits.match(portText).hasMatch() || value == 0 || value > 65535)
-            return std::nullopt;
-        port = quint16(value);
-    }
-    return ServerAddress { host, port };
+    return parseHostPort(text, defaultPort, error);
 }
 
 void StunClient::start()
 {
     if (m_phase != Phase::Idle)
         return;
-    const std::optional<ServerAddress> address = parseServer(m_server);
+    QString why;
+    const std::optional<HostPort> address = parseServer(m_server, &why);
     if (!address) {
         m_phase = Phase::Resolving;
         // Report later: callers never get a signal from inside start().
         QMetaObject::invokeMethod(
             this,
-            [this] { breakDown(QStringLiteral("not a server address of the form host:port")); },
+            [this, why] {
+                breakDown(
+                    QStringLiteral("not a server address of the form host:port (%1)").arg(why));
+            },
             Qt::QueuedConnection);
         return;
     }

@@ -4,6 +4,7 @@
 // keeps the mapping, and reports when it changes or the connection is lost. Lives on the thread
 // that created it (the network thread); nothing here blocks.
 
+#include "common/hostport.h"
 #include "common/types.h"
 #include "stun/stunmessage.h"
 
@@ -35,14 +36,9 @@ public:
         int keepaliveIntervalMs = 20000;
     };
 
-    struct ServerAddress
-    {
-        QString host; // a name or an IP literal (without brackets)
-        quint16 port = 0;
-    };
     static constexpr quint16 defaultPort = 3478;
 
-    // server: "host:port", "[ipv6]:port", or a host alone (port 3478).
+    // server: "host:port", "[ipv6]:port", or a host alone (port 3478); see parseServer().
     StunClient(quint16 localPort, const QString &server, const Options &options,
         QObject *parent = nullptr);
     ~StunClient() override;
@@ -61,7 +57,10 @@ public:
     // Binding responses received, keepalive answers included.
     int answerCount() const { return m_answerCount; }
 
-    static std::optional<ServerAddress> parseServer(QStringView text);
+    // The one check of a STUN server as a person writes it (settings window, command line,
+    // engine): parseHostPort() with the STUN port, 3478, as the default. On failure *error says
+    // why, as a clause for "\"%1\" is not a STUN server: %2.".
+    static std::optional<HostPort> parseServer(QStringView text, QString *error = nullptr);
 
 Q_SIGNALS:
     void mapped(const Punchline::Endpoint &server, const Punchline::Endpoint &mapped);

@@ -5,6 +5,7 @@
 #include "prefixhasher.h"
 
 #include <QDateTime>
+#include <QRandomGenerator>
 #include <QSet>
 #include <QStorageInfo>
 
@@ -16,10 +17,11 @@
 namespace Punchline {
 
 IncomingTransfer::IncomingTransfer(const QByteArray &id, const QList<OfferFile> &files,
-    qint64 total, TransferStore *store, Hooks hooks)
+    qint64 total, const QString &peer, TransferStore *store, Hooks hooks)
     : m_id(id)
     , m_files(files)
     , m_digest(TransferStore::digestOf(files))
+    , m_peer(peer)
     , m_store(store)
     , m_hooks(std::move(hooks))
     , m_state(files.size())
@@ -27,8 +29,10 @@ IncomingTransfer::IncomingTransfer(const QByteArray &id, const QList<OfferFile> 
     m_info.id = TransferProtocol::idToText(id);
     m_info.direction = TransferDirection::In;
     m_info.name = TransferProtocol::offerName(files);
-    for (const OfferFile &f : files)
+    for (const OfferFile &f : files) {
         m_info.files.append({ f.path, f.size });
+        m_nameBytes += f.path.toUtf8().size();
+    }
     m_info.total = total;
     m_info.state = TransferState::Offered;
 }
@@ -38,6 +42,11 @@ IncomingTransfer::~IncomingTransfer()
     stopHasher();
     if (m_fd >= 0)
         ::close(m_fd);
+}
+
+bool IncomingTransfer::isAccepted() const
+{
+    return isActive() && m_phase != Phase::Offered;
 }
 
 bool IncomingTransfer::isActive() const
@@ -50,6 +59,13 @@ void IncomingTransfer::publish()
 {
     if (m_hooks.changed)
         m_hooks.changed(m_info);
+}
+
+bool IncomingTransfer::hasFolder(int index) const
+{
+    const QString &path = m_files.at(index).path;
+    return !path.contains(QLatin1Char('/'))
+        || m_tops.contains(path.section(QLatin1Char('/'), 0, 0));
 }
 
 QStringList IncomingTransfer::dirNames(int index) const
@@ -86,24 +102,24 @@ bool IncomingTransfer::openRoot(const QString &downloadDir)
     return true;
 }
 
-// A folder in the offer lands under a name that is free now ("photos (1)" if "photos" exists);
-// the choice is made once, at accept, and remembered for resume.
-void IncomingTransfer::reserveTopFolders()
+// A folder in the offer lands under a name that is free when its first file starts ("photos
+// (1)" if "photos" exists); the choice is made once and remembered for resume. Not at accept:
+// an offer of 3,000 folders must not make 3,000 empty folders before any data arrives.
+bool IncomingTransfer::ensureFolder(int index, Error *error)
 {
-    for (const OfferFile &f : std::as_const(m_files)) {
-        if (!f.path.contains(QLatin1Char('/')))
-            continue;
-        const QString top = f.path.section(QLatin1Char('/'), 0, 0);
-        if (m_tops.contains(top))
-            continue;
-        Error error;
-        const QString used = m_root.createUniqueDir(top, &error);
-        if (used.isNull()) {
-            fail(error, true);
-            return;
-        }
-        m_tops.insert(top, used);
+    if (hasFolder(index))
+        return true;
+    const QString top = m_files.at(index).path.section(QLatin1Char('/'), 0, 0);
+    const QString used = m_root.createUniqueDir(top, error);
+    if (used.isNull())
+        return false;
+    m_tops.insert(top, used);
+    if (!m_store->appendTop(storeKey(), top, used, error)) {
+        m_root.removeEmptyDir(used);
+        m_tops.remove(top);
+        return false;
     }
+    return true;
 }
 
 void IncomingTransfer::accept(
@@ -118,7 +134,11 @@ void IncomingTransfer::accept(
         m_tops = adopt->tops;
     } else {
         m_downloadDir = downloadDir;
-        m_partTag = storeKey().left(8);
+        // Random, not derived from the id the sender chose: nobody can plant a link or file
+        // at a partial name in advance. The record keeps it for resume.
+        m_partTag
+            = QString::fromLatin1(QByteArray::number(QRandomGenerator::system()->generate64(), 16)
+                                      .rightJustified(16, '0'));
     }
     if (!openRoot(m_downloadDir))
         return;
@@ -128,20 +148,15 @@ void IncomingTransfer::accept(
     }
     if (!checkFreeSpace())
         return;
-    if (!adopt) {
-        reserveTopFolders();
-        if (!isActive())
-            return;
-    }
     TransferRecord record { storeKey(), false, m_digest, m_partTag, m_downloadDir, m_files,
-        m_info.total, m_tops, QString(), m_createdMs };
+        m_info.total, m_tops, QString(), m_createdMs, m_peer };
     Error error;
     if (!m_store->save(record, &error)) {
         fail(error, true);
         return;
     }
     if (adopt && adopt->id != storeKey()) {
-        m_store->renameDoneLog(adopt->id, storeKey());
+        m_store->renameLogs(adopt->id, storeKey());
         m_store->remove(adopt->id);
     }
     m_sinceAccept.start();
@@ -192,6 +207,8 @@ void IncomingTransfer::prepare()
         if (m_state.at(i).done)
             continue;
         m_state[i].written = 0;
+        if (!hasFolder(i))
+            continue; // not started yet
         Error error;
         SafeDir dir = m_root.openPath(dirNames(i), false, &error);
         if (!dir.isValid())
@@ -292,6 +309,8 @@ void IncomingTransfer::answer()
 
 bool IncomingTransfer::openPartial(int index, bool truncate, Error *error)
 {
+    if (!ensureFolder(index, error))
+        return false;
     SafeDir dir = m_root.openPath(dirNames(index), true, error);
     if (!dir.isValid())
         return false;
@@ -355,19 +374,26 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
     }
     const qint64 offset = qint64(header.offset);
     FileState &state = m_state[index];
+    if (state.done) {
+        // A finished file is finished: starting it over would store another copy of it
+        // ("name (1)", "name (2)"...) beyond what the user accepted.
+        fail({ ErrorCode::ProtocolError,
+                 QStringLiteral("The sender sent data for %1, which is already complete.")
+                     .arg(file.path) },
+            true);
+        return;
+    }
     Error error;
-    if (offset == 0 && (state.written > 0 || state.done)) {
+    if (offset == 0 && state.written > 0) {
         // The sender starts this file over (its copy differs from our partial data).
         m_info.bytes -= state.written;
-        if (state.done)
-            --m_doneCount;
         state = FileState();
         m_prefixState.remove(index);
         if (index == m_current) {
             m_hash.reset();
             if (::ftruncate(m_fd, 0) != 0) {
                 fail(SafeDir::errnoError(errno, QStringLiteral("cannot write %1").arg(file.path)),
-                    true);
+                    true, index);
                 return;
             }
         }
@@ -388,7 +414,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
             return;
         }
         if (!openPartial(index, offset == 0, &error)) {
-            fail(error, true);
+            fail(error, true, index);
             return;
         }
     } else if (offset != state.written) {
@@ -411,7 +437,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
             m_info.bytes += written;
             fail(SafeDir::errnoError(
                      err, QStringLiteral("cannot write %1 in %2").arg(file.path, m_downloadDir)),
-                true);
+                true, index);
             return;
         }
         written += n;
@@ -456,13 +482,13 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
         if (file.size == 0) {
             m_hash.reset();
             if (!openPartial(index, true, &error)) {
-                fail(error, true);
+                fail(error, true, index);
                 return;
             }
         } else if (state.written == file.size && m_prefixState.contains(index)) {
             m_hash = m_prefixState.take(index);
             if (!openPartial(index, false, &error)) {
-                fail(error, true);
+                fail(error, true, index);
                 return;
             }
         }
@@ -490,7 +516,9 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
             QStringLiteral("%1 arrived damaged (SHA-256 mismatch) and was "
                            "discarded.")
                 .arg(file.path) };
-        fail(mismatch, true);
+        // Built from the offer's name only: the sender may see it as it is.
+        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, mismatch));
+        fail(mismatch, false);
         return;
     }
     finalizeFile(index, digest);
@@ -506,7 +534,7 @@ void IncomingTransfer::finalizeFile(int index, const QByteArray &digest)
         m_prefixState.insert(index, m_hash);
         m_current = -1;
         m_currentDir = SafeDir();
-        fail(error, true);
+        fail(error, true, index);
         return;
     }
     QStringList names = dirNames(index);
@@ -535,7 +563,7 @@ void IncomingTransfer::complete()
         hashes.append(s.sha256);
     const QByteArray manifest = TransferProtocol::manifestHash(m_files, hashes);
     TransferRecord record { storeKey(), true, m_digest, m_partTag, m_downloadDir, m_files,
-        m_info.total, m_tops, QString::fromLatin1(manifest.toHex()), m_createdMs };
+        m_info.total, m_tops, QString::fromLatin1(manifest.toHex()), m_createdMs, m_peer };
     Error error;
     if (!m_store->save(record, &error)) // only needed to answer a repeated offer
         qCWarning(lcTransfer) << error.message;
@@ -642,13 +670,38 @@ void IncomingTransfer::handleAbort(const Error &error)
         Cleanup::KeepPartials);
 }
 
-void IncomingTransfer::fail(const Error &error, bool notifyPeer)
+// Local errors name our folders (the download folder, the profile); the sender only needs to
+// know which of its files failed and why in general. Protocol and rejection messages are built
+// from the offer and numbers alone, so they go as they are.
+Error IncomingTransfer::peerError(const Error &error, int fileIndex) const
+{
+    const QString name
+        = fileIndex >= 0 && fileIndex < m_files.size() ? m_files.at(fileIndex).path : QString();
+    switch (error.code) {
+    case ErrorCode::DiskFull:
+        return { error.code,
+            name.isEmpty()
+                ? QStringLiteral("The receiver's disk is full.")
+                : QStringLiteral("The receiver's disk is full (writing %1).").arg(name) };
+    case ErrorCode::ProtocolError:
+    case ErrorCode::TransferRejected:
+    case ErrorCode::Canceled:
+        return error;
+    default:
+        return { error.code,
+            name.isEmpty() ? QStringLiteral("The receiver could not store the transfer.")
+                           : QStringLiteral("The receiver could not write %1.").arg(name) };
+    }
+}
+
+void IncomingTransfer::fail(const Error &error, bool notifyPeer, int fileIndex)
 {
     if (!isActive())
         return;
     qCWarning(lcTransfer) << "incoming transfer" << m_info.id << "failed:" << error.message;
     if (notifyPeer)
-        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, error));
+        m_hooks.sendControl(TransferProtocol::Abort,
+            TransferProtocol::encodeAbort(m_id, peerError(error, fileIndex)));
     finish(TransferState::Failed, error, Cleanup::KeepPartials);
 }
 
@@ -680,6 +733,8 @@ void IncomingTransfer::removePartials()
         return;
     QSet<QString> dirs;
     for (int i = 0; i < m_files.size(); ++i) {
+        if (!hasFolder(i))
+            continue; // never started: nothing of ours there
         const QStringList names = dirNames(i);
         for (qsizetype depth = 1; depth <= names.size(); ++depth)
             dirs.insert(names.mid(0, depth).join(QLatin1Char('/')));
@@ -715,6 +770,7 @@ void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup c
     m_currentDir = SafeDir();
     if (cleanup == Cleanup::DeletePartials)
         removePartials();
+    m_root = SafeDir(); // no descriptor outlives the transfer
     m_phase = Phase::Finished;
     m_info.state = state;
     m_info.error = error;
@@ -723,6 +779,14 @@ void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup c
         m_info.etaMs = -1;
     }
     publish();
+    // Kept only to answer a repeated offer (state, hash, digest): the file lists go, so that
+    // finished transfers cost next to nothing however large they were.
+    m_files = {};
+    m_state = {};
+    m_prefixState = {};
+    m_toHash = {};
+    m_tops = {};
+    m_info.files = {};
 }
 
 } // namespace Punchline

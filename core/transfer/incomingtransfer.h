@@ -30,8 +30,9 @@ public:
     };
 
     // `files` are validated and NFC-normalised already (TransferManager).
+    // `peer`: the sender's fingerprint hex, written into the record.
     IncomingTransfer(const QByteArray &id, const QList<OfferFile> &files, qint64 total,
-        TransferStore *store, Hooks hooks);
+        const QString &peer, TransferStore *store, Hooks hooks);
     ~IncomingTransfer(); // keeps partial files and the record: a later offer resumes
     IncomingTransfer(const IncomingTransfer &) = delete;
     IncomingTransfer &operator=(const IncomingTransfer &) = delete;
@@ -39,8 +40,12 @@ public:
     QByteArray id() const { return m_id; }
     QString storeKey() const { return QString::fromLatin1(m_id.toHex()); } // TransferStore id
     QString digest() const { return m_digest; }
+    const QList<OfferFile> &files() const { return m_files; } // empty once finished
     const TransferInfo &info() const { return m_info; }
     bool isActive() const;
+    bool isAccepted() const; // accepted (or resumed) and not finished
+    qsizetype fileCount() const { return m_info.files.size(); } // 0 once finished
+    qint64 nameBytes() const { return m_nameBytes; } // UTF-8 bytes of the offered names
     bool isWaitingForDecision() const { return m_phase == Phase::Offered; }
     // Still unfinished, but the sender did not offer it again since the link came back (it
     // restarted and forgot it): a new offer of the same files may take over its partial data.
@@ -54,8 +59,9 @@ public:
     void resume(const TransferRecord &record);
     void decline();
     void cancel();
-    // Fails the transfer locally (and tells the peer); partial data is kept for a later resume.
-    void fail(const Error &error, bool notifyPeer);
+    // Fails the transfer locally (and tells the peer, naming at most file `fileIndex` of its
+    // offer, never a local path); partial data is kept for a later resume.
+    void fail(const Error &error, bool notifyPeer, int fileIndex = -1);
 
     void handleReoffer();
     void handleData(const DataHeader &header, const char *data, qint64 length);
@@ -75,8 +81,10 @@ private:
         QString finalPath; // when done, relative to the download folder
     };
 
+    Error peerError(const Error &error, int fileIndex) const;
     bool openRoot(const QString &downloadDir);
-    void reserveTopFolders();
+    bool hasFolder(int index) const;
+    bool ensureFolder(int index, Error *error);
     void loadDoneFiles(const QString &recordId);
     void prepare();
     void hashNextPartial();
@@ -98,6 +106,8 @@ private:
     QByteArray m_id;
     QList<OfferFile> m_files;
     QString m_digest;
+    qint64 m_nameBytes = 0;
+    QString m_peer;
     TransferStore *m_store;
     Hooks m_hooks;
     TransferInfo m_info;

@@ -36,7 +36,11 @@ OutgoingTransfer::OutgoingTransfer(
 
 qint64 OutgoingTransfer::mtimeMs(const struct stat &st)
 {
+#if defined(__APPLE__)
+    return qint64(st.st_mtimespec.tv_sec) * 1000 + st.st_mtimespec.tv_nsec / 1000000;
+#else
     return qint64(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+#endif
 }
 
 OutgoingTransfer::~OutgoingTransfer()
@@ -126,17 +130,19 @@ void OutgoingTransfer::acceptComplete()
 
 // Checks, one entry at a time, that what the receiver has is a prefix of our file: its SHA-256
 // of the first `offset` bytes must equal ours. A mismatch (the file was a different version)
-// restarts that file from zero instead of failing.
+// restarts that file from zero instead of failing. A file the receiver finished is never sent
+// again (it refuses that: a finished file is finished), so a mismatch there fails the transfer.
 void OutgoingTransfer::verifyNext()
 {
     while (m_verifyPos < m_acceptEntries.size()) {
         const ResumeEntry e = m_acceptEntries.at(m_verifyPos);
         const QString name = m_sources.at(e.index).file.path;
         if (e.complete && !m_hashes.at(e.index).isEmpty()) {
-            if (m_hashes.at(e.index) == e.prefixHash)
-                m_skip[e.index] = true;
-            else
-                qCInfo(lcTransfer) << "receiver's copy of" << name << "differs; sending it again";
+            if (m_hashes.at(e.index) != e.prefixHash) {
+                failFinishedDiffers(e.index);
+                return;
+            }
+            m_skip[e.index] = true;
             ++m_verifyPos;
             continue;
         }
@@ -151,7 +157,7 @@ void OutgoingTransfer::verifyNext()
         Error error;
         const int fd = openSource(e.index, &error);
         if (fd < 0) {
-            fail(error, true);
+            fail(error, true, e.index);
             return;
         }
         m_hasher = new PrefixHasher(fd, e.offset);
@@ -159,7 +165,7 @@ void OutgoingTransfer::verifyNext()
             m_hasher->deleteLater();
             m_hasher = nullptr;
             if (hashError.isError()) {
-                fail(hashError, true);
+                fail(hashError, true, e.index);
                 return;
             }
             if (state.result() == e.prefixHash) {
@@ -170,6 +176,9 @@ void OutgoingTransfer::verifyNext()
                     m_startOffset[e.index] = e.offset;
                     m_prefixState.insert(e.index, state);
                 }
+            } else if (e.complete) {
+                failFinishedDiffers(e.index);
+                return;
             } else {
                 qCInfo(lcTransfer) << "receiver's partial" << name << "is not a prefix of ours;"
                                    << "sending it from the start";
@@ -221,7 +230,9 @@ int OutgoingTransfer::openSource(int index, Error *error) const
         return -1;
     }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+#ifdef POSIX_FADV_SEQUENTIAL // not on macOS
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
     return fd;
 }
 
@@ -242,7 +253,7 @@ std::optional<std::pair<quint16, QByteArray>> OutgoingTransfer::nextFrame()
         Error error;
         m_fd = openSource(next, &error);
         if (m_fd < 0) {
-            fail(error, true);
+            fail(error, true, next);
             return std::nullopt;
         }
         m_file = next;
@@ -258,7 +269,7 @@ std::optional<std::pair<quint16, QByteArray>> OutgoingTransfer::nextFrame()
             fail({ ErrorCode::FileError,
                      QStringLiteral("%1 changed while it was sent; send it again.")
                          .arg(m_sources.at(m_file).absolutePath) },
-                true);
+                true, m_file);
             return std::nullopt;
         }
         m_hashes[m_file] = m_hash.result();
@@ -281,7 +292,7 @@ std::optional<std::pair<quint16, QByteArray>> OutgoingTransfer::nextFrame()
                        : Error { ErrorCode::FileError,
                            QStringLiteral("%1 became shorter while it was sent.")
                                .arg(m_sources.at(m_file).absolutePath) },
-                true);
+                true, m_file);
             return std::nullopt;
         }
         got += n;
@@ -313,9 +324,10 @@ void OutgoingTransfer::handleComplete(const QByteArray &hash)
         files.append(s.file);
     const QByteArray ours = TransferProtocol::manifestHash(files, m_hashes);
     if (ours.isEmpty() || ours != hash) {
-        fail({ ErrorCode::FileError,
-                 QStringLiteral("The receiver's checksum does not match what was sent.") },
-            true);
+        const Error mismatch { ErrorCode::FileError,
+            QStringLiteral("The receiver's checksum does not match what was sent.") };
+        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, mismatch));
+        fail(mismatch, false);
         return;
     }
     m_info.sha256 = QString::fromLatin1(ours.toHex());
@@ -373,13 +385,42 @@ void OutgoingTransfer::linkDown()
     publish();
 }
 
-void OutgoingTransfer::fail(const Error &error, bool notifyPeer)
+void OutgoingTransfer::failFinishedDiffers(int index)
+{
+    const Error error { ErrorCode::FileError,
+        QStringLiteral("The receiver already has a different %1; send it again as a new "
+                       "transfer.")
+            .arg(m_sources.at(index).file.path) };
+    m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, error));
+    fail(error, false);
+}
+
+// Our errors name our own folders; the receiver only learns which file of the offer failed.
+Error OutgoingTransfer::peerError(const Error &error, int fileIndex) const
+{
+    switch (error.code) {
+    case ErrorCode::ProtocolError:
+    case ErrorCode::TransferRejected:
+    case ErrorCode::Canceled:
+        return error; // built from the offer and numbers only
+    default:
+        break;
+    }
+    if (fileIndex < 0 || fileIndex >= m_sources.size())
+        return { error.code, QStringLiteral("The sender could not send the transfer.") };
+    return { error.code,
+        QStringLiteral("The sender could not read %1, or it changed while it was sent.")
+            .arg(m_sources.at(fileIndex).file.path) };
+}
+
+void OutgoingTransfer::fail(const Error &error, bool notifyPeer, int fileIndex)
 {
     if (!isActive())
         return;
     qCWarning(lcTransfer) << "outgoing transfer" << m_info.id << "failed:" << error.message;
     if (notifyPeer)
-        m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, error));
+        m_hooks.sendControl(TransferProtocol::Abort,
+            TransferProtocol::encodeAbort(m_id, peerError(error, fileIndex)));
     finish(TransferState::Failed, error);
 }
 

@@ -68,7 +68,10 @@ private:
     int openSource(int index, Error *error) const;
     void closeFile();
     void stopHasher();
-    void fail(const Error &error, bool notifyPeer);
+    Error peerError(const Error &error, int fileIndex) const;
+    void failFinishedDiffers(int index);
+    // notifyPeer: the receiver hears of it, naming at most file `fileIndex` of the offer.
+    void fail(const Error &error, bool notifyPeer, int fileIndex = -1);
     void finish(TransferState state, const Error &error = {});
     void publish();
 

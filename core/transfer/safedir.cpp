@@ -125,8 +125,10 @@ int SafeDir::openForWrite(const QString &name, bool truncate, Error *error) cons
 {
     const QString where = m_path + QLatin1Char('/') + name;
     // O_NONBLOCK: opening a FIFO planted under our name must fail, not hang (cleared below).
+    // Never O_TRUNC here: a hard link planted under our name would have its other name's file
+    // truncated before the link count below could refuse it.
     const int fd = ::openat(m_fd, encoded(name).constData(),
-        O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (truncate ? O_TRUNC : 0), 0644);
+        O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd < 0) {
         const int err = errno;
         if (err == ELOOP)
@@ -141,6 +143,12 @@ int SafeDir::openForWrite(const QString &name, bool truncate, Error *error) cons
         ::close(fd);
         *error = { ErrorCode::FileError,
             QStringLiteral("%1 is not a plain file; refusing to write it.").arg(where) };
+        return -1;
+    }
+    if (truncate && ::ftruncate(fd, 0) != 0) {
+        const int err = errno;
+        ::close(fd);
+        *error = errnoError(err, QStringLiteral("cannot write %1").arg(where));
         return -1;
     }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -158,7 +166,9 @@ int SafeDir::openForRead(const QString &name, Error *error) const
         return -1;
     }
     struct stat st = {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    // A hard link would let whoever planted it learn (through our resume hash) about a file
+    // it cannot read.
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
         ::close(fd);
         *error = { ErrorCode::FileError,
             QStringLiteral("%1/%2 is not a plain file.").arg(m_path, name) };
@@ -177,23 +187,32 @@ qint64 SafeDir::fileSize(const QString &name) const
     return st.st_size;
 }
 
+// Renames without replacing: 0, or an errno (EEXIST when `to` is taken).
+int SafeDir::renameNoReplace(int dirFd, const char *from, const char *to)
+{
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+    if (::renameat2(dirFd, from, dirFd, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return errno;
+        // File systems without RENAME_NOREPLACE: fall through to the portable way.
+#endif
+    // A hard link fails on an existing name, so nothing is ever replaced; then the old name
+    // goes. (macOS has renameatx_np(RENAME_EXCL); linkat is POSIX and enough here.)
+    if (::linkat(dirFd, from, dirFd, to, 0) != 0)
+        return errno;
+    ::unlinkat(dirFd, from, 0);
+    return 0;
+}
+
 QString SafeDir::renameUnique(const QString &from, const QString &wanted, Error *error) const
 {
     const QByteArray source = encoded(from);
     for (int n = 0; n <= MaxNumbered; ++n) {
         const QString candidate = n == 0 ? wanted : PathSafety::numberedName(wanted, n);
-        const QByteArray target = encoded(candidate);
-        if (::renameat2(m_fd, source.constData(), m_fd, target.constData(), RENAME_NOREPLACE) == 0)
+        const int err = renameNoReplace(m_fd, source.constData(), encoded(candidate).constData());
+        if (err == 0)
             return candidate;
-        int err = errno;
-        if (err == EINVAL || err == ENOSYS) {
-            // File systems without RENAME_NOREPLACE: a hard link also fails on an existing name.
-            if (::linkat(m_fd, source.constData(), m_fd, target.constData(), 0) == 0) {
-                ::unlinkat(m_fd, source.constData(), 0);
-                return candidate;
-            }
-            err = errno;
-        }
         if (err != EEXIST) {
             *error = errnoError(err, QStringLiteral("cannot rename %1/%2").arg(m_path, from));
             return {};

@@ -2,7 +2,9 @@
 // A directory held open by descriptor. Everything the receiver creates below the download folder
 // goes through openat/mkdirat/renameat2 relative to such handles with O_NOFOLLOW, so a symlink
 // planted anywhere below the folder is never followed (Syncthing CVE-2017-1000420), and the
-// final rename never replaces an existing file (RENAME_NOREPLACE, no check-then-rename race).
+// final rename never replaces an existing file (renameat2(RENAME_NOREPLACE) on Linux, linkat +
+// unlinkat elsewhere: no check-then-rename race either way). POSIX only: a Windows build needs
+// its own safedir_win.cpp.
 
 #include "common/types.h"
 
@@ -50,6 +52,7 @@ public:
     static Error errnoError(int err, const QString &what);
 
 private:
+    static int renameNoReplace(int dirFd, const char *from, const char *to);
     SafeDir(int fd, QString path)
         : m_fd(fd)
         , m_path(std::move(path))

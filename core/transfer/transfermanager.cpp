@@ -11,6 +11,7 @@
 #include <QFileInfo>
 #include <QUuid>
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,10 +101,64 @@ TransferManager::TransferManager(
     , m_policy(policy)
     , m_store(stateDir)
 {
+    m_budget = std::make_shared<TransferBudget>();
+    m_budget->join(this);
     m_clock.start();
 }
 
-TransferManager::~TransferManager() = default;
+TransferManager::~TransferManager()
+{
+    m_budget->leave(this);
+}
+
+void TransferManager::setBudget(std::shared_ptr<TransferBudget> budget)
+{
+    m_budget->leave(this);
+    m_budget = budget ? std::move(budget) : std::make_shared<TransferBudget>();
+    m_budget->join(this);
+}
+
+// Offer files being assembled count, except those a re-offer of a transfer in progress repeats
+// (the transfer counts them already; after a reconnect every unfinished one is offered again).
+TransferBudget::Usage TransferManager::assemblyUsage(
+    const QByteArray &id, qint64 files, qint64 nameBytes) const
+{
+    TransferBudget::Usage usage { files, nameBytes, 0, 0 };
+    if (const IncomingTransfer *known = incoming(id); known && known->isActive()) {
+        usage.files = std::max<qint64>(0, files - known->fileCount());
+        usage.nameBytes = std::max<qint64>(0, nameBytes - known->nameBytes());
+    }
+    return usage;
+}
+
+TransferBudget::Usage TransferManager::budgetUsage() const
+{
+    TransferBudget::Usage usage;
+    for (auto it = m_assemblies.cbegin(); it != m_assemblies.cend(); ++it) {
+        const auto part = assemblyUsage(it.key(), it->files.size(), it->nameBytes);
+        usage.files += part.files;
+        usage.nameBytes += part.nameBytes;
+    }
+    for (const auto &[id, in] : m_incoming) {
+        if (!in->isActive())
+            continue;
+        usage.files += in->fileCount();
+        usage.nameBytes += in->nameBytes();
+        usage.active += in->isAccepted() ? 1 : 0;
+    }
+    usage.recordBytes = m_store.bytesOnDisk();
+    return usage;
+}
+
+// Old records of this peer make way for a new one when it would not fit.
+bool TransferManager::makeRoomForRecord(qint64 bytes, const QStringList &keep)
+{
+    const TransferBudget::Limits &limits = m_budget->limits();
+    const qint64 overPeer = m_store.bytesOnDisk() + bytes - limits.recordBytesPerPeer;
+    const qint64 overTotal = m_budget->total().recordBytes + bytes - limits.recordBytesTotal;
+    const qint64 over = std::max(overPeer, overTotal);
+    return over <= 0 || m_store.evictOldest(over, m_peer, keep) >= over;
+}
 
 void TransferManager::publish(const TransferInfo &info)
 {
@@ -256,13 +311,34 @@ void TransferManager::acceptIncoming(IncomingTransfer *transfer)
             busy.append(in->storeKey());
     }
     std::optional<TransferRecord> adopt;
-    const QString previous = m_store.findUnfinishedByDigest(transfer->digest(), busy);
+    // Only this peer's records: another identity offering the same path, size and mtime must
+    // not learn our position in (or the hash of) what someone else sent.
+    const QString previous = m_store.findUnfinishedByDigest(transfer->digest(), m_peer, busy);
     if (!previous.isEmpty()) {
+        adopt = m_store.load(previous);
+        if (adopt && adopt->peer != m_peer)
+            adopt.reset();
         for (const auto &[id, in] : m_incoming) {
-            if (in->storeKey() == previous)
+            if (adopt && in->storeKey() == previous)
                 in->supersede();
         }
-        adopt = m_store.load(previous);
+    }
+    // Bounded: transfers in progress (descriptors, memory) and record space in the profile.
+    TransferBudget::Usage more;
+    more.active = 1;
+    if (!adopt) {
+        more.recordBytes = TransferStore::estimatedRecordBytes(transfer->files());
+        QStringList keep = busy;
+        for (const auto &[id, in] : m_incoming) {
+            if (in->isActive())
+                keep.append(in->storeKey());
+        }
+        makeRoomForRecord(more.recordBytes, keep);
+    }
+    Error error;
+    if (!m_budget->allows(this, more, &error)) {
+        transfer->fail(error, true);
+        return;
     }
     transfer->accept(m_downloadDir, adopt);
 }
@@ -300,6 +376,11 @@ QList<TransferInfo> TransferManager::transfers() const
     for (const auto &[id, t] : m_incoming)
         list.append(t->info());
     return list;
+}
+
+void TransferManager::setPeer(const QByteArray &fingerprint)
+{
+    m_peer = QString::fromLatin1(fingerprint.toHex());
 }
 
 void TransferManager::setSendControl(SendControl send)
@@ -608,6 +689,27 @@ void TransferManager::handleOfferPart(const QByteArray &payload)
                 TransferProtocol::encodeAbort(part->id, m_rejected.value(part->id)));
         return;
     }
+    qint64 partNameBytes = 0;
+    for (const OfferFile &f : part->files)
+        partNameBytes += f.path.toUtf8().size();
+    {
+        // Checked before the part is kept: memory is bounded per peer and per device.
+        const auto assembly = m_assemblies.constFind(part->id);
+        const qint64 haveFiles = assembly == m_assemblies.cend() ? 0 : assembly->files.size();
+        const qint64 haveBytes = assembly == m_assemblies.cend() ? 0 : assembly->nameBytes;
+        const auto before = assemblyUsage(part->id, haveFiles, haveBytes);
+        const auto after
+            = assemblyUsage(part->id, haveFiles + part->files.size(), haveBytes + partNameBytes);
+        TransferBudget::Usage more;
+        more.files = after.files - before.files;
+        more.nameBytes = after.nameBytes - before.nameBytes;
+        Error error;
+        if (!m_budget->allows(this, more, &error)) {
+            m_assemblies.remove(part->id);
+            rejectOffer(part->id, error);
+            return;
+        }
+    }
     auto it = m_assemblies.find(part->id);
     if (part->first == 0) {
         if (it == m_assemblies.end() && m_assemblies.size() >= MaxOffersInFlight) {
@@ -635,6 +737,7 @@ void TransferManager::handleOfferPart(const QByteArray &payload)
         rejectOffer(part->id, error);
         return;
     }
+    it->nameBytes += partNameBytes;
     if (it->files.size() < it->count)
         return; // more parts follow
     const OfferAssembly offer = *it;
@@ -717,7 +820,7 @@ std::unique_ptr<IncomingTransfer> TransferManager::makeIncoming(
     hooks.sendControl
         = [this](quint16 type, const QByteArray &payload) { sendControl(type, payload); };
     hooks.changed = [this](const TransferInfo &info) { changed(info); };
-    return std::make_unique<IncomingTransfer>(id, files, total, &m_store, std::move(hooks));
+    return std::make_unique<IncomingTransfer>(id, files, total, m_peer, &m_store, std::move(hooks));
 }
 
 // Finished incoming transfers are kept to answer a repeated offer (Complete, Decline, ...), but
@@ -755,11 +858,24 @@ void TransferManager::offerComplete(const QByteArray &id, const OfferAssembly &o
     if (m_store.contains(hexId)) {
         // Accepted before this process started.
         const auto record = m_store.load(hexId);
+        if (record && record->peer != m_peer) {
+            // Another peer's transfer (a shared state folder): neither resumed nor answered.
+            rejectOffer(id,
+                { ErrorCode::ProtocolError,
+                    QStringLiteral("The sender offered files under a transfer id that is in "
+                                   "use.") });
+            return;
+        }
         if (record && record->digest == digest) {
             if (record->done) {
                 sendControl(TransferProtocol::Complete,
                     TransferProtocol::encodeComplete(
                         id, QByteArray::fromHex(record->manifest.toLatin1())));
+                return;
+            }
+            Error error;
+            if (!m_budget->allows(this, { 0, 0, 1, 0 }, &error)) {
+                rejectOffer(id, error); // the record stays: a later offer resumes from it
                 return;
             }
             auto transfer = makeIncoming(id, offer.files, offer.total);

@@ -6,10 +6,11 @@
 //
 // Threading: lives on the network thread with the session; all calls from there.
 
+#include "common/acceptpolicy.h"
 #include "common/types.h"
-#include "engine/settings.h"
 #include "flowwindow.h"
 #include "session/transferhandler.h"
+#include "transferbudget.h"
 #include "transferstore.h"
 
 #include <QElapsedTimer>
@@ -39,6 +40,13 @@ public:
         QObject *parent = nullptr);
     ~TransferManager() override; // partial files and records stay for a later resume
 
+    // Limits shared with the other peers' managers (see TransferBudget). Until this is called the
+    // manager has a budget of its own with the default limits. Null: a private one again.
+    void setBudget(std::shared_ptr<TransferBudget> budget);
+    std::shared_ptr<TransferBudget> budget() const { return m_budget; }
+    // What this peer's incoming offers and transfers cost now (TransferBudget counts these).
+    TransferBudget::Usage budgetUsage() const;
+
     // Offers files and folders (absolute paths) as one transfer and returns its id, or a null
     // string with *error (missing/unreadable item, symlink, unsendable name, too many files...).
     // Folders are walked recursively; symlinks and special files inside them are skipped.
@@ -51,6 +59,10 @@ public:
     void cancel(const QString &id); // either direction, any time before it finished
     void setDownloadDir(const QString &dir); // for transfers accepted from now on
     void setAcceptPolicy(AcceptPolicy policy);
+    // The peer's certificate fingerprint. Resume records are written with it and only records
+    // with the same one are ever used (stateDir should be per peer as well). Set before the link
+    // first comes up; empty (the default) matches only records without a peer.
+    void setPeer(const QByteArray &fingerprint);
     QString downloadDir() const { return m_downloadDir; }
     QList<TransferInfo> transfers() const;
 
@@ -74,6 +86,7 @@ private:
         int count = 0;
         qint64 total = 0;
         qint64 sum = 0;
+        qint64 nameBytes = 0;
         QList<OfferFile> files;
         QSet<QString> paths;
     };
@@ -90,6 +103,8 @@ private:
     bool addOfferFiles(OfferAssembly &offer, const QList<OfferFile> &files, Error *error) const;
     void rejectOffer(const QByteArray &id, const Error &error);
     void acceptIncoming(IncomingTransfer *transfer);
+    bool makeRoomForRecord(qint64 bytes, const QStringList &keep);
+    TransferBudget::Usage assemblyUsage(const QByteArray &id, qint64 files, qint64 nameBytes) const;
     void failTransfer(const QByteArray &id, const Error &error);
     void forgetOldTransfers();
     void sendControl(quint16 type, const QByteArray &payload);
@@ -100,7 +115,9 @@ private:
     std::unique_ptr<IncomingTransfer> makeIncoming(
         const QByteArray &id, const QList<OfferFile> &files, qint64 total);
 
+    std::shared_ptr<TransferBudget> m_budget;
     QString m_downloadDir;
+    QString m_peer; // fingerprint hex; records of other peers are never used
     AcceptPolicy m_policy;
     TransferStore m_store;
     SendControl m_send;

@@ -8,10 +8,13 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSaveFile>
+
+#include <algorithm>
 
 namespace Punchline {
 
@@ -24,6 +27,19 @@ bool isHexId(const QString &id)
     if (id.size() != TransferProtocol::IdSize * 2)
         return false;
     for (QChar c : id) {
+        if (!((c >= QLatin1Char('0') && c <= QLatin1Char('9'))
+                || (c >= QLatin1Char('a') && c <= QLatin1Char('f'))))
+            return false;
+    }
+    return true;
+}
+
+// The partial-file tag becomes part of a file name: a damaged record must not make it a path.
+bool isHexTag(const QString &tag)
+{
+    if (tag.isEmpty() || tag.size() > 32)
+        return false;
+    for (QChar c : tag) {
         if (!((c >= QLatin1Char('0') && c <= QLatin1Char('9'))
                 || (c >= QLatin1Char('a') && c <= QLatin1Char('f'))))
             return false;
@@ -55,7 +71,8 @@ TransferStore::TransferStore(const QString &dir)
             removeExpired(*record);
             continue;
         }
-        m_index.insert(id, { record->digest, record->done });
+        m_index.insert(id, { record->digest, record->done, record->peer, record->createdMs });
+        recount(id);
     }
 }
 
@@ -67,6 +84,32 @@ QString TransferStore::recordPath(const QString &id) const
 QString TransferStore::donePath(const QString &id) const
 {
     return m_dir + QLatin1Char('/') + id + QStringLiteral(".done");
+}
+
+QString TransferStore::topsPath(const QString &id) const
+{
+    return m_dir + QLatin1Char('/') + id + QStringLiteral(".tops");
+}
+
+qint64 TransferStore::sizeOnDisk(const QString &id) const
+{
+    qint64 size = 0;
+    for (const QString &path : { recordPath(id), donePath(id), topsPath(id) }) {
+        const QFileInfo info(path);
+        size += info.exists() ? info.size() : 0;
+    }
+    return size;
+}
+
+// Brings the byte count of one record up to date after its files changed.
+void TransferStore::recount(const QString &id)
+{
+    const auto it = m_index.find(id);
+    if (it == m_index.end())
+        return;
+    const qint64 now = sizeOnDisk(id);
+    m_bytes += now - it->bytes;
+    it->bytes = now;
 }
 
 bool TransferStore::save(const TransferRecord &record, Error *error)
@@ -84,6 +127,7 @@ bool TransferStore::save(const TransferRecord &record, Error *error)
     o.insert(QStringLiteral("total"), record.total);
     o.insert(QStringLiteral("manifest"), record.manifest);
     o.insert(QStringLiteral("createdMs"), record.createdMs);
+    o.insert(QStringLiteral("peer"), record.peer);
     QJsonArray files;
     for (const OfferFile &f : record.files)
         files.append(QJsonArray { f.path, f.size, f.mtimeMs });
@@ -102,7 +146,9 @@ bool TransferStore::save(const TransferRecord &record, Error *error)
                 .arg(m_dir, file.errorString()) };
         return false;
     }
-    m_index.insert(record.id, { record.digest, record.done });
+    const qint64 bytes = m_index.value(record.id).bytes;
+    m_index.insert(record.id, { record.digest, record.done, record.peer, record.createdMs, bytes });
+    recount(record.id);
     return true;
 }
 
@@ -126,6 +172,7 @@ std::optional<TransferRecord> TransferStore::load(const QString &id) const
     r.total = o.value(QStringLiteral("total")).toInteger();
     r.manifest = o.value(QStringLiteral("manifest")).toString();
     r.createdMs = o.value(QStringLiteral("createdMs")).toInteger();
+    r.peer = o.value(QStringLiteral("peer")).toString(); // absent in older records: nobody's
     const QJsonArray files = o.value(QStringLiteral("files")).toArray();
     for (const QJsonValue &v : files) {
         const QJsonArray a = v.toArray();
@@ -142,17 +189,29 @@ std::optional<TransferRecord> TransferStore::load(const QString &id) const
             return std::nullopt;
         r.tops.insert(it.key(), onDisk);
     }
-    if (r.files.isEmpty() || r.partTag.isEmpty() || r.downloadDir.isEmpty()
+    QFile topsLog(topsPath(id));
+    if (topsLog.open(QIODevice::ReadOnly)) {
+        while (!topsLog.atEnd()) {
+            const QList<QByteArray> fields = topsLog.readLine().chopped(1).split('\t');
+            if (fields.size() != 2)
+                continue; // a line cut short by a crash
+            const QString top = QString::fromUtf8(fields.at(0));
+            const QString onDisk = QString::fromUtf8(fields.at(1));
+            if (PathSafety::isSafeComponent(top) && PathSafety::isSafeComponent(onDisk))
+                r.tops.insert(top, onDisk);
+        }
+    }
+    if (r.files.isEmpty() || !isHexTag(r.partTag) || r.downloadDir.isEmpty()
         || digestOf(r.files) != r.digest)
         return std::nullopt;
     return r;
 }
 
 QString TransferStore::findUnfinishedByDigest(
-    const QString &digest, const QStringList &exclude) const
+    const QString &digest, const QString &peer, const QStringList &exclude) const
 {
     for (auto it = m_index.cbegin(); it != m_index.cend(); ++it) {
-        if (!it->done && it->digest == digest && !exclude.contains(it.key()))
+        if (!it->done && it->digest == digest && it->peer == peer && !exclude.contains(it.key()))
             return it.key();
     }
     return {};
@@ -194,6 +253,29 @@ bool TransferStore::appendDone(const QString &id, const DoneEntry &entry, Error 
                 .arg(m_dir, file.errorString()) };
         return false;
     }
+    const auto it = m_index.find(id);
+    if (it != m_index.end()) {
+        it->bytes += line.size();
+        m_bytes += line.size();
+    }
+    return true;
+}
+
+bool TransferStore::appendTop(
+    const QString &id, const QString &top, const QString &used, Error *error)
+{
+    if (m_dir.isEmpty())
+        return true;
+    QFile file(topsPath(id));
+    const QByteArray line = top.toUtf8() + '\t' + used.toUtf8() + '\n';
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Append) || file.write(line) != line.size()) {
+        *error = { ErrorCode::FileError,
+            QStringLiteral("Cannot save the transfer state in %1: %2.")
+                .arg(m_dir, file.errorString()) };
+        return false;
+    }
+    file.close();
+    recount(id);
     return true;
 }
 
@@ -203,15 +285,55 @@ void TransferStore::remove(const QString &id)
         return;
     QFile::remove(recordPath(id));
     QFile::remove(donePath(id));
+    QFile::remove(topsPath(id));
+    m_bytes -= m_index.value(id).bytes;
     m_index.remove(id);
 }
 
-void TransferStore::renameDoneLog(const QString &from, const QString &to)
+void TransferStore::renameLogs(const QString &from, const QString &to)
 {
     if (m_dir.isEmpty())
         return;
     QFile::remove(donePath(to));
     QFile::rename(donePath(from), donePath(to));
+    QFile::remove(topsPath(to));
+    QFile::rename(topsPath(from), topsPath(to));
+    recount(from);
+    recount(to);
+}
+
+qint64 TransferStore::evictOldest(qint64 bytes, const QString &peer, const QStringList &keep)
+{
+    qint64 freed = 0;
+    for (const bool done : { true, false }) {
+        QList<std::pair<qint64, QString>> candidates;
+        for (auto it = m_index.cbegin(); it != m_index.cend(); ++it) {
+            if (it->done == done && it->peer == peer && !keep.contains(it.key()))
+                candidates.append({ it->createdMs, it.key() });
+        }
+        std::sort(candidates.begin(), candidates.end());
+        for (const auto &[created, id] : std::as_const(candidates)) {
+            if (freed >= bytes)
+                return freed;
+            freed += m_index.value(id).bytes;
+            if (!done) {
+                if (const auto record = load(id))
+                    removeExpired(*record); // its partial files go too
+            }
+            remove(id);
+        }
+    }
+    return freed;
+}
+
+qint64 TransferStore::estimatedRecordBytes(const QList<OfferFile> &files)
+{
+    // The JSON lists every name with its size and time; the done log lists every final name
+    // with its hash.
+    qint64 bytes = 1024;
+    for (const OfferFile &f : files)
+        bytes += 2 * f.path.toUtf8().size() + 120;
+    return bytes;
 }
 
 void TransferStore::removeExpired(const TransferRecord &record)
@@ -229,8 +351,10 @@ void TransferStore::removeExpired(const TransferRecord &record)
                 continue;
             QStringList names = record.files.at(i).path.split(QLatin1Char('/'));
             const QString base = names.takeLast();
+            if (!names.isEmpty() && !record.tops.contains(names.first()))
+                continue; // its folder was never made: no partial file of ours
             if (!names.isEmpty())
-                names.first() = record.tops.value(names.first(), names.first());
+                names.first() = record.tops.value(names.first());
             SafeDir dir = root.openPath(names, false, &ignored);
             if (dir.isValid())
                 dir.removeFile(PathSafety::partialName(base, record.partTag));
@@ -238,6 +362,7 @@ void TransferStore::removeExpired(const TransferRecord &record)
     }
     QFile::remove(recordPath(record.id));
     QFile::remove(donePath(record.id));
+    QFile::remove(topsPath(record.id));
 }
 
 QString TransferStore::digestOf(const QList<OfferFile> &files)

@@ -3,10 +3,12 @@
 // transfers/ folder, so that after a crash or restart the same offer (same transfer id, or the
 // same files: path + size + sender's mtime) continues from the partial files on disk.
 //
-// Per transfer: <id>.json (the offer, where it lands, the partial-file tag) and <id>.done (one
-// line per verified file: "index<TAB>sha256hex<TAB>final relative path", appended as files finish,
-// so a 100k-file transfer is not rewritten per file). The engine should give each peer its own
-// folder (transfers/<peer fingerprint>/): records are matched against whoever is connected.
+// Per transfer: <id>.json (the offer, where it lands, the partial-file tag, the sender), <id>.done
+// (one line per verified file: "index<TAB>sha256hex<TAB>final relative path", appended as files
+// finish, so a 100k-file transfer is not rewritten per file) and <id>.tops (one line per top-level
+// folder made when its first file started: "offered name<TAB>name used"). The engine should give
+// each peer its own folder (transfers/<peer fingerprint>/): records are matched against whoever is
+// connected.
 
 #include "common/types.h"
 #include "transferprotocol.h"
@@ -30,6 +32,7 @@ struct TransferRecord
     QHash<QString, QString> tops; // top-level folder of the offer -> folder name used on disk
     QString manifest; // hex, when done
     qint64 createdMs = 0;
+    QString peer; // fingerprint hex of the sender; a record is only ever used for that peer
 };
 
 struct DoneEntry
@@ -52,13 +55,24 @@ public:
     bool save(const TransferRecord &record, Error *error);
     std::optional<TransferRecord> load(const QString &id) const;
     bool contains(const QString &id) const { return m_index.contains(id); }
-    // An unfinished record for the same files (not one of `exclude`), or a null string.
-    QString findUnfinishedByDigest(const QString &digest, const QStringList &exclude) const;
+    // An unfinished record of `peer` for the same files (not one of `exclude`), or a null string.
+    QString findUnfinishedByDigest(
+        const QString &digest, const QString &peer, const QStringList &exclude) const;
     QList<DoneEntry> doneEntries(const QString &id) const;
     bool appendDone(const QString &id, const DoneEntry &entry, Error *error);
+    // Remembers the folder name used for an offered top-level folder (made on its first file).
+    bool appendTop(const QString &id, const QString &top, const QString &used, Error *error);
     void remove(const QString &id);
-    // Moves the done log of `from` to `to` (adopting an old record under a new transfer id).
-    void renameDoneLog(const QString &from, const QString &to);
+    // Moves the done and folder logs of `from` to `to` (adopting an old record under a new id).
+    void renameLogs(const QString &from, const QString &to);
+
+    // Bytes of all records here (what the TransferBudget counts).
+    qint64 bytesOnDisk() const { return m_bytes; }
+    // Deletes the oldest records of `peer` (not those in `keep`) until `bytes` were freed:
+    // finished ones first, then unfinished ones with their partial files. Returns bytes freed.
+    qint64 evictOldest(qint64 bytes, const QString &peer, const QStringList &keep);
+    // About how many bytes the record of these files will take once every file is done.
+    static qint64 estimatedRecordBytes(const QList<OfferFile> &files);
 
     static QString digestOf(const QList<OfferFile> &files);
 
@@ -67,13 +81,20 @@ private:
     {
         QString digest;
         bool done = false;
+        QString peer;
+        qint64 createdMs = 0;
+        qint64 bytes = 0; // its files on disk
     };
     QString recordPath(const QString &id) const;
     QString donePath(const QString &id) const;
+    QString topsPath(const QString &id) const;
+    qint64 sizeOnDisk(const QString &id) const;
+    void recount(const QString &id);
     void removeExpired(const TransferRecord &record);
 
     QString m_dir;
     QHash<QString, IndexEntry> m_index;
+    qint64 m_bytes = 0;
 };
 
 } // namespace Punchline

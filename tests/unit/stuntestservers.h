@@ -17,7 +17,9 @@
 #include <csignal>
 #include <functional>
 #include <memory>
+#ifdef __linux__
 #include <sys/prctl.h>
+#endif
 
 namespace Punchline::TestSupport {
 
@@ -48,6 +50,15 @@ public:
 private:
     Net::NativeResult m_listener;
 };
+
+// In a child process: if the test crashes, the kernel kills the child too instead of leaving it
+// running (Linux only; elsewhere a crashed test leaves coturn to be killed by hand).
+inline void dieWithParent()
+{
+#ifdef __linux__
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+}
 
 // coturn answering STUN Binding requests over TCP on loopback, with no configuration file, no
 // authentication, and nothing written outside its temporary directory.
@@ -93,8 +104,7 @@ public:
         m_port = freePort();
         const quint16 altPort = freePort();
         m_process.setProcessChannelMode(QProcess::MergedChannels);
-        // If the test crashes, the kernel kills coturn too instead of leaving it running.
-        m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
+        m_process.setChildProcessModifier(dieWithParent);
         m_process.start(program, arguments(addresses, m_port, altPort, m_dir.path()));
         if (!m_process.waitForStarted(5000)) {
             *why = QStringLiteral("turnserver did not start: ") + m_process.errorString();

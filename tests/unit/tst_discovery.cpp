@@ -93,6 +93,7 @@ private Q_SLOTS:
     void twoCoturnServersEndpointIndependent();
     void symmetricNat();
     void oneServerAddressIsUnknown();
+    void sameServerSpelledTwice();
     void stunUnreachableFallsBackToIpEcho();
     void ipEchoRejected_data();
     void ipEchoRejected();
@@ -103,6 +104,7 @@ private Q_SLOTS:
     void localCandidates();
     void localFilterMatchingNothing();
     void publicMappingChanged();
+    void mappingChangeReclassifiesNat();
     void keepaliveLost();
     void restart();
     void classifyNat_data();
@@ -191,6 +193,24 @@ void TestDiscovery::symmetricNat()
     QCOMPARE(r.explanation,
         QStringLiteral("Your network changes ports per destination (symmetric NAT): a direct "
                        "connection is likely to fail."));
+}
+
+void TestDiscovery::sameServerSpelledTwice()
+{
+    // Two spellings of one server are one server: a second connection from the shared port to
+    // the same address would fail (the 4-tuple is taken) and show up as a bogus error.
+    ScriptedStunServer server([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    QVERIFY(server.listen());
+    const QString other = QStringLiteral("[::ffff:127.0.0.1]:%1 ").arg(server.endpoint().port);
+    SharedPort local;
+    Discovery discovery(local.port(), { server.server(), other, server.server() }, {}, 3000, {});
+    const DiscoveryResult r = runToEnd(discovery);
+    QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.value(0).message));
+    QCOMPARE(r.answers.size(), 1);
+    QCOMPARE(r.answers.at(0).server, server.server());
+    QCOMPARE(server.connectionCount(), 1);
 }
 
 void TestDiscovery::oneServerAddressIsUnknown()
@@ -337,7 +357,8 @@ void TestDiscovery::stunUnreachableWithoutIpEcho()
     QCOMPARE(r.errors.size(), 2);
     QCOMPARE(r.explanation,
         QStringLiteral("No STUN server answered (%1: connection refused; not a server: not a "
-                       "server address of the form host:port) and IP echo is disabled: ")
+                       "server address of the form host:port (the host name contains a space)) "
+                       "and IP echo is disabled: ")
                 .arg(closed)
             + localOnly);
 }
@@ -417,6 +438,42 @@ void TestDiscovery::publicMappingChanged()
     QCOMPARE(
         changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("198.51.100.4:40077"));
     QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("198.51.100.4:40077"));
+    // What the window shows follows too, not only the endpoint.
+    QCOMPARE(
+        discovery.result().answers.at(0).mapped.toString(), QStringLiteral("198.51.100.4:40077"));
+    QVERIFY2(discovery.result().explanation.contains(QStringLiteral("198.51.100.4:40077")),
+        qPrintable(discovery.result().explanation));
+    // The same mapping again is no change.
+    QTest::qWait(400);
+    QCOMPARE(changed.count(), 1);
+}
+
+void TestDiscovery::mappingChangeReclassifiesNat()
+{
+    // Two servers at different addresses agree at first; then one of them sees another port
+    // (the NAT rebooted into per-destination mapping): the classification must follow.
+    ScriptedStunServer first([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    ScriptedStunServer second([](const StunMessage &request, int index) {
+        return ScriptedStunServer::answer(
+            request, *Endpoint::parse(index < 1 ? u"198.51.100.4:40001" : u"198.51.100.4:40999"));
+    });
+    QVERIFY(first.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
+    QVERIFY(second.listen(QHostAddress(QStringLiteral("127.0.0.2"))));
+    SharedPort local;
+    Discovery discovery(local.port(), { first.server(), second.server() }, {}, 3000, {});
+    discovery.setKeepaliveInterval(100);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    const DiscoveryResult r = runToEnd(discovery);
+    QCOMPARE(r.nat, NatKind::EndpointIndependent);
+    QTRY_COMPARE_WITH_TIMEOUT(discovery.result().nat, NatKind::EndpointDependent, 3000);
+    QCOMPARE(discovery.result().explanation,
+        QStringLiteral("Your network changes ports per destination (symmetric NAT): a direct "
+                       "connection is likely to fail."));
+    // Our public endpoint came from the first server, whose mapping did not change.
+    QCOMPARE(changed.count(), 0);
+    QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
 }
 
 void TestDiscovery::keepaliveLost()

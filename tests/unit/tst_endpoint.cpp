@@ -61,17 +61,6 @@ private Q_SLOTS:
         QCOMPARE(normalizedAddress(QHostAddress(QStringLiteral("::ffff:203.0.113.9"))),
             QHostAddress(QStringLiteral("203.0.113.9")));
     }
-
-    void privateRanges()
-    {
-        QVERIFY(isPrivateOrLocal(QHostAddress(QStringLiteral("10.1.2.3"))));
-        QVERIFY(isPrivateOrLocal(QHostAddress(QStringLiteral("172.16.0.1"))));
-        QVERIFY(isPrivateOrLocal(QHostAddress(QStringLiteral("192.168.1.1"))));
-        QVERIFY(isPrivateOrLocal(QHostAddress(QStringLiteral("100.64.0.1"))));
-        QVERIFY(isPrivateOrLocal(QHostAddress(QStringLiteral("127.0.0.1"))));
-        QVERIFY(!isPrivateOrLocal(QHostAddress(QStringLiteral("203.0.113.1"))));
-        QVERIFY(!isPrivateOrLocal(QHostAddress(QStringLiteral("172.32.0.1"))));
-    }
 };
 
 QTEST_GUILESS_MAIN(TestEndpoint)

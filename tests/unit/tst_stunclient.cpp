@@ -98,6 +98,15 @@ void TestStunClient::parseServer_data()
     QTest::newRow("space in name")
         << QStringLiteral("stun example:3478") << false << QString() << 0;
     QTest::newRow("bad bracket") << QStringLiteral("[2001:db8::1:3478") << false << QString() << 0;
+    // What the old own parser let through, and parseHostPort() refuses or tidies.
+    QTest::newRow("ipv4 shorthand") << QStringLiteral("10.1:3478") << false << QString() << 0;
+    QTest::newRow("unspecified") << QStringLiteral("0.0.0.0:3478") << false << QString() << 0;
+    QTest::newRow("empty label") << QStringLiteral("stun..example.org:3478") << false << QString()
+                                 << 0;
+    QTest::newRow("name in brackets")
+        << QStringLiteral("[stun.example.org]:3478") << false << QString() << 0;
+    QTest::newRow("upper case") << QStringLiteral("STUN.Example.org:3478") << true
+                                << QStringLiteral("stun.example.org") << 3478;
 }
 
 void TestStunClient::parseServer()
@@ -233,7 +242,10 @@ void TestStunClient::badServerString()
     client.start();
     QCOMPARE(failed.count(), 0);
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 1000);
-    QVERIFY(failed.at(0).at(0).value<Error>().message.contains(QLatin1String("host:port")));
+    const QString message = failed.at(0).at(0).value<Error>().message;
+    QVERIFY2(message.contains(QLatin1String("host:port")), qPrintable(message));
+    // The parser's reason is passed on, so the user learns what to change.
+    QVERIFY2(message.contains(QLatin1String("without a scheme")), qPrintable(message));
 }
 
 void TestStunClient::silentServer()

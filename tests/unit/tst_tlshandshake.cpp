@@ -133,13 +133,6 @@ private Q_SLOTS:
         delete p.server;
     }
 
-    void roleForIsComplementary()
-    {
-        const QByteArray a = m_alice->fingerprint();
-        const QByteArray b = m_bob->fingerprint();
-        QVERIFY(TlsHandshake::roleFor(a, b) != TlsHandshake::roleFor(b, a));
-    }
-
     void wrongPinIsMismatch_data()
     {
         QTest::addColumn<bool>("clientPinsWrong");

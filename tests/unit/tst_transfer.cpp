@@ -5,6 +5,7 @@
 #include "support/loopbackpump.h"
 #include "transfer/pathsafety.h"
 #include "transfer/safedir.h"
+#include "transfer/transferbudget.h"
 #include "transfer/transfermanager.h"
 #include "transfer/transferprotocol.h"
 
@@ -118,6 +119,90 @@ public:
     QHash<QString, TransferInfo> last;
 };
 
+// A receiver driven by hand-made frames; everything it sends is captured.
+struct HandDriven
+{
+    HandDriven(const QString &downloadDir, const QString &stateDir,
+        AcceptPolicy policy = AcceptPolicy::All)
+        : side(downloadDir, stateDir, policy)
+    {
+        side.manager->setSendControl([this](quint16 type, const QByteArray &payload) {
+            sent.append({ type, payload });
+        });
+        side.manager->onLinkUp();
+    }
+    void offer(const QByteArray &id, const QList<OfferFile> &files)
+    {
+        qint64 total = 0;
+        for (const OfferFile &f : files)
+            total += f.size;
+        for (const QByteArray &part : TransferProtocol::encodeOffer(id, files, total))
+            side.manager->handleFrame(TransferProtocol::Offer, part);
+    }
+    void data(const QByteArray &id, int index, qint64 offset, const QByteArray &bytes)
+    {
+        side.manager->handleFrame(TransferProtocol::Data,
+            TransferProtocol::encodeData(id, quint32(index), quint64(offset), bytes));
+    }
+    void fileEnd(const QByteArray &id, int index, const QByteArray &content)
+    {
+        side.manager->handleFrame(TransferProtocol::FileEnd,
+            TransferProtocol::encodeFileEnd(id, index, Sha256::hash(content)));
+    }
+    // Every Abort sent so far, decoded.
+    QList<Error> aborts() const
+    {
+        QList<Error> out;
+        for (const auto &[type, payload] : sent) {
+            if (type == TransferProtocol::Abort) {
+                const auto abort = TransferProtocol::decodeAbort(payload, nullptr);
+                if (abort)
+                    out.append(abort->second);
+            }
+        }
+        return out;
+    }
+    // Entries of the first Accept sent.
+    QList<ResumeEntry> acceptEntries() const
+    {
+        for (const auto &[type, payload] : sent) {
+            if (type == TransferProtocol::Accept) {
+                const auto part = TransferProtocol::decodeAcceptPart(payload, nullptr);
+                if (part)
+                    return part->entries;
+            }
+        }
+        return {};
+    }
+
+    Side side;
+    QList<std::pair<quint16, QByteArray>> sent;
+};
+
+QList<OfferFile> manyFiles(int count, const QString &pattern, qint64 size = 1)
+{
+    QList<OfferFile> files;
+    for (int i = 0; i < count; ++i)
+        files.append({ pattern.arg(i), size, 0 });
+    return files;
+}
+
+int openDescriptors()
+{
+    return int(QDir(QStringLiteral("/proc/self/fd"))
+                   .entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot)
+                   .size());
+}
+
+qint64 bytesBelow(const QString &dir)
+{
+    qint64 total = 0;
+    QDirIterator it(dir, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext())
+        total += QFileInfo(it.next()).size();
+    return total;
+}
+
 } // namespace
 
 class TestTransfer : public QObject
@@ -149,6 +234,17 @@ private Q_SLOTS:
     void corruptedChunkFails();
     void notEnoughSpaceBeforeAccept();
     void diskFullMidTransferKeepsPartial();
+    void safeDirRefusesHardLinksBeforeTruncating();
+    void partialNameIsUnpredictable();
+    void dataForFinishedFileIsRefused();
+    void abortToPeerHidesLocalPaths();
+    void resumeStateIsPerPeer();
+    void budgetDefaults();
+    void offeredFilesAreBoundedPerPeerAndInTotal();
+    void acceptedTransfersAreBoundedPerPeerAndInTotal();
+    void foldersAppearWithTheirFirstFile();
+    void finishedTransfersHoldNoDescriptors();
+    void recordsAreBounded();
 
 private:
     QString src(const QString &name = QString()) const
@@ -936,6 +1032,356 @@ void TestTransfer::diskFullMidTransferKeepsPartial()
     QCOMPARE(m_b->info(again).resumedFrom, kept);
     QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
     QVERIFY(partials(dl()).isEmpty());
+}
+
+void TestTransfer::safeDirRefusesHardLinksBeforeTruncating()
+{
+    const QString outside = m_tmp->filePath(QStringLiteral("outside"));
+    writeFile(outside + QStringLiteral("/precious.txt"), "precious content");
+    QDir().mkpath(dl());
+    QCOMPARE(::link(QFile::encodeName(outside + QStringLiteral("/precious.txt")).constData(),
+                 QFile::encodeName(dl() + QStringLiteral("/planted.part")).constData()),
+        0);
+    Error error;
+    SafeDir root = SafeDir::openRoot(dl(), &error);
+    QVERIFY(root.isValid());
+    QCOMPARE(root.openForWrite(QStringLiteral("planted.part"), true, &error), -1);
+    QCOMPARE(error.code, ErrorCode::FileError);
+    QCOMPARE(readFile(outside + QStringLiteral("/precious.txt")), QByteArray("precious content"));
+    QCOMPARE(root.openForWrite(QStringLiteral("planted.part"), false, &error), -1);
+    QCOMPARE(root.openForRead(QStringLiteral("planted.part"), &error), -1);
+    QCOMPARE(readFile(outside + QStringLiteral("/precious.txt")), QByteArray("precious content"));
+}
+
+void TestTransfer::partialNameIsUnpredictable()
+{
+    makeSides();
+    const QByteArray data = randomBytes(4 * 1024 * 1024, 40);
+    writeFile(src(QStringLiteral("big.bin")), data);
+    pauseAfter(data.size() / 3);
+    Error error;
+    const QString id = m_a->manager->offerPaths({ src(QStringLiteral("big.bin")) }, &error);
+    waitPaused();
+    const QStringList left = partials(dl());
+    QCOMPARE(left.size(), 1);
+    // The sender knows the transfer id: no part of it may name the partial file.
+    const QString hexId = QString::fromLatin1(TransferProtocol::idFromText(id).toHex());
+    for (int i = 0; i + 8 <= hexId.size(); ++i)
+        QVERIFY2(!left.first().contains(hexId.mid(i, 8)), qPrintable(left.first()));
+    // A tag of at least 64 random bits between the name and the suffix.
+    const QString tag = left.first()
+                            .mid(QStringLiteral("big.bin.").size())
+                            .chopped(PathSafety::partialSuffix().size());
+    QVERIFY2(tag.size() >= 16, qPrintable(tag));
+
+    // The receiver restarts: its record still finds the partial file.
+    m_pump->setUp(false);
+    m_pump.reset();
+    m_b.reset();
+    m_b = std::make_unique<Side>(dl(), stateB(), AcceptPolicy::Ask);
+    m_pump = std::make_unique<LoopbackPump>(m_a->manager.get(), m_b->manager.get());
+    m_pump->setUp(true);
+    QTRY_COMPARE_WITH_TIMEOUT(m_b->state(id), TransferState::Done, Timeout);
+    QVERIFY(m_b->info(id).resumedFrom >= data.size() / 3);
+    QCOMPARE(readFile(dl() + QStringLiteral("/big.bin")), data);
+}
+
+void TestTransfer::dataForFinishedFileIsRefused()
+{
+    QDir().mkpath(dl());
+    HandDriven peer(dl(), stateB());
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    const QByteArray a = randomBytes(65536, 41);
+    peer.offer(id, { { QStringLiteral("a.bin"), a.size(), 0 }, { QStringLiteral("b.bin"), 1, 0 } });
+    QCOMPARE(peer.sent.size(), 1);
+    QCOMPARE(peer.sent.first().first, quint16(TransferProtocol::Accept));
+    peer.data(id, 0, 0, a);
+    peer.fileEnd(id, 0, a);
+    QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dl() + QStringLiteral("/a.bin")), ShortTimeout);
+    // a.bin is finished. The peer starts it over, again and again.
+    for (int round = 0; round < 5; ++round) {
+        peer.data(id, 0, 0, a);
+        peer.fileEnd(id, 0, a);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(peer.side.state(textId), TransferState::Failed, ShortTimeout);
+    QCOMPARE(peer.side.info(textId).error.code, ErrorCode::ProtocolError);
+    QVERIFY2(peer.side.info(textId).error.message.contains(QStringLiteral("already")),
+        qPrintable(peer.side.info(textId).error.message));
+    QVERIFY(!peer.aborts().isEmpty());
+    QCOMPARE(listTree(dl()), QStringList { QStringLiteral("a.bin") });
+    QCOMPARE(readFile(dl() + QStringLiteral("/a.bin")), a);
+    QVERIFY(bytesBelow(dl()) <= a.size() + 1); // never more than the user accepted
+}
+
+void TestTransfer::abortToPeerHidesLocalPaths()
+{
+    QDir().mkpath(dl());
+    HandDriven peer(dl(), stateB());
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    peer.offer(id, { { QStringLiteral("x.txt"), 100, 0 } });
+    QCOMPARE(peer.sent.size(), 1);
+    // The download folder goes away under the accepted transfer: writing fails locally.
+    QVERIFY(QDir().rmdir(dl()));
+    peer.data(id, 0, 0, QByteArray(100, 'x'));
+    QTRY_COMPARE_WITH_TIMEOUT(peer.side.state(textId), TransferState::Failed, ShortTimeout);
+    QVERIFY2(peer.side.info(textId).error.message.contains(dl()),
+        qPrintable(peer.side.info(textId).error.message)); // the user is told where
+    const QList<Error> aborts = peer.aborts();
+    QCOMPARE(aborts.size(), 1);
+    QCOMPARE(aborts.first().code, ErrorCode::FileError);
+    // The peer only learns which of its files failed, not where we keep them.
+    QVERIFY2(!aborts.first().message.contains(m_tmp->path()), qPrintable(aborts.first().message));
+    QVERIFY2(
+        !aborts.first().message.contains(QLatin1Char('/')), qPrintable(aborts.first().message));
+    QVERIFY2(aborts.first().message.contains(QStringLiteral("x.txt")),
+        qPrintable(aborts.first().message));
+}
+
+void TestTransfer::resumeStateIsPerPeer()
+{
+    // Both friends' managers share the download folder, and (as the engine used to) the state
+    // folder: still, one friend never sees what another sent.
+    QDir().mkpath(dl());
+    const QList<OfferFile> files { { QStringLiteral("report.pdf"), 1000, 1234567 } };
+    const QByteArray data = randomBytes(1000, 50);
+    HandDriven first(dl(), stateB());
+    first.side.manager->setPeer(QByteArray(32, '\x11'));
+    const QByteArray id1 = QUuid::createUuid().toRfc4122();
+    first.offer(id1, files);
+    first.data(id1, 0, 0, data.left(400));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        first.side.info(TransferProtocol::idToText(id1)).bytes, qint64(400), ShortTimeout);
+    first.side.manager->onLinkDown(); // the first friend goes away mid-transfer
+
+    HandDriven second(dl(), stateB());
+    second.side.manager->setPeer(QByteArray(32, '\x22'));
+    const QByteArray id2 = QUuid::createUuid().toRfc4122();
+    second.offer(id2, files); // same path, size and mtime
+    QTRY_VERIFY_WITH_TIMEOUT(!second.sent.isEmpty(), ShortTimeout);
+    QCOMPARE(second.sent.first().first, quint16(TransferProtocol::Accept));
+    QVERIFY2(second.acceptEntries().isEmpty(), "the second friend was given the first's position");
+    QCOMPARE(second.side.info(TransferProtocol::idToText(id2)).resumedFrom, qint64(-1));
+    // Nor can it take over the first friend's transfer by its id.
+    second.offer(id1, files);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        second.side.state(TransferProtocol::idToText(id1)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(second.sent.last().first, quint16(TransferProtocol::Abort));
+
+    // The first friend, back, continues where it was.
+    HandDriven again(dl(), stateB());
+    again.side.manager->setPeer(QByteArray(32, '\x11'));
+    const QByteArray id3 = QUuid::createUuid().toRfc4122();
+    again.offer(id3, files);
+    QTRY_VERIFY_WITH_TIMEOUT(!again.sent.isEmpty(), ShortTimeout);
+    QCOMPARE(again.acceptEntries().size(), 1);
+    QCOMPARE(again.acceptEntries().first().offset, qint64(400));
+    QCOMPARE(again.acceptEntries().first().prefixHash, Sha256::hash(data.left(400)));
+}
+
+void TestTransfer::budgetDefaults()
+{
+    // The documented numbers (core/transfer/README.md, "Limits").
+    const TransferBudget budget;
+    QCOMPARE(budget.limits().filesPerPeer, 150000);
+    QCOMPARE(budget.limits().filesTotal, 200000);
+    QCOMPARE(budget.limits().nameBytesPerPeer, qint64(32) << 20);
+    QCOMPARE(budget.limits().nameBytesTotal, qint64(64) << 20);
+    QCOMPARE(budget.limits().activePerPeer, 16);
+    QCOMPARE(budget.limits().activeTotal, 64);
+    QCOMPARE(budget.limits().recordBytesPerPeer, qint64(128) << 20);
+    QCOMPARE(budget.limits().recordBytesTotal, qint64(512) << 20);
+    // One offer of the largest size is allowed, two are not (per peer) and neither are two
+    // peers' worth plus one more (per device).
+    QVERIFY(budget.limits().filesPerPeer >= TransferProtocol::MaxFiles);
+    QVERIFY(budget.limits().filesPerPeer < 2 * TransferProtocol::MaxFiles);
+    QVERIFY(budget.limits().filesTotal < 3 * TransferProtocol::MaxFiles);
+}
+
+void TestTransfer::offeredFilesAreBoundedPerPeerAndInTotal()
+{
+    QDir().mkpath(dl());
+    TransferBudget::Limits limits;
+    limits.filesPerPeer = 10;
+    limits.filesTotal = 15;
+    auto budget = std::make_shared<TransferBudget>(limits);
+    HandDriven one(dl(), stateA(), AcceptPolicy::Ask);
+    one.side.manager->setPeer(QByteArray(32, '\x11'));
+    one.side.manager->setBudget(budget);
+    HandDriven two(dl(), stateB(), AcceptPolicy::Ask);
+    two.side.manager->setPeer(QByteArray(32, '\x22'));
+    two.side.manager->setBudget(budget);
+    const auto state = [](HandDriven &peer, const QByteArray &id) {
+        return peer.side.state(TransferProtocol::idToText(id));
+    };
+    const auto error = [](HandDriven &peer, const QByteArray &id) {
+        return peer.side.info(TransferProtocol::idToText(id)).error;
+    };
+    QList<QByteArray> ids;
+    for (int i = 0; i < 6; ++i)
+        ids.append(QUuid::createUuid().toRfc4122());
+
+    one.offer(ids[0], manyFiles(8, QStringLiteral("a%1.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[0]), TransferState::Offered, ShortTimeout);
+    one.offer(ids[1], manyFiles(3, QStringLiteral("b%1.txt"))); // 11 from one peer
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[1]), TransferState::Failed, ShortTimeout);
+    QCOMPARE(error(one, ids[1]).code, ErrorCode::TransferRejected);
+    QVERIFY2(error(one, ids[1]).message.contains(QStringLiteral("at most 10")),
+        qPrintable(error(one, ids[1]).message));
+    QCOMPARE(one.aborts().size(), 1); // the sender is told
+    QCOMPARE(one.aborts().first().code, ErrorCode::TransferRejected);
+
+    two.offer(ids[2], manyFiles(8, QStringLiteral("c%1.txt"))); // 16 in all
+    QTRY_COMPARE_WITH_TIMEOUT(state(two, ids[2]), TransferState::Failed, ShortTimeout);
+    QVERIFY2(error(two, ids[2]).message.contains(QStringLiteral("at most 15")),
+        qPrintable(error(two, ids[2]).message));
+    two.offer(ids[3], manyFiles(7, QStringLiteral("d%1.txt"))); // 15 in all
+    QTRY_COMPARE_WITH_TIMEOUT(state(two, ids[3]), TransferState::Offered, ShortTimeout);
+    QCOMPARE(budget->total().files, 15);
+
+    // Declined offers no longer count.
+    one.side.manager->decline(TransferProtocol::idToText(ids[0]));
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[0]), TransferState::Declined, ShortTimeout);
+    QCOMPARE(budget->total().files, 7);
+    one.offer(ids[4], manyFiles(8, QStringLiteral("e%1.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(state(one, ids[4]), TransferState::Offered, ShortTimeout);
+    // A manager that goes away gives its share back.
+    two.side.manager.reset();
+    QCOMPARE(budget->total().files, 8);
+}
+
+void TestTransfer::acceptedTransfersAreBoundedPerPeerAndInTotal()
+{
+    QDir().mkpath(dl());
+    TransferBudget::Limits limits;
+    limits.activePerPeer = 2;
+    limits.activeTotal = 3;
+    auto budget = std::make_shared<TransferBudget>(limits);
+    HandDriven one(dl(), stateA());
+    one.side.manager->setPeer(QByteArray(32, '\x11'));
+    one.side.manager->setBudget(budget);
+    HandDriven two(dl(), stateB());
+    two.side.manager->setPeer(QByteArray(32, '\x22'));
+    two.side.manager->setBudget(budget);
+    const QByteArray content("0123456789");
+    QList<QByteArray> ids;
+    for (int i = 0; i < 6; ++i)
+        ids.append(QUuid::createUuid().toRfc4122());
+    const auto text = [&ids](int i) { return TransferProtocol::idToText(ids.at(i)); };
+
+    for (int i = 0; i < 3; ++i)
+        one.offer(ids[i], { { QStringLiteral("one-%1.txt").arg(i), content.size(), 0 } });
+    QTRY_COMPARE_WITH_TIMEOUT(one.side.state(text(2)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(one.side.state(text(0)), TransferState::Accepted);
+    QCOMPARE(one.side.state(text(1)), TransferState::Accepted);
+    QCOMPARE(one.side.info(text(2)).error.code, ErrorCode::TransferRejected);
+    QCOMPARE(one.aborts().size(), 1);
+    QVERIFY2(one.aborts().first().message.contains(QStringLiteral("2 transfers")),
+        qPrintable(one.aborts().first().message));
+
+    two.offer(ids[3], { { QStringLiteral("two-3.txt"), content.size(), 0 } });
+    two.offer(ids[4], { { QStringLiteral("two-4.txt"), content.size(), 0 } });
+    QTRY_COMPARE_WITH_TIMEOUT(two.side.state(text(4)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(two.side.state(text(3)), TransferState::Accepted);
+    QCOMPARE(budget->total().active, 3);
+
+    // One ends: room for another.
+    one.data(ids[0], 0, 0, content);
+    one.fileEnd(ids[0], 0, content);
+    QTRY_COMPARE_WITH_TIMEOUT(one.side.state(text(0)), TransferState::Done, ShortTimeout);
+    QCOMPARE(budget->total().active, 2);
+    two.offer(ids[5], { { QStringLiteral("two-5.txt"), content.size(), 0 } });
+    QTRY_COMPARE_WITH_TIMEOUT(two.side.state(text(5)), TransferState::Accepted, ShortTimeout);
+}
+
+void TestTransfer::foldersAppearWithTheirFirstFile()
+{
+    writeFile(dl() + QStringLiteral("/d1/mine.txt"), "mine");
+    HandDriven peer(dl(), stateB());
+    const QByteArray id = QUuid::createUuid().toRfc4122();
+    const QString textId = TransferProtocol::idToText(id);
+    peer.offer(id, manyFiles(300, QStringLiteral("d%1/f.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(peer.side.state(textId), TransferState::Accepted, ShortTimeout);
+    QCOMPARE(listTree(dl()), (QStringList { QStringLiteral("d1"), QStringLiteral("d1/mine.txt") }));
+
+    peer.data(id, 0, 0, "x");
+    peer.fileEnd(id, 0, "x");
+    peer.data(id, 1, 0, "y");
+    peer.fileEnd(id, 1, "y");
+    QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(dl() + QStringLiteral("/d1 (1)/f.txt")), ShortTimeout);
+    QCOMPARE(listTree(dl()),
+        (QStringList { QStringLiteral("d0"), QStringLiteral("d0/f.txt"), QStringLiteral("d1"),
+            QStringLiteral("d1 (1)"), QStringLiteral("d1 (1)/f.txt"),
+            QStringLiteral("d1/mine.txt") }));
+    QCOMPARE(readFile(dl() + QStringLiteral("/d1 (1)/f.txt")), QByteArray("y"));
+    QCOMPARE(readFile(dl() + QStringLiteral("/d1/mine.txt")), QByteArray("mine"));
+
+    // The receiver restarts: the folder chosen for d1 is remembered.
+    peer.side.manager.reset();
+    HandDriven again(dl(), stateB());
+    again.offer(id, manyFiles(300, QStringLiteral("d%1/f.txt")));
+    QTRY_VERIFY_WITH_TIMEOUT(!again.sent.isEmpty(), ShortTimeout);
+    QCOMPARE(again.acceptEntries().size(), 2); // d0/f.txt and d1/f.txt are complete
+    for (int i = 2; i < 300; ++i) {
+        again.data(id, i, 0, "z");
+        again.fileEnd(id, i, "z");
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(again.side.state(textId), TransferState::Done, Timeout);
+    QCOMPARE(listTree(dl()).size(), 2 * 300 + 2);
+    QVERIFY(partials(dl()).isEmpty());
+}
+
+void TestTransfer::finishedTransfersHoldNoDescriptors()
+{
+    QDir().mkpath(dl());
+    HandDriven peer(dl(), stateB());
+    const int before = openDescriptors();
+    const QByteArray content("content");
+    for (int i = 0; i < 40; ++i) {
+        const QByteArray id = QUuid::createUuid().toRfc4122();
+        peer.offer(id, { { QStringLiteral("f%1.txt").arg(i), content.size(), 0 } });
+        peer.data(id, 0, 0, content);
+        peer.fileEnd(id, 0, content);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            peer.side.state(TransferProtocol::idToText(id)), TransferState::Done, ShortTimeout);
+    }
+    QCOMPARE(listTree(dl()).size(), 40);
+    QVERIFY2(openDescriptors() <= before + 1,
+        qPrintable(QStringLiteral("%1 -> %2").arg(before).arg(openDescriptors())));
+    QCOMPARE(peer.side.manager->budgetUsage().active, 0);
+    QCOMPARE(peer.side.manager->budgetUsage().files, 0);
+}
+
+void TestTransfer::recordsAreBounded()
+{
+    QDir().mkpath(dl());
+    TransferBudget::Limits limits;
+    limits.recordBytesPerPeer = 4000;
+    HandDriven peer(dl(), stateB());
+    peer.side.manager->setBudget(std::make_shared<TransferBudget>(limits));
+    const QByteArray content("content");
+    for (int i = 0; i < 20; ++i) {
+        const QByteArray id = QUuid::createUuid().toRfc4122();
+        peer.offer(id, { { QStringLiteral("file-%1.txt").arg(i), content.size(), 0 } });
+        peer.data(id, 0, 0, content);
+        peer.fileEnd(id, 0, content);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            peer.side.state(TransferProtocol::idToText(id)), TransferState::Done, ShortTimeout);
+        QVERIFY2(bytesBelow(stateB()) <= 4000, qPrintable(QString::number(bytesBelow(stateB()))));
+        QCOMPARE(peer.side.manager->budgetUsage().recordBytes, bytesBelow(stateB()));
+    }
+    // The newest records are kept (a repeated offer is still answered with Complete).
+    QVERIFY(listTree(stateB()).size() >= 4);
+    // An offer whose record alone would not fit is refused before anything is written.
+    const QByteArray big = QUuid::createUuid().toRfc4122();
+    peer.offer(big, manyFiles(100, QStringLiteral("a rather long file name, number %1.txt")));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        peer.side.state(TransferProtocol::idToText(big)), TransferState::Failed, ShortTimeout);
+    QCOMPARE(
+        peer.side.info(TransferProtocol::idToText(big)).error.code, ErrorCode::TransferRejected);
+    QCOMPARE(peer.aborts().size(), 1);
+    QCOMPARE(listTree(dl()).size(), 20);
 }
 
 QTEST_GUILESS_MAIN(TestTransfer)

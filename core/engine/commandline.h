@@ -1,0 +1,42 @@
+#pragma once
+// The command-line options the window (punchline) and punchline-cli share, in one table with one
+// reader, so "--stun", "--port", "--profile" and "--ip-echo" mean the same in both and are
+// checked by the same code (a STUN server by StunClient::parseServer, as everywhere else).
+
+#include "common/types.h"
+
+#include <QCommandLineOption>
+#include <QStringList>
+#include <optional>
+
+class QCommandLineParser;
+
+namespace Punchline {
+
+// What the shared options said; unset ones are empty (the caller keeps its defaults).
+struct NetworkOptions
+{
+    std::optional<QString> profileDir; // absolute
+    std::optional<int> port; // 0: any free port
+    std::optional<QStringList> stunServers; // empty list: "none"
+    std::optional<QString> ipEchoUrl; // empty: "none"
+};
+
+class SharedOptions
+{
+public:
+    SharedOptions();
+    // The options in the order --help lists them.
+    QList<QCommandLineOption> options() const;
+    // Reads and checks them. --stun is repeatable and takes comma-separated lists too ("none"
+    // turns STUN off); --ip-echo takes an http(s) URL or "none". False with a BadUsage *error
+    // naming the option and what is wrong.
+    bool read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const;
+
+    QCommandLineOption profile;
+    QCommandLineOption port;
+    QCommandLineOption stun;
+    QCommandLineOption ipEcho;
+};
+
+} // namespace Punchline
