@@ -3,9 +3,10 @@
 # its own network namespace. Usable as a CLI and as a bash library (source it).
 #
 #   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
-#             [--ct-liberal] [--id LAB_ID]
+#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--id LAB_ID]
 #   lab.sh down [--id ID]       remove everything this LAB_ID created (idempotent)
-#   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun)
+#   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun;
+#                               natC hostC with --homes 3)
 #   lab.sh ns HOST              print the namespace name of HOST
 #   lab.sh status | list
 #   lab.sh stun HOST [SERVER_IP [LOCAL_PORT]]   print the XOR-MAPPED-ADDRESS seen from HOST
@@ -14,14 +15,16 @@
 # exec/ns/stun/status pick the only lab present when unset),
 # NAT_A, NAT_B (default drop), DELAY_MS (default 0: veth; N>0: taplink with N ms each way on
 # each home's WAN link, so host-to-host RTT is about 4*N), SAME_LAN=1 (adds hostA2),
-# LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), LAB_BUILD_DIR (where
-# taplink is built, default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp),
-# LAB_KEEP_RUNDIR=1 (keep logs after down).
+# LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), HOMES=3 (a third home:
+# natC + hostC behind NAT kind NAT_C, default drop), LAB_BUILD_DIR (where taplink is built,
+# default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp), LAB_KEEP_RUNDIR=1 (keep
+# logs after down).
 #
 # Topology (see README.md):
 #   hostA 192.0.2.10, hostA2 .11 -- [lan 192.0.2.1/26] natA [wan 203.0.113.2/28]
 #        -- 203.0.113.1 inet 203.0.113.17 -- [wan 203.0.113.18/28] natB [lan 192.0.2.65/26] -- hostB .74
 #   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (coturn, TCP 3478)
+#   HOMES=3: hostC 192.0.2.138 -- [lan 192.0.2.129/26] natC [wan 203.0.113.34/28] -- 203.0.113.33 inet
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -35,6 +38,10 @@ LAB_IP_HOSTB=192.0.2.74
 LAB_IP_NATB_LAN=192.0.2.65
 LAB_IP_NATB_WAN=203.0.113.18
 LAB_IP_INET_B=203.0.113.17
+LAB_IP_HOSTC=192.0.2.138 # third home (HOMES=3)
+LAB_IP_NATC_LAN=192.0.2.129
+LAB_IP_NATC_WAN=203.0.113.34
+LAB_IP_INET_C=203.0.113.33
 LAB_IP_INET_STUN=198.51.100.1
 LAB_IP_STUN1=198.51.100.10
 LAB_IP_STUN2=198.51.100.11
@@ -228,9 +235,10 @@ _lab_start_stun() {
 
 _lab_up_body() {
     set -euo pipefail
-    local k nat_a=${NAT_A:-drop} nat_b=${NAT_B:-drop}
+    local k nat_a=${NAT_A:-drop} nat_b=${NAT_B:-drop} nat_c=${NAT_C:-drop} homes=${HOMES:-2}
     [[ "${DELAY_MS:-0}" =~ ^[0-9]+$ ]] || { lab_log "DELAY_MS must be a number"; return 1; }
-    for k in "$nat_a" "$nat_b"; do
+    [[ "$homes" == 2 || "$homes" == 3 ]] || { lab_log "HOMES must be 2 or 3"; return 1; }
+    for k in "$nat_a" "$nat_b" "$nat_c"; do
         case "$k" in drop | rst | symmetric) ;; *)
             lab_log "unknown NAT kind '$k' (drop|rst|symmetric)"
             return 1
@@ -241,6 +249,7 @@ _lab_up_body() {
     printf 'NAT_A=%s\nNAT_B=%s\nDELAY_MS=%s\nSAME_LAN=%s\nLAB_STUN=%s\nCT_LIBERAL=%s\n' \
         "$nat_a" "$nat_b" "${DELAY_MS:-0}" "${SAME_LAN:-0}" "${LAB_STUN:-1}" "${CT_LIBERAL:-0}" \
         >"$RUN/config"
+    if [[ "$homes" == 3 ]]; then printf 'HOMES=3\nNAT_C=%s\n' "$nat_c" >>"$RUN/config"; fi
 
     _lab_mkns inet
     _lab_router inet
@@ -249,6 +258,10 @@ _lab_up_body() {
     _lab_home A "$nat_a" "$LAB_IP_NATA_LAN" "$LAB_IP_NATA_WAN" "$LAB_IP_INET_A" toA "${hosts_a[@]}"
     _lab_home B "$nat_b" "$LAB_IP_NATB_LAN" "$LAB_IP_NATB_WAN" "$LAB_IP_INET_B" toB \
         "hostB=$LAB_IP_HOSTB"
+    if [[ "$homes" == 3 ]]; then
+        _lab_home C "$nat_c" "$LAB_IP_NATC_LAN" "$LAB_IP_NATC_WAN" "$LAB_IP_INET_C" toC \
+            "hostC=$LAB_IP_HOSTC"
+    fi
 
     _lab_mkns stun
     _lab_link stun eth0 inet tostun 0
@@ -259,7 +272,8 @@ _lab_up_body() {
     if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun; fi
 }
 
-# lab_up: builds the lab for LAB_ID from NAT_A, NAT_B, DELAY_MS, SAME_LAN, LAB_STUN.
+# lab_up: builds the lab for LAB_ID from NAT_A, NAT_B, DELAY_MS, SAME_LAN, LAB_STUN, CT_LIBERAL,
+# HOMES and NAT_C.
 # On failure everything made so far is removed and it returns 1.
 lab_up() {
     _lab_id || return 1
@@ -277,7 +291,7 @@ lab_up() {
     # A separate bash, so that 'set -e' really applies to the body (it is ignored in a function
     # or subshell that runs as the condition of an if or || list).
     if ! env LAB_ID="$LAB_ID" RUN="$RUN" NAT_A="${NAT_A:-drop}" NAT_B="${NAT_B:-drop}" \
-        CT_LIBERAL="${CT_LIBERAL:-0}" \
+        CT_LIBERAL="${CT_LIBERAL:-0}" HOMES="${HOMES:-2}" NAT_C="${NAT_C:-drop}" \
         DELAY_MS="${DELAY_MS:-0}" SAME_LAN="${SAME_LAN:-0}" LAB_STUN="${LAB_STUN:-1}" \
         bash "$LAB_DIR/lab.sh" __up_body; then
         lab_log "up failed; tearing down"
@@ -342,7 +356,7 @@ lab_down() {
     local -a all=()
     [[ -f "$RUN/namespaces" ]] && mapfile -t all <"$RUN/namespaces"
     # Also the fixed names, in case the run dir was lost.
-    for f in hostA hostA2 natA inet natB hostB stun; do all+=("$(lab_ns "$f")"); done
+    for f in hostA hostA2 natA inet natB hostB natC hostC stun; do all+=("$(lab_ns "$f")"); done
     for ns in "${all[@]}"; do
         [[ -e "/run/netns/$ns" ]] || continue
         _lab_kill_ns_pids "$ns"
@@ -420,7 +434,7 @@ _lab_pick_id() {
 }
 
 _lab_usage() {
-    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 lab_main() {
@@ -432,12 +446,14 @@ lab_main() {
             case "$1" in
             --nat-a) NAT_A=$2; shift 2 ;;
             --nat-b) NAT_B=$2; shift 2 ;;
+            --nat-c) NAT_C=$2; shift 2 ;;
+            --homes) HOMES=$2; shift 2 ;;
             --delay) DELAY_MS=$2; shift 2 ;;
             --same-lan) SAME_LAN=1; shift ;;
             --no-stun) LAB_STUN=0; shift ;;
             --ct-liberal) CT_LIBERAL=1; shift ;;
             --id) LAB_ID=$2; shift 2 ;;
-            NAT_A=* | NAT_B=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=*)
+            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=*)
                 export "${1?}"
                 shift
                 ;;

@@ -104,14 +104,16 @@ lt_require_cli() {
 }
 
 # lt_lab_up NAT_A NAT_B DELAY_MS [SAME_LAN]: a fresh lab (the previous one of this test is
-# removed first).
+# removed first). A third home: `HOMES=3 NAT_C=drop lt_lab_up …` (hostC behind natC).
 lt_lab_up() {
     lab_down
     if ! NAT_A=$1 NAT_B=$2 DELAY_MS=$3 SAME_LAN=${4:-0} lab_up; then
-        lt_fail "lab up (NAT_A=$1 NAT_B=$2 DELAY_MS=$3)"
+        lt_fail "lab up (NAT_A=$1 NAT_B=$2 DELAY_MS=$3 HOMES=${HOMES:-2})"
         exit 1
     fi
-    lt_log "lab $LAB_ID up: NAT_A=$1 NAT_B=$2 DELAY_MS=$3 SAME_LAN=${4:-0}"
+    local three=""
+    [[ "${HOMES:-2}" == 3 ]] && three=" HOMES=3 NAT_C=${NAT_C:-drop}"
+    lt_log "lab $LAB_ID up: NAT_A=$1 NAT_B=$2 DELAY_MS=$3 SAME_LAN=${4:-0}$three"
 }
 
 # lt_cli_start NAME HOST PORT [extra args...]: starts punchline-cli in HOST's namespace with
@@ -468,12 +470,14 @@ lt_manifest_sha256() {
     _lt_manifest "$1" "$2" | sha256sum | cut -d' ' -f1
 }
 
-# lt_shape RATE|off: a token bucket (tc tbf, RATE like "200mbit") on the egress of both NATs'
-# WAN interfaces, so a transfer through the lab lasts long enough for a test to act while it
-# runs, whatever the machine's speed; "off" removes it (lab_down removes it anyway).
+# lt_shape RATE|off: a token bucket (tc tbf, RATE like "200mbit") on the egress of every NAT's
+# WAN interface (natC too in a three-home lab), so a transfer through the lab lasts long enough
+# for a test to act while it runs, whatever the machine's speed; "off" removes it (lab_down
+# removes it anyway).
 lt_shape() {
     local nat
-    for nat in natA natB; do
+    for nat in natA natB natC; do
+        [[ $nat == natC && ! -e "/run/netns/$(lab_ns natC)" ]] && continue
         if [[ $1 == off ]]; then
             ip netns exec "$(lab_ns "$nat")" tc qdisc del dev wan root 2>/dev/null
         else

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of the lab itself (no punchline-cli needed): addressing, NAT behaviours, the routed
-# hop, the delay links, coturn, a plain simultaneous open, two labs at once, and teardown.
+# hop, the delay links, coturn, a plain simultaneous open, two labs at once, the third home
+# (HOMES=3: natC + hostC) and teardown.
 # Needs root, iproute2, iptables, socat, coturn, iputils-ping, jq, a C compiler. About 30 s.
 set -u
 source "$(dirname "$0")/lab_test.sh"
@@ -46,13 +47,13 @@ trap 'cleanup; rm -rf "$TMPD"' EXIT
 
 # ---------------------------------------------------------------------------------------------
 LAB_ID=${IDS[0]}
-lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1"
-if ! NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 lab_up; then
+lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop"
+if ! NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop lab_up; then
     lt_fail "lab up"
     lt_finish
 fi
 lt_ok "lab up"
-lt_eq "namespaces" 7 "$(ip netns list | grep -c "^$LAB_ID-")"
+lt_eq "namespaces (7 + natC, hostC)" 9 "$(ip netns list | grep -c "^$LAB_ID-")"
 
 m1=$(lab_stun hostA "$LAB_IP_STUN1" 40100)
 m2=$(lab_stun hostA "$LAB_IP_STUN2" 40100)
@@ -60,6 +61,10 @@ lt_eq "STUN from hostA via $LAB_IP_STUN1: natA's WAN address, port kept" "$LAB_I
 lt_eq "STUN from hostA via $LAB_IP_STUN2: the same mapping" "$LAB_IP_NATA_WAN:40100" "$m2"
 lt_match "STUN from hostA2: natA's WAN address" "^${LAB_IP_NATA_WAN//./\\.}:" "$(lab_stun hostA2)"
 lt_match "STUN from hostB: natB's WAN address" "^${LAB_IP_NATB_WAN//./\\.}:" "$(lab_stun hostB "$LAB_IP_STUN2")"
+lt_eq "STUN from hostC via $LAB_IP_STUN1: natC's WAN address, port kept" "$LAB_IP_NATC_WAN:40102" \
+    "$(lab_stun hostC "$LAB_IP_STUN1" 40102)"
+lt_eq "STUN from hostC via $LAB_IP_STUN2: the same mapping" "$LAB_IP_NATC_WAN:40102" \
+    "$(lab_stun hostC "$LAB_IP_STUN2" 40102)"
 
 # hostB listens on its LAN address; hostA must not reach it (inet has no route to the LANs).
 lab_exec hostB timeout 8 socat -u TCP-LISTEN:45001,reuseaddr - >"$TMPD/lan.out" 2>/dev/null &
@@ -68,6 +73,15 @@ err=$(echo x | lab_exec hostA timeout 5 socat -u - TCP:"$LAB_IP_HOSTB":45001,con
 lt_match "hostA cannot reach hostB's LAN address ($err)" 'unreachable|No route|timed out' "$err"
 lt_check "ping hostA -> hostB's LAN address fails" \
     bash -c "! ip netns exec $(lab_ns hostA) ping -c 1 -W 1 $LAB_IP_HOSTB >/dev/null 2>&1"
+# The third home's LAN is as private as the others.
+for pair in "hostA $LAB_IP_HOSTC" "hostB $LAB_IP_HOSTC" "hostC $LAB_IP_HOSTA" "hostC $LAB_IP_HOSTB"; do
+    read -r from to <<<"$pair"
+    lt_check "ping $from -> $to (another home's LAN) fails" \
+        bash -c "! ip netns exec $(lab_ns "$from") ping -c 1 -W 1 $to >/dev/null 2>&1"
+done
+lt_check "ping hostC -> natA's and natB's WAN addresses works" \
+    bash -c "ip netns exec $(lab_ns hostC) ping -c 1 -W 2 $LAB_IP_NATA_WAN >/dev/null &&
+        ip netns exec $(lab_ns hostC) ping -c 1 -W 2 $LAB_IP_NATB_WAN >/dev/null"
 
 # Same LAN: hostA2 reaches hostA directly.
 lab_exec hostA timeout 8 socat -u TCP-LISTEN:45002,reuseaddr - >"$TMPD/same.out" 2>/dev/null &
@@ -104,16 +118,32 @@ wait $pa
 lt_eq "simultaneous open drop/rst DELAY 0: A got B's line" from-B "$(cat "$TMPD/soA" 2>/dev/null)"
 lt_eq "simultaneous open drop/rst DELAY 0: B got A's line" from-A "$(cat "$TMPD/soB" 2>/dev/null)"
 
+# The third home: natC (drop) is a NAT like the others: unsolicited SYN dropped, and a plain
+# simultaneous open hostA <-> hostC across drop/drop works.
+err=$(lab_exec hostB timeout 5 socat -u /dev/null TCP:"$LAB_IP_NATC_WAN":45003,connect-timeout=2 2>&1)
+lt_match "NAT drop (natC): unsolicited SYN to natC's WAN gets no answer" 'timed out' "$err"
+so_punch hostA $((PORT_SO + 2)) "$LAB_IP_NATC_WAN" $((PORT_SO + 3)) from-A "$TMPD/soAC" 15 &
+pa=$!
+so_punch hostC $((PORT_SO + 3)) "$LAB_IP_NATA_WAN" $((PORT_SO + 2)) from-C "$TMPD/soCA" 15
+wait $pa
+lt_eq "simultaneous open A <-> C drop/drop DELAY 0: A got C's line" from-C "$(cat "$TMPD/soAC" 2>/dev/null)"
+lt_eq "simultaneous open A <-> C drop/drop DELAY 0: C got A's line" from-A "$(cat "$TMPD/soCA" 2>/dev/null)"
+
 # ---------------------------------------------------------------------------------------------
 LAB_ID=${IDS[1]}
-lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=drop DELAY_MS=20"
-if NAT_A=drop NAT_B=drop DELAY_MS=20 lab_up; then
+lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=drop DELAY_MS=20 HOMES=3 NAT_C=drop"
+if NAT_A=drop NAT_B=drop DELAY_MS=20 HOMES=3 NAT_C=drop lab_up; then
     lt_ok "lab up with taplink"
     # min RTT: the delay itself; avg also holds scheduling noise on a loaded machine
     rtt=$(lab_exec hostA ping -c 10 -i 0.2 -q "$LAB_IP_NATB_WAN" | awk -F'[/ ]' '/^rtt/ {print $7 "/" $8}')
     lt_check "RTT hostA -> natB's WAN is about 4 x 20 ms (min/avg ${rtt:-none} ms)" \
         awk -v r="${rtt%%/*}" 'BEGIN {exit !(r >= 79 && r <= 95)}'
     lt_eq "STUN through the delay links" "$LAB_IP_NATA_WAN:40100" "$(lab_stun hostA "$LAB_IP_STUN1" 40100)"
+    rtt=$(lab_exec hostB ping -c 10 -i 0.2 -q "$LAB_IP_NATC_WAN" | awk -F'[/ ]' '/^rtt/ {print $7 "/" $8}')
+    lt_check "RTT hostB -> natC's WAN (third home) is about 4 x 20 ms (min/avg ${rtt:-none} ms)" \
+        awk -v r="${rtt%%/*}" 'BEGIN {exit !(r >= 79 && r <= 95)}'
+    lt_eq "STUN from hostC through its delay link" "$LAB_IP_NATC_WAN:40100" \
+        "$(lab_stun hostC "$LAB_IP_STUN2" 40100)"
 
     so_punch hostA $PORT_SO "$LAB_IP_NATB_WAN" $((PORT_SO + 1)) from-A "$TMPD/soA2" 20 &
     pa=$!
@@ -121,11 +151,22 @@ if NAT_A=drop NAT_B=drop DELAY_MS=20 lab_up; then
     wait $pa
     lt_eq "simultaneous open drop/drop DELAY 20: A got B's line" from-B "$(cat "$TMPD/soA2" 2>/dev/null)"
     lt_eq "simultaneous open drop/drop DELAY 20: B got A's line" from-A "$(cat "$TMPD/soB2" 2>/dev/null)"
+    tl="$(lab_rundir)/taplink-natC-inet.pid"
+    lt_check "the third home's WAN link is a taplink (running)" \
+        bash -c "[[ -f $tl ]] && grep -q taplink /proc/\$(cat $tl)/cmdline"
+    so_punch hostB $((PORT_SO + 4)) "$LAB_IP_NATC_WAN" $((PORT_SO + 5)) from-B "$TMPD/soBC" 20 &
+    pa=$!
+    so_punch hostC $((PORT_SO + 5)) "$LAB_IP_NATB_WAN" $((PORT_SO + 4)) from-C "$TMPD/soCB" 20
+    wait $pa
+    lt_eq "simultaneous open B <-> C drop/drop DELAY 20: B got C's line" from-C "$(cat "$TMPD/soBC" 2>/dev/null)"
+    lt_eq "simultaneous open B <-> C drop/drop DELAY 20: C got B's line" from-B "$(cat "$TMPD/soCB" 2>/dev/null)"
 
     # A second lab at the same time (symmetric NAT on A): both must work side by side.
     LAB_ID=${IDS[2]}
     if NAT_A=symmetric NAT_B=drop DELAY_MS=0 lab_up; then
         lt_ok "second lab $LAB_ID up beside ${IDS[1]}"
+        lt_eq "the default lab has two homes (hostA natA inet natB hostB stun; no natC/hostC)" 6 \
+            "$(ip netns list | grep -c "^$LAB_ID-")"
         s1=$(lab_stun hostA "$LAB_IP_STUN1" 40100)
         s2=$(lab_stun hostA "$LAB_IP_STUN2" 40100)
         lt_check "NAT symmetric: two servers see two different ports ($s1, $s2)" \
@@ -148,7 +189,7 @@ for id in "${IDS[@]}"; do
         [[ -f "$f" ]] && pids+=("$(cat "$f")")
     done
 done
-lt_check "lab processes were running (${#pids[@]})" test "${#pids[@]}" -ge 4
+lt_check "lab processes were running (${#pids[@]})" test "${#pids[@]}" -ge 6
 t0=$SECONDS
 cleanup
 lt_ok "teardown took $((SECONDS - t0)) s"
