@@ -514,9 +514,10 @@ void CliRunner::onError(const QByteArray &peer, const Error &error)
         || error.code == ErrorCode::PeerIdentityMismatch || error.code == ErrorCode::NotPunchline
         || error.code == ErrorCode::TlsError;
     if (!outsider) {
+        // An empty fingerprint is the device, or the trust-on-first-use attempt (both, then).
         if (peer.isEmpty())
             m_lastError = error;
-        else
+        if (!peer.isEmpty() || m_friends.contains(peer))
             m_friends[peer].lastError = error;
     }
     emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("error") },
