@@ -199,7 +199,8 @@ void Puncher::addIncoming(QSslSocket *socket, const QByteArray &peerFingerprint)
         && peerFingerprint != m_config.expectedPeerFingerprint) {
         dropPending(p,
             { ErrorCode::PeerIdentityMismatch,
-                QStringLiteral("a connection from %1 claims another identity")
+                QStringLiteral("someone else connected from %1: it is not the friend whose code "
+                               "you pasted")
                     .arg(Endpoint { socket->peerAddress(), socket->peerPort() }.toString()) },
             true);
         return;
