@@ -412,8 +412,13 @@ bool CliRunner::usePeerText(const QString &text)
         fail(BadInput, in.error);
         return false;
     }
-    if (in.code)
+    // The same friend named twice is one friend to wait for.
+    if (in.code) {
         m_friends[in.code->fingerprint].name = in.code->name;
+        m_expected.insert(QString::fromLatin1(in.code->fingerprint.toHex()));
+    } else {
+        m_expected.insert(text.trimmed());
+    }
     m_node.connectToPeer(text);
     return true;
 }
@@ -434,6 +439,8 @@ void CliRunner::onState(State state)
 
 void CliRunner::onFriendState(const QByteArray &peer, State state)
 {
+    if (!peer.isEmpty() && !m_friends.contains(peer))
+        m_friends.remove(QByteArray()); // the trust-on-first-use attempt now has its fingerprint
     FriendSeen &f = m_friends[peer];
     f.state = state;
     emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("state") },
@@ -490,7 +497,7 @@ void CliRunner::onConnected(const QByteArray &peer, const ConnectionInfo &info)
     int connectedOnce = 0;
     for (const FriendSeen &s : std::as_const(m_friends))
         connectedOnce += s.connectedOnce ? 1 : 0;
-    if (connectedOnce >= m_peers.size()) {
+    if (connectedOnce >= m_expected.size() && allPeersGiven()) {
         m_overallTimer.stop();
         if (m_exitWhenDone && !m_doneRequested) {
             m_doneRequested = true;
@@ -501,7 +508,18 @@ void CliRunner::onConnected(const QByteArray &peer, const ConnectionInfo &info)
 
 void CliRunner::onError(const QByteArray &peer, const Error &error)
 {
-    m_lastError = error;
+    // What someone else did (a stranger dropped, an outsider failing a friend's proof, a path
+    // to another program) is shown but never decides this run's exit code.
+    const bool outsider = error.code == ErrorCode::StrangerDropped
+        || error.code == ErrorCode::PeerIdentityMismatch || error.code == ErrorCode::NotPunchline
+        || error.code == ErrorCode::TlsError;
+    if (!outsider) {
+        // An empty fingerprint is the device, or the trust-on-first-use attempt (both, then).
+        if (peer.isEmpty())
+            m_lastError = error;
+        if (!peer.isEmpty() || m_friends.contains(peer))
+            m_friends[peer].lastError = error;
+    }
     emitEvent(withPeer({ { QStringLiteral("event"), QStringLiteral("error") },
                            { QStringLiteral("code"), errorCodeName(error.code) },
                            { QStringLiteral("message"), error.message } },
@@ -547,20 +565,24 @@ void CliRunner::checkAllGone()
             return;
     }
     bool anyFailed = false;
+    Error why;
     int settled = 0;
     for (const FriendSeen &f : std::as_const(m_friends)) {
         if (f.state == State::Connecting || f.state == State::Securing
             || f.state == State::Connected || f.state == State::Reconnecting)
             return;
-        if (f.state == State::Failed)
+        if (f.state == State::Failed) {
             anyFailed = true;
+            if (f.lastError.isError())
+                why = f.lastError;
+        }
         if (f.state == State::Failed || f.state == State::Disconnected)
             ++settled;
     }
     if (settled == 0)
         return;
     if (anyFailed)
-        finish(m_lastError.isError() ? exitCodeFor(m_lastError.code) : int(Other));
+        finish(why.isError() ? exitCodeFor(why.code) : int(Other));
     else
         finish(Done);
 }
@@ -627,6 +649,15 @@ void CliRunner::readStdin()
         m_stdinBuffer.remove(0, nl + 1);
         handleInputLine(line);
     }
+}
+
+bool CliRunner::allPeersGiven() const
+{
+    for (const PeerArg &a : std::as_const(m_peers)) {
+        if (!a.given)
+            return false;
+    }
+    return true;
 }
 
 QList<QByteArray> CliRunner::activeFriends() const

@@ -7,6 +7,7 @@
 #include <QHash>
 #include <QJsonObject>
 #include <QObject>
+#include <QSet>
 #include <QStringList>
 #include <QTimer>
 
@@ -43,6 +44,7 @@ private:
         QString name;
         State state = State::Idle;
         bool connectedOnce = false;
+        Error lastError; // its own (not an outsider's): decides the exit code if it fails
     };
     // --say-to / --send-to: PEER=VALUE, for the friend whose fingerprint starts with PEER (hex,
     // at least 8 digits) or whose name is PEER.
@@ -64,6 +66,7 @@ private:
     void readStdin();
     void handleInputLine(const QString &line);
     QList<QByteArray> activeFriends() const;
+    bool allPeersGiven() const;
     // Friends matching PEER (hex prefix of >= 8 digits, or a name); empty if none.
     QList<QByteArray> matchFriends(const QString &peer) const;
     static bool matches(const QString &peer, const QByteArray &fingerprint, const QString &name);
@@ -82,6 +85,7 @@ private:
     bool m_doneRequested = false;
     QString m_writeCodeFile;
     QList<PeerArg> m_peers;
+    QSet<QString> m_expected; // distinct friends given (fingerprint hex, or the addresses)
     QStringList m_say;
     QList<Directed> m_sayTo;
     QStringList m_send;

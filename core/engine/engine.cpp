@@ -13,6 +13,7 @@
 #include "transfer/transferbudget.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QSslSocket>
 #include <QThread>
 #include <QTimer>
@@ -205,6 +206,10 @@ struct Engine::Private
         c.profileDir = settings.profileDir;
         c.knownPeers = knownPeers.get();
         c.transferBudget = transferBudget;
+        c.noteStranger = [this](const QString &detail) {
+            if (dispatcher)
+                dispatcher->noteStranger(detail);
+        };
         c.resolveIdentity
             = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
                   const Puncher::Nomination &how) { return resolveTofu(self, fp, socket, how); };
@@ -216,8 +221,10 @@ struct Engine::Private
         auto *f = new Friend(context(), fp, q);
         // The fingerprint is read when a signal is sent: a trust-on-first-use friend gets its
         // fingerprint only once proven.
-        QObject::connect(f, &Friend::stateChanged, q,
-            [this, f](State s) { Q_EMIT q->friendStateChanged(f->fingerprint(), s); });
+        QObject::connect(f, &Friend::stateChanged, q, [this, f](State s) {
+            Q_EMIT q->friendStateChanged(f->fingerprint(), s);
+            maybeAllDone(); // a friend that stopped being reached no longer holds "all done" up
+        });
         QObject::connect(f, &Friend::infoChanged, q, [this] { scheduleFriendsChanged(); });
         QObject::connect(f, &Friend::connectProgress, q, [this, f](const ConnectProgress &p) {
             Q_EMIT q->connectProgress(f->fingerprint(), p);
@@ -272,8 +279,12 @@ struct Engine::Private
             return Friend::Resolution::Adopt;
         }
         Friend *existing = it->second;
-        // The dispatcher's queued deletion must not run under the caller's feet.
-        QTimer::singleShot(0, q, [this] { dropTofu(); });
+        // Deleted from the event loop, not under the caller's feet; only this very attempt (a
+        // new one may have been started meanwhile).
+        QTimer::singleShot(0, q, [this, self] {
+            if (tofu == self)
+                dropTofu();
+        });
         if (existing->state() == State::Connected) {
             log(QStringLiteral("already connected to the friend at %1").arg(how.remote.toString()));
             return Friend::Resolution::Refuse;
@@ -496,6 +507,10 @@ void Engine::disconnectFriend(const QByteArray &fingerprint)
 void Engine::forgetFriend(const QByteArray &fingerprint)
 {
     ASSERT_NETWORK_THREAD();
+    if (fingerprint.isEmpty()) { // the trust-on-first-use attempt: nothing to remember
+        d->dropTofu();
+        return;
+    }
     Friend *f = d->findOrComplain(fingerprint);
     if (!f)
         return;
@@ -604,9 +619,12 @@ void Engine::shutdown()
 {
     if (!d->q)
         return;
+    // Bye and the last frames to every friend, within one second for all of them together.
+    QElapsedTimer budget;
+    budget.start();
     const auto all = d->allFriends();
     for (Friend *f : all)
-        f->shutdown();
+        f->shutdown(int(qMax<qint64>(50, 1000 - budget.elapsed())));
     if (d->discovery)
         d->discovery->stop();
     qDeleteAll(d->listeners);

@@ -57,10 +57,13 @@ Friend::~Friend()
 {
     stopPunching();
     if (m_link) {
-        m_link->disconnect(this);
-        m_link->abortNow();
-        delete m_link;
+        TlsLink *link = m_link;
         m_link = nullptr;
+        link->disconnect(this);
+        if (m_session)
+            m_session->detachLink(); // no "link lost" from inside the destructor
+        link->abortNow();
+        delete link;
     }
 }
 
@@ -210,7 +213,7 @@ void Friend::startPunching(bool healing)
     connect(m_puncher, &Puncher::pathRejected, this, [this](const Error &e) {
         log(QStringLiteral("path rejected: %1").arg(e.message));
         if (e.code == ErrorCode::PeerIdentityMismatch || e.code == ErrorCode::NotPunchline)
-            reportOnce(e);
+            reportOnce(e, {});
     });
     connect(m_puncher, &Puncher::nominated, this, &Friend::onNominated);
     connect(m_puncher, &Puncher::failed, this, &Friend::onPunchFailed);
@@ -221,17 +224,20 @@ void Friend::startPunching(bool healing)
     m_puncher->start();
 }
 
+void Friend::dropProof(Proof *p)
+{
+    m_proofs.removeOne(p);
+    p->handshake->disconnect(this);
+    p->handshake->deleteLater();
+    p->socket->abort();
+    p->socket->deleteLater();
+    delete p;
+}
+
 void Friend::abortProofs()
 {
-    const auto proofs = m_proofs;
-    m_proofs.clear();
-    for (Proof *p : proofs) {
-        p->handshake->disconnect(this);
-        p->handshake->deleteLater();
-        p->socket->abort();
-        p->socket->deleteLater();
-        delete p;
-    }
+    while (!m_proofs.isEmpty())
+        dropProof(m_proofs.first());
 }
 
 void Friend::stopPunching()
@@ -251,7 +257,14 @@ bool Friend::offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerpr
     // Only while punching: once a session is up, nothing but its own link carries it (a second
     // connection claiming the friend, proven or not, never replaces it), and a friend who is not
     // being reached expects nobody.
-    if (!m_puncher || !m_puncher->isActive() || m_link) {
+    bool fromCandidate = !m_fingerprint.isEmpty();
+    if (!fromCandidate) {
+        // Trust on first use trusts the addresses the user typed, not whoever calls first.
+        const QHostAddress from = normalizedAddress(socket->peerAddress());
+        for (const Endpoint &c : std::as_const(m_candidates))
+            fromCandidate = fromCandidate || normalizedAddress(c.address) == from;
+    }
+    if (!m_puncher || !m_puncher->isActive() || m_link || !fromCandidate) {
         socket->abort();
         socket->deleteLater();
         return false;
@@ -262,13 +275,26 @@ bool Friend::offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerpr
 
 void Friend::onNominated(const Puncher::Nomination &n)
 {
-    if (m_link || m_proofs.size() >= MaxProofs) {
-        // A session is up (a stale nomination) or outsiders hold every proof slot.
+    if (m_link) {
+        // A session is up: a stale nomination changes nothing.
         n.socket->abort();
         n.socket->deleteLater();
-        if (m_puncher && m_proofs.isEmpty())
-            m_puncher->resume();
         return;
+    }
+    // One proof per host (the newest: a friend reconnecting from there), and the oldest gives
+    // way when all are taken, so connections that stall their TLS cannot hold the friend out.
+    for (Proof *p : std::as_const(m_proofs)) {
+        if (p->how.remote.address == n.remote.address) {
+            noteStranger(QStringLiteral("%1 opened another connection while its proof ran")
+                             .arg(n.remote.address.toString()));
+            dropProof(p);
+            break;
+        }
+    }
+    if (m_proofs.size() >= MaxProofs) {
+        noteStranger(QStringLiteral("the proof of %1 gave way to a newer connection")
+                         .arg(m_proofs.first()->how.remote.address.toString()));
+        dropProof(m_proofs.first());
     }
     setState(State::Securing);
     n.socket->setParent(this);
@@ -276,7 +302,7 @@ void Friend::onNominated(const Puncher::Nomination &n)
     proof->socket = n.socket;
     proof->how = n;
     proof->handshake = new TlsHandshake(n.socket, *m_ctx.identity, n.tlsServer,
-        !m_fingerprint.isEmpty() ? m_fingerprint : n.peerFingerprint, 10000, this);
+        !m_fingerprint.isEmpty() ? m_fingerprint : n.peerFingerprint, ProofTimeoutMs, this);
     m_proofs.append(proof);
     connect(proof->handshake, &TlsHandshake::succeeded, this,
         [this, proof](const QByteArray &fp) { onProven(proof, fp); });
@@ -289,24 +315,23 @@ void Friend::onNominated(const Puncher::Nomination &n)
 
 void Friend::onProofFailed(Proof *proof, const Error &e)
 {
-    if (!m_proofs.removeOne(proof))
+    if (!m_proofs.contains(proof))
         return;
-    proof->handshake->disconnect(this);
-    proof->handshake->deleteLater();
-    proof->socket->abort();
-    proof->socket->deleteLater();
     const Endpoint remote = proof->how.remote;
-    delete proof;
+    dropProof(proof);
     log(QStringLiteral("secure handshake with %1 failed: %2").arg(remote.toString(), e.message));
     // Someone at this address could not prove to be the friend (or is another program): that
-    // connection is closed, reported once per address, and the attempt goes on.
-    // The host, not the port: an outsider's every new connection comes from another port.
+    // connection is closed, reported once per host and kind (never with the sender's bytes, so
+    // an outsider cannot make each report new), and the attempt goes on.
     Error shown = e;
     if (e.code == ErrorCode::PeerIdentityMismatch)
         shown.message = QStringLiteral("someone at %1 claimed to be this friend but could not "
                                        "prove it: that connection was closed")
                             .arg(remote.address.toString());
-    reportOnce(shown);
+    else
+        shown.message = QStringLiteral("a connection from %1 failed the secure handshake (%2)")
+                            .arg(remote.address.toString(), errorCodeName(e.code));
+    reportOnce(shown, remote.address);
     if (m_proofs.isEmpty() && !m_link && m_puncher) {
         setState(m_healing ? State::Reconnecting : State::Connecting);
         m_puncher->resume();
@@ -322,6 +347,7 @@ void Friend::onProven(Proof *proof, const QByteArray &fp)
     proof->handshake->disconnect(this);
     proof->handshake->deleteLater();
     delete proof;
+    socket->setParent(this);
     // The first proof wins; every other connection still being proven is closed before anything
     // else can happen, so a stale handshake never touches the session.
     stopPunching();
@@ -336,6 +362,9 @@ void Friend::onProven(Proof *proof, const QByteArray &fp)
             return;
         }
         m_fingerprint = fp;
+        // Everything from here on is under the proven fingerprint: say where we are again.
+        Q_EMIT stateChanged(m_state);
+        Q_EMIT infoChanged();
     } else if (fp != m_fingerprint) {
         // TlsHandshake pins it; this cannot happen, but never attach an unproven identity.
         socket->abort();
@@ -399,14 +428,26 @@ void Friend::fail(const Error &e)
     setState(State::Failed);
 }
 
-void Friend::reportOnce(const Error &e)
+void Friend::reportOnce(const Error &e, const QHostAddress &host)
 {
-    const QString key = errorCodeName(e.code) + QLatin1Char('|') + e.message;
+    // Keyed by kind and host, or (for our own dials, whose address is the candidate's) by the
+    // message; past a few distinct ones the rest only count in the strangers' summary.
+    const QString key
+        = errorCodeName(e.code) + QLatin1Char('|') + (host.isNull() ? e.message : host.toString());
     if (m_reported.contains(key))
         return;
-    if (m_reported.size() < 64)
-        m_reported.insert(key);
+    if (m_reported.size() >= MaxReports) {
+        noteStranger(e.message);
+        return;
+    }
+    m_reported.insert(key);
     Q_EMIT errorOccurred(e);
+}
+
+void Friend::noteStranger(const QString &detail)
+{
+    if (m_ctx.noteStranger)
+        m_ctx.noteStranger(detail);
 }
 
 void Friend::onSessionUp(const QString &peerName)
@@ -484,6 +525,16 @@ void Friend::onLinkLost(const Error &why)
 void Friend::cancel()
 {
     stopPunching();
+    if (m_link && m_state != State::Connected) {
+        // Proven but the hello is still on its way: the user said stop, so stop.
+        TlsLink *link = m_link;
+        m_link = nullptr;
+        link->disconnect(this);
+        if (m_session)
+            m_session->detachLink();
+        link->abortNow();
+        link->deleteLater();
+    }
     if (m_state == State::Connecting || m_state == State::Reconnecting
         || m_state == State::Securing) {
         m_healing = false;
@@ -511,7 +562,7 @@ void Friend::disconnectByUser()
     }
 }
 
-void Friend::shutdown()
+void Friend::shutdown(int timeoutMs)
 {
     if (m_link && m_session) {
         // Leaving on purpose: the friend should hear Bye (and any last Done) rather than see the
@@ -521,7 +572,7 @@ void Friend::shutdown()
         link->disconnect(this);
         m_session->sendBye();
         m_session->detachLink();
-        link->flushAndClose(1000);
+        link->flushAndClose(timeoutMs);
         link->deleteLater();
     }
     stopPunching();

@@ -28,6 +28,7 @@
 #include "punch/puncher.h"
 
 #include <QElapsedTimer>
+#include <QHostAddress>
 #include <QObject>
 #include <QSet>
 #include <functional>
@@ -63,6 +64,8 @@ public:
         QString profileDir;
         KnownPeers *knownPeers = nullptr; // the engine's; saved on every session up
         std::shared_ptr<TransferBudget> transferBudget; // one per device, shared by every friend
+        // Counts something an outsider did into the device's strangers' summary.
+        std::function<void(const QString &detail)> noteStranger;
         // Only for a friend without a fingerprint yet. May call takeProven() on another friend.
         std::function<Resolution(Friend *self, const QByteArray &fingerprint, QSslSocket *socket,
             const Puncher::Nomination &how)>
@@ -72,6 +75,10 @@ public:
     // At most this many TLS proofs run at once for one friend (an outsider claiming the friend's
     // fingerprint can hold one each; the real friend gets the next).
     static constexpr int MaxProofs = 4;
+    // A TLS 1.3 handshake is two round trips: a proof that takes longer is given up.
+    static constexpr int ProofTimeoutMs = 5000;
+    // Distinct path errors shown per attempt; more only count in the strangers' summary.
+    static constexpr int MaxReports = 16;
 
     Friend(const Context &context, const QByteArray &fingerprint, QObject *parent = nullptr);
     ~Friend() override;
@@ -90,8 +97,8 @@ public:
     void discoveryReady();
     void cancel();
     void disconnectByUser();
-    // Leaving the program: Bye and the last queued frames, then close (blocks up to 1 s).
-    void shutdown();
+    // Leaving the program: Bye and the last queued frames, then close (blocks up to timeoutMs).
+    void shutdown(int timeoutMs = 1000);
 
     // A connection claiming this friend, preambles exchanged (from the dispatcher). Taken while
     // punching; refused (closed) otherwise. Returns false if refused.
@@ -130,6 +137,7 @@ private:
     void startPunching(bool healing);
     void stopPunching();
     void abortProofs();
+    void dropProof(Proof *proof);
     void onNominated(const Puncher::Nomination &n);
     void onProofFailed(Proof *proof, const Error &e);
     void onProven(Proof *proof, const QByteArray &fingerprint);
@@ -137,7 +145,8 @@ private:
     void onPunchFailed(Error e);
     void onSessionUp(const QString &peerName);
     void onLinkLost(const Error &why);
-    void reportOnce(const Error &e);
+    void reportOnce(const Error &e, const QHostAddress &host);
+    void noteStranger(const QString &detail);
     void fail(const Error &e);
     void rememberPeer(const QString &peerName);
 

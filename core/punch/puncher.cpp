@@ -46,7 +46,6 @@ Puncher::~Puncher()
 void Puncher::start()
 {
     m_active = true;
-    m_paused = false;
     m_since.start();
     m_bestError = {};
     if (m_config.deadlineMs > 0)
@@ -88,22 +87,17 @@ void Puncher::resume()
     if (!m_active)
         return;
     m_sinceNomination.invalidate();
-    m_handedOver = false;
     for (Pending *p : std::as_const(m_pending)) {
         if (p->stage == Pending::Stage::Parked) {
             nominate(p); // the proof that held it failed: this one is next
             return;
         }
     }
-    m_paused = false;
-    if (!m_tick.isActive())
-        m_tick.start(m_config.retryIntervalMs);
-    tick();
 }
 
 void Puncher::tick()
 {
-    if (!m_active || m_paused)
+    if (!m_active)
         return;
     ++m_tickCount;
     // Jitter (±20 %) so two peers retrying on the same period do not stay phase-locked, e.g.
@@ -155,7 +149,7 @@ void Puncher::startDial(int index, bool lowTtl)
 
 void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
 {
-    if (!m_active || m_paused)
+    if (!m_active)
         return;
     qCDebug(lcPunch) << "attempt to" << m_config.candidates[index].toString() << "failed:" << err;
     // Redial at once after a timeout or a RST: while no socket of ours is connecting on this
@@ -174,7 +168,7 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
             startDial(index, lowTtl);
         else
             QTimer::singleShot(MinRedialMs - since, this, [this, index, lowTtl] {
-                if (m_active && !m_paused && !m_dialers[index])
+                if (m_active && !m_dialers[index])
                     startDial(index, lowTtl);
             });
     }
@@ -182,11 +176,17 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
 
 void Puncher::addIncoming(QSslSocket *socket, const QByteArray &peerFingerprint)
 {
-    if (!m_active || m_pending.size() >= MaxPending) {
+    const QHostAddress host = normalizedAddress(socket->peerAddress());
+    int fromHost = 0;
+    for (const Pending *o : std::as_const(m_pending))
+        fromHost += normalizedAddress(o->socket->peerAddress()) == host ? 1 : 0;
+    if (!m_active || fromHost >= MaxPendingPerHost) {
         socket->abort();
         socket->deleteLater();
         return;
     }
+    if (m_pending.size() >= MaxPending) // the oldest waits no longer than a newcomer
+        dropPending(m_pending.first(), {}, false);
     socket->setParent(this);
     auto *p = new Pending;
     p->socket = socket;
@@ -228,7 +228,7 @@ void Puncher::adopt(qintptr fd, bool outgoing)
                      << socket->peerAddress().toString() << socket->peerPort();
     socket->write(Preamble::encode(m_config.ourFingerprint));
     if (pinnedController() && socket->bytesAvailable() < Preamble::Size
-        && m_since.elapsed() < EarlyPeerAfterMs) {
+        && m_since.elapsed() < EarlyPeerAfterMs && !m_sinceNomination.isValid()) {
         // We know the peer and we control, and we only just started punching: we are the friend
         // who pasted last (or both pasted together). The TLS server is ready half a round trip
         // before the client (the client's hello rides with its Finished), so we serve: rather
@@ -240,7 +240,8 @@ void Puncher::adopt(qintptr fd, bool outgoing)
         p->grace = std::make_unique<QTimer>();
         p->grace->setSingleShot(true);
         connect(p->grace.get(), &QTimer::timeout, this, [this, p] {
-            if (m_pending.contains(p) && p->stage == Pending::Stage::Preamble)
+            if (m_pending.contains(p) && p->stage == Pending::Stage::Preamble
+                && !m_sinceNomination.isValid())
                 nominateEarly(p);
         });
         p->grace->start(EarlyNominationGraceMs);
@@ -343,8 +344,7 @@ void Puncher::afterPreamble(Pending *p)
     } else if (m_config.ourFingerprint > p->peerFingerprint) {
         // We are the controller: the first connection to get here wins (later ones wait while
         // its proof runs, see ParallelProofAfterMs).
-        if (m_paused && m_sinceNomination.isValid()
-            && m_sinceNomination.elapsed() < ParallelProofAfterMs)
+        if (m_sinceNomination.isValid() && m_sinceNomination.elapsed() < ParallelProofAfterMs)
             park(p);
         else
             nominate(p);
@@ -367,22 +367,17 @@ void Puncher::park(Pending *p)
     p->grace->start(int(qMax<qint64>(1, ParallelProofAfterMs - m_sinceNomination.elapsed())));
 }
 
-void Puncher::keepOnly(Pending *p)
+void Puncher::markNominated()
 {
+    // Dialing goes on and other connections stay: if the nominated one turns out to be an
+    // outsider's, the friend's own connection must still get through (and behind a strict NAT
+    // only our own connect lets it in). The friend stops everything once one proof succeeds.
     m_sinceNomination.start();
-    // Stop dialing while this one is confirmed, and close every other path.
-    m_paused = true;
-    abortDialers();
-    const auto others = m_pending;
-    for (Pending *o : others) {
-        if (o != p)
-            dropPending(o, {}, false);
-    }
 }
 
 void Puncher::nominate(Pending *p)
 {
-    keepOnly(p);
+    markNominated();
     // 'N' and then, at once, our TLS ClientHello: no extra round trip for an acknowledgement.
     // If the other side never takes this connection, TLS fails and punching resumes.
     p->socket->putChar(Preamble::Nominate);
@@ -391,7 +386,7 @@ void Puncher::nominate(Pending *p)
 
 void Puncher::nominateEarly(Pending *p)
 {
-    keepOnly(p);
+    markNominated();
     qCDebug(lcPunch) << "nominating early (our TCP handshake ended first)";
     p->stage = Pending::Stage::ServerAwaitPreamble;
     p->socket->putChar(Preamble::NominateEarly);
@@ -401,15 +396,9 @@ void Puncher::nominateEarly(Pending *p)
 
 void Puncher::finish(Pending *p, bool tlsServer)
 {
-    m_paused = true;
-    m_handedOver = true;
     if (!m_sinceNomination.isValid())
         m_sinceNomination.start();
     m_pending.removeOne(p);
-    const auto others = m_pending;
-    for (Pending *o : others)
-        dropPending(o, {}, false);
-    abortDialers();
     p->socket->disconnect(this);
     Nomination n;
     n.socket = p->socket;
@@ -443,10 +432,6 @@ void Puncher::dropPending(Pending *p, const Error &why, bool report)
         if (report)
             Q_EMIT pathRejected(why);
     }
-    // A controller that lost the path it was nominating keeps punching. Once a connection was
-    // handed over, its owner says (resume()) whether punching goes on.
-    if (m_active && m_paused && m_pending.isEmpty() && !m_handedOver)
-        resume();
 }
 
 void Puncher::onDeadline()

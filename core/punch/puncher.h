@@ -69,8 +69,9 @@ public:
     void start();
     // Stops dialing and closes every pending connection. No more signals after this.
     void stop();
-    // After a nominated connection failed later (e.g. TLS): nominate a parked connection, if
-    // any, and dial again until the deadline.
+    // A nominated connection failed later (its TLS proof): nominate a parked connection at once,
+    // if any. (Dialing never pauses: the friend's own connection must be able to get through
+    // while an outsider's connection is being proven.)
     void resume();
     // A connection accepted by the shared-port listener whose preamble the engine's dispatcher
     // already read (it claims peerFingerprint); ours is sent here. The
@@ -80,6 +81,7 @@ public:
     // the friend out. At most MaxPending connections wait here at once.
     void addIncoming(QSslSocket *socket, const QByteArray &peerFingerprint);
     static constexpr int MaxPending = 8;
+    static constexpr int MaxPendingPerHost = 2;
     bool isActive() const { return m_active; }
     const Config &config() const { return m_config; }
 
@@ -105,7 +107,7 @@ private:
     void onReadable(Pending *p);
     void dropPending(Pending *p, const Error &why, bool report);
     bool pinnedController() const;
-    void keepOnly(Pending *p);
+    void markNominated();
     void nominate(Pending *p);
     void nominateEarly(Pending *p);
     void park(Pending *p);
@@ -115,7 +117,6 @@ private:
 
     Config m_config;
     bool m_active = false;
-    bool m_paused = false;
     QTimer m_tick;
     QTimer m_deadline;
     QElapsedTimer m_since;
@@ -129,7 +130,6 @@ private:
     // it, while an outsider who stalls its proof cannot keep the friend's connection out longer.
     static constexpr int ParallelProofAfterMs = 2000;
     QElapsedTimer m_sinceNomination; // since our last nomination (valid until resume())
-    bool m_handedOver = false; // a nominated connection was handed over; its owner resumes us
     QList<QPointer<Net::Dialer>> m_dialers; // one slot per candidate (at most one connect each)
     QList<QElapsedTimer> m_lastDial;
     int m_backoffMs = 0;

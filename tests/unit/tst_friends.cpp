@@ -11,11 +11,14 @@
 #include "session/tlshandshake.h"
 #include "support/loopbacksettings.h"
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QSslSocket>
 #include <QStandardPaths>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 #include <memory>
 
 using namespace Punchline;
@@ -151,6 +154,52 @@ private:
     QSslSocket *m_socket = nullptr;
     TlsHandshake *m_handshake = nullptr;
     bool m_gotPreamble = false;
+};
+
+// An outsider that claims a friend, plays the nomination byte and then never speaks TLS, from
+// several connections at once, reconnecting as soon as one is closed: it tries to hold every
+// slot a proof could use.
+class Staller : public QObject
+{
+public:
+    Staller(const QByteArray &claimed, const QByteArray &victim, quint16 port, int connections,
+        const QHostAddress &from)
+        : m_claimed(claimed)
+        , m_victim(victim)
+        , m_port(port)
+        , m_from(from)
+    {
+        for (int i = 0; i < connections; ++i)
+            open();
+    }
+    int opened = 0;
+
+private:
+    void open()
+    {
+        if (opened >= 3000)
+            return; // bounded
+        ++opened;
+        auto *s = new QTcpSocket(this);
+        s->bind(m_from);
+        connect(s, &QTcpSocket::connected, s, [this, s] { s->write(Preamble::encode(m_claimed)); });
+        connect(s, &QTcpSocket::readyRead, s, [this, s] {
+            if (s->bytesAvailable() >= Preamble::Size && m_claimed > m_victim
+                && !s->property("n").toBool()) {
+                s->setProperty("n", true);
+                s->write(QByteArray(1, Preamble::Nominate)); // ... and then no ClientHello
+            }
+            s->readAll(); // never answers
+        });
+        connect(s, &QTcpSocket::disconnected, this, [this, s] {
+            s->deleteLater();
+            QTimer::singleShot(50, this, [this] { open(); });
+        });
+        s->connectToHost(QHostAddress::LocalHost, m_port);
+    }
+    QByteArray m_claimed, m_victim;
+    quint16 m_port;
+    QHostAddress m_from;
 };
 
 } // namespace
@@ -303,6 +352,43 @@ private Q_SLOTS:
             a.textsFrom(bInfo.fingerprint), QStringList { QStringLiteral("the real Ben") }, 5000);
         QTest::qWait(300);
         QCOMPARE(a.connectedTo(bInfo.fingerprint), 1);
+    }
+
+    void stallingOutsidersCannotHoldTheFriendOut()
+    {
+        Peer a(QStringLiteral("Ann"));
+        QTemporaryDir bDir;
+        Settings bs = loopbackSettings(bDir.path(), QStringLiteral("Ben"));
+        LocalInfo bInfo;
+        {
+            Node b;
+            QSignalSpy info(&b, &Node::localInfoReady);
+            b.start(bs);
+            QVERIFY(info.wait(10000));
+            bInfo = info.first().first().value<LocalInfo>();
+        }
+        a.node.connectToPeer(bInfo.code);
+        QTRY_VERIFY_WITH_TIMEOUT(a.statesOf(bInfo.fingerprint).contains(State::Connecting), 5000);
+        // Six stalled connections from one host, and three from another.
+        Staller s1(
+            bInfo.fingerprint, a.fp(), a.info.port, 6, QHostAddress(QStringLiteral("127.0.0.2")));
+        Staller s2(
+            bInfo.fingerprint, a.fp(), a.info.port, 3, QHostAddress(QStringLiteral("127.0.0.3")));
+        QTest::qWait(1500);
+        bs.port = bInfo.port;
+        Node b;
+        QSignalSpy bConnected(&b, &Node::connected);
+        QElapsedTimer t;
+        t.start();
+        b.start(bs);
+        b.connectToPeer(a.info.code);
+        // A stalled proof holds the friend back by at most the parking time (2 s), never for the
+        // whole attempt.
+        QTRY_COMPARE_WITH_TIMEOUT(a.connectedTo(bInfo.fingerprint), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(bConnected.count(), 1, 10000);
+        qInfo("the friend got in %lld ms after it started, %d + %d stalled connections so far",
+            t.elapsed(), s1.opened, s2.opened);
+        QVERIFY2(t.elapsed() < 8000, qPrintable(QString::number(t.elapsed())));
     }
 
     void outsiderCannotTakeOverALiveSession()
