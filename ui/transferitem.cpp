@@ -155,7 +155,8 @@ void TransferItem::setPeerPresent(bool present)
 
 bool TransferItem::isPaused() const
 {
-    return !m_peerPresent
+    // Core zeroes the rate when the link goes down; a transfer still moving is not paused.
+    return !m_peerPresent && m_info.rateBytesPerSec <= 0
         && (m_info.state == TransferState::Accepted || m_info.state == TransferState::Progress);
 }
 
