@@ -6,7 +6,9 @@
 #
 # Environment: BUILD_DIR (default build-screenshot next to the sources), WAIT (seconds, default 6;
 # more for a sanitizer build),
-# SCREEN (default 1600x900x24), OUT (default docs/screenshot.png).
+# SCREEN (default 1600x900x24), OUT (default docs/screenshot.png), SCALE (QT_SCALE_FACTOR,
+# default 1), SCENE: demo (default: connected chats and an incoming offer) or first-start (a new
+# profile without a name: the window asks for one).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +16,13 @@ build=${BUILD_DIR:-$here/build-screenshot}
 out=${OUT:-$here/docs/screenshot.png}
 wait_s=${WAIT:-6}
 screen=${SCREEN:-1600x900x24}
+scale=${SCALE:-1}
+scene=${SCENE:-demo}
+case $scene in
+    demo) args="--demo" ;;
+    first-start) args="--stun none --ip-echo none --port 0 --profile" ;; # + a new profile folder
+    *) echo "screenshot.sh: unknown SCENE $scene" >&2; exit 2 ;;
+esac
 
 for tool in xvfb-run import cmake; do
     command -v "$tool" >/dev/null 2>&1 || { echo "screenshot.sh: $tool is needed" >&2; exit 1; }
@@ -37,7 +46,13 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 cat >"$tmp/inner.sh" <<'INNER'
 #!/bin/sh
 set -u
-"$APP" --demo >"$TMPD/demo.log" 2>&1 &
+if [ "$SCENE" = first-start ]; then
+    # shellcheck disable=SC2086
+    USER= LOGNAME= "$APP" $PL_ARGS "$TMPD/profile" >"$TMPD/demo.log" 2>&1 &
+else
+    # shellcheck disable=SC2086
+    "$APP" $PL_ARGS >"$TMPD/demo.log" 2>&1 &
+fi
 pid=$!
 sleep "$WAIT_S"
 status=0
@@ -59,5 +74,6 @@ mkdir -p "$tmp/home" "$tmp/runtime"
 chmod 700 "$tmp/runtime"
 HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/runtime" XDG_CONFIG_HOME="$tmp/home/.config" \
     APP="$app" TMPD="$tmp" WAIT_S="$wait_s" OUT="$out" QT_QPA_PLATFORM=xcb \
+    QT_SCALE_FACTOR="$scale" SCENE="$scene" PL_ARGS="$args" \
     xvfb-run -a -s "-screen 0 $screen" "$tmp/inner.sh"
 echo "$out"

@@ -12,6 +12,8 @@ const QString KeyDownloads = QStringLiteral("transfers/downloadDir");
 const QString KeyStun = QStringLiteral("network/stunServers");
 const QString KeyIpEcho = QStringLiteral("network/ipEchoUrl");
 const QString KeyKeepalive = QStringLiteral("network/keepaliveSeconds");
+const QString KeyCloseToTray = QStringLiteral("window/closeToTray");
+const QString KeyNameChosen = QStringLiteral("profile/nameChosen");
 const QString KeyGeometry = QStringLiteral("window/geometry");
 const QString KeyState = QStringLiteral("window/state");
 
@@ -76,6 +78,29 @@ bool AppSettings::save(const Settings &settings) const
     ini.setValue(KeyKeepalive, settings.keepaliveIntervalMs / 1000);
     ini.sync();
     return ini.status() == QSettings::NoError;
+}
+
+bool AppSettings::closeToTray() const
+{
+    return QSettings(m_path, QSettings::IniFormat).value(KeyCloseToTray, true).toBool();
+}
+
+bool AppSettings::setCloseToTray(bool on) const
+{
+    QSettings ini(m_path, QSettings::IniFormat);
+    ini.setValue(KeyCloseToTray, on);
+    ini.sync();
+    return ini.status() == QSettings::NoError;
+}
+
+bool AppSettings::nameChosen() const
+{
+    return QSettings(m_path, QSettings::IniFormat).value(KeyNameChosen, false).toBool();
+}
+
+void AppSettings::setNameChosen() const
+{
+    QSettings(m_path, QSettings::IniFormat).setValue(KeyNameChosen, true);
 }
 
 QByteArray AppSettings::windowGeometry() const

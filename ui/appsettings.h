@@ -25,6 +25,14 @@ public:
     // cannot be written.
     bool save(const Settings &settings) const;
 
+    // Closing the window keeps Punchline running in the tray (default on, as Signal Desktop and
+    // KDE Connect do).
+    bool closeToTray() const;
+    bool setCloseToTray(bool on) const;
+    // The user was asked for a name at the first start (asked once, whatever they chose).
+    bool nameChosen() const;
+    void setNameChosen() const;
+
     QByteArray windowGeometry() const;
     QByteArray windowState() const;
     void saveWindow(const QByteArray &geometry, const QByteArray &state) const;

@@ -144,6 +144,20 @@ void ChatView::updateTransfer(const TransferInfo &info, const QDateTime &time)
     updatePlaceholder();
 }
 
+void ChatView::removeTransfer(const QString &id)
+{
+    m_transfers.removeIf([&id](const Transfer &t) { return t.info.id == id; });
+    if (m_transferItems.contains(id))
+        rebuild();
+}
+
+void ChatView::setPeerPresent(bool present)
+{
+    m_peerPresent = present;
+    for (TransferItem *item : std::as_const(m_transferItems))
+        item->setPeerPresent(present);
+}
+
 QList<TransferItem *> ChatView::transferItems() const
 {
     QList<TransferItem *> result;
@@ -265,6 +279,7 @@ void ChatView::addTransferRow(const Transfer &t)
     }
     auto *item = new TransferItem(t.info, widget());
     item->setPeerName(m_peerName);
+    item->setPeerPresent(m_peerPresent);
     connect(item, &TransferItem::acceptRequested, this, &ChatView::acceptRequested);
     connect(item, &TransferItem::declineRequested, this, &ChatView::declineRequested);
     connect(item, &TransferItem::cancelRequested, this, &ChatView::cancelRequested);

@@ -42,6 +42,10 @@ public:
     void clearMessages(); // and transfers
     // Updates the transfer with this id in place, or adds it at the end of the stream.
     void updateTransfer(const TransferInfo &info, const QDateTime &time);
+    // Drops a transfer from the stream (one continued under a new id).
+    void removeTransfer(const QString &id);
+    // False while the friend is away: running transfers say they wait for them.
+    void setPeerPresent(bool present);
     TransferItem *transferItem(const QString &id) const { return m_transferItems.value(id); }
     QList<TransferItem *> transferItems() const; // in stream order
     int messageCount() const { return int(m_messages.size()); }
@@ -85,6 +89,7 @@ private:
     QList<Row> m_rows;
     QString m_myName;
     QString m_peerName;
+    bool m_peerPresent = true;
     QVBoxLayout *m_column = nullptr;
     QLabel *m_placeholder = nullptr;
     // Grouping state of the last row added.

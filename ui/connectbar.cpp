@@ -11,6 +11,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QStyle>
 
 namespace Punchline {
@@ -86,11 +87,31 @@ QString ConnectBar::validationText() const
     return m_validText->text();
 }
 
+QString ConnectBar::problemText(const QString &text, const Error &error)
+{
+    switch (error.code) {
+    case ErrorCode::CodeChecksum:
+    case ErrorCode::CodeVersion:
+        return MessageFormat::sentence(error.message); // says what to do already
+    default:
+        break;
+    }
+    // Something that looks like an address is told the form; anything else, what to paste.
+    static const QRegularExpression addressLike(QStringLiteral("^[\\s\\d.:\\[\\]a-fA-F,]+$"));
+    if (addressLike.match(text.trimmed()).hasMatch() && text.contains(QLatin1Char(':')))
+        return tr("Not an address Punchline can use: write it as 203.0.113.5:4000.");
+    if (text.trimmed().startsWith(QLatin1String("PL"), Qt::CaseInsensitive))
+        return MessageFormat::sentence(error.message);
+    return tr("This is not a Punchline code: paste the code your friend sent (it starts with "
+              "PL1-).");
+}
+
 void ConnectBar::validate()
 {
     const QString text = m_field->text();
     if (text.trimmed().isEmpty()) {
         m_input = PeerInput {};
+        m_inputText.clear();
         m_input.error = { ErrorCode::BadCode, QString() };
         m_iconName = QStringLiteral("status-info");
         m_validText->setText(
@@ -98,12 +119,24 @@ void ConnectBar::validate()
         m_field->setProperty("valid", QVariant());
     } else {
         m_input = parsePeerInput(text);
+        m_inputText = text;
+        if (!m_input.isValid()) {
+            // A whole invitation pasted ("Add me on Punchline: … PL1-…"): the code in it.
+            static const QRegularExpression codeStart(
+                QStringLiteral("PL\\d-"), QRegularExpression::CaseInsensitiveOption);
+            const QRegularExpressionMatch match = codeStart.match(text);
+            if (match.hasMatch() && match.capturedStart() > 0) {
+                const QString inner = text.mid(match.capturedStart());
+                const PeerInput parsed = parsePeerInput(inner);
+                if (parsed.isValid() || parsed.error.code != ErrorCode::BadCode) {
+                    m_input = parsed;
+                    m_inputText = inner;
+                }
+            }
+        }
         if (!m_input.isValid()) {
             m_iconName = QStringLiteral("status-error");
-            const QString next = ConnectionStatus::advice(m_input.error);
-            m_validText->setText(next.isEmpty()
-                    ? MessageFormat::sentence(m_input.error.message)
-                    : MessageFormat::sentence(m_input.error.message) + QLatin1Char(' ') + next);
+            m_validText->setText(problemText(m_inputText, m_input.error));
             m_field->setProperty("valid", false);
         } else if (!isInputValid()) {
             m_iconName = QStringLiteral("status-error");
@@ -163,7 +196,8 @@ void ConnectBar::requestConnect()
     if (m_connect->isHidden() || !m_connect->isEnabled())
         return;
     const QString name = m_input.code ? m_input.code->name : QString();
-    Q_EMIT connectRequested(m_field->text(), name);
+    const QString text = m_inputText; // a copy: the receiver may clear the field
+    Q_EMIT connectRequested(text, name);
 }
 
 void ConnectBar::changeEvent(QEvent *event)

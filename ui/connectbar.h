@@ -31,6 +31,8 @@ public:
     const PeerInput &input() const { return m_input; }
     bool isInputValid() const; // parsable and not our own code
     QString validationText() const;
+    // One short sentence for a code or address that cannot be used.
+    static QString problemText(const QString &text, const Error &error);
 
 Q_SIGNALS:
     void connectRequested(const QString &codeOrAddresses, const QString &expectedName);
@@ -56,6 +58,7 @@ private:
     QPushButton *m_cancel;
     QPushButton *m_disconnect;
     PeerInput m_input;
+    QString m_inputText; // the part of the field that is the code (a pasted invite has more)
     QString m_iconName;
     QByteArray m_ownFingerprint;
     State m_state = State::Idle;

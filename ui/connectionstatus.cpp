@@ -28,10 +28,11 @@ void ConnectionStatus::setConnection(const ConnectionInfo &info)
 
 QString ConnectionStatus::peerName() const
 {
-    if (m_haveConnection && !m_connection.peerName.isEmpty())
-        return MessageFormat::isolate(m_connection.peerName);
+    // The friend's current name (a rename reaches us later than the connection's hello).
     if (!m_targetName.isEmpty())
         return MessageFormat::isolate(m_targetName);
+    if (m_haveConnection && !m_connection.peerName.isEmpty())
+        return MessageFormat::isolate(m_connection.peerName);
     return tr("your friend");
 }
 

@@ -10,7 +10,6 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLineEdit>
 #include <QPushButton>
 #include <QStyle>
 #include <QTimer>
@@ -41,8 +40,9 @@ QLabel *dimmed(QLabel *label)
 LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     : QWidget(parent)
     , m_name(plainLabel(this, QStringLiteral("myName")))
-    , m_code(new QLineEdit(this))
+    , m_code(new QLabel(this))
     , m_copy(new QPushButton(tr("Co&py"), this))
+    , m_share(new QPushButton(tr("S&hare…"), this))
     , m_fingerprint(dimmed(plainLabel(this, QStringLiteral("myFingerprint"))))
     , m_local(plainLabel(this, QStringLiteral("myLocalAddresses")))
     , m_public(plainLabel(this, QStringLiteral("myPublicAddress")))
@@ -57,21 +57,37 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     m_name->setWordWrap(false);
 
     m_code->setObjectName(QStringLiteral("myCode"));
-    m_code->setReadOnly(true);
+    m_code->setTextFormat(Qt::PlainText);
+    m_code->setWordWrap(true);
+    m_code->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
     m_code->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    m_code->setPlaceholderText(tr("being prepared…"));
+    m_code->setFrameShape(QFrame::StyledPanel);
+    m_code->setAutoFillBackground(true);
+    m_code->setBackgroundRole(QPalette::Base);
+    m_code->setMargin(6);
+    m_code->setText(tr("being prepared…"));
     m_code->setAccessibleName(tr("Your Punchline code"));
     m_copy->setObjectName(QStringLiteral("copyCodeButton"));
     m_copy->setToolTip(
         tr("Copy your code to the clipboard, then send it to your friend (Ctrl+Shift+C)"));
     m_copy->setEnabled(false);
     connect(m_copy, &QPushButton::clicked, this, &LocalInfoPanel::copyCode);
+    m_share->setObjectName(QStringLiteral("shareCodeButton"));
+    m_share->setToolTip(tr("Copy a short message with your code, ready to paste into a chat or "
+                           "an e-mail to your friend"));
+    m_share->setEnabled(false);
+    connect(m_share, &QPushButton::clicked, this, &LocalInfoPanel::shareCode);
 
     auto *codeLabel = new QLabel(tr("Your code (send it to your friend):"), this);
-    codeLabel->setBuddy(m_code);
+    codeLabel->setBuddy(m_copy); // Alt+ the label's key: straight to Copy
+    auto *codeButtons = new QVBoxLayout;
+    codeButtons->setContentsMargins(0, 0, 0, 0);
+    codeButtons->addWidget(m_copy);
+    codeButtons->addWidget(m_share);
+    codeButtons->addStretch(1);
     auto *codeRow = new QHBoxLayout;
     codeRow->addWidget(m_code, 1);
-    codeRow->addWidget(m_copy);
+    codeRow->addLayout(codeButtons);
 
     auto *natRow = new QHBoxLayout;
     natRow->setContentsMargins(0, 0, 0, 0);
@@ -102,6 +118,31 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
 QWidget *LocalInfoPanel::codeField() const
 {
     return m_code;
+}
+
+QString LocalInfoPanel::shownCode() const
+{
+    return m_code->text();
+}
+
+QString LocalInfoPanel::groupedCode(const QString &code)
+{
+    const qsizetype dash = code.indexOf(QLatin1Char('-'));
+    if (dash < 0 || dash > 8)
+        return code;
+    QString out = code.left(dash + 1);
+    const QString rest = code.mid(dash + 1);
+    for (qsizetype i = 0; i < rest.size(); i += 5) {
+        if (i > 0)
+            out += QLatin1Char(' ');
+        out += rest.mid(i, 5);
+    }
+    return out;
+}
+
+QString LocalInfoPanel::shareText(const QString &code)
+{
+    return tr("Add me on Punchline: paste this code in Punchline → Add friend: %1").arg(code);
 }
 
 void LocalInfoPanel::setDiscovering()
@@ -163,10 +204,9 @@ void LocalInfoPanel::setLocalInfo(const LocalInfo &info)
 {
     m_info = info;
     m_name->setText(info.displayName);
-    m_code->setText(info.code);
-    m_code->setCursorPosition(0);
-    m_code->setToolTip(info.code);
+    m_code->setText(info.code.isEmpty() ? tr("being prepared…") : groupedCode(info.code));
     m_copy->setEnabled(!info.code.isEmpty());
+    m_share->setEnabled(!info.code.isEmpty());
     if (!info.fingerprint.isEmpty()) {
         const QString fp = Identity::formatFingerprint(info.fingerprint);
         m_fingerprint->setText(tr("Fingerprint %1…").arg(fp.left(19)));
@@ -194,6 +234,14 @@ void LocalInfoPanel::copyCode()
     m_copy->setText(tr("Copied"));
     QTimer::singleShot(2000, this, [this] { m_copy->setText(tr("Co&py")); });
     Q_EMIT codeCopied();
+}
+
+void LocalInfoPanel::shareCode()
+{
+    if (m_info.code.isEmpty())
+        return;
+    QGuiApplication::clipboard()->setText(shareText(m_info.code));
+    Q_EMIT codeShared();
 }
 
 void LocalInfoPanel::changeEvent(QEvent *event)

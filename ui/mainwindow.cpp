@@ -23,6 +23,7 @@
 #include <QClipboard>
 #include <QCloseEvent>
 #include <QDesktopServices>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -38,11 +39,13 @@
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScreen>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
 #include <QTime>
+#include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
 
@@ -89,6 +92,7 @@ QString firstLine(const QString &text)
 MainWindow::MainWindow(Node *node, const Settings &settings, QWidget *parent)
     : QMainWindow(parent)
     , m_node(node)
+    , m_saved(settings)
     , m_settings(settings)
 {
     IconFactory::ensureResources();
@@ -104,9 +108,50 @@ MainWindow::MainWindow(Node *node, const Settings &settings, QWidget *parent)
     showAddFriend();
 
     const AppSettings stored(m_settings.profileDir);
+    m_closeToTray = stored.closeToTray();
     const QByteArray geometry = stored.windowGeometry();
-    if (geometry.isEmpty() || !restoreGeometry(geometry))
-        resize(1100, 720);
+    if (geometry.isEmpty() || !restoreGeometry(geometry)) {
+        const QScreen *screen = QGuiApplication::primaryScreen();
+        resize(initialSize(screen ? screen->availableGeometry().size() : QSize(1100, 720)));
+    }
+    fitToScreen();
+}
+
+QSize MainWindow::initialSize(const QSize &available)
+{
+    // Room for the window frame and a panel: nine tenths of the area at most.
+    const QSize preferred(1100, 720);
+    return preferred.boundedTo(QSize(available.width() * 9 / 10, available.height() * 9 / 10))
+        .expandedTo(QSize(480, 360));
+}
+
+void MainWindow::fitToScreen()
+{
+    // A geometry saved on a bigger screen (or at another scale) must not put buttons off-screen.
+    const QScreen *screen = QGuiApplication::primaryScreen();
+    if (!screen)
+        return;
+    const QRect area = screen->availableGeometry();
+    if (area.isEmpty())
+        return;
+    if (width() > area.width() || height() > area.height())
+        resize(initialSize(area.size()));
+    if (!area.contains(geometry()))
+        move(area.x() + std::max(0, (area.width() - width()) / 2),
+            area.y() + std::max(0, (area.height() - height()) / 2));
+}
+
+void MainWindow::setOneRunOptions(const NetworkOptions &options)
+{
+    m_oneRun = options;
+    Settings effective = m_saved;
+    if (options.stunServers)
+        effective.stunServers = *options.stunServers;
+    if (options.ipEchoUrl)
+        effective.ipEchoUrl = *options.ipEchoUrl;
+    if (options.port)
+        effective.port = *options.port;
+    m_settings = effective;
 }
 
 MainWindow::~MainWindow() = default;
@@ -138,10 +183,14 @@ void MainWindow::buildUi()
     side->addWidget(separator(sidebar));
     side->addWidget(sectionTitle(tr("Conversations"), sidebar));
     side->addWidget(m_conversations, 1);
-    sidebar->setMinimumWidth(250);
+    // Narrow windows give the conversation the space first; the sidebar can also collapse (F9).
+    sidebar->setMinimumWidth(190);
+    m_sidebar = sidebar;
 
     // Right, above the pages: notices and the status of what is shown.
     auto *main = new QWidget;
+    main->setObjectName(QStringLiteral("conversationPane"));
+    m_rightPane = main;
     m_notice = new NoticeBar(main);
     m_banner = new StatusBanner(main);
     m_pages = new QStackedWidget(main);
@@ -254,12 +303,16 @@ void MainWindow::buildUi()
     splitter->addWidget(main);
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
-    splitter->setChildrenCollapsible(false);
-    splitter->setSizes({ 300, 800 });
+    splitter->setCollapsible(0, true);
+    splitter->setCollapsible(1, false);
+    splitter->setSizes({ 280, 820 });
+    m_splitter = splitter;
     setCentralWidget(splitter);
 
-    // Shown while files are dragged over the window.
-    m_dropOverlay = new QLabel(splitter);
+    // Shown while files are dragged over the window: over the conversation, outside every layout
+    // (a child of the splitter would become a third column and widen the window).
+    m_dropOverlay = new QLabel(main);
+    m_dropOverlay->setWordWrap(true);
     m_dropOverlay->setObjectName(QStringLiteral("dropOverlay"));
     m_dropOverlay->setAlignment(Qt::AlignCenter);
     m_dropOverlay->setTextFormat(Qt::PlainText);
@@ -298,10 +351,20 @@ void MainWindow::buildUi()
     qApp->installEventFilter(this);
 
     connect(copyCode, &QPushButton::clicked, m_localPanel, &LocalInfoPanel::copyCode);
+    copyCode->setEnabled(false); // until there is a code
     connect(m_chatInput, &ChatInput::submitted, this, &MainWindow::submitChat);
     connect(m_sendButton, &QPushButton::clicked, this, &MainWindow::submitChat);
     connect(m_fileButton, &QPushButton::clicked, this, &MainWindow::sendFilesDialog);
     connect(m_chatInput, &QPlainTextEdit::textChanged, this, &MainWindow::updateActions);
+    connect(m_chatInput, &QPlainTextEdit::textChanged, this, [this] {
+        // Old news once the message fits (or the box was cleared).
+        if (!m_tooLongText.isEmpty() && m_notice->isVisibleTo(this)
+            && m_notice->text() == m_tooLongText
+            && m_chatInput->toPlainText().toUtf8().size() <= Limits::ChatTextBytes) {
+            m_notice->hide();
+            m_tooLongText.clear();
+        }
+    });
     connect(m_connectBar->field(), &QLineEdit::textChanged, this, &MainWindow::updateActions);
     connect(m_connectBar, &ConnectBar::connectRequested, this, &MainWindow::onConnectRequested);
     connect(m_connectBar, &ConnectBar::cancelRequested, this, [this] {
@@ -354,6 +417,12 @@ void MainWindow::buildUi()
         statusBar()->showMessage(
             tr("Your code is on the clipboard: send it to your friend."), 4000);
     });
+    connect(m_localPanel, &LocalInfoPanel::codeShared, this, [this] {
+        statusBar()->showMessage(
+            tr("A message with your code is on the clipboard: paste it into a chat or an e-mail "
+               "to your friend."),
+            6000);
+    });
     connect(m_chatView, &ChatView::acceptRequested, this,
         [this](const QString &id) { answerOffer(id, true); });
     connect(m_chatView, &ChatView::declineRequested, this,
@@ -368,7 +437,10 @@ void MainWindow::buildUi()
                 NoticeBar::Kind::Warning, tr("The folder \"%1\" no longer exists.").arg(folder));
             return;
         }
-        QDesktopServices::openUrl(QUrl::fromLocalFile(folder));
+        if (!QDesktopServices::openUrl(QUrl::fromLocalFile(folder)))
+            m_notice->showNotice(NoticeBar::Kind::Info,
+                tr("No file manager is set up to open folders. The files are in %1")
+                    .arg(QDir::toNativeSeparators(folder)));
     });
     connect(m_chatView, &ChatView::openFileRequested, this, [this](const QString &path) {
         if (path.isEmpty() || !QFileInfo(path).isFile()) {
@@ -376,7 +448,10 @@ void MainWindow::buildUi()
                 NoticeBar::Kind::Warning, tr("The file \"%1\" no longer exists.").arg(path));
             return;
         }
-        QDesktopServices::openUrl(QUrl::fromLocalFile(path));
+        if (!QDesktopServices::openUrl(QUrl::fromLocalFile(path)))
+            m_notice->showNotice(NoticeBar::Kind::Info,
+                tr("No program is set up to open this file. It is %1")
+                    .arg(QDir::toNativeSeparators(path)));
     });
 }
 
@@ -393,7 +468,8 @@ void MainWindow::buildMenus()
         { QKeySequence::Preferences, QKeySequence(Qt::CTRL | Qt::Key_Comma) });
     m_settingsAction->setMenuRole(QAction::PreferencesRole);
     file->addSeparator();
-    m_quitAction = file->addAction(tr("&Quit"), this, &QWidget::close);
+    m_quitAction = file->addAction(tr("&Quit"), this, &MainWindow::quitApp);
+    m_quitAction->setObjectName(QStringLiteral("quitAction"));
     m_quitAction->setShortcut(QKeySequence::Quit);
     m_quitAction->setMenuRole(QAction::QuitRole);
 
@@ -402,7 +478,12 @@ void MainWindow::buildMenus()
     m_addFriendAction->setShortcut(QKeySequence::New);
     m_copyCodeAction
         = friends->addAction(tr("&Copy My Code"), m_localPanel, &LocalInfoPanel::copyCode);
+    m_copyCodeAction->setObjectName(QStringLiteral("copyCodeAction"));
     m_copyCodeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_copyCodeAction->setShortcutContext(Qt::WindowShortcut);
+    m_shareCodeAction
+        = friends->addAction(tr("S&hare My Code…"), m_localPanel, &LocalInfoPanel::shareCode);
+    m_shareCodeAction->setObjectName(QStringLiteral("shareCodeAction"));
     m_pasteCodeAction = friends->addAction(tr("&Paste Friend's Code"), this, [this] {
         showAddFriend();
         m_connectBar->field()->setText(QGuiApplication::clipboard()->text().trimmed());
@@ -436,6 +517,17 @@ void MainWindow::buildMenus()
     m_logAction->setText(tr("&Log"));
     m_logAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     view->addAction(m_logAction);
+    m_sidebarAction = view->addAction(tr("&Conversations"));
+    m_sidebarAction->setObjectName(QStringLiteral("sidebarAction"));
+    m_sidebarAction->setCheckable(true);
+    m_sidebarAction->setChecked(true);
+    m_sidebarAction->setShortcut(QKeySequence(Qt::Key_F9));
+    m_sidebarAction->setToolTip(tr("Show or hide the conversations beside the chat (F9)"));
+    connect(m_sidebarAction, &QAction::toggled, this, &MainWindow::setSidebarShown);
+    connect(m_splitter, &QSplitter::splitterMoved, this, [this] {
+        const QSignalBlocker block(m_sidebarAction);
+        m_sidebarAction->setChecked(m_splitter->sizes().value(0) > 0);
+    });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     QAction *how = help->addAction(tr("&How Punchline Works"), this, &MainWindow::showHowItWorks);
@@ -446,31 +538,38 @@ void MainWindow::buildMenus()
 
 void MainWindow::buildTray()
 {
+    // The menu exists without a tray too (tests, and the same actions as the window's menus).
+    m_trayMenu = new QMenu(this);
+    m_trayMenu->setObjectName(QStringLiteral("trayMenu"));
+    const auto showWindow = [this] {
+        if (isHidden() || isMinimized())
+            showNormal();
+        raise();
+        activateWindow();
+    };
+    m_trayMenu->addAction(tr("&Show Punchline"), this, showWindow);
+    m_trayMenu->addSeparator();
+    m_trayMenu->addAction(m_addFriendAction);
+    m_trayMenu->addAction(m_copyCodeAction);
+    m_trayMenu->addAction(m_shareCodeAction);
+    m_trayMenu->addSeparator();
+    m_trayMenu->addAction(m_quitAction);
+    // "Add friend" from the tray also brings the window up.
+    connect(m_addFriendAction, &QAction::triggered, this, showWindow);
     if (!QSystemTrayIcon::isSystemTrayAvailable())
         return;
     m_tray = new QSystemTrayIcon(IconFactory::appIcon(), this);
-    auto *menu = new QMenu(this);
-    menu->addAction(tr("&Show Punchline"), this, [this] {
-        showNormal();
-        raise();
-        activateWindow();
-    });
-    menu->addSeparator();
-    menu->addAction(m_quitAction);
-    m_tray->setContextMenu(menu);
+    m_tray->setContextMenu(m_trayMenu);
     connect(m_tray, &QSystemTrayIcon::activated, this,
-        [this](QSystemTrayIcon::ActivationReason reason) {
-            if (reason == QSystemTrayIcon::Trigger || reason == QSystemTrayIcon::DoubleClick) {
-                showNormal();
-                raise();
-                activateWindow();
-            }
+        [this, showWindow](QSystemTrayIcon::ActivationReason reason) {
+            if (reason != QSystemTrayIcon::Trigger && reason != QSystemTrayIcon::DoubleClick)
+                return;
+            if (isVisible() && isActiveWindow() && reason == QSystemTrayIcon::Trigger)
+                hide(); // a click on the icon toggles the window, as in KDE Connect
+            else
+                showWindow();
         });
-    connect(m_tray, &QSystemTrayIcon::messageClicked, this, [this] {
-        showNormal();
-        raise();
-        activateWindow();
-    });
+    connect(m_tray, &QSystemTrayIcon::messageClicked, this, showWindow);
     m_tray->show();
 }
 
@@ -652,6 +751,7 @@ void MainWindow::updateChatHeader()
     m_friendConnect->setVisible(!trying && s != State::Connected);
     m_friendCancel->setVisible(trying);
     m_friendDisconnect->setVisible(s == State::Connected);
+    m_chatView->setPeerPresent(s == State::Connected);
 }
 
 void MainWindow::reconnectFriend(const QByteArray &fingerprint)
@@ -739,17 +839,72 @@ void MainWindow::onStateChanged(State state)
 void MainWindow::onLocalInfo(const LocalInfo &info)
 {
     m_localInfo = info;
-    m_localPanel->setLocalInfo(info);
-    m_myName->setText(info.displayName);
     m_connectBar->setOwnFingerprint(info.fingerprint);
     m_deviceStatus.setLocalNat(info.nat);
     for (Friend &f : m_friends)
         f.status.setLocalNat(info.nat);
-    if (!m_shown.isEmpty())
-        m_chatView->setNames(info.displayName, plainNameOf(m_shown));
     openHistory();
+    setOwnName(info.displayName); // also the panel with the new code
     refreshStatus();
+    updateActions(); // "Copy my code" works from the moment there is a code
+    const bool defaultName = info.displayName.isEmpty()
+        || info.displayName == QLatin1String("Friend"); // core's name when $USER is unset
+    if (m_askForName && !m_askedForName && defaultName
+        && !AppSettings(m_saved.profileDir).nameChosen()) {
+        m_askedForName = true;
+        QTimer::singleShot(0, this, &MainWindow::askForName);
+    }
+}
+
+void MainWindow::setOwnName(const QString &name)
+{
+    m_localInfo.displayName = name;
+    m_localPanel->setLocalInfo(m_localInfo);
+    m_myName->setText(name.isEmpty() ? tr("You") : name);
+    if (!m_shown.isEmpty())
+        m_chatView->setNames(name, plainNameOf(m_shown));
     updateTitle();
+}
+
+void MainWindow::askForName()
+{
+    auto *dialog = new QDialog(this);
+    dialog->setObjectName(QStringLiteral("firstStartDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Welcome to Punchline"));
+    auto *question = new QLabel(
+        tr("What name should your friends see? It goes with your code, and you can change it "
+           "later in Settings."),
+        dialog);
+    question->setWordWrap(true);
+    auto *field = new QLineEdit(dialog);
+    field->setObjectName(QStringLiteral("firstStartName"));
+    field->setMaxLength(64);
+    field->setPlaceholderText(tr("Your name"));
+    question->setBuddy(field);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, dialog);
+    buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
+    connect(field, &QLineEdit::textChanged, dialog, [buttons](const QString &text) {
+        buttons->button(QDialogButtonBox::Ok)->setEnabled(!text.simplified().isEmpty());
+    });
+    connect(buttons, &QDialogButtonBox::accepted, dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    auto *layout = new QVBoxLayout(dialog);
+    layout->addWidget(question);
+    layout->addWidget(field);
+    layout->addWidget(buttons);
+    connect(dialog, &QDialog::accepted, this, [this, field] {
+        const QString name = field->text().simplified();
+        if (name.isEmpty())
+            return;
+        AppSettings(m_saved.profileDir).setNameChosen();
+        Settings chosen = m_saved;
+        chosen.displayName = name;
+        chosen.port = -1; // unchanged
+        applySettings(chosen);
+    });
+    dialog->open();
+    field->setFocus();
 }
 
 void MainWindow::onFriendsChanged(const QList<FriendInfo> &friends)
@@ -923,6 +1078,10 @@ void MainWindow::onError(const QByteArray &peer, const Error &error)
 
 void MainWindow::showError(const Error &error)
 {
+    if (error.code == ErrorCode::CodeChecksum || error.code == ErrorCode::CodeVersion) {
+        m_notice->showNotice(NoticeBar::Kind::Warning, ConnectBar::problemText({}, error));
+        return;
+    }
     const QString next = ConnectionStatus::advice(error);
     const QString text = next.isEmpty()
         ? MessageFormat::sentence(error.message)
@@ -971,9 +1130,25 @@ void MainWindow::onRtt(const QByteArray &peer, int milliseconds)
     }
 }
 
+namespace {
+
+bool sameFiles(const TransferInfo &a, const TransferInfo &b)
+{
+    if (a.total != b.total || a.files.size() != b.files.size())
+        return false;
+    for (qsizetype i = 0; i < a.files.size(); ++i) {
+        if (a.files.at(i).relativePath != b.files.at(i).relativePath
+            || a.files.at(i).size != b.files.at(i).size)
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
 void MainWindow::onTransferUpdated(const QByteArray &rawPeer, const TransferInfo &info)
 {
-    if (info.id.isEmpty())
+    if (info.id.isEmpty() || m_superseded.contains(info.id))
         return;
     const QByteArray peer = rawPeer.isEmpty() ? m_transferOwner.value(info.id) : rawPeer;
     if (peer.isEmpty())
@@ -989,10 +1164,33 @@ void MainWindow::onTransferUpdated(const QByteArray &rawPeer, const TransferInfo
             isNew = false;
         }
     }
+    if (isNew && info.direction == TransferDirection::In && info.state == TransferState::Offered) {
+        // The sender restarted and offers the same files again under a new id: the stopped
+        // entry continues as this one (core keeps the part received), not "Failed" plus a new one.
+        for (qsizetype i = 0; i < f.transfers.size(); ++i) {
+            const TransferInfo &old = f.transfers.at(i).info;
+            const bool unfinished
+                = old.state == TransferState::Accepted || old.state == TransferState::Progress;
+            if (old.direction == TransferDirection::In && unfinished && sameFiles(old, info)) {
+                m_superseded.insert(old.id);
+                if (peer == m_shown)
+                    m_chatView->removeTransfer(old.id);
+                f.transfers.removeAt(i);
+                break;
+            }
+        }
+    }
     if (isNew)
         f.transfers.append({ info, time });
-    if (peer == m_shown)
+    if (peer == m_shown) {
+        // Keep the keyboard where the user works when the item's focused button goes away.
+        TransferItem *item = m_chatView->transferItem(info.id);
+        QWidget *focused = QApplication::focusWidget();
+        const bool focusInItem = item && focused && item->isAncestorOf(focused);
         m_chatView->updateTransfer(info, time);
+        if (focusInItem && (!focused->isVisible() || QApplication::focusWidget() != focused))
+            m_chatInput->setFocus();
+    }
 
     const bool in = info.direction == TransferDirection::In;
     const QString name = MessageFormat::isolate(info.name);
@@ -1051,9 +1249,10 @@ QString MainWindow::sendChatText(const QString &rawText)
     }
     const qsizetype bytes = text.toUtf8().size();
     if (bytes > Limits::ChatTextBytes) {
-        m_notice->showNotice(NoticeBar::Kind::Warning,
-            tr("This message is too long (%1; at most %2). Send it as a file instead.")
-                .arg(MessageFormat::size(bytes), MessageFormat::size(Limits::ChatTextBytes)));
+        m_tooLongText
+            = tr("This message is too long (%1; at most %2). Send it as a file instead.")
+                  .arg(MessageFormat::size(bytes), MessageFormat::size(Limits::ChatTextBytes));
+        m_notice->showNotice(NoticeBar::Kind::Warning, m_tooLongText);
         return QString();
     }
     ChatMessage message;
@@ -1177,6 +1376,9 @@ void MainWindow::answerOffer(const QString &transferId, bool accept)
         }
     }
     m_node->acceptTransfer(peer, transferId, accept);
+    // The next thing typed is a reply ("thanks"), never a change to a friend's code.
+    if (peer == m_shown && m_pages->currentWidget() == m_chatPage)
+        m_chatInput->setFocus();
 }
 
 void MainWindow::sendFilesDialog()
@@ -1210,7 +1412,7 @@ void MainWindow::showDropOverlay(bool show)
     if (show) {
         m_dropOverlay->setText(reachable(m_shown) ? tr("Drop to send to %1").arg(nameOf(m_shown))
                                                   : tr("Pick a connected friend first"));
-        m_dropOverlay->setGeometry(centralWidget()->rect());
+        m_dropOverlay->setGeometry(m_rightPane->rect());
         m_dropOverlay->raise();
     }
     m_dropOverlay->setVisible(show);
@@ -1340,6 +1542,9 @@ void MainWindow::updateActions()
         m_chatInput->viewport()->update(); // QPlainTextEdit does not repaint for a new placeholder
     }
     m_copyCodeAction->setEnabled(!m_localInfo.code.isEmpty());
+    m_shareCodeAction->setEnabled(!m_localInfo.code.isEmpty());
+    if (auto *copy = findChild<QPushButton *>(QStringLiteral("sidebarCopyCode")))
+        copy->setEnabled(!m_localInfo.code.isEmpty());
     m_connectAction->setEnabled(onChat && !isTrying(s) && s != State::Connected);
     m_cancelAction->setEnabled(isTrying(s));
     m_disconnectAction->setEnabled(onChat && (s == State::Connected || s == State::Reconnecting));
@@ -1391,12 +1596,105 @@ void MainWindow::changeEvent(QEvent *event)
         updateIcons();
 }
 
+bool MainWindow::closesToTray() const
+{
+    return m_tray && m_tray->isVisible() && m_closeToTray;
+}
+
+int MainWindow::runningTransferCount() const
+{
+    int running = 0;
+    for (const Friend &f : m_friends) {
+        for (const ChatView::Transfer &t : f.transfers) {
+            if (m_superseded.contains(t.info.id))
+                continue;
+            const TransferState st = t.info.state;
+            running += (st == TransferState::Accepted || st == TransferState::Progress) ? 1 : 0;
+        }
+    }
+    return running;
+}
+
+bool MainWindow::confirmQuit()
+{
+    const int running = runningTransferCount();
+    if (running == 0)
+        return true;
+    QMessageBox box(QMessageBox::Warning, tr("Quit Punchline?"),
+        tr("%n transfer(s) still running. Quitting stops them; when you start Punchline again "
+           "and your friend sends again, they continue where they stopped.",
+            nullptr, running),
+        QMessageBox::NoButton, this);
+    box.setObjectName(QStringLiteral("quitQuestion"));
+    QPushButton *quit = box.addButton(tr("&Quit"), QMessageBox::DestructiveRole);
+    quit->setObjectName(QStringLiteral("quitAnyway"));
+    QPushButton *stay = box.addButton(tr("&Keep Running"), QMessageBox::RejectRole);
+    stay->setObjectName(QStringLiteral("keepRunning"));
+    box.setDefaultButton(stay);
+    box.setEscapeButton(stay);
+    box.exec();
+    return box.clickedButton() == quit;
+}
+
+void MainWindow::quitApp()
+{
+    m_quitting = true;
+    if (!close()) {
+        m_quitting = false;
+        return;
+    }
+    qApp->quit(); // the tray and other windows (the demo) go too
+}
+
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    AppSettings(m_settings.profileDir).saveWindow(saveGeometry(), saveState());
+    AppSettings(m_saved.profileDir).saveWindow(saveGeometry(), saveState());
+    if (!m_quitting && closesToTray()) {
+        // Like Signal Desktop and KDE Connect: friends can still reach you; Quit ends it.
+        hide();
+        event->ignore();
+        if (!m_trayHintShown) {
+            m_trayHintShown = true;
+            notify(tr("Punchline is still running"),
+                tr("Friends can still reach you. To quit, use Quit in the tray icon's menu "
+                   "(Settings can turn this off)."));
+        }
+        return;
+    }
+    if (!confirmQuit()) {
+        event->ignore();
+        return;
+    }
     if (m_tray)
         m_tray->hide();
     QMainWindow::closeEvent(event);
+}
+
+void MainWindow::setSidebarShown(bool shown)
+{
+    QList<int> sizes = m_splitter->sizes();
+    const int total = sizes.value(0) + sizes.value(1);
+    const int side = shown ? std::clamp(total * 3 / 10, m_sidebar->minimumWidth(), 300) : 0;
+    m_splitter->setSizes({ side, total - side });
+    const QSignalBlocker block(m_sidebarAction);
+    m_sidebarAction->setChecked(shown);
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event)
+{
+    QMainWindow::resizeEvent(event);
+    // The conversation gets the space first: a sidebar wider than three tenths of a narrow
+    // window gives way (down to its minimum; F9 or the splitter hide it completely). After the
+    // splitter has its new size.
+    QTimer::singleShot(0, this, [this] {
+        const QList<int> sizes = m_splitter->sizes();
+        const int total = sizes.value(0) + sizes.value(1);
+        const int side = std::max(total * 3 / 10, m_sidebar->minimumWidth());
+        if (sizes.value(0) > 0 && side < sizes.value(0))
+            m_splitter->setSizes({ side, total - side });
+    });
+    if (m_dropOverlay->isVisible())
+        m_dropOverlay->setGeometry(m_rightPane->rect());
 }
 
 void MainWindow::notify(const QString &title, const QString &text)
@@ -1408,55 +1706,80 @@ void MainWindow::notify(const QString &title, const QString &text)
 
 void MainWindow::openSettings()
 {
-    Settings current = m_settings;
+    Settings current = m_saved;
     // The name and the port are the profile's: shown as the engine reports them.
     current.displayName = m_localInfo.displayName;
     current.port = m_localInfo.port;
     SettingsDialog dialog(current, this);
+    dialog.setCloseToTray(m_closeToTray, m_tray != nullptr);
+    QStringList oneRun;
+    if (m_oneRun.port)
+        oneRun << QStringLiteral("--port");
+    if (m_oneRun.stunServers)
+        oneRun << QStringLiteral("--stun");
+    if (m_oneRun.ipEchoUrl)
+        oneRun << QStringLiteral("--ip-echo");
+    if (!oneRun.isEmpty())
+        dialog.setOneRunNote(tr("This run uses %1 from the command line. The values shown here "
+                                "are your saved ones; the command line's are not saved.")
+                                 .arg(oneRun.join(QStringLiteral(", "))));
     if (dialog.exec() != QDialog::Accepted)
         return;
+    if (m_tray && dialog.closeToTray() != m_closeToTray) {
+        m_closeToTray = dialog.closeToTray();
+        AppSettings(m_saved.profileDir).setCloseToTray(m_closeToTray);
+    }
     applySettings(dialog.settings());
 }
 
 bool MainWindow::applySettings(const Settings &chosen)
 {
+    // Compared with what is saved, not with this run's command-line choices.
     const bool discoveryChanged
-        = chosen.stunServers != m_settings.stunServers || chosen.ipEchoUrl != m_settings.ipEchoUrl;
-    if (!AppSettings(m_settings.profileDir).save(chosen)) {
+        = chosen.stunServers != m_saved.stunServers || chosen.ipEchoUrl != m_saved.ipEchoUrl;
+    if (!AppSettings(m_saved.profileDir).save(chosen)) {
         m_notice->showNotice(NoticeBar::Kind::Error,
             tr("The settings could not be saved to %1; nothing was changed.")
-                .arg(QDir::toNativeSeparators(AppSettings(m_settings.profileDir).path())));
+                .arg(QDir::toNativeSeparators(AppSettings(m_saved.profileDir).path())));
         return false;
     }
     const QString name = chosen.displayName.simplified();
     const bool nameChanged = !name.isEmpty() && name != m_localInfo.displayName;
     const bool portChanged = chosen.port >= 0 && chosen.port != int(m_localInfo.port);
-    Settings next = chosen;
-    next.profileDir = m_settings.profileDir;
-    next.displayName = m_settings.displayName; // what this run started with
-    next.port = m_settings.port;
-    next.localAddresses = m_settings.localAddresses;
-    m_settings = next;
+    Settings saved = chosen;
+    saved.profileDir = m_saved.profileDir;
+    saved.displayName = m_saved.displayName; // the profile's
+    saved.port = m_saved.port;
+    saved.localAddresses = m_saved.localAddresses;
+    m_saved = saved;
+    setOneRunOptions(m_oneRun); // this run keeps its command-line choices
     if (m_node) {
         // Core's profile owns the name and the port: empty name and port -1 keep them.
-        Settings update = next;
+        Settings update = m_settings;
         update.displayName = nameChanged ? name : QString();
         update.port = portChanged ? chosen.port : -1;
         m_node->updateSettings(update);
     }
-    if (nameChanged) {
-        m_localInfo.displayName = name;
-        m_myName->setText(name);
-        if (!m_shown.isEmpty())
-            m_chatView->setNames(name, plainNameOf(m_shown));
-        updateTitle();
-    }
-    if (portChanged || discoveryChanged)
-        m_notice->showNotice(NoticeBar::Kind::Info,
-            tr("Saved. The new port and address discovery settings apply the next time Punchline "
-               "starts."));
-    else
+    if (nameChanged)
+        setOwnName(name); // the engine confirms with localInfoReady
+    // Say what changed, and only that.
+    QStringList later;
+    if (portChanged)
+        later << tr("the new port");
+    if (discoveryChanged)
+        later << tr("the new address discovery settings");
+    if (!later.isEmpty()) {
+        QString what = later.join(tr(" and "));
+        what[0] = what.at(0).toUpper();
+        m_notice->showNotice(
+            NoticeBar::Kind::Info, tr("Saved. %1 apply the next time Punchline starts.").arg(what));
+    } else if (nameChanged) {
+        statusBar()->showMessage(
+            tr("Saved. Connected friends now see you as %1.").arg(MessageFormat::isolate(name)),
+            5000);
+    } else {
         statusBar()->showMessage(tr("Settings saved."), 3000);
+    }
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include "chatview.h"
 #include "common/types.h"
 #include "connectionstatus.h"
+#include "engine/commandline.h"
 #include "engine/settings.h"
 
 #include <QHash>
@@ -20,9 +21,11 @@
 class QAction;
 class QDockWidget;
 class QLabel;
+class QMenu;
 class QMimeData;
 class QPlainTextEdit;
 class QPushButton;
+class QSplitter;
 class QStackedWidget;
 class QSystemTrayIcon;
 
@@ -45,6 +48,16 @@ public:
     explicit MainWindow(Node *node, const Settings &settings, QWidget *parent = nullptr);
     ~MainWindow() override;
 
+    // Command-line choices (--stun, --ip-echo, --port) for this run only: used over the saved
+    // settings, never written back by Settings. Call before start().
+    void setOneRunOptions(const NetworkOptions &options);
+    // Ask for a name when the profile has none or only the default "Friend" (a first start).
+    // Off unless asked for: tests and --demo set names themselves.
+    void setAskForName(bool ask) { m_askForName = ask; }
+    // Closing the window keeps Punchline in the tray when one is available (the saved setting
+    // by default); the demo turns it off for its run.
+    void setCloseToTray(bool closeToTray) { m_closeToTray = closeToTray; }
+    bool closesToTray() const;
     // Starts the node with the window's settings (after every signal is connected).
     void start();
     // Puts a code (or addresses) into the friend field and connects, as if pasted and clicked.
@@ -75,7 +88,8 @@ public:
     State friendState(const QByteArray &fingerprint) const;
     const ConnectionStatus *friendStatus(const QByteArray &fingerprint) const;
     const LocalInfo &localInfo() const { return m_localInfo; }
-    const Settings &settings() const { return m_settings; }
+    const Settings &settings() const { return m_settings; } // saved + this run's options
+    const Settings &savedSettings() const { return m_saved; } // what Settings shows and saves
     ChatHistory *history() const { return m_history.get(); }
     ChatView *chatView() const { return m_chatView; }
     ChatInput *chatInput() const { return m_chatInput; }
@@ -85,6 +99,11 @@ public:
     ConversationList *conversationList() const { return m_conversations; }
     bool isAddFriendShown() const;
     QString trayToolTip() const;
+    QMenu *trayMenu() const { return m_trayMenu; }
+    // Transfers moving bytes (or about to) with any friend: quitting stops them.
+    int runningTransferCount() const;
+    // The first size: the preferred one, or less to fit the screen's available area.
+    static QSize initialSize(const QSize &available);
 
     static QStringList localPathsFrom(const QMimeData *mime); // file:// URLs only
     // Empty when every path exists and can be read; otherwise a sentence naming the first bad one.
@@ -96,6 +115,8 @@ Q_SIGNALS:
 
 public Q_SLOTS:
     void openSettings();
+    // Quit Punchline (menu, tray, Ctrl+Q): asks first while transfers are running.
+    void quitApp();
     void sendFilesDialog();
     void sendFolderDialog();
     void showAbout();
@@ -108,6 +129,7 @@ protected:
     void dropEvent(QDropEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
     void changeEvent(QEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
     bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
@@ -132,6 +154,11 @@ private:
     void updateChatHeader();
     void publishFriends();
     void showDropOverlay(bool show);
+    void setOwnName(const QString &name); // the one place that shows your name
+    void askForName();
+    bool confirmQuit();
+    void fitToScreen();
+    void setSidebarShown(bool shown);
     void openHistory();
     void submitChat();
     void notify(const QString &title, const QString &text);
@@ -157,7 +184,9 @@ private:
     void onLogLine(const QString &line);
 
     QPointer<Node> m_node;
-    Settings m_settings;
+    Settings m_saved; // the window's file (and the profile's name and port: empty / -1)
+    NetworkOptions m_oneRun;
+    Settings m_settings; // m_saved with this run's options
     ConnectionStatus m_deviceStatus; // discovery, and an attempt by plain addresses (no
                                      // fingerprint yet)
     bool m_pendingAttempt = false;
@@ -166,10 +195,21 @@ private:
     bool m_historyTried = false;
     bool m_started = false;
     bool m_friendsKnown = false; // friendsChanged arrived once
+    bool m_askForName = false;
+    bool m_askedForName = false;
+    bool m_closeToTray = true;
+    bool m_quitting = false;
+    bool m_trayHintShown = false;
+    QString m_tooLongText; // the "too long" notice, hidden again once the message fits
+    QSet<QString> m_superseded; // incoming transfers continued under a new id
     QHash<QByteArray, Friend> m_friends;
     QHash<QString, QByteArray> m_transferOwner; // transfer id -> friend
     QByteArray m_shown; // whose conversation is shown; empty: the add page
 
+    QSplitter *m_splitter = nullptr;
+    QWidget *m_sidebar = nullptr;
+    QWidget *m_rightPane = nullptr;
+    QMenu *m_trayMenu = nullptr;
     NoticeBar *m_notice = nullptr;
     StatusBanner *m_banner = nullptr;
     QStackedWidget *m_pages = nullptr;
@@ -206,6 +246,8 @@ private:
     QAction *m_disconnectAction = nullptr;
     QAction *m_forgetAction = nullptr;
     QAction *m_logAction = nullptr;
+    QAction *m_sidebarAction = nullptr;
+    QAction *m_shareCodeAction = nullptr;
 };
 
 } // namespace Punchline

@@ -31,6 +31,10 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
           new QCheckBox(tr("&Ask a web service for my public address if STUN finds nothing"), this))
     , m_ipEchoUrl(new QLineEdit(this))
     , m_keepalive(new QSpinBox(this))
+    , m_closeToTray(new QCheckBox(
+          tr("&Closing the window keeps Punchline running in the tray, so friends can reach you"),
+          this))
+    , m_oneRunNote(new QLabel(this))
     , m_error(new QLabel(this))
 {
     setWindowTitle(tr("Punchline Settings"));
@@ -82,6 +86,14 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     m_keepalive->setToolTip(
         tr("How often a small packet keeps your router's path open and measures the round trip"));
 
+    m_closeToTray->setObjectName(QStringLiteral("closeToTray"));
+    m_closeToTray->setChecked(true);
+    m_closeToTray->hide();
+    m_oneRunNote->setObjectName(QStringLiteral("oneRunNote"));
+    m_oneRunNote->setTextFormat(Qt::PlainText);
+    m_oneRunNote->setWordWrap(true);
+    m_oneRunNote->hide();
+
     m_error->setObjectName(QStringLiteral("settingsError"));
     m_error->setTextFormat(Qt::PlainText);
     m_error->setWordWrap(true);
@@ -105,10 +117,11 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     form->addRow(QString(), m_ipEchoEnabled);
     addRow(tr("IP echo &URL:"), m_ipEchoUrl);
     addRow(tr("&Keepalive every:"), m_keepalive);
+    form->addRow(QString(), m_closeToTray);
 
     auto *note = new QLabel(
-        tr("Port, STUN and IP echo changes apply the next time Punchline starts. Your name is "
-           "sent to friends the next time you connect."),
+        tr("Your name reaches connected friends at once. Port, STUN and IP echo changes apply "
+           "the next time Punchline starts."),
         this);
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
@@ -120,6 +133,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addWidget(note);
+    layout->addWidget(m_oneRunNote);
     layout->addWidget(m_error);
     layout->addWidget(buttons);
     setMinimumWidth(520);
@@ -128,6 +142,23 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
 Settings SettingsDialog::settings() const
 {
     return m_settings;
+}
+
+void SettingsDialog::setCloseToTray(bool on, bool trayAvailable)
+{
+    m_closeToTray->setChecked(on);
+    m_closeToTray->setVisible(trayAvailable);
+}
+
+bool SettingsDialog::closeToTray() const
+{
+    return m_closeToTray->isChecked();
+}
+
+void SettingsDialog::setOneRunNote(const QString &text)
+{
+    m_oneRunNote->setText(text);
+    m_oneRunNote->setVisible(!text.isEmpty());
 }
 
 QString SettingsDialog::errorText() const

@@ -24,6 +24,11 @@ public:
     // The edited values (valid after accept()); port 0 means automatic.
     Settings settings() const;
     QString errorText() const;
+    // The window's own choice: closing it keeps Punchline in the tray (shown only with a tray).
+    void setCloseToTray(bool on, bool trayAvailable);
+    bool closeToTray() const;
+    // Says which values this run takes from the command line (they are not saved here).
+    void setOneRunNote(const QString &text);
 
     // Empty when the folder exists (or could be created) and a file can be written in it.
     static QString checkDownloadDir(const QString &dir);
@@ -45,6 +50,8 @@ private:
     QCheckBox *m_ipEchoEnabled;
     QLineEdit *m_ipEchoUrl;
     QSpinBox *m_keepalive;
+    QCheckBox *m_closeToTray;
+    QLabel *m_oneRunNote;
     QLabel *m_error;
 };
 

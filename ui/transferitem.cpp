@@ -145,6 +145,21 @@ void TransferItem::setPeerName(const QString &name)
     refresh();
 }
 
+void TransferItem::setPeerPresent(bool present)
+{
+    if (m_peerPresent == present)
+        return;
+    m_peerPresent = present;
+    refresh();
+}
+
+bool TransferItem::isPaused() const
+{
+    // Core zeroes the rate when the link goes down; a transfer still moving is not paused.
+    return !m_peerPresent && m_info.rateBytesPerSec <= 0
+        && (m_info.state == TransferState::Accepted || m_info.state == TransferState::Progress);
+}
+
 bool TransferItem::isFinished() const
 {
     return m_info.state == TransferState::Done || m_info.state == TransferState::Failed
@@ -301,6 +316,14 @@ void TransferItem::refresh()
     m_progress->setValue(permille);
     m_progress->setFormat(QStringLiteral("%1 %").arg(permille / 10));
     m_detail->setText(detailTextFor(m_info));
+    if (isPaused()) {
+        const QString peer
+            = m_peerName.isEmpty() ? tr("your friend") : MessageFormat::isolate(m_peerName);
+        m_state->setText(tr("Paused — waiting for %1").arg(peer));
+        m_detail->setText(
+            tr("%1 of %2 · continues when %3 is back; what arrived is kept")
+                .arg(MessageFormat::size(m_info.bytes), MessageFormat::size(m_info.total), peer));
+    }
     m_detail->setVisible(!m_detail->text().isEmpty());
     m_detail->setForegroundRole(
         m_info.state == TransferState::Failed ? QPalette::WindowText : QPalette::PlaceholderText);

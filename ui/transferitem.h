@@ -25,6 +25,10 @@ public:
 
     void setInfo(const TransferInfo &info);
     void setPeerName(const QString &name);
+    // False while the friend is away: a running transfer shows "Paused — waiting for <friend>"
+    // (core keeps what arrived and continues the same transfer when they are back).
+    void setPeerPresent(bool present);
+    bool isPaused() const;
     const TransferInfo &info() const { return m_info; }
     bool isFinished() const;
     bool isActive() const; // offered, accepted or moving bytes
@@ -60,6 +64,7 @@ private:
 
     TransferInfo m_info;
     QString m_peerName;
+    bool m_peerPresent = true;
     int m_filledFiles = -1;
     QLabel *m_icon;
     QLabel *m_name;

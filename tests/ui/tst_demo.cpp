@@ -1,0 +1,79 @@
+// punchline --demo, the newcomer's first look: three real engines on loopback (Alice with Bob and
+// Carol). The welcome message and the file must reach Bob, Carol's message must reach Alice, and
+// no window may say "connect first" while it shows a connection.
+
+#include "chatview.h"
+#include "conversationlist.h"
+#include "demo.h"
+#include "mainwindow.h"
+#include "noticebar.h"
+#include "statusbanner.h"
+#include "transferitem.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QStandardPaths>
+#include <QTest>
+
+using namespace Punchline;
+
+namespace {
+
+constexpr int ConnectTimeoutMs = 60000;
+
+bool hasMessageContaining(const MainWindow *window, const QString &text)
+{
+    for (const ChatMessage &m : window->chatView()->messages()) {
+        if (m.text.contains(text))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+class TestDemo : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void welcomeArrives()
+    {
+        Demo demo(NetworkOptions {});
+        QVERIFY2(demo.isValid(), qPrintable(demo.errorText()));
+        demo.start();
+        QElapsedTimer clock;
+        clock.start();
+        while (!hasMessageContaining(demo.bob(), QStringLiteral("Punchline demo"))
+            && clock.elapsed() < ConnectTimeoutMs)
+            QTest::qWait(100);
+        const QString state = QStringLiteral("Alice: %1 / %2 friends / notice %3; Bob: %4 friends")
+                                  .arg(demo.alice()->statusBanner()->headline())
+                                  .arg(demo.alice()->conversationList()->count())
+                                  .arg(demo.alice()->noticeBar()->text())
+                                  .arg(demo.bob()->conversationList()->count());
+        QVERIFY2(
+            hasMessageContaining(demo.bob(), QStringLiteral("Punchline demo")), qPrintable(state));
+        QTRY_VERIFY_WITH_TIMEOUT(!demo.bob()->chatView()->transferItems().isEmpty(), 30000);
+        TransferItem *offer = demo.bob()->chatView()->transferItems().constFirst();
+        QCOMPARE(offer->info().name, QStringLiteral("Welcome to Punchline.txt"));
+        QTRY_VERIFY_WITH_TIMEOUT(demo.alice()->conversationList()->count() == 2, ConnectTimeoutMs);
+        demo.alice()->showConversation(demo.carol()->localInfo().fingerprint);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            hasMessageContaining(demo.alice(), QStringLiteral("Friday")), ConnectTimeoutMs);
+        // Nothing contradicts the connection: no "connect first" notice in any window.
+        for (MainWindow *w : { demo.alice(), demo.bob(), demo.carol() }) {
+            const bool shown = w->noticeBar()->isVisibleTo(w);
+            QVERIFY2(!shown || !w->noticeBar()->text().contains(QStringLiteral("first")),
+                qPrintable(w->noticeBar()->text()));
+        }
+        // Bob accepts: the file lands.
+        demo.bob()->answerOffer(offer->info().id, true);
+        QTRY_COMPARE_WITH_TIMEOUT(offer->info().state, TransferState::Done, 30000);
+    }
+};
+
+QTEST_MAIN(TestDemo)
+#include "tst_demo.moc"
