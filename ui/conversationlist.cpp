@@ -215,6 +215,15 @@ ConversationList::ConversationList(QWidget *parent)
         if (item)
             Q_EMIT friendSelected(item->data(FingerprintRole).toByteArray());
     });
+    // After itemClicked: the conversation is shown when the keyboard moves to it.
+    connect(m_list, &QListWidget::itemClicked, this, [this](QListWidgetItem *item) {
+        if (item)
+            Q_EMIT friendChosen(item->data(FingerprintRole).toByteArray());
+    });
+    connect(m_list, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
+        if (item)
+            Q_EMIT friendChosen(item->data(FingerprintRole).toByteArray());
+    });
     connect(m_list, &QWidget::customContextMenuRequested, this, &ConversationList::showMenu);
     rebuild();
 }

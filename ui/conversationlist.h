@@ -62,6 +62,8 @@ public:
 
 Q_SIGNALS:
     void friendSelected(const QByteArray &fingerprint);
+    // Picked to work in (a click, Enter): the window puts the keyboard in its message box.
+    void friendChosen(const QByteArray &fingerprint);
     void addFriendRequested();
     void connectRequested(const QByteArray &fingerprint); // connect / reconnect
     void cancelRequested(const QByteArray &fingerprint);

@@ -33,6 +33,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -40,6 +41,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScreen>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -223,7 +225,14 @@ void MainWindow::buildUi()
     addLayout->addWidget(sectionTitle(tr("You"), m_addPage));
     addLayout->addWidget(m_localPanel);
     addLayout->addStretch(1);
-    m_pages->addWidget(m_addPage);
+    // Scrolls rather than holding a short window (or the demo's stacked windows) taller.
+    m_addScroll = new QScrollArea(m_pages);
+    m_addScroll->setObjectName(QStringLiteral("addFriendScroll"));
+    m_addScroll->setWidgetResizable(true);
+    m_addScroll->setFrameShape(QFrame::NoFrame);
+    m_addScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_addScroll->setWidget(m_addPage);
+    m_pages->addWidget(m_addScroll);
 
     // The conversation page: header with the friend's actions, the stream, the composer.
     m_chatPage = new QWidget(m_pages);
@@ -309,6 +318,18 @@ void MainWindow::buildUi()
     m_splitter = splitter;
     setCentralWidget(splitter);
 
+    // Tab in a conversation: you, the list, the messages (and their buttons), the message box,
+    // Send, Files…, then the friend's header actions.
+    QWidget::setTabOrder(copyCode, m_conversations->addButton());
+    QWidget::setTabOrder(m_conversations->addButton(), m_conversations->list());
+    QWidget::setTabOrder(m_conversations->list(), m_chatView);
+    QWidget::setTabOrder(m_chatView, m_chatInput);
+    QWidget::setTabOrder(m_chatInput, m_sendButton);
+    QWidget::setTabOrder(m_sendButton, m_fileButton);
+    QWidget::setTabOrder(m_fileButton, m_friendConnect);
+    QWidget::setTabOrder(m_friendConnect, m_friendCancel);
+    QWidget::setTabOrder(m_friendCancel, m_friendDisconnect);
+
     // Shown while files are dragged over the window: over the conversation, outside every layout
     // (a child of the splitter would become a third column and widen the window).
     m_dropOverlay = new QLabel(main);
@@ -386,6 +407,11 @@ void MainWindow::buildUi()
     });
     connect(
         m_conversations, &ConversationList::friendSelected, this, &MainWindow::showConversation);
+    connect(m_conversations, &ConversationList::friendChosen, this,
+        [this](const QByteArray &fingerprint) {
+            showConversation(fingerprint);
+            m_chatInput->setFocus();
+        });
     connect(
         m_conversations, &ConversationList::addFriendRequested, this, &MainWindow::showAddFriend);
     connect(
@@ -667,7 +693,7 @@ State MainWindow::state() const
 
 bool MainWindow::isAddFriendShown() const
 {
-    return m_pages->currentWidget() == m_addPage;
+    return m_pages->currentWidget() == m_addScroll;
 }
 
 void MainWindow::publishFriends()
@@ -716,6 +742,10 @@ void MainWindow::showConversation(const QByteArray &fingerprint)
             m_history ? m_history->messages(fingerprint) : QList<ChatMessage>(), f.transfers);
         m_notice->hide();
     }
+    // The keyboard goes to this conversation's message box, unless the user is browsing the
+    // list with the arrow keys (a click or Enter there picks the conversation: friendChosen).
+    if (!m_conversations->list()->hasFocus())
+        m_chatInput->setFocus();
     updateChatHeader();
     refreshStatus();
     updateActions();
@@ -726,7 +756,7 @@ void MainWindow::showAddFriend()
 {
     m_shown.clear();
     m_conversations->setCurrentFriend({});
-    m_pages->setCurrentWidget(m_addPage);
+    m_pages->setCurrentWidget(m_addScroll);
     m_connectBar->field()->setFocus();
     refreshStatus();
     updateActions();
@@ -1071,9 +1101,9 @@ void MainWindow::onError(const QByteArray &peer, const Error &error)
     Friend &f = friendFor(peer);
     f.status.setError(error);
     f.info.lastError = error;
+    refreshStatus(); // the banner first: showError says only what it does not
     if (peer == m_shown)
         showError(error);
-    refreshStatus();
 }
 
 void MainWindow::showError(const Error &error)
@@ -1086,6 +1116,10 @@ void MainWindow::showError(const Error &error)
     const QString text = next.isEmpty()
         ? MessageFormat::sentence(error.message)
         : MessageFormat::sentence(error.message) + QLatin1Char(' ') + next;
+    // The banner already explains this failure: once is enough.
+    if (m_banner->isVisibleTo(this)
+        && m_banner->detail().contains(MessageFormat::sentence(error.message)))
+        return;
     const bool serious = error.code == ErrorCode::FileError || error.code == ErrorCode::DiskFull
         || error.code == ErrorCode::IdentityError || error.code == ErrorCode::PeerIdentityMismatch;
     m_notice->showNotice(serious ? NoticeBar::Kind::Error : NoticeBar::Kind::Warning, text);
@@ -1230,6 +1264,8 @@ void MainWindow::submitChat()
         return;
     if (!sendChatText(text).isEmpty())
         m_chatInput->clear();
+    // Send turns disabled with the box empty: the keyboard stays for the next message.
+    m_chatInput->setFocus();
 }
 
 QString MainWindow::sendChatText(const QString &rawText)

@@ -25,6 +25,7 @@ class QMenu;
 class QMimeData;
 class QPlainTextEdit;
 class QPushButton;
+class QScrollArea;
 class QSplitter;
 class QStackedWidget;
 class QSystemTrayIcon;
@@ -66,6 +67,8 @@ public:
     // friend.
     void showConversation(const QByteArray &fingerprint);
     void showAddFriend();
+    // The conversation list beside the chat, or folded away (F9) for a narrow window.
+    void setSidebarShown(bool shown);
     QByteArray shownFriend() const { return m_shown; }
     // Sends a chat message to the friend shown, as if typed; returns its id (empty if nothing was
     // sent).
@@ -158,7 +161,6 @@ private:
     void askForName();
     bool confirmQuit();
     void fitToScreen();
-    void setSidebarShown(bool shown);
     void openHistory();
     void submitChat();
     void notify(const QString &title, const QString &text);
@@ -214,6 +216,7 @@ private:
     StatusBanner *m_banner = nullptr;
     QStackedWidget *m_pages = nullptr;
     QWidget *m_addPage = nullptr;
+    QScrollArea *m_addScroll = nullptr; // holds m_addPage
     QWidget *m_chatPage = nullptr;
     ConnectBar *m_connectBar = nullptr;
     LocalInfoPanel *m_localPanel = nullptr;
