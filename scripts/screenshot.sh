@@ -5,23 +5,47 @@
 # with ImageMagick's `import` (Debian package imagemagick), and quits.
 #
 # Environment: BUILD_DIR (default build-screenshot next to the sources), WAIT (seconds, default 6;
-# more for a sanitizer build),
-# SCREEN (default 1600x900x24), OUT (default docs/screenshot.png), SCALE (QT_SCALE_FACTOR,
-# default 1), SCENE: demo (default: connected chats and an incoming offer) or first-start (a new
-# profile without a name: the window asks for one).
+# more for a sanitizer build; for the one-window scenes the longest wait for them to be ready),
+# SCREEN (default 1600x900x24, 2800x1800x24 at SCALE 2; 960x640x24 times SCALE for the one-window
+# scenes), OUT (default docs/screenshot.png), SCALE (QT_SCALE_FACTOR, default 1), SCENE:
+#   demo         the three windows: connected chats and an incoming offer (default)
+#   first-start  a new profile without a name: the window asks for one
+#   chat         Alice's window, connected to Bob, a message each way
+#   offer        Bob's window: Alice offers a file (Accept / Decline)
+#   transfer     Bob's window: a large file arriving
+#   failed       Alice's window: a friend whose code names a loopback port where nobody listens
+#   all          every scene above at 1x and 2x, as docs/screenshots/SCENE-1x.png and -2x.png
+# Every scene runs real nodes on loopback only (no STUN, no IP echo).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$here/build-screenshot}
 out=${OUT:-$here/docs/screenshot.png}
-wait_s=${WAIT:-6}
-screen=${SCREEN:-1600x900x24}
+wait_s=${WAIT:-}
 scale=${SCALE:-1}
 scene=${SCENE:-demo}
+if [ "$scene" = all ]; then
+    for s in first-start demo chat offer transfer failed; do
+        for x in 1 2; do
+            SCENE=$s SCALE=$x OUT="$here/docs/screenshots/$s-${x}x.png" SCREEN= "$0"
+        done
+    done
+    exit 0
+fi
 case $scene in
     demo) args="--demo" ;;
     first-start) args="--stun none --ip-echo none --port 0 --profile" ;; # + a new profile folder
+    chat|offer|transfer|failed) args="--demo-scene $scene --stun none --ip-echo none" ;;
     *) echo "screenshot.sh: unknown SCENE $scene" >&2; exit 2 ;;
+esac
+case $scene in
+    demo|first-start) default_screen=$([ "$scale" = 2 ] && echo 2800x1800x24 || echo 1600x900x24) ;;
+    *) default_screen=$([ "$scale" = 2 ] && echo 1920x1280x24 || echo 960x640x24) ;;
+esac
+screen=${SCREEN:-$default_screen}
+case $scene in
+    demo|first-start) wait_s=${wait_s:-6} ;;
+    *) wait_s=${wait_s:-60} ;;
 esac
 
 for tool in xvfb-run import cmake; do
@@ -42,7 +66,8 @@ mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# One shell inside the virtual display: start the demo, wait, capture, stop the demo.
+# One shell inside the virtual display: start the demo, wait (for "scene ready" in the one-window
+# scenes), capture, stop the demo.
 cat >"$tmp/inner.sh" <<'INNER'
 #!/bin/sh
 set -u
@@ -54,7 +79,20 @@ else
     "$APP" $PL_ARGS >"$TMPD/demo.log" 2>&1 &
 fi
 pid=$!
-sleep "$WAIT_S"
+case $SCENE in
+    demo|first-start) sleep "$WAIT_S" ;;
+    *)
+        waited=0
+        until grep -q 'scene ready' "$TMPD/demo.log" 2>/dev/null; do
+            if [ "$waited" -ge $((WAIT_S * 10)) ]; then
+                echo "screenshot.sh: the $SCENE scene was not ready after $WAIT_S s" >&2
+                break
+            fi
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        ;;
+esac
 status=0
 if kill -0 "$pid" 2>/dev/null; then
     import -window root "$OUT" || status=1

@@ -18,13 +18,18 @@ using namespace Punchline;
 
 namespace {
 
-int runDemo(const NetworkOptions &overrides)
+int runDemo(const NetworkOptions &overrides, Demo::Scene scene)
 {
-    Demo demo(overrides);
+    Demo demo(overrides, scene);
     if (!demo.isValid()) {
         std::fprintf(stderr, "punchline: %s\n", qPrintable(demo.errorText()));
         return 1;
     }
+    // scripts/screenshot.sh takes its picture when this line appears.
+    QObject::connect(&demo, &Demo::sceneReady, &demo, [] {
+        std::fputs("punchline: scene ready\n", stdout);
+        std::fflush(stdout);
+    });
     demo.start();
     return QApplication::exec();
 }
@@ -49,8 +54,13 @@ int main(int argc, char **argv)
     const QCommandLineOption demoOption(QStringLiteral("demo"),
         QCoreApplication::translate(
             "main", "Open three windows connected to each other on this machine."));
+    // For scripts/screenshot.sh: one window of the demo in a given situation.
+    QCommandLineOption sceneOption(QStringLiteral("demo-scene"),
+        QCoreApplication::translate("main", "One demo window: chat, offer, transfer or failed."),
+        QStringLiteral("scene"));
+    sceneOption.setFlags(QCommandLineOption::HiddenFromHelp);
     const SharedOptions shared; // --profile, --port, --stun, --ip-echo: as in punchline-cli
-    parser.addOptions({ versionOption, demoOption });
+    parser.addOptions({ versionOption, demoOption, sceneOption });
     parser.addOptions(shared.options());
 
     // --help and --version must work without a display (packaging checks, SSH sessions): they are
@@ -102,8 +112,17 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "punchline: %s\n", qPrintable(error.message));
         return 2;
     }
+    if (parser.isSet(sceneOption)) {
+        const auto scene = Demo::sceneFromName(parser.value(sceneOption));
+        if (!scene) {
+            std::fprintf(stderr, "punchline: unknown demo scene \"%s\"\n",
+                qPrintable(parser.value(sceneOption)));
+            return 2;
+        }
+        return runDemo(overrides, *scene);
+    }
     if (parser.isSet(demoOption))
-        return runDemo(overrides);
+        return runDemo(overrides, Demo::Scene::Demo);
 
     const QString profileDir = overrides.profileDir.value_or(AppSettings::defaultProfileDir());
     if (profileDir.isEmpty()) {

@@ -73,6 +73,41 @@ private Q_SLOTS:
         demo.bob()->answerOffer(offer->info().id, true);
         QTRY_COMPARE_WITH_TIMEOUT(offer->info().state, TransferState::Done, 30000);
     }
+
+    // The three windows fit the screen's available area, also at 2x (1400x900 logical on a
+    // 2800x1800 screen) and on small screens: nothing runs off an edge.
+    void windowsFitTheArea_data()
+    {
+        QTest::addColumn<QRect>("area");
+        QTest::newRow("1600x900") << QRect(0, 0, 1600, 900);
+        QTest::newRow("2x on 2800x1800") << QRect(0, 0, 1400, 900);
+        QTest::newRow("1280x720 with a panel") << QRect(0, 32, 1280, 688);
+        QTest::newRow("2x on 2000x1400") << QRect(0, 0, 1000, 700);
+    }
+
+    void windowsFitTheArea()
+    {
+        QFETCH(QRect, area);
+        Demo demo(NetworkOptions {});
+        QVERIFY2(demo.isValid(), qPrintable(demo.errorText()));
+        demo.start(area);
+        QApplication::processEvents();
+        for (MainWindow *w : { demo.alice(), demo.bob(), demo.carol() }) {
+            QVERIFY(w->isVisible());
+            QVERIFY2(area.contains(w->frameGeometry()),
+                qPrintable(QStringLiteral("%1: %2,%3 %4x%5")
+                               .arg(w->localInfo().displayName)
+                               .arg(w->geometry().x())
+                               .arg(w->geometry().y())
+                               .arg(w->geometry().width())
+                               .arg(w->geometry().height())));
+        }
+        // Side by side: Bob's and Carol's windows start where Alice's ends, when there is room.
+        if (area.width() >= 1400) {
+            QCOMPARE(demo.bob()->frameGeometry().left(), demo.alice()->frameGeometry().right() + 1);
+            QCOMPARE(demo.carol()->frameGeometry().top(), demo.bob()->frameGeometry().bottom() + 1);
+        }
+    }
 };
 
 QTEST_MAIN(TestDemo)
