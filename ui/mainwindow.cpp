@@ -248,6 +248,10 @@ void MainWindow::buildUi()
     m_chatPresence->setObjectName(QStringLiteral("chatPresence"));
     m_chatPresence->setTextFormat(Qt::PlainText);
     m_chatPresence->setForegroundRole(QPalette::PlaceholderText);
+    // Long presence lines ("connected · lan · 5 ms · identity checked…") wrap: a label that
+    // does not would make its text the window's minimum width once connected.
+    m_chatPresence->setWordWrap(true);
+    m_chatTitle->setWordWrap(true);
     m_friendConnect = new QPushButton(tr("Reconnect"), m_chatPage);
     m_friendConnect->setObjectName(QStringLiteral("friendConnectButton"));
     m_friendCancel = new QPushButton(tr("Stop"), m_chatPage);

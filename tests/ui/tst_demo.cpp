@@ -85,6 +85,31 @@ private Q_SLOTS:
         QTest::newRow("2x on 2000x1400") << QRect(0, 0, 1000, 700);
     }
 
+    // Still inside once connected and the offer shown: what arrives later (a long presence line,
+    // the offer's buttons) must not make a window wider than its place.
+    void windowsStillFitOnceConnected()
+    {
+        const QRect area(0, 0, 1400, 900); // 2x on a 2800x1800 screen
+        Demo demo(NetworkOptions {});
+        QVERIFY2(demo.isValid(), qPrintable(demo.errorText()));
+        demo.start(area);
+        QTRY_VERIFY_WITH_TIMEOUT(!demo.bob()->chatView()->transferItems().isEmpty(), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            hasMessageContaining(demo.carol(), QStringLiteral("Friday")), ConnectTimeoutMs);
+        QTest::qWait(200);
+        for (MainWindow *w : { demo.alice(), demo.bob(), demo.carol() }) {
+            const QRect frame = w->frameGeometry();
+            QVERIFY2(area.contains(frame),
+                qPrintable(QStringLiteral("%1: %2,%3 %4x%5 (minimum %6)")
+                               .arg(w->localInfo().displayName)
+                               .arg(frame.x())
+                               .arg(frame.y())
+                               .arg(frame.width())
+                               .arg(frame.height())
+                               .arg(w->minimumSizeHint().width())));
+        }
+    }
+
     void windowsFitTheArea()
     {
         QFETCH(QRect, area);
