@@ -1551,6 +1551,10 @@ void MainWindow::refreshStatus()
     const State s = status.state();
     // On the add page, a device that is simply ready needs no banner: the page says what to do.
     m_banner->setVisible(shown ? (s != State::Connected && s != State::Idle) : s != State::Ready);
+    // Said once: a notice repeating what the banner now explains goes (either may come first).
+    if (m_banner->isVisibleTo(this) && m_notice->isVisibleTo(this) && !m_banner->detail().isEmpty()
+        && m_banner->detail().contains(m_notice->text()))
+        m_notice->hide();
     int connected = 0;
     for (const Friend &f : std::as_const(m_friends))
         connected += f.status.state() == State::Connected ? 1 : 0;

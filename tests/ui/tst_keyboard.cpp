@@ -303,9 +303,18 @@ private Q_SLOTS:
         QCOMPARE(QApplication::focusWidget(), window.chatInput());
     }
 
-    // A failure the banner explains is not said a second time in the notice above it.
+    // A failure the banner explains is not said a second time in the notice above it, whichever
+    // of the engine's signals comes first.
+    void failureSaidOnce_data()
+    {
+        QTest::addColumn<bool>("errorFirst");
+        QTest::newRow("error, then Failed") << true;
+        QTest::newRow("Failed, then error") << false;
+    }
+
     void failureSaidOnce()
     {
+        QFETCH(bool, errorFirst);
         Node node;
         MainWindow window(&node, settingsIn(QStringLiteral("failed")));
         window.show();
@@ -313,10 +322,15 @@ private Q_SLOTS:
         playReady(node);
         Q_EMIT node.friendsChanged({});
         window.connectTo(codeFor(QStringLiteral("Dana"), m_sam));
-        Q_EMIT node.errorOccurred(m_sam,
-            Error {
-                ErrorCode::ConnectTimeout, QStringLiteral("No direct connection could be made") });
+        Q_EMIT node.friendStateChanged(m_sam, State::Connecting);
+        const Error error { ErrorCode::ConnectTimeout,
+            QStringLiteral("No direct connection could be made") };
+        const QByteArray about = m_sam;
+        if (errorFirst)
+            Q_EMIT node.errorOccurred(about, error);
         Q_EMIT node.friendStateChanged(m_sam, State::Failed);
+        if (!errorFirst)
+            Q_EMIT node.errorOccurred(about, error);
         QApplication::processEvents();
         QVERIFY(window.statusBanner()->isVisible());
         QVERIFY(window.statusBanner()->detail().contains(QStringLiteral("No direct connection")));
