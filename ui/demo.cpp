@@ -146,7 +146,7 @@ void Demo::greetBob()
         return;
     m_bobGreeted = true;
     alice()->showConversation(m_bobFingerprint);
-    if (m_scene == Scene::Chat)
+    if (m_scene == Scene::Chat || m_scene == Scene::Transfer)
         alice()->sendChatText(
             demoText("Hi %1! This is Punchline: we are connected directly, encrypted, "
                      "no server in between. Drop files or folders on the window to send them.")
