@@ -776,8 +776,12 @@ void MainWindow::updateChatHeader()
     QString presence = ConversationList::presenceText(f.info, QDateTime::currentDateTime());
     if (f.status.state() == State::Connected && f.status.rttMs() >= 0)
         presence += tr(" · %1 ms").arg(f.status.rttMs());
-    presence += f.info.pinnedByCode ? tr(" · identity checked against their code")
-                                    : tr(" · identity trusted on first use");
+    // Only a session that was up has had its identity checked.
+    if (f.info.lastSeen.isValid())
+        presence += f.info.pinnedByCode ? tr(" · identity checked against their code")
+                                        : tr(" · identity trusted on first use");
+    else if (f.info.pinnedByCode)
+        presence += tr(" · their identity will be checked against their code");
     m_chatPresence->setText(presence);
     const State s = f.status.state();
     const bool trying = isTrying(s);
@@ -1234,11 +1238,11 @@ void MainWindow::onTransferUpdated(const QByteArray &rawPeer, const TransferInfo
     const QString name = MessageFormat::isolate(info.name);
     const QString who = nameOf(peer);
     if (isNew && !in)
-        m_conversations->setLastActivity(peer, tr("You send %1").arg(name), time);
+        m_conversations->setLastActivity(peer, tr("You offered %1").arg(name), time);
     if (in && info.state == TransferState::Offered && !f.notifiedOffers.contains(info.id)) {
         f.notifiedOffers.insert(info.id);
         onLogLine(tr("%1 offers %2 (%3)").arg(who, name, MessageFormat::size(info.total)));
-        m_conversations->noteIncoming(peer, tr("Sends %1").arg(name), time);
+        m_conversations->noteIncoming(peer, tr("Offers %1").arg(name), time);
         if (!isActiveWindow() || peer != m_shown) {
             notify(tr("%1 sends %2").arg(who, name),
                 tr("%1 sends %2 (%n file(s), %3)", nullptr, int(info.files.size()))

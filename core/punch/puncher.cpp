@@ -440,11 +440,10 @@ void Puncher::onDeadline()
     // Whatever answered on the way (a program that is not Punchline, someone claiming to be the
     // friend who could not prove it, resets) only explains the timeout: an outsider must not be
     // able to turn the friend's attempt into another kind of failure.
-    QString message = QStringLiteral("no direct connection could be made in %1 s after %2 "
-                                     "attempts: your friend may not have pasted your code yet, "
-                                     "or one of the two networks blocks direct connections")
-                          .arg(m_config.deadlineMs / 1000)
-                          .arg(m_attempts);
+    QString message = QStringLiteral("no direct connection could be made in %1 s: your friend "
+                                     "may not have pasted your code yet, or one of the two "
+                                     "networks blocks direct connections")
+                          .arg(m_config.deadlineMs / 1000);
     if (m_bestError.isError() && m_bestError.code != ErrorCode::PeerClosed
         && m_bestError.code != ErrorCode::SocketError)
         message += QStringLiteral(" (an address answered, but %1)").arg(m_bestError.message);
