@@ -246,6 +246,10 @@ QString ConversationList::presenceText(const FriendInfo &info, const QDateTime &
     default:
         break;
     }
+    if (info.state == State::Failed) // the last attempt gave up: say so, not just "offline"
+        return info.lastSeen.isValid()
+            ? tr("could not connect · last seen %1").arg(MessageFormat::ago(info.lastSeen, now))
+            : tr("could not connect");
     if (!info.lastSeen.isValid())
         return tr("offline");
     return tr("offline · last seen %1").arg(MessageFormat::ago(info.lastSeen, now));

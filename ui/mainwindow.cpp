@@ -1584,7 +1584,9 @@ void MainWindow::updateActions()
         placeholder
             = tr("Message %1 (Enter sends, Shift+Enter for a new line)").arg(nameOf(m_shown));
     else if (onChat)
-        placeholder = tr("%1 is not connected: reconnect to chat").arg(nameOf(m_shown));
+        placeholder = friendFor(m_shown).info.lastSeen.isValid()
+            ? tr("%1 is not connected: reconnect to chat").arg(nameOf(m_shown))
+            : tr("%1 is not connected yet: connect to chat").arg(nameOf(m_shown));
     if (m_chatInput->placeholderText() != placeholder) {
         m_chatInput->setPlaceholderText(placeholder);
         m_chatInput->viewport()->update(); // QPlainTextEdit does not repaint for a new placeholder
