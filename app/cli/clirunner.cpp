@@ -89,13 +89,11 @@ CliRunner::CliRunner(QObject *parent)
     connect(&m_peerFilePoll, &QTimer::timeout, this, &CliRunner::waitForPeerFiles);
     m_overallTimer.setSingleShot(true);
     connect(&m_overallTimer, &QTimer::timeout, this, [this] {
-        bool allGiven = true;
-        for (const PeerArg &a : std::as_const(m_peers))
-            allGiven = allGiven && a.given;
         fail(NoConnection,
             { ErrorCode::ConnectTimeout,
-                allGiven ? QStringLiteral("could not connect within %1 s").arg(m_timeoutSec)
-                         : QStringLiteral("no code from the peer within %1 s").arg(m_timeoutSec) });
+                allPeersGiven()
+                    ? QStringLiteral("could not connect within %1 s").arg(m_timeoutSec)
+                    : QStringLiteral("no code from the peer within %1 s").arg(m_timeoutSec) });
     });
 }
 
@@ -558,12 +556,8 @@ void CliRunner::onDisconnected(const QByteArray &peer, const Error &why)
 // (exit 0) or the engine gave up on it (its error's exit code).
 void CliRunner::checkAllGone()
 {
-    if (m_peers.isEmpty())
+    if (m_peers.isEmpty() || !allPeersGiven())
         return;
-    for (const PeerArg &a : std::as_const(m_peers)) {
-        if (!a.given)
-            return;
-    }
     bool anyFailed = false;
     Error why;
     int settled = 0;

@@ -89,12 +89,9 @@ void IncomingDispatcher::onReadable(Pending *p)
         return;
     QSslSocket *s = p->socket;
     if (s->bytesAvailable() < Preamble::Size) {
-        const QByteArray head = s->peek(8);
-        if (!QByteArrayLiteral("PUNCHLN1").startsWith(head)) {
-            Error e;
-            Preamble::decode(head, nullptr, &e);
+        Error e;
+        if (!Preamble::checkStart(s->peek(8), &e))
             drop(p, QStringLiteral("%1: %2").arg(p->source, e.message));
-        }
         return;
     }
     QByteArray fp;

@@ -39,4 +39,13 @@ bool decode(QByteArrayView bytes, QByteArray *fingerprint, Error *error)
     return true;
 }
 
+bool checkStart(QByteArrayView head, Error *error)
+{
+    const QByteArrayView start = head.first(qMin<qsizetype>(head.size(), MagicSize));
+    if (QByteArrayView(Magic, MagicSize).startsWith(start))
+        return true;
+    decode(start, nullptr, error);
+    return false;
+}
+
 } // namespace Punchline::Preamble

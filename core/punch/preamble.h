@@ -26,6 +26,9 @@ QByteArray encode(const QByteArray &fingerprint);
 // Parses exactly Size bytes. On failure returns false with NotPunchline (and a sentence that
 // quotes what the other end sent, printable characters only).
 bool decode(QByteArrayView bytes, QByteArray *fingerprint, Error *error);
+// For a preamble still arriving: false, with the same NotPunchline error as decode(), when
+// the bytes so far cannot be the start of one (refuse early rather than wait for 40 bytes).
+bool checkStart(QByteArrayView head, Error *error);
 // A short printable rendering of unexpected bytes for error messages.
 QString describeBytes(QByteArrayView bytes);
 

@@ -287,12 +287,9 @@ void Puncher::onReadable(Pending *p)
     if (p->stage == Pending::Stage::Preamble || p->stage == Pending::Stage::ServerAwaitPreamble) {
         if (s->bytesAvailable() < Preamble::Size) {
             // Refuse early if what arrived so far cannot be a preamble.
-            const QByteArray head = s->peek(8);
-            if (!QByteArrayLiteral("PUNCHLN1").startsWith(head)) {
-                Error e;
-                Preamble::decode(head, nullptr, &e);
+            Error e;
+            if (!Preamble::checkStart(s->peek(8), &e))
                 dropPending(p, e, true);
-            }
             return;
         }
         QByteArray fp;
