@@ -48,6 +48,14 @@ Session::Session(const SessionConfig &config, QObject *parent)
                 .arg(m_config.helloTimeoutMs / 1000.0) });
     });
     connect(&m_pingTimer, &QTimer::timeout, this, &Session::onPingTimer);
+    m_renameTimer.setSingleShot(true);
+    m_renameTimer.setInterval(RenameIntervalMs);
+    connect(&m_renameTimer, &QTimer::timeout, this, [this] {
+        if (m_peerHello.displayName.isEmpty() || m_peerHello.displayName == m_announcedPeerName)
+            return;
+        m_announcedPeerName = m_peerHello.displayName;
+        Q_EMIT peerRenamed(m_announcedPeerName);
+    });
     connect(&m_silenceTimer, &QTimer::timeout, this, &Session::onSilenceCheck);
     setKeepalive(m_config.keepaliveIntervalMs, m_config.peerSilentLimitMs);
 }
@@ -233,7 +241,8 @@ void Session::dispatchFrame(quint16 type, const QByteArray &payload)
         }
         if (!name->isEmpty() && *name != m_peerHello.displayName) {
             m_peerHello.displayName = *name;
-            Q_EMIT peerRenamed(*name);
+            if (!m_renameTimer.isActive())
+                m_renameTimer.start();
         }
         return;
     }
@@ -303,6 +312,7 @@ void Session::onHello(const QByteArray &payload)
     }
     qCInfo(lcSession).noquote() << "established with" << hello->displayName << "protocol"
                                 << m_version << (resumed ? "(resumed)" : "");
+    m_announcedPeerName = hello->displayName;
     Q_EMIT established(hello->displayName, resumed);
     if (!self || m_link != link || !m_established)
         return;

@@ -99,7 +99,8 @@ public:
 Q_SIGNALS:
     // Hello exchanged on a newly attached link. resumed: same peer session as the last link.
     void established(const QString &peerName, bool resumed);
-    // The peer renamed itself during the session (filtered like the hello's name).
+    // The peer renamed itself during the session (filtered like the hello's name); at most once
+    // a second, with the latest name.
     void peerRenamed(const QString &name);
     void chatReceived(const Punchline::ChatMessage &message);
     void chatDelivered(const QString &id);
@@ -155,6 +156,11 @@ private:
 
     QTimer m_helloTimer;
     QTimer m_pingTimer;
+    // A peer's renames are announced at most once per RenameIntervalMs (the last name wins), so
+    // a flood of Profile frames costs a string each, not a profile write each.
+    static constexpr int RenameIntervalMs = 1000;
+    QTimer m_renameTimer;
+    QString m_announcedPeerName;
     QTimer m_silenceTimer;
     QElapsedTimer m_sinceLastFrame;
     QElapsedTimer m_clock; // ping times

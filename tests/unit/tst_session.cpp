@@ -181,6 +181,24 @@ private Q_SLOTS:
         QVERIFY(b.isEstablished());
     }
 
+    void renameFloodIsCoalesced()
+    {
+        // A peer sending thousands of Profile frames costs a string each: the renames are
+        // announced at most once a second, with the latest name (the friend's profile is saved
+        // on each announcement).
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        QSignalSpy renamed(&b, &Session::peerRenamed);
+        QVERIFY(establish(a, b));
+        for (int i = 0; i < 2000; ++i)
+            a.setDisplayName(QStringLiteral("n%1").arg(i, 5, 10, QLatin1Char('0')));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !renamed.isEmpty() && renamed.last().at(0).toString() == QStringLiteral("n01999"),
+            5000);
+        QVERIFY2(renamed.size() <= 3, qPrintable(QString::number(renamed.size())));
+        QCOMPARE(b.peerHello().displayName, QStringLiteral("n01999"));
+    }
+
     void chatBothWays()
     {
         Session a(config(QStringLiteral("Ada")));
