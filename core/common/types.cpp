@@ -84,6 +84,10 @@ QString errorCodeName(ErrorCode c)
         return QStringLiteral("stranger-dropped");
     case ErrorCode::Internal:
         return QStringLiteral("internal");
+    case ErrorCode::BadRecord:
+        return QStringLiteral("bad-record");
+    case ErrorCode::RecordVersion:
+        return QStringLiteral("record-version");
     }
     return QStringLiteral("internal");
 }

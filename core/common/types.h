@@ -57,6 +57,8 @@ enum class ErrorCode {
     Canceled,
     StrangerDropped, // connections from strangers were dropped (a summary, not one each)
     Internal,
+    BadRecord, // a rendezvous record that is forged, moved, tampered with or malformed
+    RecordVersion, // an authentic rendezvous record from a newer Punchline
 };
 QString errorCodeName(ErrorCode c); // "symmetric-nat", ... (stable, used in JSON)
 
