@@ -110,7 +110,7 @@ std::optional<Endpoint> readEndpointBytes(QByteArrayView bytes, qsizetype *pos)
 
 bool isDialable(const Endpoint &e)
 {
-    const QHostAddress &a = e.address;
+    const QHostAddress a = normalizedAddress(e.address); // ::ffff:0.0.0.0 is 0.0.0.0
     return e.port != 0 && !a.isNull() && !a.isMulticast() && !a.isBroadcast()
         && a != QHostAddress(QHostAddress::AnyIPv4) && a != QHostAddress(QHostAddress::AnyIPv6);
 }

@@ -300,7 +300,8 @@ void TestRecord::sealDropsUnusableEndpointsAndCapsLists()
     const Channel c = aToB();
     Record r = presence();
     r.direct = { Endpoint { QHostAddress(QStringLiteral("203.0.113.1")), 0 }, Endpoint {},
-        ep("224.0.0.1:5000"), ep("0.0.0.0:5000") };
+        ep("224.0.0.1:5000"), ep("0.0.0.0:5000"),
+        Endpoint { QHostAddress(QStringLiteral("::ffff:0.0.0.0")), 5000 } };
     r.direct += endpoints(10, false);
     r.mapped = { Endpoint { QHostAddress(QStringLiteral("::ffff:203.0.113.9")), 7 } };
     const auto opened = open(c, Epoch, seal(c, Epoch, r), nullptr);
