@@ -20,8 +20,11 @@ namespace {
 
 const char Salt[] = "punchline/rendezvous/v1";
 const char AadPrefix[] = "PLR1";
-// version, type, seq, flags, status, name length, fingerprint length, three list counts
-constexpr int MinPlaintextBytes = 1 + 1 + 8 + 1 + 1 + 1 + 1 + 3;
+// version, type, seq, flags, status, name, fingerprint: all inside the first padding block,
+// so open() reads them without length checks.
+constexpr int MaxFixedBytes
+    = 1 + 1 + 8 + 1 + 1 + 1 + Record::MaxNameBytes + 1 + Channel::FingerprintBytes;
+static_assert(MaxFixedBytes < Record::PaddingBlock, "the fixed part must fit the first block");
 
 struct KdfDeleter
 {
@@ -319,7 +322,8 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
     if (!statusFitsType(r.type, r.status))
         return bad(QStringLiteral("status %1 does not fit type %2").arg(r.status).arg(r.type));
     qsizetype pos = 12;
-    // n >= 256 > every fixed-size read below until the lists; the lists check for themselves.
+    // n >= PaddingBlock > MaxFixedBytes: no check needed until the lists, which check for
+    // themselves.
     const int nameBytes = p[pos++];
     if (nameBytes > Record::MaxNameBytes)
         return bad(QStringLiteral("a name of %1 bytes").arg(nameBytes));
