@@ -283,7 +283,8 @@ void PortMapper::stop()
     ++m_generation;
     m_renewTimer.stop();
     m_retryTimer.stop();
-    if (m_holding && m_active >= 0) {
+    const int removing = m_holding ? m_active : -1;
+    if (removing >= 0) {
         // Queued behind a map request still running, so the mapping it makes is removed too.
         BackendRunner *runner = m_slots[size_t(m_active)]->runner.get();
         QMetaObject::invokeMethod(
@@ -293,11 +294,15 @@ void PortMapper::stop()
     }
     m_holding = false;
     m_active = -1;
+    // The backend removing our mapping gets the whole wait; the others are only finishing a
+    // search whose answer no longer matters, so they get a moment.
     const QDeadlineTimer deadline(m_options.stopWaitMs);
+    const QDeadlineTimer moment(qMin(m_options.stopWaitMs, 100));
     for (auto &slot : m_slots)
         QMetaObject::invokeMethod(slot->runner.get(), &BackendRunner::finish, Qt::QueuedConnection);
-    for (auto &slot : m_slots) {
-        if (slot->thread->wait(deadline)) {
+    for (size_t i = 0; i < m_slots.size(); ++i) {
+        Slot *slot = m_slots[i].get();
+        if (slot->thread->wait(int(i) == removing ? deadline : moment)) {
             slot->runner.reset();
             slot->thread.reset();
             continue;

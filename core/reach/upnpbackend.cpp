@@ -55,9 +55,18 @@ RouterAnswer UpnpBackend::probe()
     m_igd.reset();
     RouterAnswer answer;
     int error = 0;
-    // TTL 2 as miniupnpc's own tools use; no IPv6 (IGD port mapping is an IPv4 thing).
-    UPNPDev *devices
-        = upnpDiscover(m_discoverMs, nullptr, nullptr, UPNP_LOCAL_PORT_ANY, 0, 2, &error);
+    // Every search type goes out at once and the answers are awaited once (searchalltypes):
+    // upnpDiscover() would wait the full delay per type, 8 s on a LAN without a router. TTL 2
+    // as miniupnpc's own tools; no IPv6 (IGD port mapping is an IPv4 thing).
+    static const char *const searchTypes[] = {
+        "urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+        "urn:schemas-upnp-org:device:InternetGatewayDevice:2",
+        "urn:schemas-upnp-org:service:WANIPConnection:1",
+        "urn:schemas-upnp-org:service:WANPPPConnection:1",
+        nullptr,
+    };
+    UPNPDev *devices = upnpDiscoverDevices(
+        searchTypes, m_discoverMs, nullptr, nullptr, UPNP_LOCAL_PORT_ANY, 0, 2, &error, 1);
     if (!devices) {
         answer.error = MappingError::NoRouter;
         answer.message = QStringLiteral("no UPnP router answered");

@@ -10,6 +10,8 @@
 #include <QTest>
 #include <QThread>
 
+#include <cstdio>
+
 using namespace Punchline;
 
 namespace {
@@ -159,6 +161,8 @@ private Q_SLOTS:
     void failedRenewalIsReportedAndRetried();
     void stopRemovesTheMapping();
     void stopIsBoundedWhenTheRouterHangs();
+    void stopDoesNotWaitForASearchNoLongerNeeded();
+    void labRouter();
 };
 
 void TestPortMapper::routable_data()
@@ -369,6 +373,71 @@ void TestPortMapper::stopIsBoundedWhenTheRouterHangs()
     QVERIFY2(clock.elapsed() < 1000, qPrintable(QString::number(clock.elapsed())));
     gate.release(); // the abandoned thread ends by itself; its answer goes nowhere
     QTest::qWait(100);
+}
+
+void TestPortMapper::stopDoesNotWaitForASearchNoLongerNeeded()
+{
+    QSemaphore gate;
+    Rig rig;
+    rig.natpmp->probeAnswer = found();
+    rig.natpmp->mapAnswers = { granted(41000) };
+    rig.upnp->probeAnswer = noRouter(QStringLiteral("no"));
+    rig.upnp->probeGate = &gate; // UPnP discovery still waiting for answers
+    PortMapper::Options options;
+    options.stopWaitMs = 1000;
+    rig.start(options);
+    QTRY_COMPARE_WITH_TIMEOUT(rig.state(), PortMapStatus::State::Mapped, Wait);
+    QElapsedTimer clock;
+    clock.start();
+    rig.mapper->stop();
+    QVERIFY2(clock.elapsed() < 500, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(rig.natpmp->removed(), QList<quint16> { 41000 }); // the mapping was still removed
+    gate.release();
+    QTest::qWait(100);
+}
+
+// The real NAT-PMP and UPnP backends against miniupnpd on the lab router. Skipped unless
+// tests/lab/test_portmap_backends.sh runs it inside a lab namespace with
+// PUNCHLINE_LAB_PORTMAP = the protocol that must map ("NAT-PMP", "UPnP") or "none"; it prints one
+// "portmap:" line when the router answered, then holds the mapping for
+// PUNCHLINE_LAB_PORTMAP_HOLD_MS so the script can look at the router, then stops.
+void TestPortMapper::labRouter()
+{
+    const QString expected = qEnvironmentVariable("PUNCHLINE_LAB_PORTMAP");
+    if (expected.isEmpty())
+        QSKIP("lab only (tests/lab/test_portmap_backends.sh): it talks to the default gateway");
+    const quint16 port = quint16(qEnvironmentVariableIntValue("PUNCHLINE_LAB_PORTMAP_PORT"));
+    QVERIFY(port != 0);
+    QElapsedTimer clock;
+    clock.start();
+    PortMapper mapper(PortMapper::systemBackends());
+    mapper.start(port);
+    QTRY_VERIFY_WITH_TIMEOUT(mapper.status().state == PortMapStatus::State::Mapped
+            || mapper.status().state == PortMapStatus::State::Unavailable,
+        20000);
+    const PortMapStatus s = mapper.status();
+    const qint64 answeredMs = clock.elapsed();
+    std::printf("portmap: state=%s protocol=%s external=%s lease=%u elapsed_ms=%lld text=%s\n",
+        s.state == PortMapStatus::State::Mapped ? "mapped" : "unavailable",
+        qPrintable(mappingProtocolName(s.protocol)),
+        s.external ? qPrintable(s.external->toString()) : "-", s.leaseSeconds, answeredMs,
+        qPrintable(s.text));
+    std::fflush(stdout);
+    if (expected == QLatin1String("none")) {
+        QCOMPARE(s.state, PortMapStatus::State::Unavailable);
+        QCOMPARE(s.text, QStringLiteral("your router does not offer port mapping"));
+        return;
+    }
+    QCOMPARE(s.state, PortMapStatus::State::Mapped);
+    QCOMPARE(mappingProtocolName(s.protocol), expected);
+    QVERIFY(s.external);
+    QCOMPARE(s.external->port, s.externalPort);
+    QTest::qWait(qEnvironmentVariableIntValue("PUNCHLINE_LAB_PORTMAP_HOLD_MS"));
+    clock.restart();
+    mapper.stop();
+    std::printf("portmap: stopped in %lld ms\n", clock.elapsed());
+    std::fflush(stdout);
+    QVERIFY(clock.elapsed() < 1500);
 }
 
 QTEST_GUILESS_MAIN(TestPortMapper)
