@@ -32,12 +32,15 @@ SharedOptions::SharedOptions()
     , ipEcho(QStringLiteral("ip-echo"),
           tr("IP echo URL used when no STUN server answers (\"none\" disables)."),
           QStringLiteral("URL"))
+    , portMapping(QStringLiteral("port-mapping"),
+          tr("Ask the router to open our port (UPnP IGD, NAT-PMP): on or off (default: on)."),
+          QStringLiteral("on|off"))
 {
 }
 
 QList<QCommandLineOption> SharedOptions::options() const
 {
-    return { profile, port, stun, ipEcho };
+    return { profile, port, stun, ipEcho, portMapping };
 }
 
 bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const
@@ -94,6 +97,13 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
                                .arg(value));
             out->ipEchoUrl = value;
         }
+    }
+    if (parser.isSet(portMapping)) {
+        const QString value = parser.values(portMapping).constLast().trimmed().toLower();
+        if (value != QLatin1String("on") && value != QLatin1String("off"))
+            return bad(QStringLiteral("--port-mapping needs \"on\" or \"off\", got \"%1\"")
+                           .arg(parser.values(portMapping).constLast()));
+        out->portMapping = value == QLatin1String("on");
     }
     return true;
 }

@@ -20,6 +20,7 @@ struct NetworkOptions
     std::optional<int> port; // 0: any free port
     std::optional<QStringList> stunServers; // empty list: "none"
     std::optional<QString> ipEchoUrl; // empty: "none"
+    std::optional<bool> portMapping; // --port-mapping on|off (router UPnP IGD / NAT-PMP)
 };
 
 class SharedOptions
@@ -29,7 +30,9 @@ public:
     // The options in the order --help lists them.
     QList<QCommandLineOption> options() const;
     // Reads and checks them. --stun is repeatable and takes comma-separated lists too ("none"
-    // turns STUN off); --ip-echo takes an http(s) URL or "none". False with a BadUsage *error
+    // turns STUN off); --ip-echo takes an http(s) URL or "none"; --port-mapping on|off (the last
+    // one given wins, so a script can turn on what its common arguments turned off). False with
+    // a BadUsage *error
     // naming the option and what is wrong.
     bool read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const;
 
@@ -37,6 +40,7 @@ public:
     QCommandLineOption port;
     QCommandLineOption stun;
     QCommandLineOption ipEcho;
+    QCommandLineOption portMapping;
 };
 
 } // namespace Punchline

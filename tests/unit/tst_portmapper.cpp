@@ -1,8 +1,11 @@
 // PortMapper's state machine against scripted routers (no traffic at all: the real NAT-PMP and
 // UPnP backends are tested in the lab, tests/lab/test_portmap*.sh, against miniupnpd).
 
+#include "engine/commandline.h"
+#include "engine/settings.h"
 #include "reach/portmapper.h"
 
+#include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QMutex>
 #include <QSemaphore>
@@ -162,6 +165,8 @@ private Q_SLOTS:
     void stopRemovesTheMapping();
     void stopIsBoundedWhenTheRouterHangs();
     void stopDoesNotWaitForASearchNoLongerNeeded();
+    void portMappingOption_data();
+    void portMappingOption();
     void labRouter();
 };
 
@@ -394,6 +399,42 @@ void TestPortMapper::stopDoesNotWaitForASearchNoLongerNeeded()
     QCOMPARE(rig.natpmp->removed(), QList<quint16> { 41000 }); // the mapping was still removed
     gate.release();
     QTest::qWait(100);
+}
+
+void TestPortMapper::portMappingOption_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("expected"); // -1: not set, 0: off, 1: on, 2: error
+    QTest::newRow("not given") << QStringList {} << -1;
+    QTest::newRow("on") << QStringList { QStringLiteral("--port-mapping"), QStringLiteral("on") }
+                        << 1;
+    QTest::newRow("off") << QStringList { QStringLiteral("--port-mapping=OFF") } << 0;
+    QTest::newRow("last wins") << QStringList { QStringLiteral("--port-mapping=off"),
+        QStringLiteral("--port-mapping=on") }
+                               << 1;
+    QTest::newRow("junk") << QStringList { QStringLiteral("--port-mapping=maybe") } << 2;
+}
+
+void TestPortMapper::portMappingOption()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, expected);
+    const SharedOptions shared;
+    QCommandLineParser parser;
+    parser.addOptions(shared.options());
+    QVERIFY(parser.parse(QStringList { QStringLiteral("punchline-cli") } + args));
+    NetworkOptions out;
+    Error error;
+    const bool ok = shared.read(parser, &out, &error);
+    QCOMPARE(ok, expected != 2);
+    if (expected == 2) {
+        QVERIFY(error.message.contains(QStringLiteral("--port-mapping")));
+        return;
+    }
+    QCOMPARE(out.portMapping.has_value(), expected >= 0);
+    if (expected >= 0)
+        QCOMPARE(*out.portMapping, expected == 1);
+    QVERIFY(!Settings().portMapping); // the core's default: off (tests never ask a router)
 }
 
 // The real NAT-PMP and UPnP backends against miniupnpd on the lab router. Skipped unless
