@@ -112,6 +112,9 @@ private:
     Settings settingsIn(const QString &sub)
     {
         Settings s = AppSettings::defaults(m_dir.filePath(sub));
+        s.dht = false; // never the public DHT, never multicast (the user's default is on)
+        s.dhtBootstrap.clear();
+        s.dhtLocalDiscovery = false;
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(sub + QStringLiteral("-downloads"));
         QDir().mkpath(s.profileDir);
