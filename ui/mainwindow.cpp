@@ -641,6 +641,7 @@ void MainWindow::onFriendRequest(const FriendRequest &request)
     for (const FriendRequest &r : m_requests->pending())
         again = again || r.fingerprint == request.fingerprint;
     m_requests->addRequest(request);
+    refreshStatus(); // the tray's tooltip counts waiting requests
     if (again)
         return; // asked again: the strip has it, no second notification
     onLogLine(
@@ -675,6 +676,7 @@ void MainWindow::onRequestAnswered(const FriendRequest &request, bool accept)
                      : tr("declined the request of %1").arg(who));
     if (m_node)
         m_node->answerRequest(fingerprint, accept);
+    refreshStatus();
     if (!accept)
         return;
     // The conversation exists from now on (as after pasting a code); friendsChanged confirms it.
@@ -1616,6 +1618,8 @@ QString MainWindow::trayToolTip() const
     QString text = tr("Punchline: %n friend(s) connected", nullptr, connected);
     if (!unread.isEmpty())
         text += QLatin1Char('\n') + tr("Unread: %1").arg(unread.join(QStringLiteral(", ")));
+    if (const int waiting = int(m_requests->pending().size()); waiting > 0)
+        text += QLatin1Char('\n') + tr("%n friend request(s) waiting", nullptr, waiting);
     return text;
 }
 

@@ -36,7 +36,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     , m_ipEchoUrl(new QLineEdit(this))
     , m_keepalive(new QSpinBox(this))
     , m_dht(new QCheckBox(
-          tr("Use the &friend finder: friends find you with one code and reconnect by themselves"),
+          tr("Use the friend finde&r: friends find you with one code and reconnect by themselves"),
           this))
     , m_dhtBootstrap(new QPlainTextEdit(this))
     , m_dhtLocal(new QCheckBox(
@@ -107,7 +107,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     m_dhtBootstrap->setPlaceholderText(
         tr("host:port, one per line; empty: only computers on this network"));
     m_dhtBootstrap->setFixedHeight(m_dhtBootstrap->fontMetrics().lineSpacing() * 3 + 12);
-    auto *dhtDefaults = new QPushButton(tr("Use the default &nodes"), this);
+    auto *dhtDefaults = new QPushButton(tr("Use &the default nodes"), this);
     dhtDefaults->setObjectName(QStringLiteral("dhtDefaultsButton"));
     connect(dhtDefaults, &QPushButton::clicked, this, [this] {
         m_dhtBootstrap->setPlainText(Settings::defaultDhtBootstrap().join(QLatin1Char('\n')));
@@ -164,10 +164,10 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     addRow(tr("IP echo &URL:"), m_ipEchoUrl);
     addRow(tr("&Keepalive every:"), m_keepalive);
     form->addRow(QString(), m_dht);
-    addRow(tr("Friend finder n&odes:"), m_dhtBootstrap);
+    addRow(tr("Friend finder nod&es:"), m_dhtBootstrap);
     form->addRow(QString(), dhtDefaults);
     form->addRow(QString(), m_dhtLocal);
-    addRow(tr("New &friends:"), m_acceptFriends);
+    addRow(tr("New fr&iends:"), m_acceptFriends);
     form->addRow(QString(), m_closeToTray);
 
     auto *note = new QLabel(

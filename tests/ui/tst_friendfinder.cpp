@@ -142,6 +142,8 @@ private Q_SLOTS:
         QCOMPARE(notified.size(), 2);
         QVERIFY(
             notified.constFirst().at(0).toString().contains(QStringLiteral("wants to connect")));
+        QVERIFY2(window.trayToolTip().contains(QStringLiteral("2 friend requests waiting")),
+            qPrintable(window.trayToolTip()));
 
         // Safety: neither answer is a default, and the strip did not take the keyboard.
         window.show();
