@@ -8,10 +8,11 @@ and then, again and again:
     replace the current copy in the storing nodes);
   - floods every key with junk values: random bytes of record-like sizes (284, 540, 796 bytes),
     short, maximal (1024) and oversized (2000) ones, and captured values with flipped bytes.
-Every action is one JSON line on stdout; the last line is a summary with the counts.
+It should join before the values it is to capture are put (OpenDHT hands stored values to a
+new node only when they are refreshed). Every action is one JSON line on stdout; the last line is a summary with the counts.
 
     dht_hostile.py --bootstrap IP:PORT --port N --seconds S [--junk-per-key K] [--period P]
-                   [--harvest-first S]
+                   [--attack-file FILE]
 Never run it outside a lab namespace: it talks to whatever DHT node it is given.
 """
 import argparse
@@ -36,8 +37,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--period", type=float, default=3)
     ap.add_argument("--junk-per-key", type=int, default=8)
-    ap.add_argument("--harvest-first", type=float, default=0,
-                    help="only learn keys and values for this long before attacking")
+    ap.add_argument("--attack-file", default="",
+                    help="only learn keys and values until this file exists, then attack")
     a = ap.parse_args()
     host, port = a.bootstrap.rsplit(":", 1)
     node = dht.DhtRunner()
@@ -47,7 +48,6 @@ def main():
     captured = {}  # key hex -> {data bytes: original id}
     counts = {"keys": 0, "captured": 0, "replayed": 0, "junk": 0, "rounds": 0}
     end = time.time() + a.seconds
-    attack_from = time.time() + a.harvest_first
     while time.time() < end:
         keys = set(re.findall(r"^Storage ([0-9a-f]{40}) ", node.getStorageLog(), re.M))
         for k in sorted(keys):
@@ -60,7 +60,7 @@ def main():
                     counts["captured"] += 1
                     say(event="captured", key=k, bytes=len(data), id=str(v.id))
         counts["keys"] = len(captured)
-        if time.time() >= attack_from:
+        if not a.attack_file or os.path.exists(a.attack_file):
             counts["rounds"] += 1
             for k, values in captured.items():
                 h = dht.InfoHash(k.encode())
