@@ -273,7 +273,6 @@ QString ConversationList::foundViaText(const FriendInfo &info)
     case FoundVia::Dht:
         return tr("found via the friend finder");
     case FoundVia::Paste:
-    case FoundVia::Known:
         break;
     }
     return QString();
