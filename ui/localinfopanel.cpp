@@ -49,6 +49,7 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     , m_nat(plainLabel(this, QStringLiteral("myNat")))
     , m_natIcon(new QLabel(this))
     , m_explanation(dimmed(plainLabel(this, QStringLiteral("myExplanation"))))
+    , m_stun(plainLabel(this, QStringLiteral("myStunAnswered")))
 {
     QFont big = m_name->font();
     big.setPointSizeF(big.pointSizeF() * 1.3);
@@ -101,6 +102,7 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     form->addRow(tr("This network:"), m_local);
     form->addRow(tr("Internet:"), m_public);
     form->addRow(tr("Router:"), natRow);
+    form->addRow(tr("STUN:"), m_stun);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -151,6 +153,7 @@ void LocalInfoPanel::setDiscovering()
     m_local->setText(tr("looking…"));
     m_public->setText(tr("looking…"));
     m_nat->setText(tr("looking…"));
+    m_stun->setText(tr("asking…"));
     m_explanation->hide();
 }
 
@@ -161,6 +164,7 @@ void LocalInfoPanel::setFailed(const QString &why)
     m_local->setText(tr("not available"));
     m_public->setText(tr("not available"));
     m_nat->setText(tr("unknown"));
+    m_stun->setText(tr("not asked"));
     m_explanation->setText(why);
     m_explanation->setVisible(!why.isEmpty());
 }
@@ -181,6 +185,13 @@ QString LocalInfoPanel::publicDescription(const LocalInfo &info)
         break;
     }
     return address;
+}
+
+QString LocalInfoPanel::stunDescription(const LocalInfo &info)
+{
+    if (info.stunAnswered.isEmpty())
+        return tr("no server answered");
+    return tr("%1 answered").arg(info.stunAnswered.join(QStringLiteral(", ")));
 }
 
 QString LocalInfoPanel::natDescription(const LocalInfo &info)
@@ -221,6 +232,7 @@ void LocalInfoPanel::setLocalInfo(const LocalInfo &info)
     m_public->setText(publicDescription(info));
     m_nat->setText(natDescription(info));
     m_natIcon->setVisible(info.nat == NatKind::EndpointDependent);
+    m_stun->setText(stunDescription(info));
     m_explanation->setText(info.explanation);
     m_explanation->setVisible(!info.explanation.isEmpty());
     updateIcons();

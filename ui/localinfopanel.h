@@ -35,6 +35,8 @@ public:
     static QString shareText(const QString &code);
 
     static QString natDescription(const LocalInfo &info);
+    // The STUN servers that answered ("stun.a:3478, stun.b:443 answered"), or that none did.
+    static QString stunDescription(const LocalInfo &info);
     static QString publicDescription(const LocalInfo &info);
 
 Q_SIGNALS:
@@ -62,6 +64,7 @@ private:
     QLabel *m_nat;
     QLabel *m_natIcon;
     QLabel *m_explanation;
+    QLabel *m_stun; // which STUN servers answered
 };
 
 } // namespace Punchline

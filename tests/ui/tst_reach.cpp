@@ -98,6 +98,30 @@ private Q_SLOTS:
             detail.contains(QStringLiteral("directly through both routers")), qPrintable(detail));
     }
 
+    void thisComputerPanelSaysWhichStunServersAnswered()
+    {
+        Node node;
+        MainWindow window(&node, settingsIn(QStringLiteral("stun")));
+        auto *label = window.findChild<QLabel *>(QStringLiteral("myStunAnswered"));
+        QVERIFY(label);
+        Q_EMIT node.stateChanged(State::Discovering);
+        LocalInfo info = readyInfo();
+        info.publicEndpoint = *Endpoint::parse(u"203.0.113.2:40000");
+        info.publicSource = PublicSource::Stun;
+        info.stunAnswered
+            = { QStringLiteral("stun.nextcloud.com:443"), QStringLiteral("stun.threema.ch:3478") };
+        Q_EMIT node.stateChanged(State::Ready);
+        Q_EMIT node.localInfoReady(info);
+        QCOMPARE(
+            label->text(), QStringLiteral("stun.nextcloud.com:443, stun.threema.ch:3478 answered"));
+
+        info.stunAnswered.clear();
+        info.publicEndpoint.reset();
+        info.publicSource = PublicSource::None;
+        Q_EMIT node.localInfoReady(info);
+        QCOMPARE(label->text(), QStringLiteral("no server answered"));
+    }
+
     void ipv4RemoteIsShownPlain()
     {
         Node node;
