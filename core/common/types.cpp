@@ -98,6 +98,8 @@ QString errorCodeName(ErrorCode c)
         return QStringLiteral("relay-failed");
     case ErrorCode::BadRecord:
         return QStringLiteral("bad-record");
+    case ErrorCode::RecordVersion:
+        return QStringLiteral("record-version");
     }
     return QStringLiteral("internal");
 }
@@ -117,14 +119,14 @@ QString pathName(PathKind p)
     return QStringLiteral("direct");
 }
 
-QString rendezvousName(Rendezvous r)
+QString foundViaName(FoundVia r)
 {
     switch (r) {
-    case Rendezvous::Paste:
+    case FoundVia::Paste:
         return QStringLiteral("paste");
-    case Rendezvous::Dht:
+    case FoundVia::Dht:
         return QStringLiteral("dht");
-    case Rendezvous::Known:
+    case FoundVia::Known:
         return QStringLiteral("known");
     }
     return QStringLiteral("paste");

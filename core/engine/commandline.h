@@ -3,6 +3,7 @@
 // reader, so "--stun", "--port", "--profile" and "--ip-echo" mean the same in both and are
 // checked by the same code (a STUN server by StunClient::parseServer, as everywhere else).
 
+#include "common/acceptpolicy.h"
 #include "common/types.h"
 
 #include <QCommandLineOption>
@@ -20,6 +21,18 @@ struct NetworkOptions
     std::optional<int> port; // 0: any free port
     std::optional<QStringList> stunServers; // empty list: "none"
     std::optional<QString> ipEchoUrl; // empty: "none"
+    // The friend finder: dht false = "--dht none"; dhtBootstrap empty with dht true = "--dht lan"
+    // (local peer discovery only).
+    std::optional<bool> dht;
+    std::optional<QStringList> dhtBootstrap;
+    std::optional<int> dhtPort;
+    std::optional<bool> dhtLocalDiscovery;
+    std::optional<AcceptPolicy> acceptFriends;
+    std::optional<int> inviteLifetimeSeconds;
+    std::optional<bool> inviteSingleUse;
+
+    // Applies what was given to settings (the rest stays as the caller set it).
+    void applyTo(struct Settings *settings) const;
 };
 
 class SharedOptions
@@ -37,6 +50,12 @@ public:
     QCommandLineOption port;
     QCommandLineOption stun;
     QCommandLineOption ipEcho;
+    QCommandLineOption dht;
+    QCommandLineOption dhtPort;
+    QCommandLineOption dhtLocalDiscovery;
+    QCommandLineOption acceptFriends;
+    QCommandLineOption inviteLifetime;
+    QCommandLineOption inviteSingleUse;
 };
 
 } // namespace Punchline
