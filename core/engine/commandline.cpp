@@ -52,6 +52,9 @@ SharedOptions::SharedOptions()
           QStringLiteral("SECONDS"))
     , inviteSingleUse(QStringLiteral("invite-single-use"),
           tr("A new code works for the first friend who uses it only."))
+    , portMapping(QStringLiteral("port-mapping"),
+          tr("Ask the router to open our port (UPnP IGD, NAT-PMP): on or off (default: on)."),
+          QStringLiteral("on|off"))
 {
 }
 
@@ -85,6 +88,7 @@ QList<QCommandLineOption> SharedOptions::options() const
 {
     return { profile, port, stun, ipEcho, dht, dhtPort, dhtLocalDiscovery, acceptFriends,
         inviteLifetime, inviteSingleUse };
+    return { profile, port, stun, ipEcho, portMapping };
 }
 
 bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const
@@ -209,6 +213,13 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
     }
     if (parser.isSet(inviteSingleUse))
         out->inviteSingleUse = true;
+    if (parser.isSet(portMapping)) {
+        const QString value = parser.values(portMapping).constLast().trimmed().toLower();
+        if (value != QLatin1String("on") && value != QLatin1String("off"))
+            return bad(QStringLiteral("--port-mapping needs \"on\" or \"off\", got \"%1\"")
+                           .arg(parser.values(portMapping).constLast()));
+        out->portMapping = value == QLatin1String("on");
+    }
     return true;
 }
 

@@ -3,14 +3,16 @@
 # its own network namespace. Usable as a CLI and as a bash library (source it).
 #
 #   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
-#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--dht N] [--id LAB_ID]
-#             [--v6 drop|rst] [--v6-a drop|rst|off] [--v6-b ...] [--v6-c ...]
+#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--dht N] [--upnp-a] [--natpmp-a]
+#             [--upnp-b] [--natpmp-b] [--v6 drop|rst] [--v6-a drop|rst|off] [--v6-b ...]
+#             [--v6-c ...] [--id LAB_ID]
 #   lab.sh down [--id ID]       remove everything this LAB_ID created (idempotent)
 #   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun;
 #                               natC hostC with --homes 3)
 #   lab.sh ns HOST              print the namespace name of HOST
 #   lab.sh status | list
 #   lab.sh stun HOST [SERVER_IP [LOCAL_PORT]]   print the XOR-MAPPED-ADDRESS seen from HOST
+#   lab.sh upnp-list A|B        the TCP port mappings miniupnpd holds on that home's router
 #   lab.sh dht-bootstrap        print the lab's DHT nodes, one ip:port a line (LAB_DHT > 0)
 #
 # Environment (flags win): LAB_ID (namespace prefix, default pl<pid>; needed again for down;
@@ -20,7 +22,9 @@
 # LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), HOMES=3 (a third home:
 # natC + hostC behind NAT kind NAT_C, default drop), LAB_DHT=N (0-5, default 0: N OpenDHT
 # bootstrap nodes, dhtnode on UDP 4222, node 1 alone and the others bootstrapping from it, never
-# from anything outside the lab), LAB_BUILD_DIR (where taplink is built,
+# from anything outside the lab), UPNP_A / UPNP_B = 1 (--upnp-a: miniupnpd on that home's
+# router, UPnP IGD + NAT-PMP), natpmp (--natpmp-a: NAT-PMP only) or upnp (UPnP IGD only),
+# default 0 (it needs the lab's STUN server), LAB_BUILD_DIR (where taplink is built,
 # default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp), LAB_KEEP_RUNDIR=1 (keep
 # logs after down),
 # LAB_V6=drop|rst (IPv6 for every home: routed 2001:db8::/32 addresses, no NAT, a stateful
@@ -351,6 +355,94 @@ _lab_start_stun() {
     return 1
 }
 
+# _lab_start_miniupnpd SIDE(A|B) MODE(1|natpmp|upnp): the home router's port mapping service.
+# miniupnpd refuses to map when its WAN address is reserved (203.0.113.0/24 is, like every
+# documentation range) unless STUN (ext_perform_stun) shows that nothing filters in front of it,
+# so the router asks the lab's coturn: its own UDP must leave unmasqueraded (a symmetric NAT's
+# --random-fully would change the port and read as 'restrictive NAT') and coturn's answers from
+# the other address and port (RFC 5780 CHANGE-REQUEST) must get in. miniupnpd-nftables (2.3.1)
+# adds rules to chains it does not create: they are made here, in a table of their own. The
+# FORWARD chain of the lab's iptables (policy DROP) then accepts what miniupnpd's DNAT let in.
+_lab_start_miniupnpd() {
+    local side=$1 mode=$2 nat="nat$1" ns wan lan upnp=yes natpmp=yes
+    ns=$(lab_ns "$nat")
+    [[ "$mode" == natpmp ]] && upnp=no
+    [[ "$mode" == upnp ]] && natpmp=no
+    case "$side" in
+    A) wan=$LAB_IP_NATA_WAN lan=$LAB_IP_NATA_LAN ;;
+    B) wan=$LAB_IP_NATB_WAN lan=$LAB_IP_NATB_LAN ;;
+    *) lab_log "miniupnpd: unknown home $side"; return 1 ;;
+    esac
+    if [[ "${LAB_STUN:-1}" == 0 ]]; then
+        lab_log "miniupnpd needs the lab's STUN server (LAB_STUN=1)"
+        return 1
+    fi
+    local -a ipt=(ip netns exec "$ns" iptables -w 5)
+    local sports="$LAB_STUN_PORT:$((LAB_STUN_PORT + 1))"
+    "${ipt[@]}" -t nat -I POSTROUTING -o wan -s "$wan" -j RETURN
+    "${ipt[@]}" -I INPUT -i wan -p udp -s "$LAB_IP_STUN1" --sport "$sports" -j ACCEPT
+    "${ipt[@]}" -I INPUT -i wan -p udp -s "$LAB_IP_STUN2" --sport "$sports" -j ACCEPT
+    "${ipt[@]}" -A FORWARD -i wan -o lan -m conntrack --ctstate DNAT -j ACCEPT
+    ip netns exec "$ns" nft -f - <<NFT
+table inet miniupnpd {
+    chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+    chain miniupnpd { }
+    chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+    chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+    chain prerouting_miniupnpd { }
+    chain postrouting_miniupnpd { }
+}
+NFT
+    local conf="$RUN/miniupnpd-$side.conf"
+    cat >"$conf" <<CONF
+ext_ifname=wan
+listening_ip=lan
+http_port=0
+enable_upnp=$upnp
+enable_natpmp=$natpmp
+secure_mode=yes
+ext_perform_stun=yes
+ext_stun_host=$LAB_IP_STUN1
+ext_stun_port=$LAB_STUN_PORT
+upnp_table_name=miniupnpd
+upnp_nat_table_name=miniupnpd
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+lease_file=$RUN/miniupnpd-$side.leases
+system_uptime=yes
+notify_interval=60
+clean_ruleset_interval=600
+uuid=3d3cec3a-8cf0-11e0-98ee-00166c0f0a0$([[ $side == A ]] && echo 1 || echo 2)
+allow 1024-65535 ${lan%.*}.$((${lan##*.} - 1))/26 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+CONF
+    # -d: foreground, log to stderr (debug level).
+    ip netns exec "$ns" miniupnpd -d -f "$conf" -P "$RUN/miniupnpd-$side.selfpid" \
+        </dev/null >"$RUN/miniupnpd-$side.log" 2>&1 &
+    echo $! >"$RUN/miniupnpd-$side.pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if grep -q 'Listening for NAT-PMP\|HTTP listening' "$RUN/miniupnpd-$side.log" 2>/dev/null &&
+            grep -q 'Port forwarding is now enabled' "$RUN/miniupnpd-$side.log"; then
+            return 0
+        fi
+        _lab_alive "$(cat "$RUN/miniupnpd-$side.pid")" || break
+        sleep 0.1
+    done
+    lab_log "miniupnpd on $nat did not come up (or STUN saw a filtering NAT); log: $RUN/miniupnpd-$side.log"
+    tail -n 20 "$RUN/miniupnpd-$side.log" >&2
+    return 1
+}
+
+# lab_upnp_list SIDE: the TCP port mappings miniupnpd on that home's router holds, one per line
+# as "TCP <external port> <internal ip> <internal port>" (read from the DNAT rules it made; nft
+# prints the protocol match as '@nh,72,8 0x6', the IPv4 protocol byte = TCP).
+lab_upnp_list() {
+    ip netns exec "$(lab_ns "nat$1")" nft list chain inet miniupnpd prerouting_miniupnpd 2>/dev/null |
+        sed -n 's/.*@nh,72,8 0x6 th dport \([0-9]*\) dnat ip to \([0-9.]*\):\([0-9]*\).*/TCP \1 \2 \3/p'
+}
+
 # _lab_dht_ip K: the address of DHT node K (1-based).
 _lab_dht_ip() {
     local var="LAB_IP_DHT$1"
@@ -410,6 +502,13 @@ _lab_up_body() {
     local k nat_a=${NAT_A:-drop} nat_b=${NAT_B:-drop} nat_c=${NAT_C:-drop} homes=${HOMES:-2}
     [[ "${DELAY_MS:-0}" =~ ^[0-9]+$ ]] || { lab_log "DELAY_MS must be a number"; return 1; }
     [[ "$homes" == 2 || "$homes" == 3 ]] || { lab_log "HOMES must be 2 or 3"; return 1; }
+    for k in "${UPNP_A:-0}" "${UPNP_B:-0}"; do
+        case "$k" in 0 | 1 | natpmp | upnp) ;; *)
+            lab_log "UPNP_A/UPNP_B must be 0, 1, natpmp or upnp: '$k'"
+            return 1
+            ;;
+        esac
+    done
     local dht=${LAB_DHT:-0}
     if [[ ! "$dht" =~ ^[0-9]$ ]] || ((dht > LAB_DHT_MAX)); then
         lab_log "LAB_DHT must be 0-$LAB_DHT_MAX"
@@ -447,6 +546,7 @@ _lab_up_body() {
         printf 'V6_A=%s\nV6_B=%s\n' "$V6_A" "$V6_B" >>"$RUN/config"
         [[ "$homes" == 3 ]] && printf 'V6_C=%s\n' "$V6_C" >>"$RUN/config"
     fi
+    printf 'UPNP_A=%s\nUPNP_B=%s\n' "${UPNP_A:-0}" "${UPNP_B:-0}" >>"$RUN/config"
     printf 'LAB_DHT=%s\n' "$dht" >>"$RUN/config"
 
     _lab_mkns inet $v6
@@ -474,6 +574,8 @@ _lab_up_body() {
         ip -n "$(lab_ns inet)" addr add "$LAB_IP6_INET_STUN/64" dev tostun nodad
     fi
     if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun $v6; fi
+    if [[ "${UPNP_A:-0}" != 0 ]]; then _lab_start_miniupnpd A "$UPNP_A"; fi
+    if [[ "${UPNP_B:-0}" != 0 ]]; then _lab_start_miniupnpd B "$UPNP_B"; fi
     if ((dht > 0)); then _lab_start_dht "$dht"; fi
 }
 
@@ -498,8 +600,9 @@ lab_up() {
     if ! env LAB_ID="$LAB_ID" RUN="$RUN" NAT_A="${NAT_A:-drop}" NAT_B="${NAT_B:-drop}" \
         CT_LIBERAL="${CT_LIBERAL:-0}" HOMES="${HOMES:-2}" NAT_C="${NAT_C:-drop}" \
         DELAY_MS="${DELAY_MS:-0}" SAME_LAN="${SAME_LAN:-0}" LAB_STUN="${LAB_STUN:-1}" \
-        LAB_DHT="${LAB_DHT:-0}" LAB_V6="${LAB_V6:-off}" V6_A="${V6_A:-}" V6_B="${V6_B:-}" \
-        V6_C="${V6_C:-}" bash "$LAB_DIR/lab.sh" __up_body; then
+        LAB_DHT="${LAB_DHT:-0}" UPNP_A="${UPNP_A:-0}" UPNP_B="${UPNP_B:-0}" \
+        LAB_V6="${LAB_V6:-off}" V6_A="${V6_A:-}" V6_B="${V6_B:-}" V6_C="${V6_C:-}" \
+        bash "$LAB_DIR/lab.sh" __up_body; then
         lab_log "up failed; tearing down"
         lab_down
         return 1
@@ -555,6 +658,8 @@ lab_down() {
     RUN=$(lab_rundir)
     if [[ -d "$RUN" ]]; then
         _lab_stop_pid "$RUN/coturn.pid" turnserver
+        _lab_stop_pid "$RUN/miniupnpd-A.pid" miniupnpd
+        _lab_stop_pid "$RUN/miniupnpd-B.pid" miniupnpd
         for f in "$RUN"/taplink-*.pid; do
             [[ -e "$f" ]] && _lab_stop_pid "$f" taplink
         done
@@ -686,7 +791,7 @@ _lab_pick_id() {
 }
 
 _lab_usage() {
-    sed -n '2,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 lab_main() {
@@ -705,13 +810,17 @@ lab_main() {
             --no-stun) LAB_STUN=0; shift ;;
             --ct-liberal) CT_LIBERAL=1; shift ;;
             --dht) LAB_DHT=$2; shift 2 ;;
+            --upnp-a) UPNP_A=1; shift ;;
+            --natpmp-a) UPNP_A=natpmp; shift ;;
+            --upnp-b) UPNP_B=1; shift ;;
+            --natpmp-b) UPNP_B=natpmp; shift ;;
             --v6) LAB_V6=$2; shift 2 ;;
             --v6-a) V6_A=$2; shift 2 ;;
             --v6-b) V6_B=$2; shift 2 ;;
             --v6-c) V6_C=$2; shift 2 ;;
             --id) LAB_ID=$2; shift 2 ;;
-            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=* | \
-                LAB_DHT=* | LAB_V6=* | V6_A=* | V6_B=* | V6_C=*)
+            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | \
+                CT_LIBERAL=* | LAB_DHT=* | UPNP_A=* | UPNP_B=* | LAB_V6=* | V6_A=* | V6_B=* | V6_C=*)
                 export "${1?}"
                 shift
                 ;;
@@ -738,6 +847,7 @@ lab_main() {
         ;;
     ns) _lab_pick_id && lab_ns "$1" ;;
     stun) _lab_pick_id && lab_stun "$@" ;;
+    upnp-list) _lab_pick_id && lab_upnp_list "$@" ;;
     dht-bootstrap) _lab_pick_id && lab_dht_bootstrap ;;
     status) _lab_pick_id && lab_status ;;
     list) compgen -G "${LAB_STATE_ROOT:-/tmp}/punchline-lab.*" | sed 's/.*punchline-lab\.//' || true ;;
