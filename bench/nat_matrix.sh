@@ -45,9 +45,11 @@ declare -A KIND_TEXT=(
     [dual-stack]="IPv4 NAT (drop) and IPv6 behind a dropping firewall"
 )
 ORDER="drop reject symmetric v6-only dual-stack"
-# Kinds the lab cannot build yet (router port mapping: miniupnpd on the NAT router). Adding one
-# is one KIND_LAB entry (plus KIND_ARGS if the program needs a flag), e.g.
-#   [symmetric+upnp]="NAT_%s=symmetric V6_%s=off MAP_%s=upnp"   KIND_ARGS[symmetric+upnp]=...
+# Kinds measured by the port-mapping work, not here yet. The lab has miniupnpd now (UPNP_A /
+# UPNP_B), so each is one KIND_LAB entry plus its CLI flag, e.g.
+#   [symmetric+upnp]="NAT_%s=symmetric V6_%s=off UPNP_%s=upnp"  KIND_ARGS[symmetric+upnp]="--port-mapping on"
+#   [nat-pmp]="NAT_%s=symmetric V6_%s=off UPNP_%s=natpmp"       KIND_ARGS[nat-pmp]="--port-mapping on"
+# (the matrix uses homes A and B only).
 PENDING="symmetric+upnp nat-pmp"
 
 KINDS=${KINDS:-$ORDER}
