@@ -991,6 +991,7 @@ void Engine::updateSettings(const Settings &settings)
     d->settings.peerSilentLimitMs = settings.peerSilentLimitMs;
     d->settings.downloadDir = settings.downloadDir;
     d->settings.accept = settings.accept;
+    d->settings.acceptFriends = settings.acceptFriends; // new friends: applies to the next request
     if (d->profile) {
         bool save = false;
         if (!settings.displayName.isEmpty() && settings.displayName != d->profile->displayName()) {

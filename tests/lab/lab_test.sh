@@ -539,3 +539,60 @@ lt_v6_pair_check() {
         return 1
     fi
 }
+
+# --- helpers added for issue 11 (friend finder over OpenDHT) -----------------------------
+
+LT_B_ARGS=() # extra arguments of B in lt_dht_oneway
+
+# lt_dht_args: sets LT_DHT_ARGS to --dht for every lab DHT node (LAB_DHT > 0 when the lab went
+# up) plus --dht-local-discovery off, so a CLI uses only the lab's nodes.
+lt_dht_args() {
+    local node
+    LT_DHT_ARGS=()
+    while IFS= read -r node; do
+        [[ -n "$node" ]] && LT_DHT_ARGS+=(--dht "$node")
+    done < <(lab_dht_bootstrap)
+    LT_DHT_ARGS+=(--dht-local-discovery off)
+}
+
+# lt_wait_event NAME JQ_CONDITION SECONDS: waits (bounded) for one event that satisfies the
+# condition; prints it (compact JSON, the first one) and returns 0, or returns 1.
+lt_wait_event() {
+    local name=$1 cond=$2 secs=$3
+    lt_wait_count "$name" "$cond" 1 "$secs" || return 1
+    lt_events "$name" "select($cond)" | head -n 1
+}
+
+# lt_now: seconds since the epoch with milliseconds.
+lt_now() { date +%s.%3N; }
+# lt_since T0: seconds since T0 (from lt_now), one decimal.
+lt_since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
+
+# lt_dht_oneway POLICY [A_EXTRA...]: A on hostA without --peer (accepts new friends by POLICY,
+# writes its code), then B on $LT_B_HOST (default hostB) with --peer @A's code as soon as A
+# wrote it. Both use the lab's DHT nodes (lt_dht_args first). B gives up after 90 s.
+# LT_B_PASTE gets the time B was started (lt_now).
+lt_dht_oneway() {
+    local policy=$1
+    shift
+    lt_cli_start A hostA 41000 "${LT_DHT_ARGS[@]}" --accept-friends "$policy" \
+        --write-code "$LT_TMP/A.code" "$@"
+    if ! lt_wait_file "$LT_TMP/A.code" 30; then
+        lt_fail "A wrote no code within 30 s"
+        lt_dump A
+        return 1
+    fi
+    LT_B_PASTE=$(lt_now)
+    lt_cli_start B "${LT_B_HOST:-hostB}" 42000 "${LT_DHT_ARGS[@]}" --peer "@$LT_TMP/A.code" \
+        --timeout 90 "${LT_B_ARGS[@]}"
+}
+
+# lt_answer_request NAME SECONDS: waits for NAME's `request` event and accepts it with
+# /accept-friend <first 16 hex digits>; prints the request's fingerprint.
+lt_answer_request() {
+    local ev fp
+    ev=$(lt_wait_event "$1" '.event == "request"' "$2") || return 1
+    fp=$(jq -r '.peer' <<<"$ev")
+    lt_cli_say "$1" "/accept-friend ${fp:0:16}"
+    printf '%s\n' "$fp"
+}

@@ -96,6 +96,7 @@ private:
     {
         Settings s;
         s.profileDir = m_dir.filePath(sub);
+        s.dht = false; // the friend finder stays off in every test
         s.port = 0;
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(sub + QStringLiteral("-downloads"));

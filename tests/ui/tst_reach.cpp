@@ -1,6 +1,5 @@
-// What the window says about how a friend is reached and how this computer is reachable: the
-// remote address of a connection (IPv6 in brackets) and the STUN servers that answered. The
-// engine's signals are played by the test, so no network is used.
+// What the window says about how a friend is reached: the remote address of a connection (IPv6
+// in brackets). The engine's signals are played by the test, so no network is used.
 
 #include "engine/node.h"
 #include "identity/peercode.h"
@@ -8,7 +7,6 @@
 #include "statusbanner.h"
 
 #include <QDir>
-#include <QLabel>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -96,30 +94,6 @@ private Q_SLOTS:
             qPrintable(detail));
         QVERIFY2(
             detail.contains(QStringLiteral("directly through both routers")), qPrintable(detail));
-    }
-
-    void thisComputerPanelSaysWhichStunServersAnswered()
-    {
-        Node node;
-        MainWindow window(&node, settingsIn(QStringLiteral("stun")));
-        auto *label = window.findChild<QLabel *>(QStringLiteral("myStunAnswered"));
-        QVERIFY(label);
-        Q_EMIT node.stateChanged(State::Discovering);
-        LocalInfo info = readyInfo();
-        info.publicEndpoint = *Endpoint::parse(u"203.0.113.2:40000");
-        info.publicSource = PublicSource::Stun;
-        info.stunAnswered
-            = { QStringLiteral("stun.nextcloud.com:443"), QStringLiteral("stun.threema.ch:3478") };
-        Q_EMIT node.stateChanged(State::Ready);
-        Q_EMIT node.localInfoReady(info);
-        QCOMPARE(
-            label->text(), QStringLiteral("stun.nextcloud.com:443, stun.threema.ch:3478 answered"));
-
-        info.stunAnswered.clear();
-        info.publicEndpoint.reset();
-        info.publicSource = PublicSource::None;
-        Q_EMIT node.localInfoReady(info);
-        QCOMPARE(label->text(), QStringLiteral("no server answered"));
     }
 
     void ipv4RemoteIsShownPlain()
