@@ -157,6 +157,7 @@ struct Engine::Private
                 localInfo.publicEndpoint = r.publicEndpoint;
                 localInfo.nat = r.nat;
                 localInfo.explanation = r.explanation;
+                localInfo.stunAnswered = stunAnswered(r);
                 updateCode();
                 log(QStringLiteral("public address changed to %1: your code is updated")
                         .arg(now.toString()));
@@ -500,6 +501,17 @@ struct Engine::Private
     void onIncomingRelayed(qintptr fd) { dispatcher->addConnection(fd); }
     QList<Endpoint> relayServers; // the TURN servers our relayed connections come from
 
+    // The STUN servers that answered, as configured ("host:port"), for the window.
+    static QStringList stunAnswered(const DiscoveryResult &r)
+    {
+        QStringList out;
+        for (const StunAnswer &a : r.answers) {
+            if (!out.contains(a.server))
+                out.append(a.server);
+        }
+        return out;
+    }
+
     void onDiscovered(const DiscoveryResult &r)
     {
         discoveryDone = true;
@@ -510,6 +522,7 @@ struct Engine::Private
         localInfo.publicPortGuessed = r.portGuessed;
         localInfo.nat = r.nat;
         localInfo.explanation = r.explanation;
+        localInfo.stunAnswered = stunAnswered(r);
         localInfo.displayName = profile->displayName();
         localInfo.fingerprint = identity->fingerprint();
         applyPortMapping(); // the router may have answered first

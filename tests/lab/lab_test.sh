@@ -491,6 +491,55 @@ lt_shape() {
     done
 }
 
+# --- helpers added for issue 12 (IPv6) ----------------------------------------------------
+
+# The lab's STUN servers over IPv6 (the stun host is dual-stack when the lab has IPv6).
+LT_STUN6_ARGS=(--stun "[$LAB_IP6_STUN1]:$LAB_STUN_PORT" --stun "[$LAB_IP6_STUN2]:$LAB_STUN_PORT")
+
+# lt_v6_lab_up NAT_A NAT_B V6_A V6_B DELAY_MS: a fresh lab with IPv6 firewalls of kind V6_A/V6_B
+# (drop|rst|off) in front of the homes; NAT kind off = the home has no IPv4 service.
+lt_v6_lab_up() {
+    lab_down
+    if ! NAT_A=$1 NAT_B=$2 V6_A=$3 V6_B=$4 DELAY_MS=$5 lab_up; then
+        lt_fail "lab up (NAT_A=$1 NAT_B=$2 V6_A=$3 V6_B=$4 DELAY_MS=$5)"
+        exit 1
+    fi
+    lt_log "lab $LAB_ID up: NAT_A=$1 NAT_B=$2 V6_A=$3 V6_B=$4 DELAY_MS=$5"
+}
+
+# lt_v6_pair_start [TIMEOUT_S]: lt_pair_start with the IPv6 STUN servers as well (A on hostA
+# port 41000, B on hostB port 42000, codes swapped together).
+lt_v6_pair_start() {
+    local timeout=${1:-60}
+    lt_cli_start A hostA 41000 "${LT_STUN6_ARGS[@]}" --write-code "$LT_TMP/A.code" \
+        --peer "@$LT_TMP/B.code" --say "hello from A" --timeout "$timeout" --exit-when-done
+    lt_cli_start B hostB 42000 "${LT_STUN6_ARGS[@]}" --write-code "$LT_TMP/B.code" \
+        --peer "@$LT_TMP/A.code" --say "hello from B" --timeout "$timeout" --exit-when-done
+}
+
+# lt_v6_pair_check A_REMOTE B_REMOTE WAIT_S: both exit 0, both report a direct path to exactly
+# that remote endpoint ("[2001:db8:b::10]:42000"), messages cross both ways. Returns 1 (after
+# dumping output) if a check failed.
+lt_v6_pair_check() {
+    local arem=$1 brem=$2 wait_s=$3 before=$LT_FAIL
+    lt_cli_wait A "$wait_s"
+    lt_cli_wait B 15
+    lt_eq "A exit code" 0 "${LT_RC[A]}"
+    lt_eq "B exit code" 0 "${LT_RC[B]}"
+    lt_eq "A: connected path" direct "$(lt_field A connected .path)"
+    lt_eq "B: connected path" direct "$(lt_field B connected .path)"
+    lt_eq "A: connected to B's IPv6 address" "$arem" "$(lt_field A connected .remote)"
+    lt_eq "B: connected to A's IPv6 address" "$brem" "$(lt_field B connected .remote)"
+    lt_check_message A B "hello from A"
+    lt_check_message B A "hello from B"
+    lt_log "connect time: A $(lt_field A connected .elapsed_ms) ms, B $(lt_field B connected .elapsed_ms) ms"
+    if [[ $LT_FAIL -gt $before ]]; then
+        lt_dump A
+        lt_dump B
+        return 1
+    fi
+}
+
 # --- helpers added for issue 11 (friend finder over OpenDHT) -----------------------------
 
 LT_B_ARGS=() # extra arguments of B in lt_dht_oneway
