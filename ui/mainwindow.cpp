@@ -1875,8 +1875,8 @@ void MainWindow::openSettings()
 bool MainWindow::applySettings(const Settings &chosen)
 {
     // Compared with what is saved, not with this run's command-line choices.
-    const bool discoveryChanged
-        = chosen.stunServers != m_saved.stunServers || chosen.ipEchoUrl != m_saved.ipEchoUrl;
+    const bool discoveryChanged = chosen.stunServers != m_saved.stunServers
+        || chosen.ipEchoUrl != m_saved.ipEchoUrl || chosen.portMapping != m_saved.portMapping;
     const bool finderChanged = chosen.dht != m_saved.dht
         || chosen.dhtBootstrap != m_saved.dhtBootstrap
         || chosen.dhtLocalDiscovery != m_saved.dhtLocalDiscovery;

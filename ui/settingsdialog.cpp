@@ -34,6 +34,8 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     , m_ipEchoEnabled(
           new QCheckBox(tr("&Ask a web service for my public address if STUN finds nothing"), this))
     , m_ipEchoUrl(new QLineEdit(this))
+    , m_portMapping(
+          new QCheckBox(tr("Ask my router to open a p&ort for Punchline (UPnP / NAT-PMP)"), this))
     , m_keepalive(new QSpinBox(this))
     , m_dht(new QCheckBox(
           tr("Use the friend finde&r: friends find you with one code and reconnect by themselves"),
@@ -82,6 +84,10 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     connect(stunDefaults, &QPushButton::clicked, this,
         [this] { m_stun->setPlainText(Settings::defaultStunServers().join(QLatin1Char('\n'))); });
 
+    m_portMapping->setObjectName(QStringLiteral("portMappingEnabled"));
+    m_portMapping->setChecked(current.portMapping);
+    m_portMapping->setToolTip(tr("Lets friends behind strict routers reach you directly. The "
+                                 "port is closed again when Punchline quits."));
     m_ipEchoEnabled->setObjectName(QStringLiteral("ipEchoEnabled"));
     m_ipEchoEnabled->setChecked(!current.ipEchoUrl.isEmpty());
     m_ipEchoUrl->setObjectName(QStringLiteral("ipEchoField"));
@@ -162,6 +168,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     form->addRow(QString(), stunDefaults);
     form->addRow(QString(), m_ipEchoEnabled);
     addRow(tr("IP echo &URL:"), m_ipEchoUrl);
+    form->addRow(QString(), m_portMapping);
     addRow(tr("&Keepalive every:"), m_keepalive);
     form->addRow(QString(), m_dht);
     addRow(tr("Friend finder nod&es:"), m_dhtBootstrap);
@@ -171,8 +178,8 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     form->addRow(QString(), m_closeToTray);
 
     auto *note = new QLabel(
-        tr("Your name and what happens to new friends apply at once. Port, STUN, IP echo and "
-           "friend finder changes apply the next time Punchline starts."),
+        tr("Your name and what happens to new friends apply at once. Port, STUN, IP echo, port "
+           "mapping and friend finder changes apply the next time Punchline starts."),
         this);
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
@@ -312,6 +319,7 @@ void SettingsDialog::accept()
     s.port = m_port->value(); // 0: automatic
     s.stunServers = stun;
     s.ipEchoUrl = ipEcho;
+    s.portMapping = m_portMapping->isChecked();
     s.keepaliveIntervalMs = m_keepalive->value() * 1000;
     s.peerSilentLimitMs = 3 * s.keepaliveIntervalMs;
     s.dht = m_dht->isChecked();

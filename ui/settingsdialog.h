@@ -55,6 +55,7 @@ private:
     QPlainTextEdit *m_stun;
     QCheckBox *m_ipEchoEnabled;
     QLineEdit *m_ipEchoUrl;
+    QCheckBox *m_portMapping;
     QSpinBox *m_keepalive;
     QCheckBox *m_dht;
     QPlainTextEdit *m_dhtBootstrap;
