@@ -336,18 +336,30 @@ struct Engine::Private
         if (fp == identity->fingerprint())
             return;
         if (Friend *f = find(fp)) {
-            // Someone we already know pasted our code again: no question to ask.
+            // Someone we already know pasted our code again: no question to ask. But anyone who
+            // has the code can claim a known fingerprint: a friend the user closed stays closed,
+            // a friend being reached keeps its addresses, and the attempt is bounded like one a
+            // presence record starts (connectFound).
             finder->answer(fp, true);
+            if (f->userClosed() || f->isActive())
+                return;
             f->setTarget(targets, false, QString());
-            if (!f->isActive()) {
-                f->setVia(FoundVia::Dht);
-                f->connectNow();
-            }
+            allDoneEmitted = false;
+            f->connectFound();
             return;
         }
         switch (settings.acceptFriends) {
         case AcceptPolicy::All:
-            acceptRequest(fp, name, targets);
+            if (!makeRoomForAutoAccepted()) {
+                log(QStringLiteral("declined a request to connect from %1: %2 new friends are "
+                                   "being reached already")
+                        .arg(name)
+                        .arg(MaxAutoAccepted));
+                finder->answer(fp, false);
+                return;
+            }
+            autoAccepted.insert(fp);
+            acceptRequest(fp, name, targets, true);
             return;
         case AcceptPolicy::None:
             log(QStringLiteral("declined a request to connect from %1 (new friends: none)")
@@ -363,7 +375,34 @@ struct Engine::Private
         Q_EMIT q->friendRequest(FriendRequest { fp, name, QDateTime::currentDateTimeUtc() });
     }
 
-    void acceptRequest(const QByteArray &fp, const QString &name, const PeerTargets &targets)
+    // Accepting every new friend (--accept-friends all): whoever has the code can make up
+    // fingerprints, so at most MaxAutoAccepted friends accepted that way are being reached at
+    // once (each for at most Friend::FoundAttemptMs), and one whose attempt ended without a
+    // proven connection is forgotten again.
+    static constexpr int MaxAutoAccepted = 4;
+    QSet<QByteArray> autoAccepted; // accepted automatically, not proven yet
+
+    bool makeRoomForAutoAccepted()
+    {
+        const QList<QByteArray> fps(autoAccepted.cbegin(), autoAccepted.cend());
+        for (const QByteArray &fp : fps) {
+            Friend *f = find(fp);
+            const bool proven = knownPeers && knownPeers->find(fp);
+            if (f && f->isActive() && !proven)
+                continue; // still being reached
+            autoAccepted.remove(fp);
+            if (f && !proven) {
+                friends.erase(fp);
+                f->disconnect(q);
+                f->deleteLater();
+                scheduleFriendsChanged();
+            }
+        }
+        return autoAccepted.size() < MaxAutoAccepted;
+    }
+
+    void acceptRequest(
+        const QByteArray &fp, const QString &name, const PeerTargets &targets, bool bounded = false)
     {
         Friend *f = find(fp);
         if (!f) {
@@ -376,7 +415,10 @@ struct Engine::Private
         f->setVia(FoundVia::Dht);
         finder->answer(fp, true);
         allDoneEmitted = false;
-        f->connectNow();
+        if (bounded)
+            f->connectFound();
+        else
+            f->connectNow();
         f->setVia(FoundVia::Dht);
         scheduleFriendsChanged();
         if (invitation.singleUse)

@@ -12,6 +12,7 @@
 #include <QDir>
 #include <QNetworkInterface>
 #include <QSslSocket>
+#include <QTimer>
 
 namespace Punchline {
 
@@ -208,10 +209,21 @@ void Friend::connectFound()
 
 void Friend::retarget()
 {
-    if (m_puncher && m_puncher->isActive() && !m_link && m_proofs.isEmpty()) {
-        log(QStringLiteral("new addresses from the friend finder"));
-        startPunching(m_healing);
+    if (!m_puncher || !m_puncher->isActive() || m_link || !m_proofs.isEmpty())
+        return;
+    if (m_retargeted.isValid() && m_retargeted.elapsed() < RetargetIntervalMs) {
+        if (!m_retargetQueued) {
+            m_retargetQueued = true;
+            QTimer::singleShot(int(RetargetIntervalMs - m_retargeted.elapsed()), this, [this] {
+                m_retargetQueued = false;
+                retarget();
+            });
+        }
+        return;
     }
+    m_retargeted.start();
+    log(QStringLiteral("new addresses from the friend finder"));
+    startPunching(m_healing);
 }
 
 void Friend::refuse(const Error &e)

@@ -86,6 +86,9 @@ public:
     // An attempt the friend finder started (the friend's record says it is online) gives up
     // after this long unless a newer record comes; a user's attempt follows the settings.
     static constexpr int FoundAttemptMs = 60000;
+    // New records restart the attempt at most this often (the latest targets win): a friend
+    // that publishes a record per second or faster does not make us redial everything per record.
+    static constexpr int RetargetIntervalMs = 2000;
     // Relay candidates are dialed this long after the direct ones (direct wins when it can).
     static constexpr int RelayHeadStartMs = 1000;
 
@@ -108,7 +111,8 @@ public:
     void discoveryReady();
     // The friend finder saw the friend online: punch, for at most FoundAttemptMs.
     void connectFound();
-    // New targets arrived while punching: start over with them (keeps healing a heal).
+    // New targets arrived while punching: start over with them (keeps healing a heal), at most
+    // once per RetargetIntervalMs (a later call within it is done at its end, once).
     void retarget();
     // The friend answered our request through the DHT with a refusal (declined, revoked, ...).
     void refuse(const Error &e);
@@ -199,6 +203,8 @@ private:
     QSet<QString> m_reported; // path errors already shown in this attempt
     bool m_doneRequested = false;
     bool m_userClosed = false;
+    QElapsedTimer m_retargeted; // the last retarget()
+    bool m_retargetQueued = false;
     bool m_online = false; // presence from the friend finder
     QDateTime m_presenceSince;
     FoundVia m_via = FoundVia::Paste;

@@ -26,6 +26,8 @@ struct Mailbox
 {
     std::mutex mutex;
     DhtClient *target = nullptr;
+    std::atomic<int> queued { 0 }; // batches posted, not delivered yet
+    std::atomic<int> dropped { 0 }; // values dropped because too many were queued
 };
 
 dht::InfoHash toHash(const QByteArray &key)
@@ -72,10 +74,9 @@ quint16 DhtClient::boundPort() const
 void DhtClient::start(const Options &options)
 {
     stop();
-    {
-        std::lock_guard lock(m_impl->mailbox->mutex);
-        m_impl->mailbox->target = this;
-    }
+    // A new mailbox per run: batches of an earlier run still queued count against their own.
+    m_impl->mailbox = std::make_shared<Mailbox>();
+    m_impl->mailbox->target = this;
     m_impl->options = options;
     m_localOnly = options.bootstrap.isEmpty();
     auto runner = std::make_unique<dht::DhtRunner>();
@@ -187,11 +188,17 @@ bool DhtClient::listen(const QByteArray &key)
             std::lock_guard lock(mailbox->mutex);
             if (!mailbox->target)
                 return false;
+            if (mailbox->queued.load() >= MaxQueuedBatches) {
+                mailbox->dropped += int(values.size());
+                return true;
+            }
+            ++mailbox->queued;
             DhtClient *client = mailbox->target;
             QMetaObject::invokeMethod(
                 client,
-                [client, key, out, expired, dropped] {
-                    client->deliver(key, out, expired, dropped);
+                [client, mailbox, key, out, expired, dropped] {
+                    --mailbox->queued;
+                    client->deliver(key, out, expired, dropped + mailbox->dropped.exchange(0));
                 },
                 Qt::QueuedConnection);
             return true;

@@ -27,6 +27,9 @@ public:
     static constexpr int MaxValueBytes = 1024;
     static constexpr int MaxValuesPerBatch = 64;
     static constexpr int MaxListens = 256;
+    // Batches posted to the network thread and not handled yet: while it is busy, what OpenDHT
+    // hears beyond this is dropped (counted) instead of piling up in its event queue.
+    static constexpr int MaxQueuedBatches = 32;
     // How long without any good node before the finder counts as offline.
     static constexpr int OfflineAfterMs = 8000;
     // At stop(), how long the last puts and OpenDHT's shutdown may take (each).
