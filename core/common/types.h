@@ -56,6 +56,7 @@ enum class ErrorCode {
     TransferRejected, // unsafe name, more bytes than announced, ...
     Canceled,
     StrangerDropped, // connections from strangers were dropped (a summary, not one each)
+    RelayFailed, // a TURN server refused us (credentials, quota) or could not be reached
     Internal,
 };
 QString errorCodeName(ErrorCode c); // "symmetric-nat", ... (stable, used in JSON)
