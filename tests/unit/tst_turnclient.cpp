@@ -4,6 +4,7 @@
 // interface.
 
 #include "reach/turnclient.h"
+#include "reach/turnstore.h"
 #include "stuntestservers.h"
 
 #include <QCryptographicHash>
@@ -158,6 +159,7 @@ private Q_SLOTS:
     void unreachableServerFails();
     void serverKilledIsLost();
     void stopEmitsNothing();
+    void storeIsOwnerOnly();
 
 private:
     std::unique_ptr<TurnServerProcess> startServer(QString *why);
@@ -479,6 +481,40 @@ void TestTurnClient::stopEmitsNothing()
     server->stop();
     QTest::qWait(300);
     QCOMPARE(lost.size() + failed.size(), 0);
+}
+
+void TestTurnClient::storeIsOwnerOnly()
+{
+    QTemporaryDir profile;
+    const QString path = profile.filePath(QString::fromLatin1(TurnStore::FileName));
+    const QStringList servers { QStringLiteral("turn:alice:pw%40x@198.51.100.10:3478"),
+        QStringLiteral("turns:bob:secret@relay.example.org") };
+    Error error;
+    QCOMPARE(TurnStore::load(profile.path(), &error), QStringList()); // none yet
+    QVERIFY2(TurnStore::save(profile.path(), servers, &error), qPrintable(error.message));
+    const QFileDevice::Permissions ownerOnly = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+    QCOMPARE(
+        QFile::permissions(path) & ~(QFileDevice::ReadUser | QFileDevice::WriteUser), ownerOnly);
+    QCOMPARE(TurnStore::load(profile.path(), &error), servers);
+
+    // Someone made it readable for others: loading restricts it again.
+    QVERIFY(QFile::setPermissions(path, ownerOnly | QFileDevice::ReadOther));
+    QCOMPARE(TurnStore::load(profile.path(), &error), servers);
+    QVERIFY(!(QFile::permissions(path) & QFileDevice::ReadOther));
+
+    // A broken entry is left out and named without its password.
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    file.write(R"({"version":1,"servers":["turn:alice:hunter2","turn:a:b@198.51.100.10"]})");
+    file.close();
+    error = {};
+    QCOMPARE(TurnStore::load(profile.path(), &error),
+        QStringList { QStringLiteral("turn:a:b@198.51.100.10") });
+    QVERIFY(error.isError());
+    QVERIFY(!error.message.contains(QLatin1String("hunter2")));
+
+    QVERIFY(TurnStore::save(profile.path(), {}, &error)); // empty: the file goes
+    QVERIFY(!QFile::exists(path));
 }
 
 QTEST_GUILESS_MAIN(TestTurnClient)
