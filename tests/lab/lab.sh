@@ -23,7 +23,8 @@
 # Topology (see README.md):
 #   hostA 192.0.2.10, hostA2 .11 -- [lan 192.0.2.1/26] natA [wan 203.0.113.2/28]
 #        -- 203.0.113.1 inet 203.0.113.17 -- [wan 203.0.113.18/28] natB [lan 192.0.2.65/26] -- hostB .74
-#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (coturn, TCP 3478)
+#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (one coturn each, TCP 3478: STUN,
+#                             and TURN for LAB_TURN_USER with TCP relaying on the same address)
 #   HOMES=3: hostC 192.0.2.138 -- [lan 192.0.2.129/26] natC [wan 203.0.113.34/28] -- 203.0.113.33 inet
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,6 +47,10 @@ LAB_IP_INET_STUN=198.51.100.1
 LAB_IP_STUN1=198.51.100.10
 LAB_IP_STUN2=198.51.100.11
 LAB_STUN_PORT=3478
+# The TURN account on the lab's coturns (long-term credentials, TCP relaying).
+LAB_TURN_USER=friend
+LAB_TURN_PASS=lab-relay-pw
+LAB_TURN_REALM=lab.punchline.test
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 
@@ -207,30 +212,60 @@ _lab_home() {
     _lab_nat "$nat" "$kind"
 }
 
-_lab_start_stun() {
-    local ns
+# One coturn per STUN address (so a test can kill one relay and keep the other): STUN Binding
+# for everyone, TURN with long-term credentials and TCP relaying (RFC 6062) for the lab user,
+# relayed addresses on the same IP as the server. Peers may be any of the lab's documentation
+# ranges. N is 1 (198.51.100.10) or 2 (198.51.100.11).
+_lab_start_turn() {
+    local n=$1 ip ns
+    ip=$LAB_IP_STUN1
+    [[ $n == 2 ]] && ip=$LAB_IP_STUN2
     ns=$(lab_ns stun)
-    # -n: no config file from /etc; STUN only (Binding), TCP+UDP on both addresses.
-    ip netns exec "$ns" turnserver -n --no-cli --stun-only --no-tls --no-dtls \
-        --listening-ip "$LAB_IP_STUN1" --listening-ip "$LAB_IP_STUN2" \
-        --listening-port "$LAB_STUN_PORT" --log-file "$RUN/coturn.log" --simple-log \
-        --no-stdout-log --pidfile "$RUN/coturn.selfpid" --no-software-attribute \
-        --userdb "$RUN/turndb" \
-        </dev/null >"$RUN/coturn.out" 2>&1 &
-    echo $! >"$RUN/coturn.pid"
-    local i ip ok
+    # -n: no config file from /etc.
+    ip netns exec "$ns" turnserver -n --no-cli --no-tls --no-dtls \
+        --listening-ip "$ip" --relay-ip "$ip" --listening-port "$LAB_STUN_PORT" \
+        --lt-cred-mech --realm "$LAB_TURN_REALM" --user "$LAB_TURN_USER:$LAB_TURN_PASS" \
+        --allowed-peer-ip 192.0.2.0-192.0.2.255 --allowed-peer-ip 198.51.100.0-198.51.100.255 \
+        --allowed-peer-ip 203.0.113.0-203.0.113.255 \
+        --log-file "$RUN/coturn$n.log" --simple-log --no-stdout-log \
+        --pidfile "$RUN/coturn$n.selfpid" --no-software-attribute --userdb "$RUN/turndb$n" \
+        </dev/null >"$RUN/coturn$n.out" 2>&1 &
+    local pidfile=$RUN/coturn.pid
+    [[ $n == 2 ]] && pidfile=$RUN/coturn2.pid
+    echo $! >"$pidfile"
+    local i
     for ((i = 0; i < 100; i++)); do
-        ok=1
-        for ip in "$LAB_IP_STUN1" "$LAB_IP_STUN2"; do
-            ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
-                "exec 3<>/dev/tcp/$ip/$LAB_STUN_PORT" 2>/dev/null || ok=0
-        done
-        [[ $ok == 1 ]] && return 0
-        _lab_alive "$(cat "$RUN/coturn.pid")" || break
+        ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
+            "exec 3<>/dev/tcp/$ip/$LAB_STUN_PORT" 2>/dev/null && return 0
+        _lab_alive "$(cat "$pidfile")" || break
         sleep 0.1
     done
-    lab_log "coturn does not accept TCP on both addresses; log: $RUN/coturn.log"
+    lab_log "coturn $n does not accept TCP on $ip; log: $RUN/coturn$n.log"
     return 1
+}
+
+_lab_start_stun() {
+    _lab_start_turn 1 && _lab_start_turn 2
+}
+
+# lab_turn_kill N: kills coturn N (1: 198.51.100.10, 2: .11) at once (SIGKILL: no goodbye to
+# its clients, as a crashed or cut-off relay). lab_turn_start N starts it again.
+lab_turn_kill() {
+    _lab_id || return 1
+    local RUN pidfile pid
+    RUN=$(lab_rundir)
+    pidfile=$RUN/coturn.pid
+    [[ $1 == 2 ]] && pidfile=$RUN/coturn2.pid
+    pid=$(cat "$pidfile" 2>/dev/null)
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    grep -q turnserver "/proc/$pid/cmdline" 2>/dev/null || return 1
+    kill -KILL "$pid"
+}
+lab_turn_start() {
+    _lab_id || return 1
+    local RUN
+    RUN=$(lab_rundir)
+    _lab_start_turn "$1"
 }
 
 _lab_up_body() {
@@ -349,6 +384,7 @@ lab_down() {
     RUN=$(lab_rundir)
     if [[ -d "$RUN" ]]; then
         _lab_stop_pid "$RUN/coturn.pid" turnserver
+        _lab_stop_pid "$RUN/coturn2.pid" turnserver
         for f in "$RUN"/taplink-*.pid; do
             [[ -e "$f" ]] && _lab_stop_pid "$f" taplink
         done
