@@ -43,8 +43,10 @@ QString ConnectionStatus::pathDescription(PathKind path)
         return tr("on the same local network");
     case PathKind::Direct:
         return tr("directly through both routers");
+    case PathKind::Mapped:
+        return tr("directly, through a port your router opened");
     case PathKind::Relay:
-        return tr("through a relay");
+        return tr("through a relay (end-to-end encrypted)");
     }
     return QString();
 }

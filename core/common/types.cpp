@@ -86,6 +86,20 @@ QString errorCodeName(ErrorCode c)
         return QStringLiteral("relay-failed");
     case ErrorCode::Internal:
         return QStringLiteral("internal");
+    case ErrorCode::CodeExpired:
+        return QStringLiteral("code-expired");
+    case ErrorCode::CodeRevoked:
+        return QStringLiteral("code-revoked");
+    case ErrorCode::RequestDeclined:
+        return QStringLiteral("request-declined");
+    case ErrorCode::RendezvousOffline:
+        return QStringLiteral("rendezvous-offline");
+    case ErrorCode::PortMappingFailed:
+        return QStringLiteral("port-mapping-failed");
+    case ErrorCode::RelayFailed:
+        return QStringLiteral("relay-failed");
+    case ErrorCode::BadRecord:
+        return QStringLiteral("bad-record");
     }
     return QStringLiteral("internal");
 }
@@ -97,10 +111,25 @@ QString pathName(PathKind p)
         return QStringLiteral("lan");
     case PathKind::Direct:
         return QStringLiteral("direct");
+    case PathKind::Mapped:
+        return QStringLiteral("mapped");
     case PathKind::Relay:
         return QStringLiteral("relay");
     }
     return QStringLiteral("direct");
+}
+
+QString rendezvousName(Rendezvous r)
+{
+    switch (r) {
+    case Rendezvous::Paste:
+        return QStringLiteral("paste");
+    case Rendezvous::Dht:
+        return QStringLiteral("dht");
+    case Rendezvous::Known:
+        return QStringLiteral("known");
+    }
+    return QStringLiteral("paste");
 }
 
 QString natName(NatKind n)

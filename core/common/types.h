@@ -58,6 +58,14 @@ enum class ErrorCode {
     StrangerDropped, // connections from strangers were dropped (a summary, not one each)
     RelayFailed, // a TURN server refused us (credentials, quota) or could not be reached
     Internal,
+    // Added after 0.x: keep the order above stable (names, not numbers, go into JSON).
+    CodeExpired, // the invitation in the code has expired
+    CodeRevoked, // the friend made a new code: this one no longer works
+    RequestDeclined, // the friend declined our request to connect
+    RendezvousOffline, // no DHT node answers: friends cannot find each other by themselves
+    PortMappingFailed, // the router refused or does not offer port mapping
+    RelayFailed, // a TURN server refused or failed
+    BadRecord, // a DHT value that is not ours, forged, replayed or damaged
 };
 QString errorCodeName(ErrorCode c); // "symmetric-nat", ... (stable, used in JSON)
 
@@ -68,8 +76,29 @@ struct Error
     bool isError() const { return code != ErrorCode::None; }
 };
 
-enum class PathKind { Lan, Direct, Relay };
-QString pathName(PathKind p); // "lan" | "direct" | "relay"
+enum class PathKind { Lan, Direct, Mapped, Relay };
+QString pathName(PathKind p); // "lan" | "direct" | "mapped" | "relay"
+
+// Where to reach a friend, by kind: interface and public (STUN) addresses, endpoints a router
+// mapped for the friend (UPnP / NAT-PMP), and addresses a TURN server relays to the friend. A
+// connection through one of the mapped or relay endpoints reports that path.
+struct PeerTargets
+{
+    QList<Endpoint> direct;
+    QList<Endpoint> mapped;
+    QList<Endpoint> relays;
+
+    bool isEmpty() const { return direct.isEmpty() && mapped.isEmpty() && relays.isEmpty(); }
+    QList<Endpoint> all() const { return direct + mapped + relays; }
+    friend bool operator==(const PeerTargets &a, const PeerTargets &b)
+    {
+        return a.direct == b.direct && a.mapped == b.mapped && a.relays == b.relays;
+    }
+};
+
+// How two friends found each other for the current attempt.
+enum class Rendezvous { Paste, Dht, Known };
+QString rendezvousName(Rendezvous r); // "paste" | "dht" | "known"
 
 enum class NatKind { Unknown, EndpointIndependent, EndpointDependent };
 QString natName(NatKind n); // "unknown" | "endpoint-independent" | "endpoint-dependent"
@@ -90,6 +119,32 @@ struct LocalInfo
     QString code; // this side's Punchline code
     QString displayName;
     QByteArray fingerprint; // SHA-256 of our certificate (32 bytes)
+    // Router port mapping (UPnP IGD / NAT-PMP): the public endpoint, and plain words
+    // ("your router opened port 41002 (UPnP)", "your router does not offer port mapping").
+    std::optional<Endpoint> mappedEndpoint;
+    QString mappingStatus;
+    // TURN relays (RFC 6062): the relayed addresses friends can dial, and plain words.
+    QList<Endpoint> relayEndpoints;
+    QString relayStatus;
+    QStringList stunAnswered; // "host:port" of every STUN server that answered
+    // The code's invitation (one-way paste through the DHT): when it stops working (UTC;
+    // invalid: no invitation, i.e. the friend finder is off).
+    QDateTime codeExpires;
+    bool codeSingleUse = false;
+    // The friend finder (OpenDHT): online (some node answers), with plain words.
+    bool dhtEnabled = false;
+    bool dhtOnline = false;
+    QString dhtStatus;
+};
+
+// Someone holding our code asks to connect (one-way paste, through the DHT). Accept or decline
+// with Node::answerRequest(fingerprint, bool). The fingerprint is what the requester claims; a
+// TLS handshake pinned to it proves it once we connect.
+struct FriendRequest
+{
+    QByteArray fingerprint;
+    QString name; // filtered
+    QDateTime received; // UTC
 };
 
 struct ConnectionInfo
@@ -102,6 +157,7 @@ struct ConnectionInfo
     QByteArray peerFingerprint;
     bool peerPinnedByCode = false; // false: trust on first use (plain addresses)
     bool resumed = false; // true after healing a lost link
+    Rendezvous via = Rendezvous::Paste; // how this attempt found the friend
 };
 
 struct ConnectProgress
@@ -134,6 +190,11 @@ struct FriendInfo
     QDateTime lastSeen; // last time a session with this friend was up (UTC); invalid: never
     bool pinnedByCode = false; // false: accepted on first use from plain addresses
     Error lastError; // why the last attempt or link ended (None if it did not fail)
+    // Presence from the friend's DHT records: online now (a fresh record), and since when it
+    // is online or offline (UTC; invalid: not known).
+    bool online = false;
+    QDateTime presenceSince;
+    Rendezvous via = Rendezvous::Paste; // how the current or last attempt found the friend
 };
 
 enum class TransferDirection { In, Out };
@@ -175,3 +236,4 @@ Q_DECLARE_METATYPE(Punchline::ChatMessage)
 Q_DECLARE_METATYPE(Punchline::TransferInfo)
 Q_DECLARE_METATYPE(Punchline::FriendInfo)
 Q_DECLARE_METATYPE(QList<Punchline::FriendInfo>)
+Q_DECLARE_METATYPE(Punchline::FriendRequest)

@@ -159,8 +159,25 @@ struct Engine::Private
             if (!code.candidates.contains(e))
                 code.candidates.append(e);
         }
+        if (localInfo.mappedEndpoint)
+            code.mapped.append(*localInfo.mappedEndpoint);
+        code.relays = localInfo.relayEndpoints;
         localInfo.code = code.encode();
     }
+
+    // Router port mapping (UPnP IGD / NAT-PMP), once our port is known: fills
+    // localInfo.mappedEndpoint and mappingStatus, then updateCode() and localInfoReady.
+    void startPortMapping() { }
+
+    // TURN relays (RFC 6062) from settings.turnServers, after discovery: fills
+    // localInfo.relayEndpoints and relayStatus, then updateCode() and localInfoReady.
+    void startRelay() { }
+
+    // A relayed data connection (ConnectionBind answered, read byte-exactly so that none of the
+    // friend's bytes sit in a Qt buffer): from here on it is like an accepted connection. Its
+    // remote is our TURN server (in relayServers), so the friend reports path Relay.
+    void onIncomingRelayed(qintptr fd) { dispatcher->addConnection(fd); }
+    QList<Endpoint> relayServers; // the TURN servers our relayed connections come from
 
     void onDiscovered(const DiscoveryResult &r)
     {
@@ -210,6 +227,7 @@ struct Engine::Private
             if (dispatcher)
                 dispatcher->noteStranger(detail);
         };
+        c.isRelayServer = [this](const Endpoint &remote) { return relayServers.contains(remote); };
         c.resolveIdentity
             = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
                   const Puncher::Nomination &how) { return resolveTofu(self, fp, socket, how); };
@@ -425,7 +443,7 @@ void Engine::start(const Settings &settings)
         if (kp.fingerprint == d->identity->fingerprint() || d->find(kp.fingerprint))
             continue;
         Friend *f = d->makeFriend(kp.fingerprint);
-        f->setTarget(kp.candidates, kp.pinnedByCode, kp.name);
+        f->setTarget(PeerTargets { kp.candidates, {}, {} }, kp.pinnedByCode, kp.name);
         f->setLastSeen(kp.lastSeen);
         d->friends[kp.fingerprint] = f;
     }
@@ -451,7 +469,7 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
         // Plain addresses: trust on first use. One such attempt at a time.
         d->dropTofu();
         d->tofu = d->makeFriend({});
-        d->tofu->setTarget(in.addresses, false, {});
+        d->tofu->setTarget(PeerTargets { in.addresses, {}, {} }, false, {});
         d->tofu->connectNow();
         return;
     }
@@ -467,7 +485,7 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
         f = d->makeFriend(fp);
         d->friends[fp] = f;
     }
-    f->setTarget(in.code->candidates, true, in.code->name);
+    f->setTarget(in.code->targets(), true, in.code->name);
     d->allDoneEmitted = false;
     f->connectNow();
     d->scheduleFriendsChanged();

@@ -105,10 +105,14 @@ void Friend::log(const QString &line)
     Q_EMIT logLine(QStringLiteral("[%1] %2").arg(who, line));
 }
 
-void Friend::setTarget(const QList<Endpoint> &candidates, bool pinnedByCode, const QString &name)
+void Friend::setTarget(const PeerTargets &targets, bool pinnedByCode, const QString &name)
 {
-    if (!candidates.isEmpty())
-        m_candidates = candidates;
+    if (!targets.direct.isEmpty())
+        m_targets.direct = targets.direct;
+    if (!targets.mapped.isEmpty())
+        m_targets.mapped = targets.mapped;
+    if (!targets.relays.isEmpty())
+        m_targets.relays = targets.relays;
     m_pinnedByCode = m_pinnedByCode || pinnedByCode;
     if (!name.isEmpty())
         m_name = name;
@@ -189,14 +193,14 @@ void Friend::discoveryReady()
 void Friend::startPunching(bool healing)
 {
     stopPunching();
-    if (m_candidates.isEmpty()) {
+    if (m_targets.isEmpty()) {
         fail({ ErrorCode::BadCode,
             QStringLiteral("no known addresses for this friend: ask for a new code") });
         return;
     }
     Puncher::Config c;
     c.localPort = m_ctx.port;
-    c.candidates = m_candidates;
+    c.candidates = m_targets.all();
     if (healing && m_remote.isValid() && !c.candidates.contains(m_remote))
         c.candidates.prepend(m_remote);
     c.ourFingerprint = m_ctx.identity->fingerprint();
@@ -261,7 +265,7 @@ bool Friend::offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerpr
     if (!fromCandidate) {
         // Trust on first use trusts the addresses the user typed, not whoever calls first.
         const QHostAddress from = normalizedAddress(socket->peerAddress());
-        for (const Endpoint &c : std::as_const(m_candidates))
+        for (const Endpoint &c : m_targets.all())
             fromCandidate = fromCandidate || normalizedAddress(c.address) == from;
     }
     if (!m_puncher || !m_puncher->isActive() || m_link || !fromCandidate) {
@@ -391,7 +395,7 @@ void Friend::attach(QSslSocket *socket, const Puncher::Nomination &how)
     socket->setParent(this);
     m_local = how.local;
     m_remote = how.remote;
-    m_path = onLocalSubnet(how.remote.address) ? PathKind::Lan : PathKind::Direct;
+    m_path = pathFor(how.remote);
     Net::enableKeepAlive(socket->socketDescriptor(), 30, 10, 3);
     Net::setNotSentLowWater(socket->socketDescriptor(), 128 * 1024);
     ensureSession();
@@ -403,6 +407,15 @@ void Friend::attach(QSslSocket *socket, const Puncher::Nomination &how)
     });
     m_session->attachLink(m_link);
     log(QStringLiteral("secure link %1").arg(m_link->describe()));
+}
+
+PathKind Friend::pathFor(const Endpoint &remote) const
+{
+    if (m_targets.relays.contains(remote) || (m_ctx.isRelayServer && m_ctx.isRelayServer(remote)))
+        return PathKind::Relay;
+    if (m_targets.mapped.contains(remote))
+        return PathKind::Mapped;
+    return onLocalSubnet(remote.address) ? PathKind::Lan : PathKind::Direct;
 }
 
 void Friend::onPunchFailed(Error e)
@@ -480,7 +493,7 @@ void Friend::rememberPeer(const QString &peerName)
     KnownPeer kp;
     kp.fingerprint = m_fingerprint;
     kp.name = peerName;
-    kp.candidates = m_candidates;
+    kp.candidates = m_targets.direct;
     // Only an address that answered as this proven friend is remembered for it.
     if (m_remote.isValid() && !kp.candidates.contains(m_remote))
         kp.candidates.prepend(m_remote);

@@ -66,6 +66,8 @@ public:
         std::shared_ptr<TransferBudget> transferBudget; // one per device, shared by every friend
         // Counts something an outsider did into the device's strangers' summary.
         std::function<void(const QString &detail)> noteStranger;
+        // True for the address of one of our TURN servers (a relayed connection arrives from it).
+        std::function<bool(const Endpoint &remote)> isRelayServer;
         // Only for a friend without a fingerprint yet. May call takeProven() on another friend.
         std::function<Resolution(Friend *self, const QByteArray &fingerprint, QSslSocket *socket,
             const Puncher::Nomination &how)>
@@ -79,6 +81,8 @@ public:
     static constexpr int ProofTimeoutMs = 5000;
     // Distinct path errors shown per attempt; more only count in the strangers' summary.
     static constexpr int MaxReports = 16;
+    // Relay candidates are dialed this long after the direct ones (direct wins when it can).
+    static constexpr int RelayHeadStartMs = 1000;
 
     Friend(const Context &context, const QByteArray &fingerprint, QObject *parent = nullptr);
     ~Friend() override;
@@ -90,7 +94,9 @@ public:
 
     // Where to reach the friend (from a code, the known peers or plain addresses) and what to
     // call it until its hello says otherwise.
-    void setTarget(const QList<Endpoint> &candidates, bool pinnedByCode, const QString &name);
+    // Empty lists in targets keep what is known of that kind.
+    void setTarget(const PeerTargets &targets, bool pinnedByCode, const QString &name);
+    const PeerTargets &targets() const { return m_targets; }
     void setLastSeen(const QDateTime &when) { m_lastSeen = when; }
     // Punch now (first contact), or as soon as the engine calls discoveryReady().
     void connectNow();
@@ -145,6 +151,7 @@ private:
     void onPunchFailed(Error e);
     void onSessionUp(const QString &peerName);
     void onLinkLost(const Error &why);
+    PathKind pathFor(const Endpoint &remote) const;
     void reportOnce(const Error &e, const QHostAddress &host);
     void noteStranger(const QString &detail);
     void fail(const Error &e);
@@ -156,7 +163,7 @@ private:
     bool m_healing = false; // the current attempt restores a lost link (Reconnecting)
     bool m_discovered = false; // the engine knows our addresses (and NAT mapping) now
     bool m_wantPunch = false; // waiting for discovery
-    QList<Endpoint> m_candidates;
+    PeerTargets m_targets;
     bool m_pinnedByCode = false;
     QString m_name;
     QDateTime m_lastSeen;

@@ -25,6 +25,7 @@ void registerMetaTypes()
     qRegisterMetaType<TransferInfo>();
     qRegisterMetaType<FriendInfo>();
     qRegisterMetaType<QList<FriendInfo>>();
+    qRegisterMetaType<FriendRequest>();
     qRegisterMetaType<Settings>();
     qRegisterMetaType<Endpoint>();
 }

@@ -10,6 +10,13 @@ QStringList Settings::defaultStunServers()
         QStringLiteral("stun.sipgate.net:3478") };
 }
 
+QStringList Settings::defaultDhtBootstrap()
+{
+    // The public OpenDHT network's bootstrap (the one Jami uses). Users' machines only: tests,
+    // benchmarks and demos pass lab nodes or "none".
+    return { QStringLiteral("bootstrap.jami.net:4222") };
+}
+
 QString Settings::defaultIpEchoUrl()
 {
     return QStringLiteral("https://api.ipify.org");

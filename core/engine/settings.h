@@ -27,9 +27,27 @@ struct Settings
     int reconnectWindowMs = 600000; // how long healing keeps punching before giving up
     QString downloadDir; // received files land here
     AcceptPolicy accept = AcceptPolicy::Ask;
+    // Router port mapping (UPnP IGD, NAT-PMP). Off here; the CLI and the window turn it on for
+    // users (tests never ask a real router).
+    bool portMapping = false;
+    // TURN relays: "turn:USER:PASS@HOST:PORT" or "turns:..." (TLS to the server).
+    QStringList turnServers;
+    // The friend finder (OpenDHT rendezvous). Off here; on for users in the CLI and the window.
+    // dhtBootstrap: "host:port" nodes to join through (empty with dht on: local peer discovery
+    // only, for a LAN without Internet); dhtPort: our UDP port (0: any).
+    bool dht = false;
+    QStringList dhtBootstrap;
+    int dhtPort = 0;
+    // First contacts that arrive through the DHT (someone pasted our code): all, none or ask.
+    AcceptPolicy acceptFriends = AcceptPolicy::Ask;
+    // How long a new code's invitation stays valid (seconds), and whether the first friend to
+    // use it consumes it.
+    int inviteLifetimeSeconds = 24 * 3600;
+    bool inviteSingleUse = false;
 
     static QStringList defaultStunServers(); // public list, for users' machines only
     static QString defaultIpEchoUrl();
+    static QStringList defaultDhtBootstrap(); // OpenDHT's public bootstrap, users' machines only
 };
 
 } // namespace Punchline

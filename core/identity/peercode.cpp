@@ -182,32 +182,48 @@ QString PeerCode::encode() const
     if (fingerprint.size() != FingerprintBytes)
         return QString();
     QByteArray payload;
-    payload.append(char(Version));
+    payload.append(char(PayloadVersion));
     payload.append(fingerprint);
     const QByteArray nameBytes = truncateUtf8(name, MaxNameBytes).toUtf8();
     payload.append(char(nameBytes.size()));
     payload.append(nameBytes);
-    QList<Endpoint> usable;
-    for (const Endpoint &e : candidates) {
-        if (e.isValid() && usable.size() < MaxCandidates)
-            usable.append(e);
-    }
+    QList<std::pair<int, Endpoint>> usable; // kind, endpoint
+    const auto take = [&usable](const QList<Endpoint> &list, int kind, int max) {
+        int n = 0;
+        for (const Endpoint &e : list) {
+            if (e.isValid() && n < max) {
+                usable.append({ kind, e });
+                ++n;
+            }
+        }
+    };
+    take(candidates, 0, MaxCandidates);
+    take(mapped, 1, MaxMapped);
+    take(relays, 2, MaxRelays);
     payload.append(char(usable.size()));
-    for (const Endpoint &e : usable) {
+    for (const auto &[kind, e] : std::as_const(usable)) {
         const QHostAddress a = normalizedAddress(e.address);
         char port[2];
         qToBigEndian<quint16>(e.port, port);
         if (a.protocol() == QAbstractSocket::IPv4Protocol) {
             char v4[4];
             qToBigEndian<quint32>(a.toIPv4Address(), v4);
-            payload.append(char(4));
+            payload.append(char(kind << 4 | 4));
             payload.append(v4, 4);
         } else {
             const Q_IPV6ADDR v6 = a.toIPv6Address();
-            payload.append(char(6));
+            payload.append(char(kind << 4 | 6));
             payload.append(reinterpret_cast<const char *>(v6.c), 16);
         }
         payload.append(port, 2);
+    }
+    const bool invite = hasInvitation();
+    payload.append(char((invite ? 1 : 0) | (invite && inviteSingleUse ? 2 : 0)));
+    if (invite) {
+        payload.append(inviteSecret);
+        char expires[4];
+        qToBigEndian<quint32>(quint32(qBound<qint64>(0, inviteExpires, 0xffffffffLL)), expires);
+        payload.append(expires, 4);
     }
     char crc[4];
     qToBigEndian<quint32>(crc32(payload), crc);
@@ -281,7 +297,8 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
     const auto *p = reinterpret_cast<const quint8 *>(payload.constData());
     const qsizetype n = payload.size();
     qsizetype pos = 0;
-    if (p[pos] != Version) {
+    const int payloadVersion = p[pos];
+    if (payloadVersion != 1 && payloadVersion != PayloadVersion) {
         setError(error, ErrorCode::CodeVersion,
             QStringLiteral("this code comes from a newer version of Punchline: update "
                            "Punchline to connect to this friend"));
@@ -300,12 +317,15 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
     code.name = sanitizeDisplayName(*name, MaxNameBytes);
     pos += nameLength;
     const int count = p[pos++];
-    if (count > MaxCandidates)
+    if (count > (payloadVersion == 1 ? MaxCandidates : MaxCandidates + MaxMapped + MaxRelays))
         return bad(QStringLiteral("too many addresses"));
     for (int i = 0; i < count; ++i) {
         if (pos >= n)
             return bad(QStringLiteral("address list cut short"));
-        const int family = p[pos++];
+        const int kind = payloadVersion == 1 ? 0 : p[pos] >> 4;
+        const int family = p[pos++] & (payloadVersion == 1 ? 0xff : 0x0f);
+        if (kind > 2)
+            return bad(QStringLiteral("unknown address kind"));
         const int addressBytes = family == 4 ? 4 : family == 6 ? 16 : -1;
         if (addressBytes < 0)
             return bad(QStringLiteral("unknown address family"));
@@ -326,7 +346,28 @@ std::optional<PeerCode> PeerCode::decode(QStringView text, Error *error)
         if (e.port == 0 || a.isNull() || a.isMulticast() || a.isBroadcast()
             || a == QHostAddress(QHostAddress::AnyIPv4) || a == QHostAddress(QHostAddress::AnyIPv6))
             return bad(QStringLiteral("an address cannot be used"));
-        code.candidates.append(e);
+        QList<Endpoint> &list = kind == 0 ? code.candidates : kind == 1 ? code.mapped : code.relays;
+        if (list.size() >= (kind == 0 ? MaxCandidates : kind == 1 ? MaxMapped : MaxRelays))
+            return bad(QStringLiteral("too many addresses"));
+        list.append(e);
+    }
+    if (payloadVersion >= 2) {
+        if (pos >= n)
+            return bad(QStringLiteral("cut short before the invitation"));
+        const int flags = p[pos++];
+        if (flags & ~3)
+            return bad(QStringLiteral("unknown flags"));
+        if (flags & 1) {
+            if (pos + InviteSecretBytes + 4 > n)
+                return bad(QStringLiteral("invitation cut short"));
+            code.inviteSecret = payload.mid(pos, InviteSecretBytes);
+            pos += InviteSecretBytes;
+            code.inviteExpires = qFromBigEndian<quint32>(p + pos);
+            pos += 4;
+            code.inviteSingleUse = flags & 2;
+        } else if (flags & 2) {
+            return bad(QStringLiteral("unknown flags"));
+        }
     }
     if (pos != n)
         return bad(QStringLiteral("unexpected data at the end"));

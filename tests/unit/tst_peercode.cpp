@@ -72,6 +72,32 @@ private Q_SLOTS:
         QCOMPARE(e.code, ErrorCode::None);
     }
 
+    void roundTripWithKindsAndInvitation()
+    {
+        PeerCode c;
+        c.name = QStringLiteral("Ada");
+        c.fingerprint = QByteArray(32, '\x42');
+        c.candidates
+            = { *Endpoint::parse(u"203.0.113.5:4000"), *Endpoint::parse(u"10.0.0.2:4000") };
+        c.mapped = { *Endpoint::parse(u"203.0.113.5:41002") };
+        c.relays = { *Endpoint::parse(u"198.51.100.10:50000"),
+            *Endpoint::parse(u"[2001:db8::10]:50001") };
+        c.inviteSecret = QByteArray::fromHex("00112233445566778899aabbccddeeff");
+        c.inviteExpires = 1796000000;
+        c.inviteSingleUse = true;
+        Error e;
+        const auto d = decode(c.encode(), &e);
+        QVERIFY2(d, qPrintable(e.message));
+        QCOMPARE(*d, c);
+        QCOMPARE(d->targets().all().size(), 5);
+        // Extra mapped/relay entries beyond the limits are left out, not an error.
+        c.mapped.append(*Endpoint::parse(u"203.0.113.5:41003"));
+        c.mapped.append(*Endpoint::parse(u"203.0.113.5:41004"));
+        const auto capped = decode(c.encode(), &e);
+        QVERIFY2(capped, qPrintable(e.message));
+        QCOMPARE(capped->mapped.size(), PeerCode::MaxMapped);
+    }
+
     void encodeCapsNameAndCandidates()
     {
         PeerCode c = sampleCode();
@@ -254,10 +280,30 @@ private Q_SLOTS:
         Error e;
         QVERIFY2(decode(craft(okPayload), &e), qPrintable(e.message)); // the crafting is right
 
-        QByteArray v2 = okPayload;
-        v2[0] = 2;
-        QVERIFY(!decode(craft(v2), &e));
+        QByteArray v3 = okPayload;
+        v3[0] = 3;
+        QVERIFY(!decode(craft(v3), &e));
         QCOMPARE(e.code, ErrorCode::CodeVersion);
+
+        // Version 2: kind bits on each address, then flags and the invitation.
+        const QByteArray secret(16, '\x5a');
+        const QByteArray okV2 = QByteArray(1, 2) + fp + QByteArray(1, 0) + QByteArray(1, 3)
+            + QByteArray::fromHex("04cb00710515b3") + QByteArray::fromHex("14cb00710515b4")
+            + QByteArray::fromHex("24c633640a0d96") + QByteArray(1, 3) + secret
+            + QByteArray::fromHex("6a000000");
+        const auto v2 = decode(craft(okV2), &e);
+        QVERIFY2(v2, qPrintable(e.message));
+        QCOMPARE(v2->candidates, QList<Endpoint> { *Endpoint::parse(u"203.0.113.5:5555") });
+        QCOMPARE(v2->mapped, QList<Endpoint> { *Endpoint::parse(u"203.0.113.5:5556") });
+        QCOMPARE(v2->relays, QList<Endpoint> { *Endpoint::parse(u"198.51.100.10:3478") });
+        QCOMPARE(v2->inviteSecret, secret);
+        QCOMPARE(v2->inviteExpires, qint64(0x6a000000));
+        QVERIFY(v2->inviteSingleUse);
+        const QByteArray noInviteV2
+            = QByteArray(1, 2) + fp + QByteArray(1, 0) + QByteArray(1, 0) + QByteArray(1, 0);
+        const auto plain = decode(craft(noInviteV2), &e);
+        QVERIFY2(plain, qPrintable(e.message));
+        QVERIFY(!plain->hasInvitation());
 
         const auto expectBad = [&](const QByteArray &payload, const char *what) {
             Error err;
@@ -265,6 +311,20 @@ private Q_SLOTS:
             QCOMPARE(err.code, ErrorCode::BadCode);
         };
         expectBad(okPayload + "x", "trailing byte");
+        expectBad(okV2 + "x", "v2 trailing byte");
+        expectBad(okV2.left(okV2.size() - 1), "v2 invitation cut short");
+        expectBad(noInviteV2.left(noInviteV2.size() - 1), "v2 without flags");
+        expectBad(QByteArray(1, 2) + fp + QByteArray(1, 0) + QByteArray(1, 0) + QByteArray(1, 4),
+            "v2 unknown flag");
+        expectBad(QByteArray(1, 2) + fp + QByteArray(1, 0) + QByteArray(1, 0) + QByteArray(1, 2),
+            "v2 single use without invitation");
+        expectBad(QByteArray(1, 2) + fp + QByteArray(1, 0) + QByteArray(1, 1)
+                + QByteArray::fromHex("34cb00710515b3") + QByteArray(1, 0),
+            "v2 kind 3");
+        expectBad(QByteArray(1, 2) + fp + QByteArray(1, 0) + QByteArray(1, 3)
+                + QByteArray::fromHex("14cb00710515b3") + QByteArray::fromHex("14cb00710515b4")
+                + QByteArray::fromHex("14cb00710515b5") + QByteArray(1, 0),
+            "v2 three mapped");
         expectBad(
             QByteArray(1, 1) + fp + QByteArray(1, 65) + QByteArray(65, 'n') + QByteArray(1, 0),
             "name too long");
