@@ -82,8 +82,6 @@ QString errorCodeName(ErrorCode c)
         return QStringLiteral("canceled");
     case ErrorCode::StrangerDropped:
         return QStringLiteral("stranger-dropped");
-    case ErrorCode::RelayFailed:
-        return QStringLiteral("relay-failed");
     case ErrorCode::Internal:
         return QStringLiteral("internal");
     case ErrorCode::CodeExpired:

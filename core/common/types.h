@@ -56,7 +56,6 @@ enum class ErrorCode {
     TransferRejected, // unsafe name, more bytes than announced, ...
     Canceled,
     StrangerDropped, // connections from strangers were dropped (a summary, not one each)
-    RelayFailed, // a TURN server refused us (credentials, quota) or could not be reached
     Internal,
     // Added after 0.x: keep the order above stable (names, not numbers, go into JSON).
     CodeExpired, // the invitation in the code has expired
