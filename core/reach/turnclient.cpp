@@ -4,6 +4,7 @@
 #include "net/dialer.h"
 #include "net/nativesocket.h"
 
+#include <QSocketNotifier>
 #include <QSslSocket>
 #include <QTimer>
 #include <QUrl>
@@ -129,7 +130,8 @@ std::optional<TurnServer> parseTurnServer(QStringView text, Error *error)
 struct TurnClient::DataConnection
 {
     Net::Dialer *dialer = nullptr;
-    QSslSocket *socket = nullptr;
+    qintptr fd = -1; // once connected, until handed over or closed
+    QSocketNotifier *readable = nullptr;
     QByteArray connectionId;
     Endpoint peer;
     bool outgoing = false; // from connectTo()
@@ -212,19 +214,8 @@ void TurnClient::closeAll()
     }
     const auto data = m_data;
     m_data.clear();
-    for (DataConnection *d : data) {
-        if (d->dialer) {
-            d->dialer->disconnect(this);
-            d->dialer->abort();
-            d->dialer->deleteLater();
-        }
-        if (d->socket) {
-            d->socket->disconnect(this);
-            d->socket->abort();
-            d->socket->deleteLater();
-        }
-        delete d;
-    }
+    for (DataConnection *d : data)
+        releaseData(d);
 }
 
 void TurnClient::breakDown(const QString &why)
@@ -584,25 +575,20 @@ void TurnClient::onDataConnected(DataConnection *d, qintptr fd)
 {
     d->dialer->deleteLater();
     d->dialer = nullptr;
-    d->socket = new QSslSocket(this);
-    if (!d->socket->setSocketDescriptor(
-            fd, QAbstractSocket::ConnectedState, QIODevice::ReadWrite | QIODevice::Unbuffered)) {
-        Net::closeFd(fd);
-        dropData(d, QStringLiteral("the data connection could not be used"));
-        return;
-    }
-    d->socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    connect(d->socket, &QSslSocket::readyRead, this, [this, d] { onDataReadable(d); });
-    connect(d->socket, &QSslSocket::disconnected, this,
-        [this, d] { dropData(d, QStringLiteral("the server closed the data connection")); });
-    connect(d->socket, &QSslSocket::errorOccurred, this,
-        [this, d](QAbstractSocket::SocketError) { dropData(d, d->socket->errorString()); });
+    d->fd = fd;
     StunMessage bind(StunMessage::Class::Request, TurnMethod::ConnectionBind,
         StunMessage::bindingRequest().transactionId());
     bind.addAttribute(StunAttribute::ConnectionId, d->connectionId);
     addCredentials(&bind);
     d->transactionId = bind.transactionId();
-    d->socket->write(bind.toBytes(false, m_key));
+    const QByteArray bytes = bind.toBytes(false, m_key);
+    // A new connection's send buffer takes these hundred bytes whole.
+    if (Net::sendSome(fd, bytes.constData(), bytes.size()) != bytes.size()) {
+        dropData(d, QStringLiteral("the ConnectionBind request could not be sent"));
+        return;
+    }
+    d->readable = new QSocketNotifier(fd, QSocketNotifier::Read, this);
+    connect(d->readable, &QSocketNotifier::activated, this, [this, d] { onDataReadable(d); });
 }
 
 void TurnClient::onDataReadable(DataConnection *d)
@@ -610,22 +596,30 @@ void TurnClient::onDataReadable(DataConnection *d)
     if (!m_data.contains(d))
         return;
     // Exactly the header, then exactly the announced rest: the bytes after the answer are the
-    // peer's and must stay unread.
-    const qsizetype want = d->answer.size() < StunMessage::headerSize
-        ? StunMessage::headerSize - d->answer.size()
-        : StunMessage::headerSize + qFromBigEndian<quint16>(d->answer.constData() + 2)
-            - d->answer.size();
-    d->answer.append(d->socket->read(want));
-    const StunFrame frame = StunMessage::peekFrame(d->answer);
-    if (frame.status == StunFrame::Status::Invalid) {
-        dropData(d, QStringLiteral("the server's answer is not TURN: %1").arg(frame.reason));
-        return;
-    }
-    if (frame.status == StunFrame::Status::Incomplete) {
-        if (d->socket->bytesAvailable() > 0)
-            QMetaObject::invokeMethod(
-                this, [this, d] { onDataReadable(d); }, Qt::QueuedConnection);
-        return;
+    // peer's and stay in the kernel for whoever runs TLS.
+    for (;;) {
+        const qsizetype want = d->answer.size() < StunMessage::headerSize
+            ? StunMessage::headerSize - d->answer.size()
+            : StunMessage::headerSize + qFromBigEndian<quint16>(d->answer.constData() + 2)
+                - d->answer.size();
+        if (want <= 0)
+            break;
+        char buf[StunMessage::maxSize];
+        const qint64 n = Net::receiveSome(d->fd, buf, qMin<qint64>(want, sizeof buf));
+        if (n < 0) {
+            dropData(d, QStringLiteral("the server closed the data connection"));
+            return;
+        }
+        if (n == 0)
+            return; // the rest comes later
+        d->answer.append(buf, n);
+        const StunFrame frame = StunMessage::peekFrame(d->answer);
+        if (frame.status == StunFrame::Status::Invalid) {
+            dropData(d, QStringLiteral("the server's answer is not TURN: %1").arg(frame.reason));
+            return;
+        }
+        if (frame.status == StunFrame::Status::Complete)
+            break;
     }
     const StunParseResult parsed = StunMessage::parse(d->answer);
     if (!parsed.ok() || parsed.message->transactionId() != d->transactionId
@@ -639,15 +633,33 @@ void TurnClient::onDataReadable(DataConnection *d)
                 .arg(errorText(*parsed.message)));
         return;
     }
-    QSslSocket *socket = d->socket;
+    const qintptr fd = d->fd;
     const Endpoint peer = d->peer;
+    d->fd = -1; // handed over
     m_data.removeOne(d);
-    socket->disconnect(this);
-    socket->setParent(nullptr);
-    delete d;
+    releaseData(d);
     Q_EMIT logLine(QStringLiteral("%1 reached us through TURN server %2")
                        .arg(peer.toString(), m_server.displayName()));
-    Q_EMIT dataConnection(socket, peer);
+    Q_EMIT dataConnection(fd, peer);
+}
+
+void TurnClient::releaseData(DataConnection *d)
+{
+    if (d->dialer) {
+        d->dialer->disconnect(this);
+        d->dialer->abort();
+        d->dialer->deleteLater();
+    }
+    if (d->readable) {
+        d->readable->setEnabled(false);
+        d->readable->disconnect(this);
+        d->readable->deleteLater();
+    }
+    if (d->fd >= 0) {
+        Net::setAbortiveClose(d->fd);
+        Net::closeFd(d->fd);
+    }
+    delete d;
 }
 
 void TurnClient::dropData(DataConnection *d, const QString &why)
@@ -657,22 +669,14 @@ void TurnClient::dropData(DataConnection *d, const QString &why)
     m_data.removeOne(d);
     qCInfo(lcRelay).noquote() << "relayed connection from" << d->peer.toString()
                               << "not set up:" << why;
-    if (d->dialer) {
-        d->dialer->disconnect(this);
-        d->dialer->abort();
-        d->dialer->deleteLater();
-    }
-    if (d->socket) {
-        d->socket->disconnect(this);
-        d->socket->abort();
-        d->socket->deleteLater();
-    }
-    if (d->outgoing)
-        Q_EMIT connectFailed(d->peer,
+    const bool outgoing = d->outgoing;
+    const Endpoint peer = d->peer;
+    releaseData(d);
+    if (outgoing)
+        Q_EMIT connectFailed(peer,
             { ErrorCode::RelayFailed,
                 QStringLiteral("the relayed connection to %1 through %2 failed: %3")
-                    .arg(d->peer.toString(), m_server.displayName(), why) });
-    delete d;
+                    .arg(peer.toString(), m_server.displayName(), why) });
 }
 
 void TurnClient::onTick()

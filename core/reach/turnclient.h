@@ -23,6 +23,7 @@
 #include <optional>
 
 class QSslSocket;
+class QSocketNotifier;
 class QTimer;
 
 namespace Punchline {
@@ -110,10 +111,11 @@ Q_SIGNALS:
     // After allocated(): the control connection broke or a refresh failed; the relayed address
     // is gone. Nothing follows; the owner decides whether to start a new client.
     void lost(const Punchline::Error &error);
-    // A peer's TCP connection through the relay: socket carries the peer's raw byte stream
-    // (plain mode, unbuffered, no parent; the receiver owns it and runs TLS on it). peer is
-    // the peer's address as the relay sees it.
-    void dataConnection(QSslSocket *socket, const Punchline::Endpoint &peer);
+    // A peer's TCP connection through the relay: fd (connected, non-blocking) carries the
+    // peer's raw byte stream from its first byte on (the ConnectionBind answer was read
+    // byte-exactly). The receiver owns fd and wraps it like an accepted connection. peer is the
+    // peer's address as the relay sees it.
+    void dataConnection(qintptr fd, const Punchline::Endpoint &peer);
     // connectTo(peer) did not give a connection.
     void connectFailed(const Punchline::Endpoint &peer, const Punchline::Error &error);
     // Things worth a line in a log (no credentials in them).
@@ -150,6 +152,7 @@ private:
     void onDataConnected(DataConnection *d, qintptr fd);
     void onDataReadable(DataConnection *d);
     void dropData(DataConnection *d, const QString &why);
+    void releaseData(DataConnection *d); // closes what it holds and deletes it
     void onTick();
     // Ends the client: failed() before the allocation, lost() after it.
     void breakDown(const QString &why);
