@@ -200,9 +200,15 @@ void Friend::startPunching(bool healing)
     }
     Puncher::Config c;
     c.localPort = m_ctx.port;
-    c.candidates = m_targets.all();
+    c.candidates = m_targets.direct + m_targets.mapped;
     if (healing && m_remote.isValid() && !c.candidates.contains(m_remote))
         c.candidates.prepend(m_remote);
+    // Relays after a head start: a direct path, when there is one, wins.
+    for (const Endpoint &e : std::as_const(m_targets.relays)) {
+        if (!c.candidates.contains(e))
+            c.laterCandidates.append(e);
+    }
+    c.laterAfterMs = RelayHeadStartMs;
     c.ourFingerprint = m_ctx.identity->fingerprint();
     c.expectedPeerFingerprint = m_fingerprint;
     c.attemptTimeoutMs = m_ctx.settings.attemptTimeoutMs;
@@ -222,9 +228,13 @@ void Friend::startPunching(bool healing)
     connect(m_puncher, &Puncher::nominated, this, &Friend::onNominated);
     connect(m_puncher, &Puncher::failed, this, &Friend::onPunchFailed);
     setState(healing ? State::Reconnecting : State::Connecting);
-    log(QStringLiteral("%1 %2 candidate(s)")
+    log(QStringLiteral("%1 %2 candidate(s)%3")
             .arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
-            .arg(c.candidates.size()));
+            .arg(c.candidates.size())
+            .arg(c.laterCandidates.isEmpty() ? QString()
+                                             : QStringLiteral(", %1 relay(s) after %2 ms")
+                                                   .arg(c.laterCandidates.size())
+                                                   .arg(RelayHeadStartMs)));
     m_puncher->start();
 }
 

@@ -36,6 +36,18 @@ Puncher::Puncher(const Config &config, QObject *parent)
     connect(&m_tick, &QTimer::timeout, this, &Puncher::tick);
     m_deadline.setSingleShot(true);
     connect(&m_deadline, &QTimer::timeout, this, &Puncher::onDeadline);
+    m_later.setSingleShot(true);
+    connect(&m_later, &QTimer::timeout, this, [this] {
+        for (const Endpoint &e : std::as_const(m_config.laterCandidates)) {
+            if (!m_config.candidates.contains(e))
+                m_config.candidates.append(e);
+        }
+        m_config.laterCandidates.clear();
+        m_dialers.resize(m_config.candidates.size());
+        m_lastDial.resize(m_config.candidates.size());
+        if (m_active)
+            tick();
+    });
 }
 
 Puncher::~Puncher()
@@ -51,6 +63,8 @@ void Puncher::start()
     if (m_config.deadlineMs > 0)
         m_deadline.start(m_config.deadlineMs);
     m_tick.start(m_config.retryIntervalMs);
+    if (!m_config.laterCandidates.isEmpty())
+        m_later.start(qMax(0, m_config.laterAfterMs));
     tick(); // the first SYNs go out now, not one interval later
 }
 
@@ -59,6 +73,7 @@ void Puncher::stop()
     m_active = false;
     m_tick.stop();
     m_deadline.stop();
+    m_later.stop();
     abortDialers();
     const auto pending = m_pending;
     m_pending.clear();

@@ -42,6 +42,10 @@ public:
     {
         quint16 localPort = 0;
         QList<Endpoint> candidates;
+        // Dialed only laterAfterMs after start() (TURN relays: direct gets a head start and
+        // wins when it can, as in Tailscale and magic-wormhole).
+        QList<Endpoint> laterCandidates;
+        int laterAfterMs = 0;
         QByteArray ourFingerprint; // 32 bytes
         QByteArray expectedPeerFingerprint; // empty: trust on first use
         int attemptTimeoutMs = 5000;
@@ -119,6 +123,7 @@ private:
     bool m_active = false;
     QTimer m_tick;
     QTimer m_deadline;
+    QTimer m_later; // adds Config::laterCandidates
     QElapsedTimer m_since;
     int m_attempts = 0;
     int m_tickCount = 0;
