@@ -231,6 +231,10 @@ int CliRunner::start(const QStringList &arguments)
 
     s.stunServers = net.stunServers.value_or(Settings::defaultStunServers());
     s.ipEchoUrl = net.ipEchoUrl.value_or(Settings::defaultIpEchoUrl());
+    Error turnError;
+    s.turnServers = turnServersFor(net, s.profileDir, &turnError);
+    if (turnError.isError())
+        human(turnError.message);
     for (const QString &a : p.values(local)) {
         if (QHostAddress(a).isNull()) {
             fail(BadInput,
@@ -323,6 +327,16 @@ int CliRunner::start(const QStringList &arguments)
     return -1;
 }
 
+namespace {
+QJsonArray relaysJson(const LocalInfo &info)
+{
+    QJsonArray out;
+    for (const Endpoint &e : info.relayEndpoints)
+        out.append(e.toString());
+    return out;
+}
+} // namespace
+
 void CliRunner::onLocalInfo(const LocalInfo &info)
 {
     m_localReady = true;
@@ -339,7 +353,10 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
         { QStringLiteral("explanation"), info.explanation },
         { QStringLiteral("name"), info.displayName },
         { QStringLiteral("fingerprint"), QString::fromLatin1(info.fingerprint.toHex()) },
-        { QStringLiteral("code"), info.code } });
+        { QStringLiteral("code"), info.code }, { QStringLiteral("relays"), relaysJson(info) },
+        { QStringLiteral("relay_status"), info.relayStatus } });
+    if (!info.relayStatus.isEmpty())
+        human(QStringLiteral("Relays: %1").arg(info.relayStatus));
     QStringList locals;
     for (const Endpoint &e : info.local)
         locals << e.toString();

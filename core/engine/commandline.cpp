@@ -1,5 +1,7 @@
 #include "commandline.h"
 
+#include "reach/turnclient.h"
+#include "reach/turnstore.h"
 #include "stun/stunclient.h"
 
 #include <QCommandLineParser>
@@ -32,12 +34,16 @@ SharedOptions::SharedOptions()
     , ipEcho(QStringLiteral("ip-echo"),
           tr("IP echo URL used when no STUN server answers (\"none\" disables)."),
           QStringLiteral("URL"))
+    , turn(QStringLiteral("turn"),
+          tr("TURN relay for friends no direct path reaches: turn:USER:PASSWORD@HOST:PORT "
+             "(repeatable; saved in the profile, readable by you only; \"none\" forgets them)."),
+          QStringLiteral("URL"))
 {
 }
 
 QList<QCommandLineOption> SharedOptions::options() const
 {
-    return { profile, port, stun, ipEcho };
+    return { profile, port, stun, ipEcho, turn };
 }
 
 bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const
@@ -95,7 +101,34 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
             out->ipEchoUrl = value;
         }
     }
+    if (parser.isSet(turn)) {
+        QStringList servers;
+        bool none = false;
+        const QStringList values = parser.values(turn);
+        for (const QString &raw : values) {
+            const QString item = raw.trimmed();
+            if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
+                none = true;
+                continue;
+            }
+            Error why;
+            // The sentence never repeats the password; neither does this one.
+            if (!parseTurnServer(item, &why))
+                return bad(QStringLiteral("--turn: %1").arg(why.message));
+            servers << item;
+        }
+        out->turnServers = none ? QStringList {} : servers;
+    }
     return true;
+}
+
+QStringList turnServersFor(const NetworkOptions &options, const QString &profileDir, Error *error)
+{
+    if (options.turnServers) {
+        TurnStore::save(profileDir, *options.turnServers, error);
+        return *options.turnServers;
+    }
+    return TurnStore::load(profileDir, error).value_or(QStringList {});
 }
 
 } // namespace Punchline

@@ -20,7 +20,12 @@ struct NetworkOptions
     std::optional<int> port; // 0: any free port
     std::optional<QStringList> stunServers; // empty list: "none"
     std::optional<QString> ipEchoUrl; // empty: "none"
+    std::optional<QStringList> turnServers; // "turn:USER:PASS@HOST:PORT"; empty list: "none"
 };
+
+// The TURN servers to use: the ones given (then saved in the profile, owner-only, for the next
+// start; "none" clears them), else the profile's. *error gets a problem with the profile's file.
+QStringList turnServersFor(const NetworkOptions &options, const QString &profileDir, Error *error);
 
 class SharedOptions
 {
@@ -29,7 +34,8 @@ public:
     // The options in the order --help lists them.
     QList<QCommandLineOption> options() const;
     // Reads and checks them. --stun is repeatable and takes comma-separated lists too ("none"
-    // turns STUN off); --ip-echo takes an http(s) URL or "none". False with a BadUsage *error
+    // turns STUN off); --ip-echo takes an http(s) URL or "none"; --turn is repeatable
+    // (parseTurnServer(); "none" forgets the profile's). False with a BadUsage *error
     // naming the option and what is wrong.
     bool read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const;
 
@@ -37,6 +43,7 @@ public:
     QCommandLineOption port;
     QCommandLineOption stun;
     QCommandLineOption ipEcho;
+    QCommandLineOption turn;
 };
 
 } // namespace Punchline
