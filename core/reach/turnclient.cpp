@@ -479,25 +479,15 @@ void TurnClient::setPermissions(const QList<QHostAddress> &peers)
 
 void TurnClient::sendPermissions()
 {
-    if (m_phase != Phase::Allocated || m_permissions.isEmpty())
+    if (m_phase != Phase::Allocated)
         return;
-    // One request per family and at most 32 addresses each: a long friend list stays far
-    // below the message size we accept, and a server that refuses one family keeps the other.
-    QList<QHostAddress> left = m_permissions;
-    while (!left.isEmpty()) {
-        const auto family = left.first().protocol();
+    // One request per address: a server refuses a whole request when one of its addresses is
+    // forbidden (coturn's denied-peer-ip, typically the friend's private LAN address), and that
+    // must not cost the friend's public address its permission.
+    for (const QHostAddress &address : std::as_const(m_permissions)) {
         StunMessage request(
             StunMessage::Class::Request, TurnMethod::CreatePermission, placeholderId());
-        int count = 0;
-        for (auto it = left.begin(); it != left.end() && count < 32;) {
-            if (it->protocol() == family) {
-                request.addXorAddress(StunAttribute::XorPeerAddress, { *it, 1 });
-                it = left.erase(it);
-                ++count;
-            } else {
-                ++it;
-            }
-        }
+        request.addXorAddress(StunAttribute::XorPeerAddress, { address, 1 });
         Transaction t;
         t.request = request;
         send(t);

@@ -51,6 +51,8 @@ public:
             QString::number(relayFirst + 30), QStringLiteral("--lt-cred-mech"),
             QStringLiteral("--realm"), testRealm, QStringLiteral("--user"),
             testUser + QLatin1Char(':') + testPassword, QStringLiteral("--allow-loopback-peers"),
+            // A private range denied the way the README suggests to operators.
+            QStringLiteral("--denied-peer-ip"), QStringLiteral("10.0.0.0-10.255.255.255"),
             QStringLiteral("--log-file"), dir + QStringLiteral("/turn.log"),
             QStringLiteral("--simple-log"), QStringLiteral("--no-stdout-log"),
             QStringLiteral("--pidfile"), dir + QStringLiteral("/turn.pid"),
@@ -356,10 +358,17 @@ void TestTurnClient::peerConnectionBecomesADataSocket()
     TurnClient client(server->server(), fastOptions());
     QSignalSpy allocated(&client, &TurnClient::allocated);
     DataRecorder data(&client);
-    client.setPermissions({ QHostAddress::LocalHost });
+    QSignalSpy log(&client, &TurnClient::logLine);
+    // The friend's private address is forbidden on this server; its other address must still
+    // get its permission.
+    client.setPermissions({ QHostAddress(QStringLiteral("10.1.2.3")), QHostAddress::LocalHost });
     client.start();
     QTRY_COMPARE_WITH_TIMEOUT(allocated.size(), 1, 5000);
-    QTest::qWait(200); // the CreatePermission answer
+    // The CreatePermission answers (the refusal is logged).
+    QTRY_VERIFY_WITH_TIMEOUT(!log.isEmpty()
+            && log.last().first().toString().contains(QLatin1String("refused a permission")),
+        3000);
+    QTest::qWait(100);
 
     // The friend without a TURN account: an ordinary TCP connection to the relayed address,
     // which talks at once (the bytes must wait at the server until the bind, then arrive).
