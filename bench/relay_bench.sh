@@ -53,22 +53,24 @@ ticks() { # PID: utime+stime in clock ticks
 HZ=$(getconf CLK_TCK)
 COTURN_PID=$(cat "$(lab_rundir)/coturn.pid")
 
-# run KIND: one transfer; prints "MB/s coturn-cpu-%" (or "fail ...").
+# run KIND N: one transfer on ports 41000+2N / 42000+2N (a new pair each run: the blocked
+# direct attempts of a relayed run leave half-open entries in the NATs' conntrack tables that
+# would hold the same 4-tuples for a while); prints "MB/s coturn-cpu-%" (or "fail ...").
 run() {
-    local kind=$1 a_extra=() c0 c1 ms path
-    lt_reset_clis
+    local kind=$1 n=$2 a_extra=() c0 c1 ms path
+    lt_reset_clis >&2
     mkdir -p "$LT_TMP/dl"
     if [[ $kind == relay ]]; then
         block add || { echo "fail block"; return; }
         a_extra=(--turn "$TURN1")
     fi
     c0=$(ticks "$COTURN_PID")
-    lt_cli_start A hostA 41000 --write-code "$LT_TMP/A.code" --peer "@$LT_TMP/B.code" \
+    lt_cli_start A hostA $((41000 + 2 * n)) --write-code "$LT_TMP/A.code" --peer "@$LT_TMP/B.code" \
         "${a_extra[@]}" --send "$FILE" --timeout 60 --exit-when-done >/dev/null
-    lt_cli_start B hostB 42000 --write-code "$LT_TMP/B.code" --peer "@$LT_TMP/A.code" \
+    lt_cli_start B hostB $((42000 + 2 * n)) --write-code "$LT_TMP/B.code" --peer "@$LT_TMP/A.code" \
         --accept all --download-dir "$LT_TMP/dl" --timeout 60 --exit-when-done >/dev/null
     lt_cli_wait A 900
-    lt_cli_wait B 30
+    lt_cli_wait B 60
     c1=$(ticks "$COTURN_PID")
     [[ $kind == relay ]] && block del
     path=$(lt_field B connected .path)
@@ -84,8 +86,8 @@ run() {
 
 declare -a D=() R=() Q=() C=()
 for ((i = 1; i <= RUNS; i++)); do
-    d=$(run direct)
-    r=$(run relay)
+    d=$(run direct $((2 * i)))
+    r=$(run relay $((2 * i + 1)))
     lt_log "round $i: direct $d, relay $r"
     [[ $d == fail* || $r == fail* ]] && continue
     D+=("${d% *}")
