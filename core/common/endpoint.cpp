@@ -1,6 +1,9 @@
 #include "endpoint.h"
 
 #include <QRegularExpression>
+#include <QtEndian>
+
+#include <cstring>
 
 namespace Punchline {
 
@@ -60,6 +63,56 @@ std::optional<Endpoint> Endpoint::parse(QStringView raw)
     if (address.protocol() == QAbstractSocket::IPv4Protocol && host.count(QLatin1Char('.')) != 3)
         return std::nullopt;
     return Endpoint { normalizedAddress(address), quint16(port) };
+}
+
+void appendEndpointBytes(QByteArray *out, const Endpoint &e)
+{
+    const QHostAddress a = normalizedAddress(e.address);
+    char port[2];
+    qToBigEndian<quint16>(e.port, port);
+    if (a.protocol() == QAbstractSocket::IPv4Protocol) {
+        char v4[4];
+        qToBigEndian<quint32>(a.toIPv4Address(), v4);
+        out->append(char(4));
+        out->append(v4, 4);
+    } else {
+        const Q_IPV6ADDR v6 = a.toIPv6Address();
+        out->append(char(6));
+        out->append(reinterpret_cast<const char *>(v6.c), 16);
+    }
+    out->append(port, 2);
+}
+
+std::optional<Endpoint> readEndpointBytes(QByteArrayView bytes, qsizetype *pos)
+{
+    const qsizetype n = bytes.size();
+    qsizetype at = *pos;
+    if (at < 0 || at >= n)
+        return std::nullopt;
+    const auto *p = reinterpret_cast<const uchar *>(bytes.data());
+    const int family = p[at++];
+    const qsizetype addressBytes = family == 4 ? 4 : family == 6 ? 16 : -1;
+    if (addressBytes < 0 || n - at < addressBytes + 2)
+        return std::nullopt;
+    Endpoint e;
+    if (family == 4) {
+        e.address = QHostAddress(qFromBigEndian<quint32>(p + at));
+    } else {
+        Q_IPV6ADDR v6;
+        memcpy(v6.c, p + at, 16);
+        e.address = normalizedAddress(QHostAddress(v6));
+    }
+    at += addressBytes;
+    e.port = qFromBigEndian<quint16>(p + at);
+    *pos = at + 2;
+    return e;
+}
+
+bool isDialable(const Endpoint &e)
+{
+    const QHostAddress a = normalizedAddress(e.address); // ::ffff:0.0.0.0 is 0.0.0.0
+    return e.port != 0 && !a.isNull() && !a.isMulticast() && !a.isBroadcast()
+        && a != QHostAddress(QHostAddress::AnyIPv4) && a != QHostAddress(QHostAddress::AnyIPv6);
 }
 
 std::optional<QList<Endpoint>> Endpoint::parseList(QStringView text, QString *errorOut)

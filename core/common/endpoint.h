@@ -1,6 +1,8 @@
 #pragma once
 // An IP address and TCP port: what candidates, STUN mappings and connections are made of.
 
+#include <QByteArray>
+#include <QByteArrayView>
 #include <QHostAddress>
 #include <QList>
 #include <QMetaType>
@@ -32,6 +34,16 @@ struct Endpoint
 
 // Normalises an IPv4-mapped IPv6 address (::ffff:a.b.c.d) to plain IPv4.
 QHostAddress normalizedAddress(const QHostAddress &address);
+
+// The binary form of an endpoint (rendezvous records; the same as in a code): u8 family 4|6,
+// 4|16 address bytes (IPv4-mapped IPv6 as IPv4), u16 big-endian port.
+void appendEndpointBytes(QByteArray *out, const Endpoint &e);
+// Reads one endpoint at *pos and moves *pos past it; nullopt (and *pos unchanged) if the bytes
+// are cut short or the family is unknown. Does not judge the address (see isDialable).
+std::optional<Endpoint> readEndpointBytes(QByteArrayView bytes, qsizetype *pos);
+// Whether a peer may ask us to dial it: a port, and an address that is not null, unspecified,
+// multicast or broadcast.
+bool isDialable(const Endpoint &e);
 
 } // namespace Punchline
 

@@ -98,6 +98,8 @@ QString errorCodeName(ErrorCode c)
         return QStringLiteral("relay-failed");
     case ErrorCode::BadRecord:
         return QStringLiteral("bad-record");
+    case ErrorCode::RecordVersion:
+        return QStringLiteral("record-version");
     }
     return QStringLiteral("internal");
 }

@@ -65,6 +65,7 @@ enum class ErrorCode {
     PortMappingFailed, // the router refused or does not offer port mapping
     RelayFailed, // a TURN server refused or failed
     BadRecord, // a DHT value that is not ours, forged, replayed or damaged
+    RecordVersion, // an authentic rendezvous record from a newer Punchline
 };
 QString errorCodeName(ErrorCode c); // "symmetric-nat", ... (stable, used in JSON)
 

@@ -66,7 +66,10 @@ bool write(const QString &path, const QJsonObject &object, Error *error)
     QDir().mkpath(QFileInfo(path).absolutePath());
     QSaveFile file(path);
     const QByteArray data = QJsonDocument(object).toJson(QJsonDocument::Indented);
-    if (!file.open(QIODevice::WriteOnly) || file.write(data) != data.size() || !file.commit()) {
+    // Owner-only: these files hold friends' rendezvous secrets and relay credentials.
+    if (!file.open(QIODevice::WriteOnly)
+        || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
+        || file.write(data) != data.size() || !file.commit()) {
         setError(error, QStringLiteral("cannot save %1: %2").arg(path, file.errorString()));
         return false;
     }

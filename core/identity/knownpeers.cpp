@@ -15,6 +15,7 @@ namespace {
 
 constexpr int MaxPeers = 1000;
 constexpr int FingerprintBytes = 32;
+constexpr int RendezvousBytes = 32;
 constexpr int MaxNameBytes = 64;
 
 QString timeText(const QDateTime &t)
@@ -59,6 +60,13 @@ bool KnownPeers::load(Error *error)
         peer.firstSeen = timeFrom(o.value(QStringLiteral("firstSeen")));
         peer.lastSeen = timeFrom(o.value(QStringLiteral("lastSeen")));
         peer.pinnedByCode = o.value(QStringLiteral("trust")).toString() == QLatin1String("code");
+        const auto secret = [&o](const char *key) {
+            const QByteArray b
+                = QByteArray::fromHex(o.value(QLatin1String(key)).toString().toLatin1());
+            return b.size() == RendezvousBytes ? b : QByteArray();
+        };
+        peer.ourRendezvous = secret("rendezvousOurs");
+        peer.theirRendezvous = secret("rendezvousTheirs");
         m_peers.append(peer);
         if (m_peers.size() >= MaxPeers)
             break;
@@ -75,7 +83,7 @@ bool KnownPeers::save(Error *error) const
         QJsonArray candidates;
         for (const Endpoint &e : peer.candidates)
             candidates.append(e.toString());
-        list.append(QJsonObject {
+        QJsonObject o {
             { QStringLiteral("fingerprint"), QString::fromLatin1(peer.fingerprint.toHex()) },
             { QStringLiteral("name"), peer.name },
             { QStringLiteral("candidates"), candidates },
@@ -83,7 +91,13 @@ bool KnownPeers::save(Error *error) const
             { QStringLiteral("lastSeen"), timeText(peer.lastSeen) },
             { QStringLiteral("trust"),
                 peer.pinnedByCode ? QStringLiteral("code") : QStringLiteral("first-use") },
-        });
+        };
+        if (!peer.ourRendezvous.isEmpty())
+            o.insert(QStringLiteral("rendezvousOurs"), QString::fromLatin1(peer.ourRendezvous.toHex()));
+        if (!peer.theirRendezvous.isEmpty())
+            o.insert(
+                QStringLiteral("rendezvousTheirs"), QString::fromLatin1(peer.theirRendezvous.toHex()));
+        list.append(o);
     }
     return JsonFile::write(m_path,
         QJsonObject { { QStringLiteral("version"), 1 }, { QStringLiteral("peers"), list } }, error);
@@ -126,6 +140,10 @@ void KnownPeers::remember(const KnownPeer &peer)
             merged.candidates = old.candidates;
         if (old.firstSeen.isValid())
             merged.firstSeen = old.firstSeen;
+        if (merged.ourRendezvous.isEmpty())
+            merged.ourRendezvous = old.ourRendezvous;
+        if (merged.theirRendezvous.isEmpty())
+            merged.theirRendezvous = old.theirRendezvous;
         m_peers.removeAt(i);
         break;
     }
@@ -140,6 +158,21 @@ void KnownPeers::remember(const KnownPeer &peer)
     m_peers.prepend(merged);
     while (m_peers.size() > MaxPeers)
         m_peers.removeLast();
+}
+
+bool KnownPeers::setRendezvous(
+    const QByteArray &fingerprint, const QByteArray &ours, const QByteArray &theirs)
+{
+    for (KnownPeer &peer : m_peers) {
+        if (peer.fingerprint != fingerprint)
+            continue;
+        if (ours.size() == RendezvousBytes)
+            peer.ourRendezvous = ours;
+        if (theirs.size() == RendezvousBytes)
+            peer.theirRendezvous = theirs;
+        return true;
+    }
+    return false;
 }
 
 bool KnownPeers::forget(const QByteArray &fingerprint)

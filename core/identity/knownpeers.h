@@ -22,6 +22,10 @@ struct KnownPeer
     QDateTime firstSeen;
     QDateTime lastSeen;
     bool pinnedByCode = false; // false: trust on first use
+    // The friend finder's pair secret is made of one random 32-byte contribution from each side,
+    // exchanged inside the TLS session (never in the DHT). Empty: not made / not received yet.
+    QByteArray ourRendezvous;
+    QByteArray theirRendezvous;
 };
 
 class KnownPeers
@@ -46,6 +50,10 @@ public:
     // name or candidate list keeps the stored one; firstSeen is kept.
     void remember(const KnownPeer &peer);
     bool forget(const QByteArray &fingerprint);
+    // Sets the rendezvous contributions of a known peer (an empty one keeps the stored value)
+    // without touching its order or times. False if the peer is unknown.
+    bool setRendezvous(const QByteArray &fingerprint, const QByteArray &ours,
+        const QByteArray &theirs);
 
 private:
     QString m_path;

@@ -312,6 +312,28 @@ std::optional<QString> decodeProfile(const QByteArray &payload, Error *error)
     return sanitizeDisplayName(name, Limits::DisplayNameBytes);
 }
 
+QByteArray encodeRendezvous(const QByteArray &contribution)
+{
+    QCborMap map;
+    map.insert(QStringLiteral("r"), contribution);
+    return toCbor(map);
+}
+
+std::optional<QByteArray> decodeRendezvous(const QByteArray &payload, Error *error)
+{
+    const auto map = parseMap(payload, "rendezvous", error);
+    if (!map)
+        return std::nullopt;
+    const QCborValue r = map->value(QStringLiteral("r"));
+    if (!r.isByteArray() || r.toByteArray().size() != RendezvousContributionBytes) {
+        if (error)
+            *error = { ErrorCode::ProtocolError,
+                QStringLiteral("the peer sent a malformed rendezvous frame") };
+        return std::nullopt;
+    }
+    return r.toByteArray();
+}
+
 QByteArray encodeBye(const ByeMessage &m)
 {
     QCborMap map;

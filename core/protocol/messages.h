@@ -23,6 +23,8 @@ constexpr quint16 ChatAck = 0x0005;
 constexpr quint16 Done = 0x0006;
 constexpr quint16 Bye = 0x0007;
 constexpr quint16 Profile = 0x0008; // the sender's display name changed (peers without it skip it)
+// The sender's 32-byte contribution to the pair's friend-finder secret (peers without it skip it).
+constexpr quint16 Rendezvous = 0x0009;
 constexpr quint16 SessionFirst = 0x0001;
 constexpr quint16 SessionLast = 0x00FF;
 // Transfer range 0x0100-0x01FF (owned by the transfer module, see session/transferhandler.h).
@@ -99,6 +101,10 @@ bool decodeDone(const QByteArray &payload, Error *error);
 
 // Profile: {name}, the same rules as the hello's name.
 QByteArray encodeProfile(const QString &displayName);
+// Rendezvous: {r: 32 bytes}.
+constexpr int RendezvousContributionBytes = 32;
+QByteArray encodeRendezvous(const QByteArray &contribution);
+std::optional<QByteArray> decodeRendezvous(const QByteArray &payload, Error *error);
 std::optional<QString> decodeProfile(const QByteArray &payload, Error *error);
 
 QByteArray encodeBye(const ByeMessage &m);

@@ -232,6 +232,19 @@ void Session::dispatchFrame(quint16 type, const QByteArray &payload)
     case FrameType::Bye:
         onBye(payload);
         return;
+    case FrameType::Rendezvous: {
+        Error error;
+        const auto contribution = decodeRendezvous(payload, &error);
+        if (!contribution) {
+            protocolError(error.message);
+            return;
+        }
+        if (*contribution != m_peerRendezvous) {
+            m_peerRendezvous = *contribution;
+            Q_EMIT rendezvousReceived(*contribution);
+        }
+        return;
+    }
     case FrameType::Profile: {
         Error error;
         const auto name = decodeProfile(payload, &error);
@@ -301,6 +314,8 @@ void Session::onHello(const QByteArray &payload)
     const QPointer<Session> self(this);
     const QPointer<Link> link = m_link;
     sendPing(); // a first RTT at once
+    if (!m_rendezvous.isEmpty())
+        m_link->sendFrame(FrameType::Rendezvous, encodeRendezvous(m_rendezvous));
     for (const Outgoing &message : std::as_const(m_outbox))
         sendChatFrame(message);
     if (m_transfers) {
@@ -541,6 +556,15 @@ void Session::setDisplayName(const QString &name)
     m_config.displayName = name;
     if (m_established && m_link)
         m_link->sendFrame(FrameType::Profile, encodeProfile(name));
+}
+
+void Session::setRendezvousContribution(const QByteArray &contribution)
+{
+    if (contribution == m_rendezvous)
+        return;
+    m_rendezvous = contribution;
+    if (m_established && m_link && !m_rendezvous.isEmpty())
+        m_link->sendFrame(FrameType::Rendezvous, encodeRendezvous(m_rendezvous));
 }
 
 void Session::sendBye(const QString &reason)

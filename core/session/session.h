@@ -88,6 +88,9 @@ public:
     void setKeepalive(int intervalMs, int silentLimitMs);
     // Used in every later hello, and sent to the peer at once when a session is up (Profile).
     void setDisplayName(const QString &name);
+    // Our contribution to the pair's friend-finder secret: sent on every session that comes up
+    // (and at once if one is up).
+    void setRendezvousContribution(const QByteArray &contribution);
     // Not owned; must outlive the session or be replaced (nullptr) first.
     void setTransferHandler(TransferHandler *handler);
 
@@ -102,6 +105,8 @@ Q_SIGNALS:
     // The peer renamed itself during the session (filtered like the hello's name); at most once
     // a second, with the latest name.
     void peerRenamed(const QString &name);
+    // The peer's contribution to the friend-finder secret, when it differs from the last one.
+    void rendezvousReceived(const QByteArray &contribution);
     void chatReceived(const Punchline::ChatMessage &message);
     void chatDelivered(const QString &id);
     void rttMeasured(int milliseconds);
@@ -145,6 +150,8 @@ private:
     QPointer<Link> m_link;
     const Link *m_attached = nullptr; // identity only (never dereferenced)
     QByteArray m_sessionId;
+    QByteArray m_rendezvous; // ours, sent on every session up
+    QByteArray m_peerRendezvous; // the last one the peer sent
     bool m_established = false;
     int m_version = 0;
     HelloMessage m_peerHello;

@@ -18,7 +18,7 @@ build=$1
 seconds=${2:-60}
 shift
 [ $# -ge 1 ] && shift
-targets=${*:-fuzz_frame fuzz_peercode fuzz_stun fuzz_transfer}
+targets=${*:-fuzz_frame fuzz_peercode fuzz_stun fuzz_transfer fuzz_record}
 case $seconds in ''|*[!0-9]*) usage ;; esac
 
 here=$(cd "$(dirname "$0")" && pwd)

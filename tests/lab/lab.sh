@@ -3,20 +3,23 @@
 # its own network namespace. Usable as a CLI and as a bash library (source it).
 #
 #   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
-#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--id LAB_ID]
+#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--dht N] [--id LAB_ID]
 #   lab.sh down [--id ID]       remove everything this LAB_ID created (idempotent)
 #   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun;
 #                               natC hostC with --homes 3)
 #   lab.sh ns HOST              print the namespace name of HOST
 #   lab.sh status | list
 #   lab.sh stun HOST [SERVER_IP [LOCAL_PORT]]   print the XOR-MAPPED-ADDRESS seen from HOST
+#   lab.sh dht-bootstrap        print the lab's DHT nodes, one ip:port a line (LAB_DHT > 0)
 #
 # Environment (flags win): LAB_ID (namespace prefix, default pl<pid>; needed again for down;
 # exec/ns/stun/status pick the only lab present when unset),
 # NAT_A, NAT_B (default drop), DELAY_MS (default 0: veth; N>0: taplink with N ms each way on
 # each home's WAN link, so host-to-host RTT is about 4*N), SAME_LAN=1 (adds hostA2),
 # LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), HOMES=3 (a third home:
-# natC + hostC behind NAT kind NAT_C, default drop), LAB_BUILD_DIR (where taplink is built,
+# natC + hostC behind NAT kind NAT_C, default drop), LAB_DHT=N (0-5, default 0: N OpenDHT
+# bootstrap nodes, dhtnode on UDP 4222, node 1 alone and the others bootstrapping from it, never
+# from anything outside the lab), LAB_BUILD_DIR (where taplink is built,
 # default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp), LAB_KEEP_RUNDIR=1 (keep
 # logs after down).
 #
@@ -26,6 +29,7 @@
 #   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (one coturn each, TCP 3478: STUN,
 #                             and TURN for LAB_TURN_USER with TCP relaying on the same address)
 #   HOMES=3: hostC 192.0.2.138 -- [lan 192.0.2.129/26] natC [wan 203.0.113.34/28] -- 203.0.113.33 inet
+#   LAB_DHT=N: inet -- dht1 198.51.100.20 ... dhtN 198.51.100.(19+N) (one namespace each, /32)
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -51,6 +55,14 @@ LAB_STUN_PORT=3478
 LAB_TURN_USER=friend
 LAB_TURN_PASS=lab-relay-pw
 LAB_TURN_REALM=lab.punchline.test
+# OpenDHT bootstrap nodes (LAB_DHT=N uses the first N). dhtnode cannot bind one address, so
+# each node has a namespace of its own.
+LAB_IP_DHT1=198.51.100.20
+# shellcheck disable=SC2034 # read through _lab_dht_ip, and by tests
+LAB_IP_DHT2=198.51.100.21 LAB_IP_DHT3=198.51.100.22 LAB_IP_DHT4=198.51.100.23 \
+    LAB_IP_DHT5=198.51.100.24
+LAB_DHT_PORT=4222
+LAB_DHT_MAX=5
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
 
@@ -268,11 +280,74 @@ lab_turn_start() {
     _lab_start_turn "$1"
 }
 
+# _lab_dht_ip K: the address of DHT node K (1-based).
+_lab_dht_ip() {
+    local var="LAB_IP_DHT$1"
+    printf '%s\n' "${!var}"
+}
+
+# N namespaces dht1..dhtN, each with one /32 address on a veth to inet (inet routes the /32 to
+# it, so the stun /24 stays as it is), each running a dhtnode (lab_dht_start).
+_lab_start_dht() {
+    local n=$1 k ns ip inet
+    inet=$(lab_ns inet)
+    for ((k = 1; k <= n; k++)); do
+        ip=$(_lab_dht_ip "$k")
+        _lab_mkns "dht$k"
+        ns=$(lab_ns "dht$k")
+        _lab_link "dht$k" eth0 inet "todht$k" 0
+        ip -n "$ns" addr add "$ip/32" dev eth0
+        ip -n "$ns" route add "$LAB_IP_INET_STUN" dev eth0
+        ip -n "$ns" route add default via "$LAB_IP_INET_STUN" dev eth0
+        ip -n "$inet" route add "$ip/32" dev "todht$k"
+        lab_dht_start "$k"
+    done
+}
+
+# lab_dht_start K: starts DHT node K (again, e.g. after lab_dht_stop) in service mode on UDP
+# 4222, waiting until it listens. Node 1 knows no one; the others bootstrap from node 1 only.
+# Without -b dhtnode contacts no one: the package's /etc/default/dhtnode (bootstrap.ring.cx) is
+# read only by its systemd unit. Log: <run dir>/dhtK.log.
+lab_dht_start() {
+    _lab_id || return 1
+    local k=$1 run ns i
+    run=$(lab_rundir)
+    ns=$(lab_ns "dht$k")
+    local -a bootstrap=()
+    ((k > 1)) && bootstrap=(-b "$LAB_IP_DHT1:$LAB_DHT_PORT")
+    # HOME in the run dir: nothing of the user's is read or written.
+    ip netns exec "$ns" env HOME="$run" dhtnode -s -v -l "$run/dht$k.log" \
+        -p "$LAB_DHT_PORT" "${bootstrap[@]}" </dev/null >"$run/dht$k.out" 2>&1 &
+    echo $! >"$run/dht$k.pid"
+    for ((i = 0; i < 50; i++)); do
+        [[ -n "$(ip netns exec "$ns" ss -Hnul "sport = :$LAB_DHT_PORT")" ]] && return 0
+        _lab_alive "$(cat "$run/dht$k.pid")" || break
+        sleep 0.1
+    done
+    lab_log "dhtnode $k does not listen on UDP $LAB_DHT_PORT; see $run/dht$k.out"
+    return 1
+}
+
+# lab_dht_stop K: stops DHT node K (its namespace stays).
+lab_dht_stop() {
+    _lab_id || return 1
+    _lab_stop_pid "$(lab_rundir)/dht$1.pid" dhtnode
+}
+
 _lab_up_body() {
     set -euo pipefail
     local k nat_a=${NAT_A:-drop} nat_b=${NAT_B:-drop} nat_c=${NAT_C:-drop} homes=${HOMES:-2}
     [[ "${DELAY_MS:-0}" =~ ^[0-9]+$ ]] || { lab_log "DELAY_MS must be a number"; return 1; }
     [[ "$homes" == 2 || "$homes" == 3 ]] || { lab_log "HOMES must be 2 or 3"; return 1; }
+    local dht=${LAB_DHT:-0}
+    if [[ ! "$dht" =~ ^[0-9]$ ]] || ((dht > LAB_DHT_MAX)); then
+        lab_log "LAB_DHT must be 0-$LAB_DHT_MAX"
+        return 1
+    fi
+    if ((dht > 0)) && ! command -v dhtnode >/dev/null; then
+        lab_log "LAB_DHT needs dhtnode (apt-get install dhtnode)"
+        return 1
+    fi
     for k in "$nat_a" "$nat_b" "$nat_c"; do
         case "$k" in drop | rst | symmetric) ;; *)
             lab_log "unknown NAT kind '$k' (drop|rst|symmetric)"
@@ -285,6 +360,7 @@ _lab_up_body() {
         "$nat_a" "$nat_b" "${DELAY_MS:-0}" "${SAME_LAN:-0}" "${LAB_STUN:-1}" "${CT_LIBERAL:-0}" \
         >"$RUN/config"
     if [[ "$homes" == 3 ]]; then printf 'HOMES=3\nNAT_C=%s\n' "$nat_c" >>"$RUN/config"; fi
+    printf 'LAB_DHT=%s\n' "$dht" >>"$RUN/config"
 
     _lab_mkns inet
     _lab_router inet
@@ -305,10 +381,11 @@ _lab_up_body() {
     ip -n "$(lab_ns stun)" route add default via "$LAB_IP_INET_STUN"
     ip -n "$(lab_ns inet)" addr add "$LAB_IP_INET_STUN/24" dev tostun
     if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun; fi
+    if ((dht > 0)); then _lab_start_dht "$dht"; fi
 }
 
 # lab_up: builds the lab for LAB_ID from NAT_A, NAT_B, DELAY_MS, SAME_LAN, LAB_STUN, CT_LIBERAL,
-# HOMES and NAT_C.
+# HOMES, NAT_C and LAB_DHT.
 # On failure everything made so far is removed and it returns 1.
 lab_up() {
     _lab_id || return 1
@@ -328,7 +405,7 @@ lab_up() {
     if ! env LAB_ID="$LAB_ID" RUN="$RUN" NAT_A="${NAT_A:-drop}" NAT_B="${NAT_B:-drop}" \
         CT_LIBERAL="${CT_LIBERAL:-0}" HOMES="${HOMES:-2}" NAT_C="${NAT_C:-drop}" \
         DELAY_MS="${DELAY_MS:-0}" SAME_LAN="${SAME_LAN:-0}" LAB_STUN="${LAB_STUN:-1}" \
-        bash "$LAB_DIR/lab.sh" __up_body; then
+        LAB_DHT="${LAB_DHT:-0}" bash "$LAB_DIR/lab.sh" __up_body; then
         lab_log "up failed; tearing down"
         lab_down
         return 1
@@ -388,11 +465,16 @@ lab_down() {
         for f in "$RUN"/taplink-*.pid; do
             [[ -e "$f" ]] && _lab_stop_pid "$f" taplink
         done
+        for f in "$RUN"/dht[0-9].pid; do
+            [[ -e "$f" ]] && _lab_stop_pid "$f" dhtnode
+        done
     fi
     local -a all=()
     [[ -f "$RUN/namespaces" ]] && mapfile -t all <"$RUN/namespaces"
     # Also the fixed names, in case the run dir was lost.
-    for f in hostA hostA2 natA inet natB hostB natC hostC stun; do all+=("$(lab_ns "$f")"); done
+    for f in hostA hostA2 natA inet natB hostB natC hostC stun dht1 dht2 dht3 dht4 dht5; do
+        all+=("$(lab_ns "$f")")
+    done
     for ns in "${all[@]}"; do
         [[ -e "/run/netns/$ns" ]] || continue
         _lab_kill_ns_pids "$ns"
@@ -445,6 +527,17 @@ lab_stun() {
     return 1
 }
 
+# lab_dht_bootstrap: the lab's DHT nodes as "ip:port" lines (nothing when LAB_DHT=0), for
+# --dht options.
+lab_dht_bootstrap() {
+    _lab_id || return 1
+    local n k
+    n=$(sed -n 's/^LAB_DHT=//p' "$(lab_rundir)/config" 2>/dev/null)
+    for ((k = 1; k <= ${n:-0}; k++)); do
+        printf '%s:%s\n' "$(_lab_dht_ip "$k")" "$LAB_DHT_PORT"
+    done
+}
+
 lab_status() {
     _lab_id || return 1
     local RUN
@@ -470,7 +563,7 @@ _lab_pick_id() {
 }
 
 _lab_usage() {
-    sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 lab_main() {
@@ -488,8 +581,9 @@ lab_main() {
             --same-lan) SAME_LAN=1; shift ;;
             --no-stun) LAB_STUN=0; shift ;;
             --ct-liberal) CT_LIBERAL=1; shift ;;
+            --dht) LAB_DHT=$2; shift 2 ;;
             --id) LAB_ID=$2; shift 2 ;;
-            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=*)
+            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=* | LAB_DHT=*)
                 export "${1?}"
                 shift
                 ;;
@@ -516,6 +610,7 @@ lab_main() {
         ;;
     ns) _lab_pick_id && lab_ns "$1" ;;
     stun) _lab_pick_id && lab_stun "$@" ;;
+    dht-bootstrap) _lab_pick_id && lab_dht_bootstrap ;;
     status) _lab_pick_id && lab_status ;;
     list) compgen -G "${LAB_STATE_ROOT:-/tmp}/punchline-lab.*" | sed 's/.*punchline-lab\.//' || true ;;
     taplink) lab_taplink_bin ;;

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Self-test of the lab itself (no punchline-cli needed): addressing, NAT behaviours, the routed
 # hop, the delay links, coturn, a plain simultaneous open, two labs at once, the third home
-# (HOMES=3: natC + hostC) and teardown.
-# Needs root, iproute2, iptables, socat, coturn, iputils-ping, jq, a C compiler. About 30 s.
+# (HOMES=3: natC + hostC), the DHT bootstrap nodes (LAB_DHT=3: a value put from behind one NAT
+# is read from behind the other, and nothing leaves for an address outside the lab) and teardown.
+# Needs root, iproute2, iptables, socat, coturn, iputils-ping, jq, a C compiler, dhtnode,
+# tcpdump. About 45 s.
 set -u
 source "$(dirname "$0")/lab_test.sh"
 [[ $EUID -eq 0 ]] || { echo "selftest must run as root"; exit 1; }
-for tool in ip iptables socat turnserver ping cc od jq; do
+for tool in ip iptables socat turnserver ping cc od jq dhtnode tcpdump; do
     command -v "$tool" >/dev/null || { echo "missing tool: $tool (see tests/lab/README.md)"; exit 1; }
 done
 
@@ -47,13 +49,13 @@ trap 'cleanup; rm -rf "$TMPD"' EXIT
 
 # ---------------------------------------------------------------------------------------------
 LAB_ID=${IDS[0]}
-lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop"
-if ! NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop lab_up; then
+lt_log "== lab $LAB_ID: NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop LAB_DHT=3"
+if ! NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop LAB_DHT=3 lab_up; then
     lt_fail "lab up"
     lt_finish
 fi
 lt_ok "lab up"
-lt_eq "namespaces (7 + natC, hostC)" 9 "$(ip netns list | grep -c "^$LAB_ID-")"
+lt_eq "namespaces (7 + natC, hostC + dht1..dht3)" 12 "$(ip netns list | grep -c "^$LAB_ID-")"
 
 m1=$(lab_stun hostA "$LAB_IP_STUN1" 40100)
 m2=$(lab_stun hostA "$LAB_IP_STUN2" 40100)
@@ -128,6 +130,61 @@ so_punch hostC $((PORT_SO + 3)) "$LAB_IP_NATA_WAN" $((PORT_SO + 2)) from-C "$TMP
 wait $pa
 lt_eq "simultaneous open A <-> C drop/drop DELAY 0: A got C's line" from-C "$(cat "$TMPD/soAC" 2>/dev/null)"
 lt_eq "simultaneous open A <-> C drop/drop DELAY 0: C got A's line" from-A "$(cat "$TMPD/soCA" 2>/dev/null)"
+
+# --- DHT bootstrap nodes ------------------------------------------------------------------------
+# dht_client HOST NODE_IP COMMAND OUT: a short-lived dhtnode in HOST that bootstraps from one lab
+# node (and from nothing else), runs one command of its shell, and ends 1.5 s later (stdin EOF).
+dht_client() {
+    (echo "$3"; sleep 1.5) | lab_exec "$1" timeout -k 2 20 dhtnode -b "$2:$LAB_DHT_PORT" -p 0 \
+        >"$4" 2>&1
+}
+
+lt_eq "lab_dht_bootstrap lists the three nodes" \
+    "$LAB_IP_DHT1:4222 $LAB_IP_DHT2:4222 $LAB_IP_DHT3:4222 " "$(lab_dht_bootstrap | tr '\n' ' ')"
+for k in 1 2 3; do
+    lt_check "dhtnode $k runs" bash -c "grep -q dhtnode /proc/\$(cat $(lab_rundir)/dht$k.pid)/cmdline"
+done
+for k in 2 3; do
+    lt_check "node $k reached node 1" grep -q "$LAB_IP_DHT1:$LAB_DHT_PORT.*got pong" \
+        "$(lab_rundir)/dht$k.log"
+done
+
+# Everything inet routes (every home's WAN, the stun and DHT links) is captured while node 3
+# restarts, clients come and go, and a dhtnode without -b runs for 3 s: not one packet may
+# be for or from an address outside the lab's three documentation ranges (no DNS, no
+# bootstrap.jami.net or bootstrap.ring.cx).
+pcap="$TMPD/dht.pcap"
+ip netns exec "$(lab_ns inet)" timeout -k 2 60 tcpdump -i any -n -s 128 -U -w "$pcap" \
+    >"$TMPD/tcpdump.out" 2>"$TMPD/tcpdump.err" &
+tcpdump_pid=$!
+for ((i = 0; i < 50; i++)); do grep -qs "listening on" "$TMPD/tcpdump.err" && break; sleep 0.1; done
+lab_dht_stop 3
+lt_check "node 3 restarts" lab_dht_start 3
+key="punchline-lab-selftest-$$"
+value="hello-$RANDOM$RANDOM"
+t0=$(date +%s%N)
+dht_client hostA "$LAB_IP_DHT1" "p $key $value" "$TMPD/dht-put.out"
+ms=$((($(date +%s%N) - t0) / 1000000))
+lt_match "hostA (behind natA) puts a value through node 1 ($ms ms with the client's 1.5 s)" \
+    'Put: success' "$(tr -d '\r' <"$TMPD/dht-put.out")"
+t0=$(date +%s%N)
+dht_client hostB "$LAB_IP_DHT3" "g $key" "$TMPD/dht-get.out"
+ms=$((($(date +%s%N) - t0) / 1000000))
+lt_match "hostB (behind natB) gets it through the restarted node 3 ($ms ms)" \
+    "data\\(text/plain\\):\"$value\"" "$(tr -d '\r' <"$TMPD/dht-get.out")"
+dht_client hostA "$LAB_IP_DHT2" "g $key" "$TMPD/dht-get2.out"
+lt_match "hostA gets it back through node 2" "\"$value\"" "$(tr -d '\r' <"$TMPD/dht-get2.out")"
+(sleep 3) | lab_exec hostA timeout -k 2 10 dhtnode -p 0 >"$TMPD/dht-alone.out" 2>&1
+sleep 1
+kill -INT "$tcpdump_pid" 2>/dev/null
+wait "$tcpdump_pid" 2>/dev/null
+packets=$(tcpdump -r "$pcap" -n -q 2>/dev/null)
+lt_check "the capture holds DHT traffic from natA's WAN address ($(wc -l <<<"$packets") packets)" \
+    grep -q "IP $LAB_IP_NATA_WAN\.[0-9]* > $LAB_IP_DHT1\.$LAB_DHT_PORT: UDP" <<<"$packets"
+outside=$(grep -oE '([0-9]{1,3}\.){3}[0-9]{1,3}' <<<"$packets" | sort -u |
+    grep -vE '^(192\.0\.2|198\.51\.100|203\.0\.113)\.' || true)
+lt_eq "no packet for or from an address outside the lab" "" "$outside"
+lt_eq "no name was looked up (no DNS)" "" "$(grep -E '\.53: |jami|ring\.cx' <<<"$packets" || true)"
 
 # ---------------------------------------------------------------------------------------------
 LAB_ID=${IDS[1]}
