@@ -70,7 +70,7 @@ start_a() {
         >"$LT_TMP/A.cmd"
     LT_T0[A]=$(date +%s.%N)
     ip netns exec "$(lab_ns "$host")" timeout -k 5 600 "$PUNCHLINE_CLI" --profile "$LT_TMP/A/profile" \
-        --name A --port "$port" "${LT_STUN_ARGS[@]}" --json "$@" \
+        --name A --port "$port" "${LT_STUN_ARGS[@]}" --dht none --json "$@" \
         <"$LT_TMP/A.in" >"$LT_TMP/A.pipe" 2>"$LT_TMP/A.err" &
     LT_PID[A]=$!
     exec {A_OUT}<"$LT_TMP/A.pipe"

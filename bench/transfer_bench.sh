@@ -193,7 +193,7 @@ start_timed() {
         >"$LT_TMP/$name.cmd"
     ip netns exec "$(lab_ns "$host")" timeout -k 5 900 /usr/bin/time -f '%M %U %S' -o "$LT_TMP/$name.rss" \
         "$PUNCHLINE_CLI" --profile "$LT_TMP/$name/profile" --name "$name" --port "$port" \
-        "${LT_STUN_ARGS[@]}" --json "$@" </dev/null >"$LT_TMP/$name.out" 2>"$LT_TMP/$name.err" &
+        "${LT_STUN_ARGS[@]}" --dht none --json "$@" </dev/null >"$LT_TMP/$name.out" 2>"$LT_TMP/$name.err" &
     LT_PID[$name]=$!
     LT_T0[$name]=$EPOCHREALTIME
 }

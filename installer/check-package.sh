@@ -180,7 +180,7 @@ T=$WORK/chat
 mkdir -p "$T"
 peer() { # peer ME OTHER NAME
     timeout --kill-after=5 90 /usr/bin/punchline-cli --profile "$T/$1" --name "$3" --port 0 \
-        --stun none --ip-echo none --write-code "$T/$1.code" --peer "@$T/$2.code" \
+        --stun none --ip-echo none --dht none --write-code "$T/$1.code" --peer "@$T/$2.code" \
         --say "hello-from-$1" --exit-when-done --timeout 30 --json \
         </dev/null >"$T/$1.out" 2>"$T/$1.err"
 }

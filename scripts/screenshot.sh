@@ -34,8 +34,8 @@ if [ "$scene" = all ]; then
 fi
 case $scene in
     demo) args="--demo" ;;
-    first-start) args="--stun none --ip-echo none --port 0 --profile" ;; # + a new profile folder
-    chat|offer|transfer|failed) args="--demo-scene $scene --stun none --ip-echo none" ;;
+    first-start) args="--stun none --ip-echo none --dht none --port 0 --profile" ;; # + a new profile folder
+    chat|offer|transfer|failed) args="--demo-scene $scene --stun none --ip-echo none --dht none" ;;
     *) echo "screenshot.sh: unknown SCENE $scene" >&2; exit 2 ;;
 esac
 case $scene in

@@ -29,6 +29,7 @@ int exitCodeFor(ErrorCode code)
     case ErrorCode::BadCode:
     case ErrorCode::CodeChecksum:
     case ErrorCode::CodeVersion:
+    case ErrorCode::CodeExpired:
         return CliRunner::BadInput;
     case ErrorCode::ConnectTimeout:
     case ErrorCode::ReconnectTimeout:
@@ -78,6 +79,37 @@ CliRunner::CliRunner(QObject *parent)
         emitEvent(withPeer(
             { { QStringLiteral("event"), QStringLiteral("rtt") }, { QStringLiteral("ms"), ms } },
             peer));
+    });
+    connect(&m_node, &Node::friendRequest, this, [this](const FriendRequest &r) {
+        emitEvent({ { QStringLiteral("event"), QStringLiteral("request") },
+            { QStringLiteral("peer"), QString::fromLatin1(r.fingerprint.toHex()) },
+            { QStringLiteral("name"), r.name } });
+        human(QStringLiteral("%1 wants to connect (fingerprint %2): /accept-friend %3 or "
+                             "/decline-friend %3")
+                  .arg(toSingleLine(r.name), QString::fromLatin1(r.fingerprint.toHex()),
+                      QString::fromLatin1(r.fingerprint.toHex().left(16))));
+        m_requests.insert(r.fingerprint);
+    });
+    connect(&m_node, &Node::friendsChanged, this, [this](const QList<FriendInfo> &list) {
+        for (const FriendInfo &fi : list) {
+            FriendSeen &f = m_friends[fi.fingerprint];
+            if (f.name.isEmpty())
+                f.name = fi.name;
+            if (f.presenceKnown && f.online == fi.online)
+                continue;
+            if (!f.presenceKnown && !fi.online && !fi.presenceSince.isValid())
+                continue; // nothing known yet
+            f.presenceKnown = true;
+            f.online = fi.online;
+            emitEvent(withPeer(
+                { { QStringLiteral("event"), QStringLiteral("presence") },
+                    { QStringLiteral("online"), fi.online },
+                    { QStringLiteral("since"), fi.presenceSince.toString(Qt::ISODateWithMs) } },
+                fi.fingerprint));
+            human(QStringLiteral("%1 is %2")
+                      .arg(who(fi.fingerprint),
+                          fi.online ? QStringLiteral("online") : QStringLiteral("offline")));
+        }
     });
     connect(&m_node, &Node::allDone, this, [this] {
         if (m_exitWhenDone)
@@ -231,6 +263,12 @@ int CliRunner::start(const QStringList &arguments)
 
     s.stunServers = net.stunServers.value_or(Settings::defaultStunServers());
     s.ipEchoUrl = net.ipEchoUrl.value_or(Settings::defaultIpEchoUrl());
+    // The friend finder is on for users, with the public bootstrap and LAN discovery; tests pass
+    // --dht none or lab nodes (and --dht-local-discovery off outside a lab namespace).
+    s.dht = true;
+    s.dhtBootstrap = Settings::defaultDhtBootstrap();
+    s.dhtLocalDiscovery = true;
+    net.applyTo(&s);
     Error turnError;
     s.turnServers = turnServersFor(net, s.profileDir, &turnError);
     if (turnError.isError())
@@ -353,10 +391,26 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
         { QStringLiteral("explanation"), info.explanation },
         { QStringLiteral("name"), info.displayName },
         { QStringLiteral("fingerprint"), QString::fromLatin1(info.fingerprint.toHex()) },
-        { QStringLiteral("code"), info.code }, { QStringLiteral("relays"), relaysJson(info) },
+        { QStringLiteral("code"), info.code },
+        { QStringLiteral("code_expires"),
+            info.codeExpires.isValid() ? QJsonValue(info.codeExpires.toString(Qt::ISODate))
+                                       : QJsonValue() },
+        { QStringLiteral("dht"),
+            QJsonObject { { QStringLiteral("enabled"), info.dhtEnabled },
+                { QStringLiteral("online"), info.dhtOnline },
+                { QStringLiteral("status"), info.dhtStatus } } },
+        { QStringLiteral("relays"), relaysJson(info) },
         { QStringLiteral("relay_status"), info.relayStatus } });
     if (!info.relayStatus.isEmpty())
         human(QStringLiteral("Relays: %1").arg(info.relayStatus));
+    if (info.dhtEnabled && (info.dhtOnline != m_dhtOnline || info.dhtStatus != m_dhtStatus)) {
+        m_dhtOnline = info.dhtOnline;
+        m_dhtStatus = info.dhtStatus;
+        emitEvent({ { QStringLiteral("event"), QStringLiteral("dht") },
+            { QStringLiteral("online"), info.dhtOnline },
+            { QStringLiteral("status"), info.dhtStatus } });
+        human(info.dhtStatus);
+    }
     QStringList locals;
     for (const Endpoint &e : info.local)
         locals << e.toString();
@@ -482,7 +536,8 @@ void CliRunner::onConnected(const QByteArray &peer, const ConnectionInfo &info)
                            { QStringLiteral("peer_fingerprint"),
                                QString::fromLatin1(info.peerFingerprint.toHex()) },
                            { QStringLiteral("pinned"), info.peerPinnedByCode },
-                           { QStringLiteral("resumed"), info.resumed } },
+                           { QStringLiteral("resumed"), info.resumed },
+                           { QStringLiteral("via"), foundViaName(info.via) } },
         peer));
     human(QStringLiteral("Connected to %1 (%2, %3 -> %4) in %5 ms%6")
               .arg(who(peer), pathName(info.path), info.local.toString(), info.remote.toString())
@@ -527,7 +582,7 @@ void CliRunner::onError(const QByteArray &peer, const Error &error)
     // to another program) is shown but never decides this run's exit code.
     const bool outsider = error.code == ErrorCode::StrangerDropped
         || error.code == ErrorCode::PeerIdentityMismatch || error.code == ErrorCode::NotPunchline
-        || error.code == ErrorCode::TlsError;
+        || error.code == ErrorCode::TlsError || error.code == ErrorCode::RendezvousOffline;
     if (!outsider) {
         // An empty fingerprint is the device, or the trust-on-first-use attempt (both, then).
         if (peer.isEmpty())
@@ -549,6 +604,7 @@ void CliRunner::onError(const QByteArray &peer, const Error &error)
     case ErrorCode::BadCode:
     case ErrorCode::CodeChecksum:
     case ErrorCode::CodeVersion:
+    case ErrorCode::CodeExpired:
     case ErrorCode::ConnectedToSelf:
         // A problem of this run itself (not of one friend's connection): nothing to wait for.
         if (peer.isEmpty())
@@ -705,6 +761,31 @@ QList<QByteArray> CliRunner::matchFriends(const QString &peer) const
 
 void CliRunner::handleInputLine(const QString &line)
 {
+    if (line.startsWith(QLatin1String("/accept-friend "))
+        || line.startsWith(QLatin1String("/decline-friend "))) {
+        const bool yes = line.startsWith(QLatin1String("/accept-friend "));
+        const QByteArray prefix = line.section(QLatin1Char(' '), 1).trimmed().toLower().toLatin1();
+        QList<QByteArray> match;
+        for (const QByteArray &fp : std::as_const(m_requests)) {
+            if (prefix.size() >= 8 && fp.toHex().startsWith(prefix))
+                match.append(fp);
+        }
+        if (match.size() != 1) {
+            onError({},
+                { ErrorCode::BadUsage,
+                    QStringLiteral("no single request matches \"%1\" (give at least 8 hex digits "
+                                   "of the fingerprint)")
+                        .arg(QString::fromLatin1(prefix)) });
+            return;
+        }
+        m_requests.remove(match.first());
+        m_node.answerRequest(match.first(), yes);
+        return;
+    }
+    if (line.trimmed() == QLatin1String("/new-code")) {
+        m_node.newCode();
+        return;
+    }
     if (line.startsWith(QLatin1String("/accept ")) || line.startsWith(QLatin1String("/decline "))) {
         const bool yes = line.startsWith(QLatin1String("/accept "));
         const QString id = line.section(QLatin1Char(' '), 1).trimmed();

@@ -39,12 +39,17 @@ private:
         bool given = false;
     };
     // What this run knows of one friend (by fingerprint hex).
+    QSet<QByteArray> m_requests; // friend requests not answered yet
+    bool m_dhtOnline = false;
+    QString m_dhtStatus;
     struct FriendSeen
     {
         QString name;
         State state = State::Idle;
         bool connectedOnce = false;
         Error lastError; // its own (not an outsider's): decides the exit code if it fails
+        bool online = false; // presence, as last reported
+        bool presenceKnown = false;
     };
     // --say-to / --send-to: PEER=VALUE, for the friend whose fingerprint starts with PEER (hex,
     // at least 8 digits) or whose name is PEER.

@@ -119,14 +119,14 @@ QString pathName(PathKind p)
     return QStringLiteral("direct");
 }
 
-QString rendezvousName(Rendezvous r)
+QString foundViaName(FoundVia r)
 {
     switch (r) {
-    case Rendezvous::Paste:
+    case FoundVia::Paste:
         return QStringLiteral("paste");
-    case Rendezvous::Dht:
+    case FoundVia::Dht:
         return QStringLiteral("dht");
-    case Rendezvous::Known:
+    case FoundVia::Known:
         return QStringLiteral("known");
     }
     return QStringLiteral("paste");

@@ -97,8 +97,8 @@ struct PeerTargets
 };
 
 // How two friends found each other for the current attempt.
-enum class Rendezvous { Paste, Dht, Known };
-QString rendezvousName(Rendezvous r); // "paste" | "dht" | "known"
+enum class FoundVia { Paste, Dht, Known };
+QString foundViaName(FoundVia v); // "paste" | "dht" | "known"
 
 enum class NatKind { Unknown, EndpointIndependent, EndpointDependent };
 QString natName(NatKind n); // "unknown" | "endpoint-independent" | "endpoint-dependent"
@@ -157,7 +157,7 @@ struct ConnectionInfo
     QByteArray peerFingerprint;
     bool peerPinnedByCode = false; // false: trust on first use (plain addresses)
     bool resumed = false; // true after healing a lost link
-    Rendezvous via = Rendezvous::Paste; // how this attempt found the friend
+    FoundVia via = FoundVia::Paste; // how this attempt found the friend
 };
 
 struct ConnectProgress
@@ -194,7 +194,7 @@ struct FriendInfo
     // is online or offline (UTC; invalid: not known).
     bool online = false;
     QDateTime presenceSince;
-    Rendezvous via = Rendezvous::Paste; // how the current or last attempt found the friend
+    FoundVia via = FoundVia::Paste; // how the current or last attempt found the friend
 };
 
 enum class TransferDirection { In, Out };

@@ -1,5 +1,7 @@
 #include "commandline.h"
 
+#include "common/hostport.h"
+#include "engine/settings.h"
 #include "reach/turnclient.h"
 #include "reach/turnstore.h"
 #include "stun/stunclient.h"
@@ -38,12 +40,57 @@ SharedOptions::SharedOptions()
           tr("TURN relay for friends no direct path reaches: turn:USER:PASSWORD@HOST:PORT "
              "(repeatable; saved in the profile, readable by you only; \"none\" forgets them)."),
           QStringLiteral("URL"))
+    , dht(QStringLiteral("dht"),
+          tr("Friend finder: OpenDHT bootstrap node host:port (repeatable or comma separated; "
+             "\"lan\": only nodes on this network; \"none\": off, paste both codes; default: "
+             "bootstrap.jami.net:4222)."),
+          QStringLiteral("HOST:PORT"))
+    , dhtPort(QStringLiteral("dht-port"), tr("UDP port of the friend finder (0 = any)."),
+          QStringLiteral("N"))
+    , dhtLocalDiscovery(QStringLiteral("dht-local-discovery"),
+          tr("Find friend-finder nodes on the local network by multicast: on or off (default on)."),
+          QStringLiteral("on|off"))
+    , acceptFriends(QStringLiteral("accept-friends"),
+          tr("Someone who has your code asks to connect: all, none or ask (default ask)."),
+          QStringLiteral("POLICY"))
+    , inviteLifetime(QStringLiteral("invite-lifetime"),
+          tr("How long a new code stays valid, in seconds (default 86400)."),
+          QStringLiteral("SECONDS"))
+    , inviteSingleUse(QStringLiteral("invite-single-use"),
+          tr("A new code works for the first friend who uses it only."))
 {
+}
+
+void NetworkOptions::applyTo(Settings *s) const
+{
+    if (profileDir)
+        s->profileDir = *profileDir;
+    if (port)
+        s->port = *port;
+    if (stunServers)
+        s->stunServers = *stunServers;
+    if (ipEchoUrl)
+        s->ipEchoUrl = *ipEchoUrl;
+    if (dht)
+        s->dht = *dht;
+    if (dhtBootstrap)
+        s->dhtBootstrap = *dhtBootstrap;
+    if (dhtPort)
+        s->dhtPort = *dhtPort;
+    if (dhtLocalDiscovery)
+        s->dhtLocalDiscovery = *dhtLocalDiscovery;
+    if (acceptFriends)
+        s->acceptFriends = *acceptFriends;
+    if (inviteLifetimeSeconds)
+        s->inviteLifetimeSeconds = *inviteLifetimeSeconds;
+    if (inviteSingleUse)
+        s->inviteSingleUse = *inviteSingleUse;
 }
 
 QList<QCommandLineOption> SharedOptions::options() const
 {
-    return { profile, port, stun, ipEcho, turn };
+    return { profile, port, stun, ipEcho, turn, dht, dhtPort, dhtLocalDiscovery, acceptFriends,
+        inviteLifetime, inviteSingleUse };
 }
 
 bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const
@@ -119,6 +166,73 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
         }
         out->turnServers = none ? QStringList {} : servers;
     }
+    if (parser.isSet(dht)) {
+        QStringList nodes;
+        bool none = false;
+        bool lan = false;
+        const QStringList values = parser.values(dht);
+        for (const QString &value : values) {
+            const QStringList items = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
+            for (const QString &raw : items) {
+                const QString item = raw.trimmed();
+                if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
+                    none = true;
+                    continue;
+                }
+                if (item.compare(QLatin1String("lan"), Qt::CaseInsensitive) == 0) {
+                    lan = true;
+                    continue;
+                }
+                QString why;
+                if (!parseHostPort(item, 4222, &why))
+                    return bad(QStringLiteral("--dht \"%1\" is not a DHT node: %2").arg(item, why));
+                nodes << item;
+            }
+        }
+        if (none && (lan || !nodes.isEmpty()))
+            return bad(QStringLiteral("--dht none cannot be combined with nodes or \"lan\""));
+        out->dht = !none;
+        out->dhtBootstrap = nodes;
+        if (lan && !parser.isSet(dhtLocalDiscovery))
+            out->dhtLocalDiscovery = true;
+    }
+    if (parser.isSet(dhtPort)) {
+        bool ok = false;
+        const int value = parser.value(dhtPort).trimmed().toInt(&ok);
+        if (!ok || value < 0 || value > 65535)
+            return bad(QStringLiteral("--dht-port needs a number from 0 to 65535, got \"%1\"")
+                           .arg(parser.value(dhtPort)));
+        out->dhtPort = value;
+    }
+    if (parser.isSet(dhtLocalDiscovery)) {
+        const QString v = parser.value(dhtLocalDiscovery).trimmed().toLower();
+        if (v != QLatin1String("on") && v != QLatin1String("off"))
+            return bad(QStringLiteral("--dht-local-discovery takes on or off, got \"%1\"").arg(v));
+        out->dhtLocalDiscovery = v == QLatin1String("on");
+    }
+    if (parser.isSet(acceptFriends)) {
+        const QString v = parser.value(acceptFriends).trimmed().toLower();
+        if (v == QLatin1String("all"))
+            out->acceptFriends = AcceptPolicy::All;
+        else if (v == QLatin1String("none"))
+            out->acceptFriends = AcceptPolicy::None;
+        else if (v == QLatin1String("ask"))
+            out->acceptFriends = AcceptPolicy::Ask;
+        else
+            return bad(
+                QStringLiteral("--accept-friends takes all, none or ask, got \"%1\"").arg(v));
+    }
+    if (parser.isSet(inviteLifetime)) {
+        bool ok = false;
+        const int value = parser.value(inviteLifetime).trimmed().toInt(&ok);
+        if (!ok || value < 60 || value > 365 * 24 * 3600)
+            return bad(QStringLiteral("--invite-lifetime needs seconds from 60 to 31536000, got "
+                                      "\"%1\"")
+                           .arg(parser.value(inviteLifetime)));
+        out->inviteLifetimeSeconds = value;
+    }
+    if (parser.isSet(inviteSingleUse))
+        out->inviteSingleUse = true;
     return true;
 }
 

@@ -3,6 +3,7 @@
 // reader, so "--stun", "--port", "--profile" and "--ip-echo" mean the same in both and are
 // checked by the same code (a STUN server by StunClient::parseServer, as everywhere else).
 
+#include "common/acceptpolicy.h"
 #include "common/types.h"
 
 #include <QCommandLineOption>
@@ -21,6 +22,18 @@ struct NetworkOptions
     std::optional<QStringList> stunServers; // empty list: "none"
     std::optional<QString> ipEchoUrl; // empty: "none"
     std::optional<QStringList> turnServers; // "turn:USER:PASS@HOST:PORT"; empty list: "none"
+    // The friend finder: dht false = "--dht none"; dhtBootstrap empty with dht true = "--dht lan"
+    // (local peer discovery only).
+    std::optional<bool> dht;
+    std::optional<QStringList> dhtBootstrap;
+    std::optional<int> dhtPort;
+    std::optional<bool> dhtLocalDiscovery;
+    std::optional<AcceptPolicy> acceptFriends;
+    std::optional<int> inviteLifetimeSeconds;
+    std::optional<bool> inviteSingleUse;
+
+    // Applies what was given to settings (the rest stays as the caller set it).
+    void applyTo(struct Settings *settings) const;
 };
 
 // The TURN servers to use: the ones given (then saved in the profile, owner-only, for the next
@@ -44,6 +57,12 @@ public:
     QCommandLineOption stun;
     QCommandLineOption ipEcho;
     QCommandLineOption turn;
+    QCommandLineOption dht;
+    QCommandLineOption dhtPort;
+    QCommandLineOption dhtLocalDiscovery;
+    QCommandLineOption acceptFriends;
+    QCommandLineOption inviteLifetime;
+    QCommandLineOption inviteSingleUse;
 };
 
 } // namespace Punchline

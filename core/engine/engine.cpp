@@ -11,10 +11,13 @@
 #include "net/sharedportserver.h"
 #include "punch/incomingdispatcher.h"
 #include "reach/relaypool.h"
+#include "rendezvous/friendfinder.h"
 #include "transfer/transferbudget.h"
 
 #include <QDir>
 #include <QElapsedTimer>
+#include <QHash>
+#include <QRandomGenerator>
 #include <QSslSocket>
 #include <QThread>
 #include <QTimer>
@@ -57,6 +60,18 @@ struct Engine::Private
     bool allDoneEmitted = false;
     QTimer *friendsChangedTimer
         = nullptr; // coalesces list updates into one signal per event-loop turn
+
+    // The friend finder (OpenDHT rendezvous), when settings.dht is on.
+    FriendFinder *finder = nullptr;
+    FriendFinder::Invitation invitation; // the one in our code
+    QTimer *inviteTimer = nullptr; // renews the code when its invitation expires
+    struct PendingRequest
+    {
+        QString name;
+        PeerTargets targets;
+    };
+    QHash<QByteArray, PendingRequest> requests; // asked through the DHT, not answered yet
+    QHash<QByteArray, QByteArray> contributions; // made this run, not saved with a friend yet
 
     void setState(State s)
     {
@@ -149,21 +164,252 @@ struct Engine::Private
         discovery->start();
     }
 
+    PeerTargets ourTargets() const
+    {
+        PeerTargets t;
+        if (localInfo.publicEndpoint)
+            t.direct.append(*localInfo.publicEndpoint);
+        for (const Endpoint &e : std::as_const(localInfo.local)) {
+            if (!t.direct.contains(e))
+                t.direct.append(e);
+        }
+        if (localInfo.mappedEndpoint)
+            t.mapped.append(*localInfo.mappedEndpoint);
+        t.relays = localInfo.relayEndpoints;
+        return t;
+    }
+
     void updateCode()
     {
         PeerCode code;
         code.name = localInfo.displayName;
         code.fingerprint = localInfo.fingerprint;
-        if (localInfo.publicEndpoint)
-            code.candidates.append(*localInfo.publicEndpoint);
-        for (const Endpoint &e : std::as_const(localInfo.local)) {
-            if (!code.candidates.contains(e))
-                code.candidates.append(e);
+        const PeerTargets t = ourTargets();
+        code.candidates = t.direct;
+        code.mapped = t.mapped;
+        code.relays = t.relays;
+        if (finder) {
+            code.inviteSecret = invitation.secret;
+            code.inviteExpires = invitation.expires;
+            code.inviteSingleUse = invitation.singleUse;
+            localInfo.codeExpires = QDateTime::fromSecsSinceEpoch(invitation.expires, Qt::UTC);
+            localInfo.codeSingleUse = invitation.singleUse;
+            finder->setSelf(localInfo.displayName, t);
         }
-        if (localInfo.mappedEndpoint)
-            code.mapped.append(*localInfo.mappedEndpoint);
-        code.relays = localInfo.relayEndpoints;
         localInfo.code = code.encode();
+    }
+
+    // --- friend finder -------------------------------------------------------------------
+
+    void startFinder()
+    {
+        finder = new FriendFinder(identity->fingerprint(), settings.profileDir, q);
+        QObject::connect(
+            finder, &FriendFinder::onlineChanged, q, [this](bool online, const QString &status) {
+                localInfo.dhtOnline = online;
+                localInfo.dhtStatus = status;
+                log(status);
+                if (!online)
+                    Q_EMIT q->errorOccurred({}, { ErrorCode::RendezvousOffline, status });
+                if (discoveryDone)
+                    Q_EMIT q->localInfoReady(localInfo);
+            });
+        QObject::connect(finder, &FriendFinder::friendSeen, q,
+            [this](const QByteArray &fp, const QString &, const PeerTargets &t, bool newer) {
+                onFriendSeen(fp, t, newer);
+            });
+        QObject::connect(finder, &FriendFinder::friendGone, q,
+            [this](const QByteArray &fp, const QDateTime &since) {
+                if (Friend *f = find(fp))
+                    f->setPresence(false, since);
+            });
+        QObject::connect(finder, &FriendFinder::requestReceived, q,
+            [this](const QByteArray &fp, const QString &name, const PeerTargets &t) {
+                onRequest(fp, name, t);
+            });
+        QObject::connect(finder, &FriendFinder::replyReceived, q,
+            [this](const QByteArray &fp, FriendFinder::ReplyStatus status, const QString &name,
+                const PeerTargets &t) { onReply(fp, status, name, t); });
+        invitation
+            = finder->currentInvitation(settings.inviteLifetimeSeconds, settings.inviteSingleUse);
+        inviteTimer = new QTimer(q);
+        inviteTimer->setSingleShot(true);
+        QObject::connect(inviteTimer, &QTimer::timeout, q, [this] { renewCode(false); });
+        scheduleInviteExpiry();
+        localInfo.dhtEnabled = true;
+        localInfo.dhtStatus = QStringLiteral("friend finder starting");
+        DhtClient::Options o;
+        o.port = quint16(qBound(0, settings.dhtPort, 65535));
+        o.bootstrap = settings.dhtBootstrap;
+        o.localDiscovery = settings.dhtLocalDiscovery;
+        finder->start(o);
+        const auto known = knownPeers->peers();
+        for (const KnownPeer &kp : known)
+            finder->setFriend(kp.fingerprint,
+                FriendFinder::pairSecret(
+                    identity->fingerprint(), kp.ourRendezvous, kp.fingerprint, kp.theirRendezvous));
+    }
+
+    void scheduleInviteExpiry()
+    {
+        const qint64 left = invitation.expires - QDateTime::currentSecsSinceEpoch();
+        // QTimer takes an int: a long lifetime is checked again once a day.
+        inviteTimer->start(int(qBound(qint64(1), left, qint64(24 * 3600)) * 1000));
+    }
+
+    // A new invitation (and so a new code): on request (revokes the old one), when the old one
+    // expired, or when a single-use one was used.
+    void renewCode(bool revoke)
+    {
+        if (!finder)
+            return;
+        const qint64 now = QDateTime::currentSecsSinceEpoch();
+        if (!revoke && invitation.expires > now && !invitation.singleUse) {
+            scheduleInviteExpiry(); // not yet (a long lifetime is checked once a day)
+            return;
+        }
+        invitation = revoke
+            ? finder->renewInvitation(settings.inviteLifetimeSeconds, settings.inviteSingleUse)
+            : finder->currentInvitation(settings.inviteLifetimeSeconds, settings.inviteSingleUse);
+        scheduleInviteExpiry();
+        if (discoveryDone) {
+            updateCode();
+            log(QStringLiteral("new code, valid until %1")
+                    .arg(localInfo.codeExpires.toString(Qt::ISODate)));
+            Q_EMIT q->localInfoReady(localInfo);
+        }
+    }
+
+    QByteArray contributionFor(const QByteArray &fp)
+    {
+        if (knownPeers) {
+            const auto kp = knownPeers->find(fp);
+            if (kp && kp->ourRendezvous.size() == 32)
+                return kp->ourRendezvous;
+        }
+        QByteArray &c = contributions[fp];
+        if (c.size() != 32) {
+            c.resize(32);
+            QRandomGenerator::system()->fillRange(reinterpret_cast<quint32 *>(c.data()), 8);
+        }
+        return c;
+    }
+
+    void onContribution(Friend *f, const QByteArray &theirs)
+    {
+        const QByteArray fp = f->fingerprint();
+        if (fp.isEmpty() || !knownPeers)
+            return;
+        const QByteArray ours = contributionFor(fp);
+        if (!knownPeers->setRendezvous(fp, ours, theirs))
+            return;
+        Error e;
+        if (!knownPeers->save(&e))
+            log(e.message);
+        contributions.remove(fp);
+        if (finder)
+            finder->setFriend(
+                fp, FriendFinder::pairSecret(identity->fingerprint(), ours, fp, theirs));
+    }
+
+    void onFriendSeen(const QByteArray &fp, const PeerTargets &targets, bool newer)
+    {
+        Friend *f = find(fp);
+        if (!f)
+            return;
+        f->setPresence(true, QDateTime::currentDateTimeUtc());
+        f->setTarget(targets, false, QString());
+        if (f->state() == State::Connected || f->userClosed())
+            return;
+        if (!f->isActive()) {
+            allDoneEmitted = false;
+            f->connectFound();
+        } else if (newer) {
+            f->retarget();
+        }
+    }
+
+    void onRequest(const QByteArray &fp, const QString &name, const PeerTargets &targets)
+    {
+        if (fp == identity->fingerprint())
+            return;
+        if (Friend *f = find(fp)) {
+            // Someone we already know pasted our code again: no question to ask.
+            finder->answer(fp, true);
+            f->setTarget(targets, false, QString());
+            if (!f->isActive()) {
+                f->setVia(FoundVia::Dht);
+                f->connectNow();
+            }
+            return;
+        }
+        switch (settings.acceptFriends) {
+        case AcceptPolicy::All:
+            acceptRequest(fp, name, targets);
+            return;
+        case AcceptPolicy::None:
+            log(QStringLiteral("declined a request to connect from %1 (new friends: none)")
+                    .arg(name));
+            finder->answer(fp, false);
+            return;
+        case AcceptPolicy::Ask:
+            break;
+        }
+        requests.insert(fp, PendingRequest { name, targets });
+        log(QStringLiteral("%1 wants to connect (fingerprint %2)")
+                .arg(name, QString::fromLatin1(fp.toHex())));
+        Q_EMIT q->friendRequest(FriendRequest { fp, name, QDateTime::currentDateTimeUtc() });
+    }
+
+    void acceptRequest(const QByteArray &fp, const QString &name, const PeerTargets &targets)
+    {
+        Friend *f = find(fp);
+        if (!f) {
+            f = makeFriend(fp);
+            friends[fp] = f;
+        }
+        // Not pinned by a code: the fingerprint is the one the request claimed, which the TLS
+        // handshake must prove (trust on first use, shown to the user to compare).
+        f->setTarget(targets, false, name);
+        f->setVia(FoundVia::Dht);
+        finder->answer(fp, true);
+        allDoneEmitted = false;
+        f->connectNow();
+        f->setVia(FoundVia::Dht);
+        scheduleFriendsChanged();
+        if (invitation.singleUse)
+            renewCode(false); // used up: the window shows the next code
+    }
+
+    void onReply(const QByteArray &fp, FriendFinder::ReplyStatus status, const QString &name,
+        const PeerTargets &targets)
+    {
+        Friend *f = find(fp);
+        if (!f)
+            return;
+        const QString who = name.isEmpty() ? QStringLiteral("your friend") : name;
+        switch (status) {
+        case FriendFinder::ReplyStatus::Accepted:
+            log(QStringLiteral("%1 accepted: connecting").arg(who));
+            f->setTarget(targets, false, QString());
+            f->retarget();
+            return;
+        case FriendFinder::ReplyStatus::Declined:
+            f->refuse({ ErrorCode::RequestDeclined,
+                QStringLiteral("%1 declined your request to connect").arg(who) });
+            break;
+        case FriendFinder::ReplyStatus::Revoked:
+            f->refuse({ ErrorCode::CodeRevoked,
+                QStringLiteral("this code no longer works: %1 made a new one. Ask for the new "
+                               "code.")
+                    .arg(who) });
+            break;
+        case FriendFinder::ReplyStatus::Expired:
+            f->refuse({ ErrorCode::CodeExpired,
+                QStringLiteral("this code has expired: ask %1 for a new one").arg(who) });
+            break;
+        }
+        finder->cancelRequest(fp);
     }
 
     // Router port mapping (UPnP IGD / NAT-PMP), once our port is known: fills
@@ -309,6 +555,7 @@ struct Engine::Private
             if (dispatcher)
                 dispatcher->noteStranger(detail);
         };
+        c.rendezvousContribution = [this](const QByteArray &fp) { return contributionFor(fp); };
         c.isRelayServer = [this](const Endpoint &remote) { return relayServers.contains(remote); };
         c.resolveIdentity
             = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
@@ -330,9 +577,13 @@ struct Engine::Private
             Q_EMIT q->connectProgress(f->fingerprint(), p);
         });
         QObject::connect(f, &Friend::connected, q, [this, f](const ConnectionInfo &i) {
+            if (finder)
+                finder->cancelRequest(f->fingerprint()); // found: no need to ask any more
             Q_EMIT q->connected(f->fingerprint(), i);
             scheduleFriendsChanged();
         });
+        QObject::connect(f, &Friend::rendezvousReceived, q,
+            [this, f](const QByteArray &theirs) { onContribution(f, theirs); });
         QObject::connect(f, &Friend::disconnected, q,
             [this, f](const Error &e) { Q_EMIT q->disconnected(f->fingerprint(), e); });
         QObject::connect(f, &Friend::errorOccurred, q,
@@ -533,6 +784,8 @@ void Engine::start(const Settings &settings)
 
     d->log(QStringLiteral("listening on port %1").arg(d->port));
     d->startRelay();
+    if (settings.dht)
+        d->startFinder();
     d->startDiscovery();
 }
 
@@ -557,6 +810,16 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
         return;
     }
     const QByteArray fp = in.code->fingerprint;
+    if (in.code->hasInvitation() && in.code->inviteExpires > 0
+        && QDateTime::currentSecsSinceEpoch() >= in.code->inviteExpires) {
+        Q_EMIT errorOccurred({},
+            { ErrorCode::CodeExpired,
+                QStringLiteral("this code expired on %1: ask %2 for a new one")
+                    .arg(QDateTime::fromSecsSinceEpoch(in.code->inviteExpires)
+                             .toString(QStringLiteral("d MMM yyyy, HH:mm")),
+                        in.code->name.isEmpty() ? QStringLiteral("your friend") : in.code->name) });
+        return;
+    }
     if (fp == d->identity->fingerprint()) {
         Q_EMIT errorOccurred({},
             { ErrorCode::ConnectedToSelf,
@@ -571,8 +834,32 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
     f->setTarget(in.code->targets(), true, in.code->name);
     d->updateRelayPermissions();
     d->allDoneEmitted = false;
+    f->setVia(FoundVia::Paste);
     f->connectNow();
+    // One-way paste: the friend learns through the DHT that we want to connect.
+    if (d->finder && in.code->hasInvitation())
+        d->finder->request(fp, in.code->inviteSecret);
     d->scheduleFriendsChanged();
+}
+
+void Engine::answerRequest(const QByteArray &fingerprint, bool accept)
+{
+    ASSERT_NETWORK_THREAD();
+    const auto it = d->requests.find(fingerprint);
+    if (it == d->requests.end() || !d->finder)
+        return;
+    const Private::PendingRequest r = it.value();
+    d->requests.erase(it);
+    if (accept)
+        d->acceptRequest(fingerprint, r.name, r.targets);
+    else
+        d->finder->answer(fingerprint, false);
+}
+
+void Engine::newCode()
+{
+    ASSERT_NETWORK_THREAD();
+    d->renewCode(true);
 }
 
 void Engine::reconnectFriend(const QByteArray &fingerprint)
@@ -617,6 +904,10 @@ void Engine::forgetFriend(const QByteArray &fingerprint)
     if (!f)
         return;
     f->disconnectByUser();
+    if (d->finder) {
+        d->finder->removeFriend(fingerprint);
+        d->finder->cancelRequest(fingerprint);
+    }
     d->friends.erase(fingerprint);
     f->disconnect(this);
     f->deleteLater();
@@ -731,6 +1022,8 @@ void Engine::shutdown()
         d->discovery->stop();
     if (d->relays)
         d->relays->stop();
+    if (d->finder)
+        d->finder->stop(); // "going offline" to every friend, then leaves the DHT
     qDeleteAll(d->listeners);
     d->listeners.clear();
 }

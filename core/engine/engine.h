@@ -23,6 +23,8 @@ public:
 public Q_SLOTS:
     void start(const Punchline::Settings &settings);
     void connectToPeer(const QString &codeOrAddresses);
+    void answerRequest(const QByteArray &fingerprint, bool accept);
+    void newCode();
     void reconnectFriend(const QByteArray &fingerprint);
     void cancelConnect(const QByteArray &fingerprint);
     void disconnectFriend(const QByteArray &fingerprint);
@@ -40,6 +42,7 @@ Q_SIGNALS:
     void stateChanged(Punchline::State state);
     void localInfoReady(const Punchline::LocalInfo &info);
     void friendsChanged(const QList<Punchline::FriendInfo> &friends);
+    void friendRequest(const Punchline::FriendRequest &request);
     void friendStateChanged(const QByteArray &peer, Punchline::State state);
     void connectProgress(const QByteArray &peer, const Punchline::ConnectProgress &progress);
     void connected(const QByteArray &peer, const Punchline::ConnectionInfo &info);

@@ -80,6 +80,9 @@ FriendInfo Friend::info() const
     i.lastSeen = m_state == State::Connected ? QDateTime::currentDateTimeUtc() : m_lastSeen;
     i.pinnedByCode = m_pinnedByCode;
     i.lastError = m_lastError;
+    i.online = m_online || m_state == State::Connected;
+    i.presenceSince = m_presenceSince;
+    i.via = m_via;
     return i;
 }
 
@@ -143,6 +146,9 @@ void Friend::ensureSession()
         },
         Qt::QueuedConnection);
     connect(m_session, &Session::linkLost, this, &Friend::onLinkLost);
+    connect(m_session, &Session::rendezvousReceived, this, &Friend::rendezvousReceived);
+    if (m_ctx.rendezvousContribution)
+        m_session->setRendezvousContribution(m_ctx.rendezvousContribution(m_fingerprint));
     connect(m_session, &Session::peerRenamed, this, [this](const QString &name) {
         log(QStringLiteral("is now called %1").arg(name));
         m_name = name;
@@ -169,6 +175,8 @@ void Friend::ensureSession()
 
 void Friend::connectNow()
 {
+    m_userClosed = false;
+    m_deadlineMs = -1;
     m_sinceCode.start();
     m_lastError = {};
     if (m_state == State::Connected || m_state == State::Securing)
@@ -180,6 +188,48 @@ void Friend::connectNow()
         return;
     }
     startPunching(false);
+}
+
+void Friend::connectFound()
+{
+    if (m_userClosed || isActive())
+        return;
+    m_via = FoundVia::Dht;
+    m_sinceCode.start();
+    m_lastError = {};
+    m_healing = false;
+    m_deadlineMs = FoundAttemptMs;
+    if (!m_discovered) {
+        m_wantPunch = true;
+        setState(State::Connecting);
+        return;
+    }
+    startPunching(false);
+}
+
+void Friend::retarget()
+{
+    if (m_puncher && m_puncher->isActive() && !m_link && m_proofs.isEmpty()) {
+        log(QStringLiteral("new addresses from the friend finder"));
+        startPunching(m_healing);
+    }
+}
+
+void Friend::refuse(const Error &e)
+{
+    if (m_state == State::Connected || m_link)
+        return;
+    fail(e);
+}
+
+void Friend::setPresence(bool online, const QDateTime &since)
+{
+    if (online == m_online && m_presenceSince.isValid())
+        return;
+    m_online = online;
+    m_presenceSince = since.isValid() ? since : QDateTime::currentDateTimeUtc();
+    log(online ? QStringLiteral("is online") : QStringLiteral("went offline"));
+    Q_EMIT infoChanged();
 }
 
 void Friend::discoveryReady()
@@ -216,6 +266,8 @@ void Friend::startPunching(bool healing)
     c.retryIntervalMs = m_ctx.settings.retryIntervalMs;
     c.backoff = healing;
     c.deadlineMs = healing ? m_ctx.settings.reconnectWindowMs : m_ctx.settings.connectTimeoutMs;
+    if (m_deadlineMs >= 0 && !healing)
+        c.deadlineMs = c.deadlineMs > 0 ? qMin(c.deadlineMs, m_deadlineMs) : m_deadlineMs;
     c.lowTtl = m_ctx.settings.lowTtl;
     m_reported.clear();
     m_healing = healing;
@@ -602,7 +654,9 @@ void Friend::onSessionUp(const QString &peerName)
     info.peerFingerprint = m_fingerprint;
     info.peerPinnedByCode = m_pinnedByCode;
     info.resumed = m_healing;
+    info.via = m_via;
     m_healing = false;
+    m_deadlineMs = -1;
     m_lastError = {};
     if (!peerName.isEmpty())
         m_name = peerName;
@@ -687,6 +741,7 @@ void Friend::cancel()
 
 void Friend::disconnectByUser()
 {
+    m_userClosed = true;
     stopPunching();
     m_healing = false;
     if (m_link) {

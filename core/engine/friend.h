@@ -66,6 +66,8 @@ public:
         std::shared_ptr<TransferBudget> transferBudget; // one per device, shared by every friend
         // Counts something an outsider did into the device's strangers' summary.
         std::function<void(const QString &detail)> noteStranger;
+        // Our 32-byte contribution to this friend's friend-finder pair secret (made once, kept).
+        std::function<QByteArray(const QByteArray &fingerprint)> rendezvousContribution;
         // True for the address of one of our TURN servers (a relayed connection arrives from it).
         std::function<bool(const Endpoint &remote)> isRelayServer;
         // Only for a friend without a fingerprint yet. May call takeProven() on another friend.
@@ -81,6 +83,9 @@ public:
     static constexpr int ProofTimeoutMs = 5000;
     // Distinct path errors shown per attempt; more only count in the strangers' summary.
     static constexpr int MaxReports = 16;
+    // An attempt the friend finder started (the friend's record says it is online) gives up
+    // after this long unless a newer record comes; a user's attempt follows the settings.
+    static constexpr int FoundAttemptMs = 60000;
     // Relay candidates are dialed this long after the direct ones (direct wins when it can).
     static constexpr int RelayHeadStartMs = 1000;
     // While a session runs over a relay, the direct candidates are punched again in the
@@ -106,6 +111,17 @@ public:
     // Punch now (first contact), or as soon as the engine calls discoveryReady().
     void connectNow();
     void discoveryReady();
+    // The friend finder saw the friend online: punch, for at most FoundAttemptMs.
+    void connectFound();
+    // New targets arrived while punching: start over with them (keeps healing a heal).
+    void retarget();
+    // The friend answered our request through the DHT with a refusal (declined, revoked, ...).
+    void refuse(const Error &e);
+    void setPresence(bool online, const QDateTime &since);
+    void setVia(FoundVia via) { m_via = via; }
+    // The user closed this conversation's link: the friend finder does not reopen it until the
+    // user connects again.
+    bool userClosed() const { return m_userClosed; }
     void cancel();
     void disconnectByUser();
     // Leaving the program: Bye and the last queued frames, then close (blocks up to timeoutMs).
@@ -138,6 +154,8 @@ Q_SIGNALS:
     void transferUpdated(const Punchline::TransferInfo &info);
     void allDone();
     void logLine(const QString &line);
+    // The friend's contribution to the pair's friend-finder secret (inside the TLS session).
+    void rendezvousReceived(const QByteArray &contribution);
 
 private:
     struct Proof;
@@ -192,6 +210,11 @@ private:
     TransferManager *m_transfers = nullptr;
     QSet<QString> m_reported; // path errors already shown in this attempt
     bool m_doneRequested = false;
+    bool m_userClosed = false;
+    bool m_online = false; // presence from the friend finder
+    QDateTime m_presenceSince;
+    FoundVia m_via = FoundVia::Paste;
+    int m_deadlineMs = -1; // >= 0: this attempt's deadline instead of the settings'
     bool m_allDone = false;
 };
 

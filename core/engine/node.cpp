@@ -42,6 +42,7 @@ Node::Node(QObject *parent)
     connect(m_engine, &Engine::stateChanged, this, &Node::stateChanged);
     connect(m_engine, &Engine::localInfoReady, this, &Node::localInfoReady);
     connect(m_engine, &Engine::friendsChanged, this, &Node::friendsChanged);
+    connect(m_engine, &Engine::friendRequest, this, &Node::friendRequest);
     connect(m_engine, &Engine::friendStateChanged, this, &Node::friendStateChanged);
     connect(m_engine, &Engine::connectProgress, this, &Node::connectProgress);
     connect(m_engine, &Engine::connected, this, &Node::connected);
@@ -85,6 +86,16 @@ void Node::start(const Settings &settings)
 void Node::connectToPeer(const QString &codeOrAddresses)
 {
     queue([codeOrAddresses](Engine *e) { e->connectToPeer(codeOrAddresses); });
+}
+
+void Node::answerRequest(const QByteArray &fingerprint, bool accept)
+{
+    queue([fingerprint, accept](Engine *e) { e->answerRequest(fingerprint, accept); });
+}
+
+void Node::newCode()
+{
+    queue([](Engine *e) { e->newCode(); });
 }
 
 void Node::reconnectFriend(const QByteArray &fingerprint)

@@ -35,6 +35,10 @@ public:
     void connectToPeer(const QString &codeOrAddresses);
     // Connect again to a known friend using its last known candidates.
     void reconnectFriend(const QByteArray &fingerprint);
+    // Answer to friendRequest(): accept connects (the fingerprint is then proven by TLS).
+    void answerRequest(const QByteArray &fingerprint, bool accept);
+    // A new code: the old code's invitation stops working (pasting it says so).
+    void newCode();
     // Stop trying to reach this friend (connecting or reconnecting); it shows as offline.
     void cancelConnect(const QByteArray &fingerprint);
     // Say goodbye and close this friend's connection; it stays in the list, offline.
@@ -60,6 +64,8 @@ Q_SIGNALS:
     void localInfoReady(const Punchline::LocalInfo &info);
     // Every known friend with its presence, whenever any of it changes (also after start()).
     void friendsChanged(const QList<Punchline::FriendInfo> &friends);
+    // Someone who has our code asks to connect through the friend finder (accept-friends: ask).
+    void friendRequest(const Punchline::FriendRequest &request);
     void friendStateChanged(const QByteArray &peer, Punchline::State state);
     void connectProgress(const QByteArray &peer, const Punchline::ConnectProgress &progress);
     void connected(const QByteArray &peer, const Punchline::ConnectionInfo &info);

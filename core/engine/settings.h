@@ -36,6 +36,7 @@ struct Settings
     // dhtBootstrap: "host:port" nodes to join through (empty with dht on: local peer discovery
     // only, for a LAN without Internet); dhtPort: our UDP port (0: any).
     bool dht = false;
+    bool dhtLocalDiscovery = false; // multicast for DHT nodes on the LAN (off in every test)
     QStringList dhtBootstrap;
     int dhtPort = 0;
     // First contacts that arrive through the DHT (someone pasted our code): all, none or ask.

@@ -93,10 +93,11 @@ bool KnownPeers::save(Error *error) const
                 peer.pinnedByCode ? QStringLiteral("code") : QStringLiteral("first-use") },
         };
         if (!peer.ourRendezvous.isEmpty())
-            o.insert(QStringLiteral("rendezvousOurs"), QString::fromLatin1(peer.ourRendezvous.toHex()));
-        if (!peer.theirRendezvous.isEmpty())
             o.insert(
-                QStringLiteral("rendezvousTheirs"), QString::fromLatin1(peer.theirRendezvous.toHex()));
+                QStringLiteral("rendezvousOurs"), QString::fromLatin1(peer.ourRendezvous.toHex()));
+        if (!peer.theirRendezvous.isEmpty())
+            o.insert(QStringLiteral("rendezvousTheirs"),
+                QString::fromLatin1(peer.theirRendezvous.toHex()));
         list.append(o);
     }
     return JsonFile::write(m_path,

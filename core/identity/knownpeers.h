@@ -52,8 +52,8 @@ public:
     bool forget(const QByteArray &fingerprint);
     // Sets the rendezvous contributions of a known peer (an empty one keeps the stored value)
     // without touching its order or times. False if the peer is unknown.
-    bool setRendezvous(const QByteArray &fingerprint, const QByteArray &ours,
-        const QByteArray &theirs);
+    bool setRendezvous(
+        const QByteArray &fingerprint, const QByteArray &ours, const QByteArray &theirs);
 
 private:
     QString m_path;

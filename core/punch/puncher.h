@@ -42,10 +42,6 @@ public:
     {
         quint16 localPort = 0;
         QList<Endpoint> candidates;
-        // Dialed only laterAfterMs after start() (TURN relays: direct gets a head start and
-        // wins when it can, as in Tailscale and magic-wormhole).
-        QList<Endpoint> laterCandidates;
-        int laterAfterMs = 0;
         QByteArray ourFingerprint; // 32 bytes
         QByteArray expectedPeerFingerprint; // empty: trust on first use
         int attemptTimeoutMs = 5000;
@@ -55,6 +51,10 @@ public:
         int deadlineMs = 0; // 0: until stopped
         int lowTtl = 0; // > 0: re-open after a RST with a low-TTL SYN (lenient NATs)
         int preambleTimeoutMs = 5000;
+        // Dialed only laterAfterMs after start() (TURN relays: direct gets a head start and
+        // wins when it can, as in Tailscale and magic-wormhole).
+        QList<Endpoint> laterCandidates = {};
+        int laterAfterMs = 0;
     };
 
     struct Nomination

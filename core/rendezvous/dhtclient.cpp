@@ -157,7 +157,8 @@ bool DhtClient::listen(const QByteArray &key)
             QList<QByteArray> out;
             int dropped = 0;
             for (const auto &v : values) {
-                if (!v || v->data.size() > size_t(MaxValueBytes) || out.size() >= MaxValuesPerBatch) {
+                if (!v || v->data.size() > size_t(MaxValueBytes)
+                    || out.size() >= MaxValuesPerBatch) {
                     ++dropped;
                     continue;
                 }

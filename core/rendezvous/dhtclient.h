@@ -68,8 +68,7 @@ Q_SIGNALS:
 
 private:
     struct Impl;
-    void deliver(const QByteArray &key, const QList<QByteArray> &values, bool expired,
-        int dropped);
+    void deliver(const QByteArray &key, const QList<QByteArray> &values, bool expired, int dropped);
     void pollStatus();
 
     std::unique_ptr<Impl> m_impl;

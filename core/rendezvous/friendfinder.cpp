@@ -38,8 +38,8 @@ QByteArray group(char kind, const QByteArray &fp)
 
 } // namespace
 
-FriendFinder::FriendFinder(const QByteArray &ourFingerprint, const QString &profileDir,
-    QObject *parent)
+FriendFinder::FriendFinder(
+    const QByteArray &ourFingerprint, const QString &profileDir, QObject *parent)
     : QObject(parent)
     , m_ourFp(ourFingerprint)
     , m_profileDir(profileDir)
@@ -150,8 +150,8 @@ FriendFinder::Invitation FriendFinder::renewInvitation(qint64 lifetimeSeconds, b
     m_invitations.erase(std::remove_if(m_invitations.begin(), m_invitations.end(),
                             [now](const Invitation &i) { return now >= i.expires; }),
         m_invitations.end());
-    const R::Invitation made = R::Invitation::create(now, qMax<qint64>(60, lifetimeSeconds),
-        singleUse);
+    const R::Invitation made
+        = R::Invitation::create(now, qMax<qint64>(60, lifetimeSeconds), singleUse);
     Invitation i;
     i.secret = made.secret16;
     i.created = made.createdUnix;
@@ -491,7 +491,8 @@ void FriendFinder::onInviteRecord(const Listened &l, const QByteArray &value)
         return;
     }
     m_pending.insert(r->fingerprint, l.secret);
-    Q_EMIT requestReceived(r->fingerprint, r->name, PeerTargets { r->direct, r->mapped, r->relays });
+    Q_EMIT requestReceived(
+        r->fingerprint, r->name, PeerTargets { r->direct, r->mapped, r->relays });
 }
 
 void FriendFinder::onReplyRecord(const Listened &l, const QByteArray &value)
@@ -511,8 +512,8 @@ void FriendFinder::onReplyRecord(const Listened &l, const QByteArray &value)
         return;
     }
     m_requestSeq.insert(id, r->seq);
-    Q_EMIT replyReceived(l.who, ReplyStatus(r->status), r->name,
-        PeerTargets { r->direct, r->mapped, r->relays });
+    Q_EMIT replyReceived(
+        l.who, ReplyStatus(r->status), r->name, PeerTargets { r->direct, r->mapped, r->relays });
 }
 
 void FriendFinder::loadState()
@@ -539,12 +540,11 @@ void FriendFinder::loadState()
         if (i.secret.size() == 16 && i.expires > 0 && m_invitations.size() < MaxInvitations)
             m_invitations.append(i);
     }
-    const auto readSeqs = [&root](const QString &name, QHash<QByteArray, quint64> *out,
-                              int max) {
+    const auto readSeqs = [&root](const QString &name, QHash<QByteArray, quint64> *out, int max) {
         const QJsonObject o = root->value(name).toObject();
         for (auto it = o.begin(); it != o.end() && out->size() < max; ++it)
-            out->insert(QByteArray::fromHex(it.key().toLatin1()),
-                it.value().toString().toULongLong());
+            out->insert(
+                QByteArray::fromHex(it.key().toLatin1()), it.value().toString().toULongLong());
     };
     QHash<QByteArray, quint64> friendSeqs;
     readSeqs(QStringLiteral("friendSeq"), &friendSeqs, MaxFriends);

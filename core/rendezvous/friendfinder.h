@@ -50,8 +50,8 @@ public:
     static constexpr int MaxFriends = 512; // friends we publish for and listen to
     static constexpr int EpochCheckMs = 60 * 1000;
 
-    FriendFinder(const QByteArray &ourFingerprint, const QString &profileDir,
-        QObject *parent = nullptr);
+    FriendFinder(
+        const QByteArray &ourFingerprint, const QString &profileDir, QObject *parent = nullptr);
     ~FriendFinder() override;
 
     void start(const DhtClient::Options &options);
@@ -87,13 +87,13 @@ public:
 Q_SIGNALS:
     void onlineChanged(bool online, const QString &status);
     // A friend's fresh record: where it is now.
-    void friendSeen(const QByteArray &fingerprint, const QString &name, const PeerTargets &targets,
-        bool newer);
+    void friendSeen(
+        const QByteArray &fingerprint, const QString &name, const PeerTargets &targets, bool newer);
     // A friend's record expired or said "going offline".
     void friendGone(const QByteArray &fingerprint, const QDateTime &since);
     // Someone holding our code (a live invitation) asks to connect.
-    void requestReceived(const QByteArray &fingerprint, const QString &name,
-        const PeerTargets &targets);
+    void requestReceived(
+        const QByteArray &fingerprint, const QString &name, const PeerTargets &targets);
     // The owner of a code we pasted answered.
     void replyReceived(const QByteArray &inviterFingerprint, ReplyStatus status,
         const QString &name, const PeerTargets &targets);

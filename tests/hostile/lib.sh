@@ -79,7 +79,7 @@ h_cli() {
     local json=--json
     [[ ${H_PLAIN:-0} == 1 ]] && json=
     # shellcheck disable=SC2086
-    "$H_CLI" $json --profile "$H_TMP/$name.profile" --name "$name" --stun none --ip-echo none \
+    "$H_CLI" $json --profile "$H_TMP/$name.profile" --name "$name" --stun none --ip-echo none --dht none \
         --local 127.0.0.1 "$@" <"$fifo" >>"$H_TMP/$name.out" 2>>"$H_TMP/$name.err" &
     H_PID[$name]=$!
     H_PIDS+=("$!")

@@ -123,6 +123,8 @@ lt_lab_up() {
 lt_cli_start() {
     local name=$1 host=$2 port=$3
     shift 3
+    # The friend finder is on by default (public bootstrap): off unless the test names nodes.
+    [[ " $* " == *" --dht "* ]] || set -- --dht none "$@"
     mkdir -p "$LT_TMP/$name"
     mkfifo "$LT_TMP/$name.in"
     local fd
@@ -357,7 +359,7 @@ lt_lo_up() {
 
 # Arguments that keep a CLI on 127.0.0.1 (no STUN, no IP echo, only the loopback candidate);
 # they come after lt_cli_start's lab STUN arguments and win over them.
-LT_LO_ARGS=(--stun none --ip-echo none --local 127.0.0.1)
+LT_LO_ARGS=(--stun none --ip-echo none --dht none --local 127.0.0.1)
 
 # lt_count NAME JQ_CONDITION: how many of the program's events satisfy the condition.
 lt_count() {
