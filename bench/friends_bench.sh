@@ -97,9 +97,9 @@ start() {
     IN[$name]=$fd
     local -a pre=()
     [[ -n "$NS" ]] && pre=(ip netns exec "$NS")
-    echo "$PUNCHLINE_CLI --profile $TMP/$name/profile --name $name --port 0 --stun none --ip-echo none --dht none --local 127.0.0.1 --json $*" >"$TMP/$name.cmd"
+    echo "$PUNCHLINE_CLI --profile $TMP/$name/profile --name $name --port 0 --stun none --ip-echo none --dht none --port-mapping off --local 127.0.0.1 --json $*" >"$TMP/$name.cmd"
     "${pre[@]}" timeout -k 5 "$HARD" "$PUNCHLINE_CLI" --profile "$TMP/$name/profile" --name "$name" \
-        --port 0 --stun none --ip-echo none --dht none --local 127.0.0.1 --json "$@" \
+        --port 0 --stun none --ip-echo none --dht none --port-mapping off --local 127.0.0.1 --json "$@" \
         <"$TMP/$name.in" >"$out" 2>"$TMP/$name.err" &
     PID[$name]=$!
 }

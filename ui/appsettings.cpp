@@ -11,6 +11,7 @@ namespace {
 const QString KeyDownloads = QStringLiteral("transfers/downloadDir");
 const QString KeyStun = QStringLiteral("network/stunServers");
 const QString KeyIpEcho = QStringLiteral("network/ipEchoUrl");
+const QString KeyPortMapping = QStringLiteral("network/portMapping");
 const QString KeyKeepalive = QStringLiteral("network/keepaliveSeconds");
 const QString KeyCloseToTray = QStringLiteral("window/closeToTray");
 const QString KeyNameChosen = QStringLiteral("profile/nameChosen");
@@ -46,6 +47,7 @@ Settings AppSettings::defaults(const QString &profileDir)
     s.displayName.clear(); // the profile's name
     s.stunServers = Settings::defaultStunServers();
     s.ipEchoUrl = Settings::defaultIpEchoUrl();
+    s.portMapping = true; // users' machines ask their router, as for STUN
     s.downloadDir = defaultDownloadDir();
     return s;
 }
@@ -61,6 +63,7 @@ Settings AppSettings::load() const
     s.stunServers.removeAll(QString());
     if (ini.contains(KeyIpEcho))
         s.ipEchoUrl = ini.value(KeyIpEcho).toString();
+    s.portMapping = ini.value(KeyPortMapping, s.portMapping).toBool();
     const int keepalive = ini.value(KeyKeepalive, s.keepaliveIntervalMs / 1000).toInt();
     if (keepalive >= 5 && keepalive <= 600) {
         s.keepaliveIntervalMs = keepalive * 1000;
@@ -75,6 +78,7 @@ bool AppSettings::save(const Settings &settings) const
     ini.setValue(KeyDownloads, settings.downloadDir);
     ini.setValue(KeyStun, settings.stunServers);
     ini.setValue(KeyIpEcho, settings.ipEchoUrl);
+    ini.setValue(KeyPortMapping, settings.portMapping);
     ini.setValue(KeyKeepalive, settings.keepaliveIntervalMs / 1000);
     ini.sync();
     return ini.status() == QSettings::NoError;

@@ -69,6 +69,7 @@ Demo::Demo(const NetworkOptions &overrides, Scene scene, QObject *parent)
         s.displayName = names[i]; // a new, temporary profile: its name is set once here
         s.stunServers.clear();
         s.ipEchoUrl.clear();
+        s.portMapping = false; // one machine, loopback only: no router to ask
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = QDir(dir).filePath(QStringLiteral("Downloads"));
         s.port = 0;

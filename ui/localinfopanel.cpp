@@ -49,6 +49,8 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     , m_nat(plainLabel(this, QStringLiteral("myNat")))
     , m_natIcon(new QLabel(this))
     , m_explanation(dimmed(plainLabel(this, QStringLiteral("myExplanation"))))
+    , m_mapping(plainLabel(this, QStringLiteral("myPortMapping")))
+    , m_form(new QFormLayout)
 {
     QFont big = m_name->font();
     big.setPointSizeF(big.pointSizeF() * 1.3);
@@ -95,12 +97,14 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     natRow->addWidget(m_nat, 1);
     m_natIcon->hide();
 
-    auto *form = new QFormLayout;
+    auto *form = m_form;
     form->setRowWrapPolicy(QFormLayout::WrapLongRows);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
     form->addRow(tr("This network:"), m_local);
     form->addRow(tr("Internet:"), m_public);
     form->addRow(tr("Router:"), natRow);
+    form->addRow(tr("Port mapping:"), m_mapping);
+    form->setRowVisible(m_mapping, false);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -223,6 +227,8 @@ void LocalInfoPanel::setLocalInfo(const LocalInfo &info)
     m_natIcon->setVisible(info.nat == NatKind::EndpointDependent);
     m_explanation->setText(info.explanation);
     m_explanation->setVisible(!info.explanation.isEmpty());
+    m_mapping->setText(info.mappingStatus);
+    m_form->setRowVisible(m_mapping, !info.mappingStatus.isEmpty());
     updateIcons();
 }
 

@@ -7,6 +7,7 @@
 
 #include <QWidget>
 
+class QFormLayout;
 class QLabel;
 class QPushButton;
 
@@ -62,6 +63,8 @@ private:
     QLabel *m_nat;
     QLabel *m_natIcon;
     QLabel *m_explanation;
+    QLabel *m_mapping; // what the router said to port mapping; its row hidden while it is off
+    QFormLayout *m_form;
 };
 
 } // namespace Punchline

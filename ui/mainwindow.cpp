@@ -151,6 +151,8 @@ void MainWindow::setOneRunOptions(const NetworkOptions &options)
         effective.stunServers = *options.stunServers;
     if (options.ipEchoUrl)
         effective.ipEchoUrl = *options.ipEchoUrl;
+    if (options.portMapping)
+        effective.portMapping = *options.portMapping;
     if (options.port)
         effective.port = *options.port;
     m_settings = effective;

@@ -269,6 +269,7 @@ int CliRunner::start(const QStringList &arguments)
     s.dhtBootstrap = Settings::defaultDhtBootstrap();
     s.dhtLocalDiscovery = true;
     net.applyTo(&s);
+    s.portMapping = net.portMapping.value_or(true); // users' machines: on, like STUN
     Error turnError;
     s.turnServers = turnServersFor(net, s.profileDir, &turnError);
     if (turnError.isError())
@@ -375,6 +376,21 @@ QJsonArray relaysJson(const LocalInfo &info)
 }
 } // namespace
 
+// Router port mapping: one `mapping` event per change of what the router said.
+void CliRunner::showMapping(const LocalInfo &info)
+{
+    if (info.mappingStatus.isEmpty() || info.mappingStatus == m_mappingShown)
+        return;
+    m_mappingShown = info.mappingStatus;
+    emitEvent({ { QStringLiteral("event"), QStringLiteral("mapping") },
+        { QStringLiteral("status"), info.mappingStatus },
+        { QStringLiteral("endpoint"),
+            info.mappedEndpoint ? QJsonValue(info.mappedEndpoint->toString()) : QJsonValue() },
+        { QStringLiteral("protocol"),
+            info.mappingProtocol.isEmpty() ? QJsonValue() : QJsonValue(info.mappingProtocol) } });
+    human(QStringLiteral("Port mapping: %1").arg(info.mappingStatus));
+}
+
 void CliRunner::onLocalInfo(const LocalInfo &info)
 {
     m_localReady = true;
@@ -423,6 +439,7 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
                 natName(info.nat)));
     if (!info.explanation.isEmpty())
         human(info.explanation);
+    showMapping(info);
     human(QStringLiteral("Your code (send it to your friend):\n%1").arg(info.code));
 
     if (!m_writeCodeFile.isEmpty()) {

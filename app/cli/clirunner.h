@@ -60,6 +60,7 @@ private:
     };
 
     void onLocalInfo(const LocalInfo &info);
+    void showMapping(const LocalInfo &info);
     void onState(State state);
     void onFriendState(const QByteArray &peer, State state);
     void onConnected(const QByteArray &peer, const ConnectionInfo &info);
@@ -97,6 +98,7 @@ private:
     QList<Directed> m_sendTo;
     int m_timeoutSec = 0;
     bool m_localReady = false;
+    QString m_mappingShown; // the port mapping status last printed (a `mapping` event per change)
     bool m_everConnected = false;
     bool m_finished = false;
     QTimer m_peerFilePoll;

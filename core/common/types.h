@@ -123,6 +123,7 @@ struct LocalInfo
     // ("your router opened port 41002 (UPnP)", "your router does not offer port mapping").
     std::optional<Endpoint> mappedEndpoint;
     QString mappingStatus;
+    QString mappingProtocol; // "UPnP" | "NAT-PMP" while mapped, else empty
     // TURN relays (RFC 6062): the relayed addresses friends can dial, and plain words.
     QList<Endpoint> relayEndpoints;
     QString relayStatus;

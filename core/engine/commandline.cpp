@@ -58,6 +58,9 @@ SharedOptions::SharedOptions()
           QStringLiteral("SECONDS"))
     , inviteSingleUse(QStringLiteral("invite-single-use"),
           tr("A new code works for the first friend who uses it only."))
+    , portMapping(QStringLiteral("port-mapping"),
+          tr("Ask the router to open our port (UPnP IGD, NAT-PMP): on or off (default: on)."),
+          QStringLiteral("on|off"))
 {
 }
 
@@ -91,6 +94,7 @@ QList<QCommandLineOption> SharedOptions::options() const
 {
     return { profile, port, stun, ipEcho, turn, dht, dhtPort, dhtLocalDiscovery, acceptFriends,
         inviteLifetime, inviteSingleUse };
+    return { profile, port, stun, ipEcho, portMapping };
 }
 
 bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const
@@ -233,6 +237,13 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
     }
     if (parser.isSet(inviteSingleUse))
         out->inviteSingleUse = true;
+    if (parser.isSet(portMapping)) {
+        const QString value = parser.values(portMapping).constLast().trimmed().toLower();
+        if (value != QLatin1String("on") && value != QLatin1String("off"))
+            return bad(QStringLiteral("--port-mapping needs \"on\" or \"off\", got \"%1\"")
+                           .arg(parser.values(portMapping).constLast()));
+        out->portMapping = value == QLatin1String("on");
+    }
     return true;
 }
 

@@ -34,6 +34,7 @@ struct NetworkOptions
 
     // Applies what was given to settings (the rest stays as the caller set it).
     void applyTo(struct Settings *settings) const;
+    std::optional<bool> portMapping; // --port-mapping on|off (router UPnP IGD / NAT-PMP)
 };
 
 // The TURN servers to use: the ones given (then saved in the profile, owner-only, for the next
@@ -47,8 +48,9 @@ public:
     // The options in the order --help lists them.
     QList<QCommandLineOption> options() const;
     // Reads and checks them. --stun is repeatable and takes comma-separated lists too ("none"
-    // turns STUN off); --ip-echo takes an http(s) URL or "none"; --turn is repeatable
-    // (parseTurnServer(); "none" forgets the profile's). False with a BadUsage *error
+    // turns STUN off); --ip-echo takes an http(s) URL or "none"; --port-mapping on|off (the last
+    // one given wins, so a script can turn on what its common arguments turned off); --turn is
+    // repeatable (parseTurnServer(); "none" forgets the profile's). False with a BadUsage *error
     // naming the option and what is wrong.
     bool read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const;
 
@@ -63,6 +65,7 @@ public:
     QCommandLineOption acceptFriends;
     QCommandLineOption inviteLifetime;
     QCommandLineOption inviteSingleUse;
+    QCommandLineOption portMapping;
 };
 
 } // namespace Punchline

@@ -10,10 +10,12 @@
 #include "net/nativesocket.h"
 #include "net/sharedportserver.h"
 #include "punch/incomingdispatcher.h"
+#include "reach/portmapper.h"
 #include "reach/relaypool.h"
 #include "rendezvous/friendfinder.h"
 #include "transfer/transferbudget.h"
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QHash>
@@ -414,7 +416,80 @@ struct Engine::Private
 
     // Router port mapping (UPnP IGD / NAT-PMP), once our port is known: fills
     // localInfo.mappedEndpoint and mappingStatus, then updateCode() and localInfoReady.
-    void startPortMapping() { }
+    // It runs beside discovery; the first code waits for the router's answer (at most until
+    // MappingWaitMs after the start), because a code is pasted once and a friend behind a
+    // symmetric NAT can only reach us through the mapped endpoint in it.
+    static constexpr int MappingWaitMs = 2500;
+    PortMapper *portMapper = nullptr;
+    PortMapStatus mapping;
+    QDeadlineTimer mappingDeadline;
+    bool readyHeldForMapping = false;
+
+    void startPortMapping()
+    {
+        if (!settings.portMapping || port == 0)
+            return;
+        portMapper = new PortMapper(PortMapper::systemBackends(), q);
+        QObject::connect(portMapper, &PortMapper::statusChanged, q,
+            [this](const PortMapStatus &status) { onPortMapping(status); });
+        mappingDeadline = QDeadlineTimer(MappingWaitMs);
+        portMapper->start(port);
+    }
+
+    void applyPortMapping()
+    {
+        localInfo.mappingStatus = mapping.text;
+        localInfo.mappingProtocol = mapping.state == PortMapStatus::State::Mapped
+            ? mappingProtocolName(mapping.protocol)
+            : QString();
+        localInfo.mappedEndpoint = mapping.external;
+        // A router that did not tell its address: it is the one STUN saw (we are behind it).
+        if (mapping.state == PortMapStatus::State::Mapped && !mapping.external
+            && mapping.routerAddress.isNull() && localInfo.publicEndpoint)
+            localInfo.mappedEndpoint
+                = Endpoint { localInfo.publicEndpoint->address, mapping.externalPort };
+    }
+
+    void onPortMapping(const PortMapStatus &status)
+    {
+        mapping = status;
+        const std::optional<Endpoint> before = localInfo.mappedEndpoint;
+        const QString beforeText = localInfo.mappingStatus;
+        applyPortMapping();
+        if (localInfo.mappingStatus != beforeText)
+            log(localInfo.mappingStatus);
+        if (readyHeldForMapping) {
+            if (status.state != PortMapStatus::State::Searching) {
+                readyHeldForMapping = false;
+                announceReady();
+            }
+            return;
+        }
+        if (!discoveryDone || state == State::Failed)
+            return;
+        if (before != localInfo.mappedEndpoint || beforeText != localInfo.mappingStatus) {
+            updateCode();
+            Q_EMIT q->localInfoReady(localInfo);
+        }
+    }
+
+    // After discovery: true if the first code waits for the router (announceReady() follows).
+    bool holdReadyForPortMapping()
+    {
+        if (!portMapper || mapping.state != PortMapStatus::State::Searching
+            || mappingDeadline.hasExpired())
+            return false;
+        readyHeldForMapping = true;
+        QTimer::singleShot(int(mappingDeadline.remainingTime()), q, [this] {
+            if (!readyHeldForMapping)
+                return;
+            readyHeldForMapping = false;
+            log(QStringLiteral("the router has not answered yet; the code gets the mapped "
+                               "port if it does"));
+            announceReady();
+        });
+        return true;
+    }
 
     // TURN relays (RFC 6062) from settings.turnServers: one TurnClient per server (RelayPool),
     // started with discovery so that the first code already carries the relayed addresses
@@ -453,7 +528,8 @@ struct Engine::Private
                 releaseDiscovery();
             return;
         }
-        if (discoveryDone) {
+        // (While ready waits for the router, announceReady() puts the relays in.)
+        if (discoveryDone && !readyHeldForMapping) {
             updateCode();
             Q_EMIT q->localInfoReady(localInfo);
         }
@@ -519,10 +595,19 @@ struct Engine::Private
         localInfo.explanation = r.explanation;
         localInfo.displayName = profile->displayName();
         localInfo.fingerprint = identity->fingerprint();
+        applyPortMapping(); // the router may have answered first
+        if (holdReadyForPortMapping())
+            return;
+        announceReady();
+    }
+
+    void announceReady()
+    {
         updateCode();
         log(QStringLiteral("ready: public %1 via %2, NAT %3")
-                .arg(r.publicEndpoint ? r.publicEndpoint->toString() : QStringLiteral("unknown"),
-                    publicSourceName(r.publicSource), natName(r.nat)));
+                .arg(localInfo.publicEndpoint ? localInfo.publicEndpoint->toString()
+                                              : QStringLiteral("unknown"),
+                    publicSourceName(localInfo.publicSource), natName(localInfo.nat)));
         if (state == State::Discovering)
             setState(State::Ready);
         Q_EMIT q->localInfoReady(localInfo);
@@ -786,6 +871,7 @@ void Engine::start(const Settings &settings)
     d->startRelay();
     if (settings.dht)
         d->startFinder();
+    d->startPortMapping();
     d->startDiscovery();
 }
 
@@ -1024,6 +1110,8 @@ void Engine::shutdown()
         d->relays->stop();
     if (d->finder)
         d->finder->stop(); // "going offline" to every friend, then leaves the DHT
+    if (d->portMapper)
+        d->portMapper->stop(); // removes the mapping from the router (waits at most 1 s)
     qDeleteAll(d->listeners);
     d->listeners.clear();
 }

@@ -4,12 +4,15 @@
 #include "common/logging.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
+#include <QThread>
 #include <QMetaObject>
 #include <QTimer>
 
 #include <opendht/dhtrunner.h>
 #include <opendht/log.h>
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <mutex>
@@ -35,6 +38,8 @@ dht::InfoHash toHash(const QByteArray &key)
 struct DhtClient::Impl
 {
     std::unique_ptr<dht::DhtRunner> runner;
+    // Puts OpenDHT has not finished announcing (the last "going offline" ones at exit).
+    std::shared_ptr<std::atomic<int>> pendingPuts = std::make_shared<std::atomic<int>>(0);
     std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
     std::map<QByteArray, std::shared_future<size_t>> listens;
     Options options;
@@ -120,9 +125,17 @@ void DhtClient::stop()
         return;
     auto runner = std::move(m_impl->runner);
     m_impl->listens.clear();
-    // shutdown() lets OpenDHT finish what is in flight; join() ends its threads.
-    runner->shutdown({}, true);
+    // The last puts (friends are told "going offline") get a moment to be announced; then
+    // shutdown() and join() end OpenDHT's threads. Bounded: leaving never hangs on the network.
+    QElapsedTimer waited;
+    waited.start();
+    while (*m_impl->pendingPuts > 0 && waited.elapsed() < FlushMs)
+        QThread::msleep(20);
+    auto done = std::make_shared<std::promise<void>>();
+    runner->shutdown([done] { done->set_value(); }, false);
+    done->get_future().wait_for(std::chrono::milliseconds(FlushMs));
     runner->join();
+    *m_impl->pendingPuts = 0;
     m_online = false;
 }
 
@@ -133,7 +146,10 @@ void DhtClient::put(const QByteArray &key, const QByteArray &value, quint64 id)
     auto v = std::make_shared<dht::Value>(
         reinterpret_cast<const uint8_t *>(value.constData()), size_t(value.size()));
     v->id = id;
-    m_impl->runner->put(toHash(key), v, dht::DoneCallbackSimple {}, dht::time_point::max(), true);
+    auto pending = m_impl->pendingPuts;
+    ++*pending;
+    m_impl->runner->put(
+        toHash(key), v, [pending](bool) { --*pending; }, dht::time_point::max(), true);
 }
 
 void DhtClient::cancelPut(const QByteArray &key, quint64 id)

@@ -29,6 +29,8 @@ public:
     static constexpr int MaxListens = 256;
     // How long without any good node before the finder counts as offline.
     static constexpr int OfflineAfterMs = 8000;
+    // At stop(), how long the last puts and OpenDHT's shutdown may take (each).
+    static constexpr int FlushMs = 800;
 
     struct Options
     {

@@ -80,7 +80,7 @@ h_cli() {
     [[ ${H_PLAIN:-0} == 1 ]] && json=
     # shellcheck disable=SC2086
     "$H_CLI" $json --profile "$H_TMP/$name.profile" --name "$name" --stun none --ip-echo none --dht none \
-        --local 127.0.0.1 "$@" <"$fifo" >>"$H_TMP/$name.out" 2>>"$H_TMP/$name.err" &
+        --port-mapping off --local 127.0.0.1 "$@" <"$fifo" >>"$H_TMP/$name.out" 2>>"$H_TMP/$name.err" &
     H_PID[$name]=$!
     H_PIDS+=("$!")
     # Hold the FIFO open for writing so the program never sees EOF on stdin.

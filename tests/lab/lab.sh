@@ -3,13 +3,15 @@
 # its own network namespace. Usable as a CLI and as a bash library (source it).
 #
 #   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
-#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--dht N] [--id LAB_ID]
+#             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--dht N] [--upnp-a] [--natpmp-a]
+#             [--upnp-b] [--natpmp-b] [--id LAB_ID]
 #   lab.sh down [--id ID]       remove everything this LAB_ID created (idempotent)
 #   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun;
 #                               natC hostC with --homes 3)
 #   lab.sh ns HOST              print the namespace name of HOST
 #   lab.sh status | list
 #   lab.sh stun HOST [SERVER_IP [LOCAL_PORT]]   print the XOR-MAPPED-ADDRESS seen from HOST
+#   lab.sh upnp-list A|B        the TCP port mappings miniupnpd holds on that home's router
 #   lab.sh dht-bootstrap        print the lab's DHT nodes, one ip:port a line (LAB_DHT > 0)
 #
 # Environment (flags win): LAB_ID (namespace prefix, default pl<pid>; needed again for down;
@@ -19,15 +21,18 @@
 # LAB_STUN=0 (no coturn), CT_LIBERAL=1 (NATs skip TCP window checks), HOMES=3 (a third home:
 # natC + hostC behind NAT kind NAT_C, default drop), LAB_DHT=N (0-5, default 0: N OpenDHT
 # bootstrap nodes, dhtnode on UDP 4222, node 1 alone and the others bootstrapping from it, never
-# from anything outside the lab), LAB_BUILD_DIR (where taplink is built,
+# from anything outside the lab), UPNP_A / UPNP_B = 1 (--upnp-a: miniupnpd on that home's
+# router, UPnP IGD + NAT-PMP), natpmp (--natpmp-a: NAT-PMP only) or upnp (UPnP IGD only),
+# default 0 (it needs the lab's STUN server), LAB_BUILD_DIR (where taplink is built,
 # default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp), LAB_KEEP_RUNDIR=1 (keep
 # logs after down).
 #
 # Topology (see README.md):
 #   hostA 192.0.2.10, hostA2 .11 -- [lan 192.0.2.1/26] natA [wan 203.0.113.2/28]
 #        -- 203.0.113.1 inet 203.0.113.17 -- [wan 203.0.113.18/28] natB [lan 192.0.2.65/26] -- hostB .74
-#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (one coturn each, TCP 3478: STUN,
-#                             and TURN for LAB_TURN_USER with TCP relaying on the same address)
+#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (coturn, TCP 3478: STUN for all,
+#                             TURN with TCP relaying for LAB_TURN_USER, relayed on .10)
+#                            + 198.51.100.12 (a second coturn: TURN only, relayed on .12)
 #   HOMES=3: hostC 192.0.2.138 -- [lan 192.0.2.129/26] natC [wan 203.0.113.34/28] -- 203.0.113.33 inet
 #   LAB_DHT=N: inet -- dht1 198.51.100.20 ... dhtN 198.51.100.(19+N) (one namespace each, /32)
 
@@ -51,6 +56,7 @@ LAB_IP_INET_STUN=198.51.100.1
 LAB_IP_STUN1=198.51.100.10
 LAB_IP_STUN2=198.51.100.11
 LAB_STUN_PORT=3478
+LAB_IP_TURN2=198.51.100.12 # the second relay (its own coturn, so a test can kill one relay)
 # The TURN account on the lab's coturns (long-term credentials, TCP relaying).
 LAB_TURN_USER=friend
 LAB_TURN_PASS=lab-relay-pw
@@ -224,44 +230,64 @@ _lab_home() {
     _lab_nat "$nat" "$kind"
 }
 
-# One coturn per STUN address (so a test can kill one relay and keep the other): STUN Binding
-# for everyone, TURN with long-term credentials and TCP relaying (RFC 6062) for the lab user,
-# relayed addresses on the same IP as the server. Peers may be any of the lab's documentation
-# ranges. N is 1 (198.51.100.10) or 2 (198.51.100.11).
-_lab_start_turn() {
-    local n=$1 ip ns
-    ip=$LAB_IP_STUN1
-    [[ $n == 2 ]] && ip=$LAB_IP_STUN2
+_lab_start_stun() {
+    local ns
     ns=$(lab_ns stun)
-    # -n: no config file from /etc.
+    # -n: no config file from /etc. STUN (Binding, RFC 5780 with both addresses) for everyone,
+    # TCP+UDP on both addresses; TURN with long-term credentials and TCP relaying (RFC 6062)
+    # for the lab user, relayed addresses on the first address, peers in the lab's ranges.
     ip netns exec "$ns" turnserver -n --no-cli --no-tls --no-dtls \
-        --listening-ip "$ip" --relay-ip "$ip" --listening-port "$LAB_STUN_PORT" \
-        --lt-cred-mech --realm "$LAB_TURN_REALM" --user "$LAB_TURN_USER:$LAB_TURN_PASS" \
-        --allowed-peer-ip 192.0.2.0-192.0.2.255 --allowed-peer-ip 198.51.100.0-198.51.100.255 \
-        --allowed-peer-ip 203.0.113.0-203.0.113.255 \
-        --log-file "$RUN/coturn$n.log" --simple-log --no-stdout-log \
-        --pidfile "$RUN/coturn$n.selfpid" --no-software-attribute --userdb "$RUN/turndb$n" \
-        </dev/null >"$RUN/coturn$n.out" 2>&1 &
-    local pidfile=$RUN/coturn.pid
-    [[ $n == 2 ]] && pidfile=$RUN/coturn2.pid
-    echo $! >"$pidfile"
-    local i
+        --listening-ip "$LAB_IP_STUN1" --listening-ip "$LAB_IP_STUN2" \
+        --listening-port "$LAB_STUN_PORT" "${_LAB_TURN_ARGS[@]}" --relay-ip "$LAB_IP_STUN1" \
+        --log-file "$RUN/coturn.log" --simple-log \
+        --no-stdout-log --pidfile "$RUN/coturn.selfpid" --no-software-attribute \
+        --userdb "$RUN/turndb" \
+        </dev/null >"$RUN/coturn.out" 2>&1 &
+    echo $! >"$RUN/coturn.pid"
+    local i ip ok
     for ((i = 0; i < 100; i++)); do
-        ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
-            "exec 3<>/dev/tcp/$ip/$LAB_STUN_PORT" 2>/dev/null && return 0
-        _lab_alive "$(cat "$pidfile")" || break
+        ok=1
+        for ip in "$LAB_IP_STUN1" "$LAB_IP_STUN2"; do
+            ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
+                "exec 3<>/dev/tcp/$ip/$LAB_STUN_PORT" 2>/dev/null || ok=0
+        done
+        [[ $ok == 1 ]] && return 0
+        _lab_alive "$(cat "$RUN/coturn.pid")" || break
         sleep 0.1
     done
-    lab_log "coturn $n does not accept TCP on $ip; log: $RUN/coturn$n.log"
+    lab_log "coturn does not accept TCP on both addresses; log: $RUN/coturn.log"
     return 1
 }
 
-_lab_start_stun() {
-    _lab_start_turn 1 && _lab_start_turn 2
+_LAB_TURN_ARGS=(--lt-cred-mech --realm "$LAB_TURN_REALM" --user "$LAB_TURN_USER:$LAB_TURN_PASS"
+    --allowed-peer-ip 192.0.2.0-192.0.2.255 --allowed-peer-ip 198.51.100.0-198.51.100.255
+    --allowed-peer-ip 203.0.113.0-203.0.113.255)
+
+# The second relay: TURN only, on 198.51.100.12 (added to the stun host), its own process.
+_lab_start_turn2() {
+    local ns i
+    ns=$(lab_ns stun)
+    ip -n "$ns" addr add "$LAB_IP_TURN2/24" dev eth0 2>/dev/null
+    ip netns exec "$ns" turnserver -n --no-cli --no-tls --no-dtls --no-udp \
+        --listening-ip "$LAB_IP_TURN2" --relay-ip "$LAB_IP_TURN2" \
+        --listening-port "$LAB_STUN_PORT" "${_LAB_TURN_ARGS[@]}" \
+        --log-file "$RUN/coturn2.log" --simple-log --no-stdout-log \
+        --pidfile "$RUN/coturn2.selfpid" --no-software-attribute --userdb "$RUN/turndb2" \
+        </dev/null >"$RUN/coturn2.out" 2>&1 &
+    echo $! >"$RUN/coturn2.pid"
+    for ((i = 0; i < 100; i++)); do
+        ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
+            "exec 3<>/dev/tcp/$LAB_IP_TURN2/$LAB_STUN_PORT" 2>/dev/null && return 0
+        _lab_alive "$(cat "$RUN/coturn2.pid")" || break
+        sleep 0.1
+    done
+    lab_log "the second coturn does not accept TCP on $LAB_IP_TURN2; log: $RUN/coturn2.log"
+    return 1
 }
 
-# lab_turn_kill N: kills coturn N (1: 198.51.100.10, 2: .11) at once (SIGKILL: no goodbye to
-# its clients, as a crashed or cut-off relay). lab_turn_start N starts it again.
+# lab_turn_kill N: kills relay N at once (SIGKILL: no goodbye to its clients, as a crashed or
+# cut-off relay): 1 = the coturn on .10/.11 (STUN goes with it), 2 = the one on .12.
+# lab_turn_start N starts it again.
 lab_turn_kill() {
     _lab_id || return 1
     local RUN pidfile pid
@@ -277,7 +303,95 @@ lab_turn_start() {
     _lab_id || return 1
     local RUN
     RUN=$(lab_rundir)
-    _lab_start_turn "$1"
+    if [[ $1 == 2 ]]; then _lab_start_turn2; else _lab_start_stun; fi
+}
+
+# _lab_start_miniupnpd SIDE(A|B) MODE(1|natpmp|upnp): the home router's port mapping service.
+# miniupnpd refuses to map when its WAN address is reserved (203.0.113.0/24 is, like every
+# documentation range) unless STUN (ext_perform_stun) shows that nothing filters in front of it,
+# so the router asks the lab's coturn: its own UDP must leave unmasqueraded (a symmetric NAT's
+# --random-fully would change the port and read as 'restrictive NAT') and coturn's answers from
+# the other address and port (RFC 5780 CHANGE-REQUEST) must get in. miniupnpd-nftables (2.3.1)
+# adds rules to chains it does not create: they are made here, in a table of their own. The
+# FORWARD chain of the lab's iptables (policy DROP) then accepts what miniupnpd's DNAT let in.
+_lab_start_miniupnpd() {
+    local side=$1 mode=$2 nat="nat$1" ns wan lan upnp=yes natpmp=yes
+    ns=$(lab_ns "$nat")
+    [[ "$mode" == natpmp ]] && upnp=no
+    [[ "$mode" == upnp ]] && natpmp=no
+    case "$side" in
+    A) wan=$LAB_IP_NATA_WAN lan=$LAB_IP_NATA_LAN ;;
+    B) wan=$LAB_IP_NATB_WAN lan=$LAB_IP_NATB_LAN ;;
+    *) lab_log "miniupnpd: unknown home $side"; return 1 ;;
+    esac
+    if [[ "${LAB_STUN:-1}" == 0 ]]; then
+        lab_log "miniupnpd needs the lab's STUN server (LAB_STUN=1)"
+        return 1
+    fi
+    local -a ipt=(ip netns exec "$ns" iptables -w 5)
+    local sports="$LAB_STUN_PORT:$((LAB_STUN_PORT + 1))"
+    "${ipt[@]}" -t nat -I POSTROUTING -o wan -s "$wan" -j RETURN
+    "${ipt[@]}" -I INPUT -i wan -p udp -s "$LAB_IP_STUN1" --sport "$sports" -j ACCEPT
+    "${ipt[@]}" -I INPUT -i wan -p udp -s "$LAB_IP_STUN2" --sport "$sports" -j ACCEPT
+    "${ipt[@]}" -A FORWARD -i wan -o lan -m conntrack --ctstate DNAT -j ACCEPT
+    ip netns exec "$ns" nft -f - <<NFT
+table inet miniupnpd {
+    chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+    chain miniupnpd { }
+    chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+    chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+    chain prerouting_miniupnpd { }
+    chain postrouting_miniupnpd { }
+}
+NFT
+    local conf="$RUN/miniupnpd-$side.conf"
+    cat >"$conf" <<CONF
+ext_ifname=wan
+listening_ip=lan
+http_port=0
+enable_upnp=$upnp
+enable_natpmp=$natpmp
+secure_mode=yes
+ext_perform_stun=yes
+ext_stun_host=$LAB_IP_STUN1
+ext_stun_port=$LAB_STUN_PORT
+upnp_table_name=miniupnpd
+upnp_nat_table_name=miniupnpd
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+lease_file=$RUN/miniupnpd-$side.leases
+system_uptime=yes
+notify_interval=60
+clean_ruleset_interval=600
+uuid=3d3cec3a-8cf0-11e0-98ee-00166c0f0a0$([[ $side == A ]] && echo 1 || echo 2)
+allow 1024-65535 ${lan%.*}.$((${lan##*.} - 1))/26 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+CONF
+    # -d: foreground, log to stderr (debug level).
+    ip netns exec "$ns" miniupnpd -d -f "$conf" -P "$RUN/miniupnpd-$side.selfpid" \
+        </dev/null >"$RUN/miniupnpd-$side.log" 2>&1 &
+    echo $! >"$RUN/miniupnpd-$side.pid"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        if grep -q 'Listening for NAT-PMP\|HTTP listening' "$RUN/miniupnpd-$side.log" 2>/dev/null &&
+            grep -q 'Port forwarding is now enabled' "$RUN/miniupnpd-$side.log"; then
+            return 0
+        fi
+        _lab_alive "$(cat "$RUN/miniupnpd-$side.pid")" || break
+        sleep 0.1
+    done
+    lab_log "miniupnpd on $nat did not come up (or STUN saw a filtering NAT); log: $RUN/miniupnpd-$side.log"
+    tail -n 20 "$RUN/miniupnpd-$side.log" >&2
+    return 1
+}
+
+# lab_upnp_list SIDE: the TCP port mappings miniupnpd on that home's router holds, one per line
+# as "TCP <external port> <internal ip> <internal port>" (read from the DNAT rules it made; nft
+# prints the protocol match as '@nh,72,8 0x6', the IPv4 protocol byte = TCP).
+lab_upnp_list() {
+    ip netns exec "$(lab_ns "nat$1")" nft list chain inet miniupnpd prerouting_miniupnpd 2>/dev/null |
+        sed -n 's/.*@nh,72,8 0x6 th dport \([0-9]*\) dnat ip to \([0-9.]*\):\([0-9]*\).*/TCP \1 \2 \3/p'
 }
 
 # _lab_dht_ip K: the address of DHT node K (1-based).
@@ -339,6 +453,13 @@ _lab_up_body() {
     local k nat_a=${NAT_A:-drop} nat_b=${NAT_B:-drop} nat_c=${NAT_C:-drop} homes=${HOMES:-2}
     [[ "${DELAY_MS:-0}" =~ ^[0-9]+$ ]] || { lab_log "DELAY_MS must be a number"; return 1; }
     [[ "$homes" == 2 || "$homes" == 3 ]] || { lab_log "HOMES must be 2 or 3"; return 1; }
+    for k in "${UPNP_A:-0}" "${UPNP_B:-0}"; do
+        case "$k" in 0 | 1 | natpmp | upnp) ;; *)
+            lab_log "UPNP_A/UPNP_B must be 0, 1, natpmp or upnp: '$k'"
+            return 1
+            ;;
+        esac
+    done
     local dht=${LAB_DHT:-0}
     if [[ ! "$dht" =~ ^[0-9]$ ]] || ((dht > LAB_DHT_MAX)); then
         lab_log "LAB_DHT must be 0-$LAB_DHT_MAX"
@@ -360,6 +481,7 @@ _lab_up_body() {
         "$nat_a" "$nat_b" "${DELAY_MS:-0}" "${SAME_LAN:-0}" "${LAB_STUN:-1}" "${CT_LIBERAL:-0}" \
         >"$RUN/config"
     if [[ "$homes" == 3 ]]; then printf 'HOMES=3\nNAT_C=%s\n' "$nat_c" >>"$RUN/config"; fi
+    printf 'UPNP_A=%s\nUPNP_B=%s\n' "${UPNP_A:-0}" "${UPNP_B:-0}" >>"$RUN/config"
     printf 'LAB_DHT=%s\n' "$dht" >>"$RUN/config"
 
     _lab_mkns inet
@@ -380,7 +502,9 @@ _lab_up_body() {
     ip -n "$(lab_ns stun)" addr add "$LAB_IP_STUN2/24" dev eth0
     ip -n "$(lab_ns stun)" route add default via "$LAB_IP_INET_STUN"
     ip -n "$(lab_ns inet)" addr add "$LAB_IP_INET_STUN/24" dev tostun
-    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun; fi
+    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun && _lab_start_turn2; fi
+    if [[ "${UPNP_A:-0}" != 0 ]]; then _lab_start_miniupnpd A "$UPNP_A"; fi
+    if [[ "${UPNP_B:-0}" != 0 ]]; then _lab_start_miniupnpd B "$UPNP_B"; fi
     if ((dht > 0)); then _lab_start_dht "$dht"; fi
 }
 
@@ -405,7 +529,8 @@ lab_up() {
     if ! env LAB_ID="$LAB_ID" RUN="$RUN" NAT_A="${NAT_A:-drop}" NAT_B="${NAT_B:-drop}" \
         CT_LIBERAL="${CT_LIBERAL:-0}" HOMES="${HOMES:-2}" NAT_C="${NAT_C:-drop}" \
         DELAY_MS="${DELAY_MS:-0}" SAME_LAN="${SAME_LAN:-0}" LAB_STUN="${LAB_STUN:-1}" \
-        LAB_DHT="${LAB_DHT:-0}" bash "$LAB_DIR/lab.sh" __up_body; then
+        LAB_DHT="${LAB_DHT:-0}" UPNP_A="${UPNP_A:-0}" UPNP_B="${UPNP_B:-0}" \
+        bash "$LAB_DIR/lab.sh" __up_body; then
         lab_log "up failed; tearing down"
         lab_down
         return 1
@@ -462,6 +587,8 @@ lab_down() {
     if [[ -d "$RUN" ]]; then
         _lab_stop_pid "$RUN/coturn.pid" turnserver
         _lab_stop_pid "$RUN/coturn2.pid" turnserver
+        _lab_stop_pid "$RUN/miniupnpd-A.pid" miniupnpd
+        _lab_stop_pid "$RUN/miniupnpd-B.pid" miniupnpd
         for f in "$RUN"/taplink-*.pid; do
             [[ -e "$f" ]] && _lab_stop_pid "$f" taplink
         done
@@ -563,7 +690,7 @@ _lab_pick_id() {
 }
 
 _lab_usage() {
-    sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 lab_main() {
@@ -582,8 +709,13 @@ lab_main() {
             --no-stun) LAB_STUN=0; shift ;;
             --ct-liberal) CT_LIBERAL=1; shift ;;
             --dht) LAB_DHT=$2; shift 2 ;;
+            --upnp-a) UPNP_A=1; shift ;;
+            --natpmp-a) UPNP_A=natpmp; shift ;;
+            --upnp-b) UPNP_B=1; shift ;;
+            --natpmp-b) UPNP_B=natpmp; shift ;;
             --id) LAB_ID=$2; shift 2 ;;
-            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | CT_LIBERAL=* | LAB_DHT=*)
+            NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | \
+                CT_LIBERAL=* | LAB_DHT=* | UPNP_A=* | UPNP_B=*)
                 export "${1?}"
                 shift
                 ;;
@@ -610,6 +742,7 @@ lab_main() {
         ;;
     ns) _lab_pick_id && lab_ns "$1" ;;
     stun) _lab_pick_id && lab_stun "$@" ;;
+    upnp-list) _lab_pick_id && lab_upnp_list "$@" ;;
     dht-bootstrap) _lab_pick_id && lab_dht_bootstrap ;;
     status) _lab_pick_id && lab_status ;;
     list) compgen -G "${LAB_STATE_ROOT:-/tmp}/punchline-lab.*" | sed 's/.*punchline-lab\.//' || true ;;

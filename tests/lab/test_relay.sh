@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Relay through TURN over TCP (issue 12 §2). symmetric/symmetric lab (both NATs map per
 # destination, so no direct path exists), DELAY_MS 0, codes swapped through files.
-#   (a) both have a TURN account (A on coturn 1 = 198.51.100.10, B on coturn 2 = .11);
+#   (a) both have a TURN account (A on coturn 1 = 198.51.100.10, B on coturn 2 = .12);
 #   (b) only A has one: B makes ordinary TCP connections to A's relayed address.
 # Each case asserts: A's addresses event lists a relayed address on its coturn and a
 # relay_status naming it; both sides print a connected event with path "relay" and a remote on
@@ -14,8 +14,8 @@ lt_require_cli
 lt_init
 CASES=${LAB_RELAY_CASES:-a b}
 TURN1="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_IP_STUN1:$LAB_STUN_PORT"
-TURN2="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_IP_STUN2:$LAB_STUN_PORT"
-STUN_HOST='^198\.51\.100\.1[01]:[0-9]+$'
+TURN2="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_IP_TURN2:$LAB_STUN_PORT"
+STUN_HOST='^198\.51\.100\.1[0-2]:[0-9]+$'
 lt_lab_up symmetric symmetric 0
 
 relay_case() { # NAME B_TURN_ARGS...
@@ -36,7 +36,7 @@ relay_case() { # NAME B_TURN_ARGS...
     lt_match "($name) A: relay status names the server" "TURN server 198\.51\.100\.10:3478 relays" \
         "$(lt_field A addresses .relay_status)"
     if [[ $# -gt 0 ]]; then
-        lt_match "($name) B: a relayed address on coturn 2" '^198\.51\.100\.11:[0-9]+$' \
+        lt_match "($name) B: a relayed address on coturn 2" '^198\.51\.100\.12:[0-9]+$' \
             "$(lt_field B addresses '.relays[0]')"
     else
         lt_eq "($name) B: no relays" "" "$(lt_field B addresses '.relays[0]')"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A relay dies mid-session (issue 12 §2). symmetric/symmetric lab (no direct path), DELAY_MS 0.
-# A has two TURN servers (coturn 1 and 2, both relayed addresses in its code), B none; both run
+# A has two TURN servers (coturn 1 on .10, which is also the lab's STUN server, and coturn 2 on
+# .12; both relayed addresses in its code), B none; both run
 # with --keepalive 1 --peer-timeout 4 --reconnect-window 60. Once they are connected through
 # one relay and a first line was delivered, that coturn is killed (SIGKILL) and each side
 # types a line right away. Asserts: both report reconnecting, then a second connected event
@@ -11,7 +12,7 @@ source "$(dirname "$0")/lab_test.sh"
 lt_require_cli
 lt_init
 TURN1="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_IP_STUN1:$LAB_STUN_PORT"
-TURN2="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_IP_STUN2:$LAB_STUN_PORT"
+TURN2="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_IP_TURN2:$LAB_STUN_PORT"
 lt_lab_up symmetric symmetric 0
 HEAL=(--keepalive 1 --peer-timeout 4 --reconnect-window 60 --timeout 60)
 lt_cli_start A hostA 41000 --write-code "$LT_TMP/A.code" --peer "@$LT_TMP/B.code" \
@@ -34,8 +35,8 @@ lt_eq "A: first path" relay "$(nth A 1 .path)"
 lt_eq "B: first path" relay "$(nth B 1 .path)"
 FIRST=$(nth B 1 .remote)
 case ${FIRST%:*} in
-"$LAB_IP_STUN1") DEAD=1 OTHER=$LAB_IP_STUN2 ;;
-"$LAB_IP_STUN2") DEAD=2 OTHER=$LAB_IP_STUN1 ;;
+"$LAB_IP_STUN1") DEAD=1 OTHER=$LAB_IP_TURN2 ;;
+"$LAB_IP_TURN2") DEAD=2 OTHER=$LAB_IP_STUN1 ;;
 *)
     lt_fail "B's remote $FIRST is not a relay"
     finish

@@ -90,6 +90,7 @@ private:
     Settings settingsIn(const QString &sub)
     {
         Settings s = AppSettings::defaults(m_dir.filePath(sub));
+        s.portMapping = false; // tests never ask the machine's router
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(sub + QStringLiteral("-downloads"));
         QDir().mkpath(s.profileDir);

@@ -112,6 +112,7 @@ private:
     Settings settingsIn(const QString &sub)
     {
         Settings s = AppSettings::defaults(m_dir.filePath(sub));
+        s.portMapping = false; // tests never ask the machine's router
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(sub + QStringLiteral("-downloads"));
         QDir().mkpath(s.profileDir);
@@ -521,6 +522,27 @@ private Q_SLOTS:
         QVERIFY2(window.noticeBar()->text().contains(
                      QDir::toNativeSeparators(window.settings().downloadDir)),
             qPrintable(window.noticeBar()->text()));
+    }
+
+    // The "You" panel says what the router said to port mapping; the row is hidden while port
+    // mapping is off (no status).
+    void routerPortMappingShown()
+    {
+        Node node;
+        MainWindow window(&node, settingsIn(QStringLiteral("mapping")));
+        window.show();
+        playReady(node);
+        auto *panel = window.findChild<LocalInfoPanel *>();
+        QVERIFY(panel);
+        auto *label = panel->findChild<QLabel *>(QStringLiteral("myPortMapping"));
+        QVERIFY(label);
+        QVERIFY(!label->isVisibleTo(panel));
+        LocalInfo local = panel->localInfo();
+        local.mappingStatus = QStringLiteral("your router opened port 41002 (UPnP)");
+        local.mappedEndpoint = *Endpoint::parse(u"203.0.113.2:41002");
+        Q_EMIT node.localInfoReady(local);
+        QVERIFY(label->isVisibleTo(panel));
+        QCOMPARE(label->text(), QStringLiteral("your router opened port 41002 (UPnP)"));
     }
 
     // 11. The code is shown whole (wrapped, monospace, grouped), copied in one click, shared as

@@ -169,6 +169,7 @@ def main():
     ap.add_argument("--name", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--stun", action="append", default=[])
+    ap.add_argument("--port-mapping", default="on")
     ap.add_argument("--ip-echo", default="none")
     ap.add_argument("--write-code")
     ap.add_argument("--peer")
