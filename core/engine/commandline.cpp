@@ -92,9 +92,8 @@ void NetworkOptions::applyTo(Settings *s) const
 
 QList<QCommandLineOption> SharedOptions::options() const
 {
-    return { profile, port, stun, ipEcho, turn, dht, dhtPort, dhtLocalDiscovery, acceptFriends,
-        inviteLifetime, inviteSingleUse };
-    return { profile, port, stun, ipEcho, portMapping };
+    return { profile, port, stun, ipEcho, portMapping, turn, dht, dhtPort, dhtLocalDiscovery,
+        acceptFriends, inviteLifetime, inviteSingleUse };
 }
 
 bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const
