@@ -13,10 +13,38 @@ const QString KeyStun = QStringLiteral("network/stunServers");
 const QString KeyIpEcho = QStringLiteral("network/ipEchoUrl");
 const QString KeyPortMapping = QStringLiteral("network/portMapping");
 const QString KeyKeepalive = QStringLiteral("network/keepaliveSeconds");
+const QString KeyDht = QStringLiteral("friendFinder/enabled");
+const QString KeyDhtBootstrap = QStringLiteral("friendFinder/bootstrap");
+const QString KeyDhtLocal = QStringLiteral("friendFinder/localDiscovery");
+const QString KeyAcceptFriends = QStringLiteral("friendFinder/newFriends");
 const QString KeyCloseToTray = QStringLiteral("window/closeToTray");
 const QString KeyNameChosen = QStringLiteral("profile/nameChosen");
 const QString KeyGeometry = QStringLiteral("window/geometry");
 const QString KeyState = QStringLiteral("window/state");
+
+QString policyName(AcceptPolicy p)
+{
+    switch (p) {
+    case AcceptPolicy::All:
+        return QStringLiteral("all");
+    case AcceptPolicy::None:
+        return QStringLiteral("none");
+    case AcceptPolicy::Ask:
+        break;
+    }
+    return QStringLiteral("ask");
+}
+
+AcceptPolicy policyFrom(const QString &name, AcceptPolicy fallback)
+{
+    if (name == QLatin1String("all"))
+        return AcceptPolicy::All;
+    if (name == QLatin1String("none"))
+        return AcceptPolicy::None;
+    if (name == QLatin1String("ask"))
+        return AcceptPolicy::Ask;
+    return fallback;
+}
 
 } // namespace
 
@@ -49,6 +77,11 @@ Settings AppSettings::defaults(const QString &profileDir)
     s.ipEchoUrl = Settings::defaultIpEchoUrl();
     s.portMapping = true; // users' machines ask their router, as for STUN
     s.downloadDir = defaultDownloadDir();
+    // The friend finder, on for users like STUN (Settings keeps it off for tests).
+    s.dht = true;
+    s.dhtBootstrap = Settings::defaultDhtBootstrap();
+    s.dhtLocalDiscovery = true;
+    s.acceptFriends = AcceptPolicy::Ask;
     return s;
 }
 
@@ -69,6 +102,13 @@ Settings AppSettings::load() const
         s.keepaliveIntervalMs = keepalive * 1000;
         s.peerSilentLimitMs = 3 * s.keepaliveIntervalMs;
     }
+    s.dht = ini.value(KeyDht, s.dht).toBool();
+    // As with STUN, an empty list is a choice (local discovery only).
+    if (ini.contains(KeyDhtBootstrap))
+        s.dhtBootstrap = ini.value(KeyDhtBootstrap).toStringList();
+    s.dhtBootstrap.removeAll(QString());
+    s.dhtLocalDiscovery = ini.value(KeyDhtLocal, s.dhtLocalDiscovery).toBool();
+    s.acceptFriends = policyFrom(ini.value(KeyAcceptFriends).toString(), s.acceptFriends);
     return s;
 }
 
@@ -80,6 +120,10 @@ bool AppSettings::save(const Settings &settings) const
     ini.setValue(KeyIpEcho, settings.ipEchoUrl);
     ini.setValue(KeyPortMapping, settings.portMapping);
     ini.setValue(KeyKeepalive, settings.keepaliveIntervalMs / 1000);
+    ini.setValue(KeyDht, settings.dht);
+    ini.setValue(KeyDhtBootstrap, settings.dhtBootstrap);
+    ini.setValue(KeyDhtLocal, settings.dhtLocalDiscovery);
+    ini.setValue(KeyAcceptFriends, policyName(settings.acceptFriends));
     ini.sync();
     return ini.status() == QSettings::NoError;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The window's persistent preferences: the node Settings a user can change here (download folder,
-// STUN servers, IP echo fallback, keepalive) plus window geometry, kept with QSettings in
+// STUN servers, IP echo fallback, keepalive, the friend finder: on/off, bootstrap nodes, local
+// discovery, what to do with new friends) plus window geometry, kept with QSettings in
 // <profile>/punchline.ini. The display name and the port are not here: core's profile owns them
 // (LocalInfo shows them, Node::updateSettings changes them).
 

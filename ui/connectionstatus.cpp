@@ -51,6 +51,18 @@ QString ConnectionStatus::pathDescription(PathKind path)
     return QString();
 }
 
+QString ConnectionStatus::connectedVia() const
+{
+    const QString how = tr("Connected %1").arg(pathDescription(m_connection.path));
+    const Endpoint &remote = m_connection.remote;
+    if (!remote.isValid())
+        return how;
+    // "[2001:db8::…]:port": the brackets keep the port apart from the address.
+    return normalizedAddress(remote.address).protocol() == QAbstractSocket::IPv6Protocol
+        ? tr("%1 to %2 over IPv6").arg(how, remote.toString())
+        : tr("%1 to %2").arg(how, remote.toString());
+}
+
 QString ConnectionStatus::headline() const
 {
     switch (m_state) {
@@ -105,7 +117,7 @@ QString ConnectionStatus::detail() const
         return tr("A path is open; checking your friend's identity and encrypting (TLS 1.3).");
     case State::Connected: {
         QStringList parts;
-        parts << tr("Connected %1").arg(pathDescription(m_connection.path));
+        parts << connectedVia();
         if (m_rttMs >= 0)
             parts << tr("round trip %1 ms").arg(m_rttMs);
         parts << (m_connection.peerPinnedByCode ? tr("identity checked against the code")

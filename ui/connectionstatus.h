@@ -40,6 +40,7 @@ public:
     static QString pathDescription(PathKind path);
 
 private:
+    QString connectedVia() const; // "Connected directly … to [2001:db8::1]:41000 over IPv6"
     State m_state = State::Idle;
     ConnectProgress m_progress;
     ConnectionInfo m_connection;

@@ -235,24 +235,47 @@ QString ConversationList::displayName(const FriendInfo &info)
 
 QString ConversationList::presenceText(const FriendInfo &info, const QDateTime &now)
 {
+    // What the friend finder says (a fresh record: online; else offline since when), added to
+    // the connection's state when that alone does not tell.
+    const QString since = MessageFormat::dayAndTime(info.presenceSince, now);
     switch (info.state) {
     case State::Connected:
         return info.pathKnown ? tr("connected · %1").arg(pathName(info.path)) : tr("connected");
     case State::Connecting:
     case State::Securing:
-        return tr("connecting…");
+        return info.online ? tr("online · connecting…") : tr("connecting…");
     case State::Reconnecting:
-        return tr("reconnecting…");
+        return info.online ? tr("online · reconnecting…") : tr("reconnecting…");
     default:
         break;
     }
-    if (info.state == State::Failed) // the last attempt gave up: say so, not just "offline"
+    if (info.state == State::Failed) { // the last attempt gave up: say so, not just "offline"
+        if (info.online)
+            return tr("could not connect · online");
+        if (!since.isEmpty())
+            return tr("could not connect · offline since %1").arg(since);
         return info.lastSeen.isValid()
             ? tr("could not connect · last seen %1").arg(MessageFormat::ago(info.lastSeen, now))
             : tr("could not connect");
+    }
+    if (info.online)
+        return since.isEmpty() ? tr("online") : tr("online since %1").arg(since);
+    if (!since.isEmpty())
+        return tr("offline since %1").arg(since);
     if (!info.lastSeen.isValid())
         return tr("offline");
     return tr("offline · last seen %1").arg(MessageFormat::ago(info.lastSeen, now));
+}
+
+QString ConversationList::foundViaText(const FriendInfo &info)
+{
+    switch (info.via) {
+    case FoundVia::Dht:
+        return tr("found via the friend finder");
+    case FoundVia::Paste:
+        break;
+    }
+    return QString();
 }
 
 void ConversationList::setFriends(const QList<FriendInfo> &friends)
@@ -356,10 +379,14 @@ void ConversationList::fillItem(QListWidgetItem *item, const Entry &e) const
     spoken += QStringLiteral(", ") + MessageFormat::isolate(last);
     item->setData(Qt::DisplayRole, spoken);
     item->setData(Qt::AccessibleTextRole, spoken);
-    item->setToolTip(QStringLiteral("%1\n%2\n%3")
-                         .arg(MessageFormat::isolate(name), presence,
-                             e.info.pinnedByCode ? tr("Identity checked against their code")
-                                                 : tr("Identity trusted on first use")));
+    QString tip = QStringLiteral("%1\n%2").arg(MessageFormat::isolate(name), presence);
+    const QString via = foundViaText(e.info);
+    if (!via.isEmpty())
+        tip += QLatin1Char('\n') + MessageFormat::sentence(via);
+    tip += QLatin1Char('\n')
+        + (e.info.pinnedByCode ? tr("Identity checked against their code")
+                               : tr("Identity trusted on first use"));
+    item->setToolTip(tip);
 }
 
 void ConversationList::rebuild()

@@ -56,8 +56,11 @@ public:
     QListWidget *list() const { return m_list; }
     QPushButton *addButton() const { return m_add; }
 
-    // "connected · lan", "connecting…", "reconnecting…", "offline · last seen 5 min ago".
+    // "connected · lan", "connecting…", "reconnecting…", "offline · last seen 5 min ago"; with
+    // the friend finder's presence: "online", "online · connecting…", "offline since 10:42".
     static QString presenceText(const FriendInfo &info, const QDateTime &now);
+    // "found via the friend finder" (FoundVia::Dht), else empty.
+    static QString foundViaText(const FriendInfo &info);
     static QString displayName(const FriendInfo &info); // the name, or "Unnamed friend"
 
 Q_SIGNALS:

@@ -70,6 +70,10 @@ Demo::Demo(const NetworkOptions &overrides, Scene scene, QObject *parent)
         s.stunServers.clear();
         s.ipEchoUrl.clear();
         s.portMapping = false; // one machine, loopback only: no router to ask
+        // Loopback only: no friend finder (it would join the public DHT and multicast on the LAN).
+        s.dht = false;
+        s.dhtBootstrap.clear();
+        s.dhtLocalDiscovery = false;
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = QDir(dir).filePath(QStringLiteral("Downloads"));
         s.port = 0;
@@ -81,6 +85,9 @@ Demo::Demo(const NetworkOptions &overrides, Scene scene, QObject *parent)
         NetworkOptions oneRun = overrides;
         oneRun.port.reset(); // three windows, one machine: every one takes a free port
         oneRun.profileDir.reset();
+        oneRun.dht.reset(); // the demo never uses the friend finder, whatever the command line
+        oneRun.dhtBootstrap.reset();
+        oneRun.dhtLocalDiscovery.reset();
         m_windows[i]->setOneRunOptions(oneRun);
         m_windows[i]->setCloseToTray(false); // closing a demo window ends it
     }

@@ -2,6 +2,7 @@
 
 #include "iconfactory.h"
 #include "identity/identity.h"
+#include "messageformat.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -10,6 +11,7 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QStyle>
 #include <QTimer>
@@ -49,8 +51,12 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     , m_nat(plainLabel(this, QStringLiteral("myNat")))
     , m_natIcon(new QLabel(this))
     , m_explanation(dimmed(plainLabel(this, QStringLiteral("myExplanation"))))
+    , m_validity(dimmed(plainLabel(this, QStringLiteral("myCodeValidity"))))
+    , m_newCode(new QPushButton(tr("&New code…"), this))
+    , m_finder(plainLabel(this, QStringLiteral("myFriendFinder")))
     , m_mapping(plainLabel(this, QStringLiteral("myPortMapping")))
-    , m_form(new QFormLayout)
+    , m_relay(plainLabel(this, QStringLiteral("myRelay")))
+    , m_stun(plainLabel(this, QStringLiteral("myStunServers")))
 {
     QFont big = m_name->font();
     big.setPointSizeF(big.pointSizeF() * 1.3);
@@ -79,6 +85,11 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
                            "an e-mail to your friend"));
     m_share->setEnabled(false);
     connect(m_share, &QPushButton::clicked, this, &LocalInfoPanel::shareCode);
+    m_newCode->setObjectName(QStringLiteral("newCodeButton"));
+    m_newCode->setToolTip(tr("Make a new code; your current code stops working (friends you "
+                             "already have stay your friends)"));
+    m_newCode->hide(); // only with the friend finder: a code without an invitation cannot expire
+    connect(m_newCode, &QPushButton::clicked, this, &LocalInfoPanel::askForNewCode);
 
     auto *codeLabel = new QLabel(tr("Your code (send it to your friend):"), this);
     codeLabel->setBuddy(m_copy); // Alt+ the label's key: straight to Copy
@@ -86,6 +97,7 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     codeButtons->setContentsMargins(0, 0, 0, 0);
     codeButtons->addWidget(m_copy);
     codeButtons->addWidget(m_share);
+    codeButtons->addWidget(m_newCode);
     codeButtons->addStretch(1);
     auto *codeRow = new QHBoxLayout;
     codeRow->addWidget(m_code, 1);
@@ -97,14 +109,19 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     natRow->addWidget(m_nat, 1);
     m_natIcon->hide();
 
-    auto *form = m_form;
+    auto *form = new QFormLayout;
     form->setRowWrapPolicy(QFormLayout::WrapLongRows);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Friend finder:"), m_finder);
     form->addRow(tr("This network:"), m_local);
     form->addRow(tr("Internet:"), m_public);
     form->addRow(tr("Router:"), natRow);
     form->addRow(tr("Port mapping:"), m_mapping);
-    form->setRowVisible(m_mapping, false);
+    form->addRow(tr("Relay:"), m_relay);
+    form->addRow(tr("STUN answered:"), m_stun);
+    m_form = form;
+    for (QLabel *line : { m_finder, m_mapping, m_relay, m_stun })
+        form->setRowVisible(line, false); // until there is something to say
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -113,6 +130,7 @@ LocalInfoPanel::LocalInfoPanel(QWidget *parent)
     layout->addSpacing(6);
     layout->addWidget(codeLabel);
     layout->addLayout(codeRow);
+    layout->addWidget(m_validity);
     layout->addSpacing(6);
     layout->addLayout(form);
     layout->addWidget(m_explanation);
@@ -227,9 +245,62 @@ void LocalInfoPanel::setLocalInfo(const LocalInfo &info)
     m_natIcon->setVisible(info.nat == NatKind::EndpointDependent);
     m_explanation->setText(info.explanation);
     m_explanation->setVisible(!info.explanation.isEmpty());
+
+    m_validity->setText(
+        info.code.isEmpty() ? QString() : validityText(info, QDateTime::currentDateTimeUtc()));
+    m_validity->setVisible(!m_validity->text().isEmpty());
+    m_newCode->setVisible(info.codeExpires.isValid() && !info.code.isEmpty());
+    m_finder->setText(finderText(info));
+    m_form->setRowVisible(m_finder, !info.code.isEmpty() || info.dhtEnabled);
     m_mapping->setText(info.mappingStatus);
     m_form->setRowVisible(m_mapping, !info.mappingStatus.isEmpty());
+    m_relay->setText(info.relayStatus);
+    m_form->setRowVisible(m_relay, !info.relayStatus.isEmpty());
+    m_stun->setText(info.stunAnswered.join(QStringLiteral(", ")));
+    m_form->setRowVisible(m_stun, !info.stunAnswered.isEmpty());
     updateIcons();
+}
+
+QString LocalInfoPanel::validityText(const LocalInfo &info, const QDateTime &now)
+{
+    if (!info.codeExpires.isValid())
+        return info.dhtEnabled
+            ? QString()
+            : tr("The friend finder is off: your friend pastes your code and you paste theirs.");
+    if (info.codeExpires <= now)
+        return tr("This code has expired; a new one is being made.");
+    const QString until = MessageFormat::dayAndTime(info.codeExpires, now);
+    return info.codeSingleUse ? tr("Valid for one friend, until %1.").arg(until)
+                              : tr("Valid until %1.").arg(until);
+}
+
+QString LocalInfoPanel::finderText(const LocalInfo &info)
+{
+    if (!info.dhtEnabled)
+        return tr("off (turn it on in Settings so friends find you by themselves)");
+    if (info.dhtOnline)
+        return info.dhtStatus.isEmpty() ? tr("online: friends find you by themselves")
+                                        : info.dhtStatus;
+    return info.dhtStatus.isEmpty() ? tr("offline: paste both codes to connect") : info.dhtStatus;
+}
+
+void LocalInfoPanel::askForNewCode()
+{
+    QMessageBox box(QMessageBox::Question, tr("New code"),
+        tr("Your current code will stop working."), QMessageBox::NoButton, this);
+    box.setObjectName(QStringLiteral("newCodeConfirm"));
+    box.setInformativeText(
+        tr("Anyone who has it but has not connected yet will need the new one. Friends you "
+           "already have stay your friends."));
+    QPushButton *make = box.addButton(tr("Make a &new code"), QMessageBox::AcceptRole);
+    make->setObjectName(QStringLiteral("newCodeConfirmButton"));
+    QPushButton *cancel = box.addButton(QMessageBox::Cancel);
+    cancel->setObjectName(QStringLiteral("newCodeCancelButton"));
+    box.setDefaultButton(cancel); // Enter does not throw a code away
+    box.setEscapeButton(cancel);
+    box.exec();
+    if (box.clickedButton() == make)
+        Q_EMIT newCodeRequested();
 }
 
 void LocalInfoPanel::copyCode()

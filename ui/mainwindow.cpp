@@ -8,6 +8,7 @@
 #include "conversationlist.h"
 #include "engine/node.h"
 #include "englishplurals.h"
+#include "friendrequestbar.h"
 #include "iconfactory.h"
 #include "identity/peercode.h"
 #include "localinfopanel.h"
@@ -146,15 +147,12 @@ void MainWindow::fitToScreen()
 void MainWindow::setOneRunOptions(const NetworkOptions &options)
 {
     m_oneRun = options;
+    // Every shared option (--stun, --port, --dht, --accept-friends, ...) through the one reader's
+    // applyTo, so the window honours the same set as the CLI. The profile is fixed by now.
+    NetworkOptions oneRun = options;
+    oneRun.profileDir.reset();
     Settings effective = m_saved;
-    if (options.stunServers)
-        effective.stunServers = *options.stunServers;
-    if (options.ipEchoUrl)
-        effective.ipEchoUrl = *options.ipEchoUrl;
-    if (options.portMapping)
-        effective.portMapping = *options.portMapping;
-    if (options.port)
-        effective.port = *options.port;
+    oneRun.applyTo(&effective);
     m_settings = effective;
 }
 
@@ -196,6 +194,7 @@ void MainWindow::buildUi()
     main->setObjectName(QStringLiteral("conversationPane"));
     m_rightPane = main;
     m_notice = new NoticeBar(main);
+    m_requests = new FriendRequestBar(main);
     m_banner = new StatusBanner(main);
     m_pages = new QStackedWidget(main);
 
@@ -308,6 +307,7 @@ void MainWindow::buildUi()
 
     auto *right = new QVBoxLayout(main);
     right->setContentsMargins(6, 10, 10, 6);
+    right->addWidget(m_requests);
     right->addWidget(m_notice);
     right->addWidget(m_banner);
     right->addWidget(m_pages, 1);
@@ -391,6 +391,14 @@ void MainWindow::buildUi()
             m_notice->hide();
             m_tooLongText.clear();
         }
+    });
+    connect(m_requests, &FriendRequestBar::answered, this, &MainWindow::onRequestAnswered);
+    connect(m_localPanel, &LocalInfoPanel::newCodeRequested, this, [this] {
+        if (!m_node)
+            return;
+        onLogLine(tr("making a new code; the old one stops working"));
+        statusBar()->showMessage(tr("Making a new code…"), 5000);
+        m_node->newCode(); // localInfoReady brings it
     });
     connect(m_connectBar->field(), &QLineEdit::textChanged, this, &MainWindow::updateActions);
     connect(m_connectBar, &ConnectBar::connectRequested, this, &MainWindow::onConnectRequested);
@@ -622,6 +630,67 @@ void MainWindow::connectNode()
     connect(m_node, &Node::rttMeasured, this, &MainWindow::onRtt);
     connect(m_node, &Node::transferUpdated, this, &MainWindow::onTransferUpdated);
     connect(m_node, &Node::logLine, this, &MainWindow::onLogLine);
+    connect(m_node, &Node::friendRequest, this, &MainWindow::onFriendRequest);
+}
+
+void MainWindow::onFriendRequest(const FriendRequest &request)
+{
+    if (request.fingerprint.isEmpty())
+        return;
+    bool again = false;
+    for (const FriendRequest &r : m_requests->pending())
+        again = again || r.fingerprint == request.fingerprint;
+    m_requests->addRequest(request);
+    refreshStatus(); // the tray's tooltip counts waiting requests
+    if (again)
+        return; // asked again: the strip has it, no second notification
+    onLogLine(
+        tr("%1 asks to connect (fingerprint %2)")
+            .arg(request.name.isEmpty() ? tr("someone") : MessageFormat::isolate(request.name),
+                QString::fromLatin1(request.fingerprint.toHex())));
+    if (!isActiveWindow()) {
+        notify(FriendRequestBar::titleFor(request),
+            tr("Someone who has your code asks to connect. Open Punchline to accept or decline."));
+        QApplication::alert(this);
+    }
+}
+
+void MainWindow::answerFriendRequest(const QByteArray &fingerprint, bool accept)
+{
+    const QList<FriendRequest> pending = m_requests->pending();
+    for (const FriendRequest &r : pending) {
+        if (r.fingerprint == fingerprint) {
+            m_requests->removeRequest(fingerprint);
+            onRequestAnswered(r, accept);
+            return;
+        }
+    }
+}
+
+void MainWindow::onRequestAnswered(const FriendRequest &request, bool accept)
+{
+    const QByteArray &fingerprint = request.fingerprint;
+    const QString who
+        = request.name.isEmpty() ? tr("someone") : MessageFormat::isolate(request.name);
+    onLogLine(accept ? tr("accepted the request of %1").arg(who)
+                     : tr("declined the request of %1").arg(who));
+    if (m_node)
+        m_node->answerRequest(fingerprint, accept);
+    refreshStatus();
+    if (!accept)
+        return;
+    // The conversation exists from now on (as after pasting a code); friendsChanged confirms it.
+    Friend &f = friendFor(fingerprint);
+    if (!m_friendsKnown || !m_conversations->contains(fingerprint))
+        f.provisional = true;
+    if (f.info.name.isEmpty())
+        f.info.name = request.name;
+    f.info.via = FoundVia::Dht;
+    f.info.state = State::Connecting;
+    f.status.setTargetName(f.info.name);
+    f.status.setState(State::Connecting);
+    publishFriends();
+    showConversation(fingerprint);
 }
 
 void MainWindow::start()
@@ -784,6 +853,9 @@ void MainWindow::updateChatHeader()
                                         : tr(" · identity trusted on first use");
     else if (f.info.pinnedByCode)
         presence += tr(" · their identity will be checked against their code");
+    const QString via = ConversationList::foundViaText(f.info);
+    if (!via.isEmpty())
+        presence += QStringLiteral(" · ") + via;
     m_chatPresence->setText(presence);
     const State s = f.status.state();
     const bool trying = isTrying(s);
@@ -1033,7 +1105,9 @@ void MainWindow::onConnected(const QByteArray &peer, const ConnectionInfo &info)
         m_connectBar->setState(State::Ready);
         m_connectBar->field()->clear();
     }
+    m_requests->removeRequest(fingerprint); // connected some other way: nothing to answer
     Friend &f = friendFor(fingerprint);
+    f.info.via = info.via;
     f.status.setConnection(info);
     f.status.setTargetName(info.peerName);
     f.status.setState(State::Connected);
@@ -1544,6 +1618,8 @@ QString MainWindow::trayToolTip() const
     QString text = tr("Punchline: %n friend(s) connected", nullptr, connected);
     if (!unread.isEmpty())
         text += QLatin1Char('\n') + tr("Unread: %1").arg(unread.join(QStringLiteral(", ")));
+    if (const int waiting = int(m_requests->pending().size()); waiting > 0)
+        text += QLatin1Char('\n') + tr("%n friend request(s) waiting", nullptr, waiting);
     return text;
 }
 
@@ -1771,6 +1847,18 @@ void MainWindow::openSettings()
         oneRun << QStringLiteral("--stun");
     if (m_oneRun.ipEchoUrl)
         oneRun << QStringLiteral("--ip-echo");
+    if (m_oneRun.dht || m_oneRun.dhtBootstrap)
+        oneRun << QStringLiteral("--dht");
+    if (m_oneRun.dhtPort)
+        oneRun << QStringLiteral("--dht-port");
+    if (m_oneRun.dhtLocalDiscovery)
+        oneRun << QStringLiteral("--dht-local-discovery");
+    if (m_oneRun.acceptFriends)
+        oneRun << QStringLiteral("--accept-friends");
+    if (m_oneRun.inviteLifetimeSeconds)
+        oneRun << QStringLiteral("--invite-lifetime");
+    if (m_oneRun.inviteSingleUse)
+        oneRun << QStringLiteral("--invite-single-use");
     if (!oneRun.isEmpty())
         dialog.setOneRunNote(tr("This run uses %1 from the command line. The values shown here "
                                 "are your saved ones; the command line's are not saved.")
@@ -1787,8 +1875,11 @@ void MainWindow::openSettings()
 bool MainWindow::applySettings(const Settings &chosen)
 {
     // Compared with what is saved, not with this run's command-line choices.
-    const bool discoveryChanged
-        = chosen.stunServers != m_saved.stunServers || chosen.ipEchoUrl != m_saved.ipEchoUrl;
+    const bool discoveryChanged = chosen.stunServers != m_saved.stunServers
+        || chosen.ipEchoUrl != m_saved.ipEchoUrl || chosen.portMapping != m_saved.portMapping;
+    const bool finderChanged = chosen.dht != m_saved.dht
+        || chosen.dhtBootstrap != m_saved.dhtBootstrap
+        || chosen.dhtLocalDiscovery != m_saved.dhtLocalDiscovery;
     if (!AppSettings(m_saved.profileDir).save(chosen)) {
         m_notice->showNotice(NoticeBar::Kind::Error,
             tr("The settings could not be saved to %1; nothing was changed.")
@@ -1820,6 +1911,8 @@ bool MainWindow::applySettings(const Settings &chosen)
         later << tr("the new port");
     if (discoveryChanged)
         later << tr("the new address discovery settings");
+    if (finderChanged)
+        later << tr("the new friend finder settings");
     if (!later.isEmpty()) {
         QString what = later.join(tr(" and "));
         what[0] = what.at(0).toUpper();

@@ -36,6 +36,7 @@ class ChatHistory;
 class ChatInput;
 class ConnectBar;
 class ConversationList;
+class FriendRequestBar;
 class LocalInfoPanel;
 class Node;
 class NoticeBar;
@@ -77,6 +78,9 @@ public:
     // read. Emits sendRequested(paths) and calls Node::sendPaths once. False (and a message)
     // otherwise.
     bool sendPaths(const QStringList &paths);
+    // Answers a friend request (Node::friendRequest) as the strip's buttons do: accepting adds
+    // the friend to the conversations, shows it and connects.
+    void answerFriendRequest(const QByteArray &fingerprint, bool accept);
     // Accept-or-decline an incoming offer, as the buttons do.
     void answerOffer(const QString &transferId, bool accept);
     // Per-friend actions of the list's context menu (forget asks nothing here).
@@ -100,6 +104,8 @@ public:
     StatusBanner *statusBanner() const { return m_banner; }
     NoticeBar *noticeBar() const { return m_notice; }
     ConversationList *conversationList() const { return m_conversations; }
+    FriendRequestBar *requestBar() const { return m_requests; }
+    LocalInfoPanel *localPanel() const { return m_localPanel; }
     bool isAddFriendShown() const;
     QString trayToolTip() const;
     QMenu *trayMenu() const { return m_trayMenu; }
@@ -184,6 +190,8 @@ private:
     void onRtt(const QByteArray &peer, int milliseconds);
     void onTransferUpdated(const QByteArray &peer, const TransferInfo &info);
     void onLogLine(const QString &line);
+    void onFriendRequest(const FriendRequest &request);
+    void onRequestAnswered(const FriendRequest &request, bool accept);
 
     QPointer<Node> m_node;
     Settings m_saved; // the window's file (and the profile's name and port: empty / -1)
@@ -213,6 +221,7 @@ private:
     QWidget *m_rightPane = nullptr;
     QMenu *m_trayMenu = nullptr;
     NoticeBar *m_notice = nullptr;
+    FriendRequestBar *m_requests = nullptr;
     StatusBanner *m_banner = nullptr;
     QStackedWidget *m_pages = nullptr;
     QWidget *m_addPage = nullptr;

@@ -108,4 +108,24 @@ QString MessageFormat::ago(const QDateTime &time, const QDateTime &now)
     return QLocale().toString(time.toLocalTime().date(), QLocale::ShortFormat);
 }
 
+QString MessageFormat::dayAndTime(const QDateTime &time, const QDateTime &now)
+{
+    if (!time.isValid())
+        return QString();
+    const QDateTime local = time.toLocalTime();
+    const QLocale locale;
+    const QString clock = locale.toString(local.time(), QLocale::ShortFormat);
+    const qint64 days = now.toLocalTime().date().daysTo(local.date());
+    if (days == 0)
+        return clock;
+    if (days == -1)
+        return tr("yesterday %1").arg(clock);
+    if (days == 1)
+        return tr("tomorrow %1").arg(clock);
+    if (days > -7 && days < 7)
+        return tr("%1 %2").arg(
+            locale.dayName(local.date().dayOfWeek(), QLocale::ShortFormat), clock);
+    return tr("%1, %2").arg(locale.toString(local.date(), QLocale::ShortFormat), clock);
+}
+
 } // namespace Punchline

@@ -27,6 +27,9 @@ public:
     static QString messageTime(
         const QDateTime &time, const QDateTime &now); // "14:03" / "3 Mar 14:03"
     static QString ago(const QDateTime &time, const QDateTime &now); // "5 min ago"
+    // A moment near now, by day: "14:05" (today), "yesterday 14:05", "tomorrow 14:05", "Tue 14:05"
+    // (within a week), else the date and time. For "valid until …" and "offline since …".
+    static QString dayAndTime(const QDateTime &time, const QDateTime &now);
 };
 
 } // namespace Punchline

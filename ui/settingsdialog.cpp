@@ -1,8 +1,10 @@
 #include "settingsdialog.h"
 
+#include "common/hostport.h"
 #include "stuncheck.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
@@ -18,6 +20,8 @@
 #include <QUrl>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace Punchline {
 
 SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
@@ -30,7 +34,16 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     , m_ipEchoEnabled(
           new QCheckBox(tr("&Ask a web service for my public address if STUN finds nothing"), this))
     , m_ipEchoUrl(new QLineEdit(this))
+    , m_portMapping(
+          new QCheckBox(tr("Ask my router to open a p&ort for Punchline (UPnP / NAT-PMP)"), this))
     , m_keepalive(new QSpinBox(this))
+    , m_dht(new QCheckBox(
+          tr("Use the friend finde&r: friends find you with one code and reconnect by themselves"),
+          this))
+    , m_dhtBootstrap(new QPlainTextEdit(this))
+    , m_dhtLocal(new QCheckBox(
+          tr("Find friends on this &local network too (works without Internet)"), this))
+    , m_acceptFriends(new QComboBox(this))
     , m_closeToTray(new QCheckBox(
           tr("&Closing the window keeps Punchline running in the tray, so friends can reach you"),
           this))
@@ -71,6 +84,10 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     connect(stunDefaults, &QPushButton::clicked, this,
         [this] { m_stun->setPlainText(Settings::defaultStunServers().join(QLatin1Char('\n'))); });
 
+    m_portMapping->setObjectName(QStringLiteral("portMappingEnabled"));
+    m_portMapping->setChecked(current.portMapping);
+    m_portMapping->setToolTip(tr("Lets friends behind strict routers reach you directly. The "
+                                 "port is closed again when Punchline quits."));
     m_ipEchoEnabled->setObjectName(QStringLiteral("ipEchoEnabled"));
     m_ipEchoEnabled->setChecked(!current.ipEchoUrl.isEmpty());
     m_ipEchoUrl->setObjectName(QStringLiteral("ipEchoField"));
@@ -85,6 +102,41 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     m_keepalive->setValue(current.keepaliveIntervalMs / 1000);
     m_keepalive->setToolTip(
         tr("How often a small packet keeps your router's path open and measures the round trip"));
+
+    m_dht->setObjectName(QStringLiteral("dhtEnabled"));
+    m_dht->setChecked(current.dht);
+    m_dht->setToolTip(tr("Through the public OpenDHT network, encrypted so only you and your "
+                         "friends can read it. Off: both of you paste each other's code."));
+    m_dhtBootstrap->setObjectName(QStringLiteral("dhtBootstrapField"));
+    m_dhtBootstrap->setPlainText(current.dhtBootstrap.join(QLatin1Char('\n')));
+    m_dhtBootstrap->setTabChangesFocus(true);
+    m_dhtBootstrap->setPlaceholderText(
+        tr("host:port, one per line; empty: only computers on this network"));
+    m_dhtBootstrap->setFixedHeight(m_dhtBootstrap->fontMetrics().lineSpacing() * 3 + 12);
+    auto *dhtDefaults = new QPushButton(tr("Use &the default nodes"), this);
+    dhtDefaults->setObjectName(QStringLiteral("dhtDefaultsButton"));
+    connect(dhtDefaults, &QPushButton::clicked, this, [this] {
+        m_dhtBootstrap->setPlainText(Settings::defaultDhtBootstrap().join(QLatin1Char('\n')));
+    });
+    m_dhtLocal->setObjectName(QStringLiteral("dhtLocalDiscovery"));
+    m_dhtLocal->setChecked(current.dhtLocalDiscovery);
+    m_acceptFriends->setObjectName(QStringLiteral("acceptFriendsField"));
+    m_acceptFriends->addItem(tr("Ask me"), int(AcceptPolicy::Ask));
+    m_acceptFriends->addItem(tr("Accept everyone who has my code"), int(AcceptPolicy::All));
+    m_acceptFriends->addItem(tr("Decline everyone (only codes I paste)"), int(AcceptPolicy::None));
+    m_acceptFriends->setCurrentIndex(
+        std::max(0, m_acceptFriends->findData(int(current.acceptFriends))));
+    m_acceptFriends->setToolTip(
+        tr("What happens when someone who has your code asks to connect through the friend "
+           "finder"));
+    auto enableFinder = [this, dhtDefaults](bool on) {
+        m_dhtBootstrap->setEnabled(on);
+        dhtDefaults->setEnabled(on);
+        m_dhtLocal->setEnabled(on);
+        m_acceptFriends->setEnabled(on);
+    };
+    enableFinder(current.dht);
+    connect(m_dht, &QCheckBox::toggled, this, enableFinder);
 
     m_closeToTray->setObjectName(QStringLiteral("closeToTray"));
     m_closeToTray->setChecked(true);
@@ -116,12 +168,18 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     form->addRow(QString(), stunDefaults);
     form->addRow(QString(), m_ipEchoEnabled);
     addRow(tr("IP echo &URL:"), m_ipEchoUrl);
+    form->addRow(QString(), m_portMapping);
     addRow(tr("&Keepalive every:"), m_keepalive);
+    form->addRow(QString(), m_dht);
+    addRow(tr("Friend finder nod&es:"), m_dhtBootstrap);
+    form->addRow(QString(), dhtDefaults);
+    form->addRow(QString(), m_dhtLocal);
+    addRow(tr("New fr&iends:"), m_acceptFriends);
     form->addRow(QString(), m_closeToTray);
 
     auto *note = new QLabel(
-        tr("Your name reaches connected friends at once. Port, STUN and IP echo changes apply "
-           "the next time Punchline starts."),
+        tr("Your name and what happens to new friends apply at once. Port, STUN, IP echo, port "
+           "mapping and friend finder changes apply the next time Punchline starts."),
         this);
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
@@ -194,6 +252,18 @@ QString SettingsDialog::checkStunServers(const QStringList &servers)
     return QString();
 }
 
+QString SettingsDialog::checkDhtBootstrap(const QStringList &nodes)
+{
+    for (const QString &node : nodes) {
+        QString why;
+        if (!parseHostPort(node, DhtDefaultPort, &why))
+            return tr("\"%1\" is not a friend finder node: %2. Write host:port, for example "
+                      "bootstrap.jami.net:4222.")
+                .arg(node, why);
+    }
+    return QString();
+}
+
 void SettingsDialog::showError(const QString &text, QWidget *field)
 {
     m_error->setText(text);
@@ -221,6 +291,17 @@ void SettingsDialog::accept()
         showError(problem, m_stun);
         return;
     }
+    QStringList bootstrap;
+    const QStringList nodeLines = m_dhtBootstrap->toPlainText().split(QLatin1Char('\n'));
+    for (const QString &line : nodeLines) {
+        if (!line.trimmed().isEmpty())
+            bootstrap << line.trimmed();
+    }
+    problem = checkDhtBootstrap(bootstrap);
+    if (!problem.isEmpty()) {
+        showError(problem, m_dhtBootstrap);
+        return;
+    }
     QString ipEcho;
     if (m_ipEchoEnabled->isChecked()) {
         const QUrl url(m_ipEchoUrl->text().trimmed(), QUrl::StrictMode);
@@ -238,8 +319,13 @@ void SettingsDialog::accept()
     s.port = m_port->value(); // 0: automatic
     s.stunServers = stun;
     s.ipEchoUrl = ipEcho;
+    s.portMapping = m_portMapping->isChecked();
     s.keepaliveIntervalMs = m_keepalive->value() * 1000;
     s.peerSilentLimitMs = 3 * s.keepaliveIntervalMs;
+    s.dht = m_dht->isChecked();
+    s.dhtBootstrap = bootstrap;
+    s.dhtLocalDiscovery = m_dhtLocal->isChecked();
+    s.acceptFriends = AcceptPolicy(m_acceptFriends->currentData().toInt());
     m_settings = s;
     m_error->hide();
     QDialog::accept();

@@ -1,5 +1,6 @@
 #pragma once
-// Preferences: display name, download folder, port, STUN servers, IP echo fallback, keepalive.
+// Preferences: display name, download folder, port, STUN servers, IP echo fallback, keepalive,
+// and the friend finder (on/off, bootstrap nodes, local discovery, what to do with new friends).
 // OK checks everything first; a bad value is explained and nothing is changed. The name and port
 // shown are the profile's (LocalInfo); the window sends changes of them to Node::updateSettings.
 
@@ -8,6 +9,7 @@
 #include <QDialog>
 
 class QCheckBox;
+class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -34,6 +36,10 @@ public:
     static QString checkDownloadDir(const QString &dir);
     // Empty when every line is host:port (checkStunServer).
     static QString checkStunServers(const QStringList &servers);
+    // Empty when every line is a DHT node: host:port, or host alone (OpenDHT's port 4222), read
+    // by parseHostPort as the engine reads it.
+    static QString checkDhtBootstrap(const QStringList &nodes);
+    static constexpr quint16 DhtDefaultPort = 4222;
 
 public Q_SLOTS:
     void accept() override;
@@ -49,7 +55,12 @@ private:
     QPlainTextEdit *m_stun;
     QCheckBox *m_ipEchoEnabled;
     QLineEdit *m_ipEchoUrl;
+    QCheckBox *m_portMapping;
     QSpinBox *m_keepalive;
+    QCheckBox *m_dht;
+    QPlainTextEdit *m_dhtBootstrap;
+    QCheckBox *m_dhtLocal;
+    QComboBox *m_acceptFriends;
     QCheckBox *m_closeToTray;
     QLabel *m_oneRunNote;
     QLabel *m_error;

@@ -408,6 +408,7 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
         { QStringLiteral("name"), info.displayName },
         { QStringLiteral("fingerprint"), QString::fromLatin1(info.fingerprint.toHex()) },
         { QStringLiteral("code"), info.code },
+        { QStringLiteral("stun_answered"), QJsonArray::fromStringList(info.stunAnswered) },
         { QStringLiteral("code_expires"),
             info.codeExpires.isValid() ? QJsonValue(info.codeExpires.toString(Qt::ISODate))
                                        : QJsonValue() },

@@ -126,8 +126,6 @@ QString foundViaName(FoundVia r)
         return QStringLiteral("paste");
     case FoundVia::Dht:
         return QStringLiteral("dht");
-    case FoundVia::Known:
-        return QStringLiteral("known");
     }
     return QStringLiteral("paste");
 }

@@ -97,8 +97,8 @@ struct PeerTargets
 };
 
 // How two friends found each other for the current attempt.
-enum class FoundVia { Paste, Dht, Known };
-QString foundViaName(FoundVia v); // "paste" | "dht" | "known"
+enum class FoundVia { Paste, Dht };
+QString foundViaName(FoundVia v); // "paste" | "dht"
 
 enum class NatKind { Unknown, EndpointIndependent, EndpointDependent };
 QString natName(NatKind n); // "unknown" | "endpoint-independent" | "endpoint-dependent"

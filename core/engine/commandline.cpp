@@ -88,6 +88,8 @@ void NetworkOptions::applyTo(Settings *s) const
         s->inviteLifetimeSeconds = *inviteLifetimeSeconds;
     if (inviteSingleUse)
         s->inviteSingleUse = *inviteSingleUse;
+    if (portMapping)
+        s->portMapping = *portMapping;
 }
 
 QList<QCommandLineOption> SharedOptions::options() const

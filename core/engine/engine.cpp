@@ -158,6 +158,7 @@ struct Engine::Private
                 localInfo.publicEndpoint = r.publicEndpoint;
                 localInfo.nat = r.nat;
                 localInfo.explanation = r.explanation;
+                localInfo.stunAnswered = stunAnswered(r);
                 updateCode();
                 log(QStringLiteral("public address changed to %1: your code is updated")
                         .arg(now.toString()));
@@ -581,6 +582,17 @@ struct Engine::Private
     void onIncomingRelayed(qintptr fd) { dispatcher->addConnection(fd); }
     QList<Endpoint> relayServers; // the TURN servers our relayed connections come from
 
+    // The STUN servers that answered, as configured ("host:port"), for the window.
+    static QStringList stunAnswered(const DiscoveryResult &r)
+    {
+        QStringList out;
+        for (const StunAnswer &a : r.answers) {
+            if (!out.contains(a.server))
+                out.append(a.server);
+        }
+        return out;
+    }
+
     void onDiscovered(const DiscoveryResult &r)
     {
         if (holdDiscovery(r))
@@ -593,6 +605,7 @@ struct Engine::Private
         localInfo.publicPortGuessed = r.portGuessed;
         localInfo.nat = r.nat;
         localInfo.explanation = r.explanation;
+        localInfo.stunAnswered = stunAnswered(r);
         localInfo.displayName = profile->displayName();
         localInfo.fingerprint = identity->fingerprint();
         applyPortMapping(); // the router may have answered first
@@ -1063,6 +1076,7 @@ void Engine::updateSettings(const Settings &settings)
     d->settings.peerSilentLimitMs = settings.peerSilentLimitMs;
     d->settings.downloadDir = settings.downloadDir;
     d->settings.accept = settings.accept;
+    d->settings.acceptFriends = settings.acceptFriends; // new friends: applies to the next request
     if (d->profile) {
         bool save = false;
         if (!settings.displayName.isEmpty() && settings.displayName != d->profile->displayName()) {

@@ -45,9 +45,13 @@ Puncher::Puncher(const Config &config, QObject *parent)
         m_config.laterCandidates.clear();
         m_dialers.resize(m_config.candidates.size());
         m_lastDial.resize(m_config.candidates.size());
-        if (m_active)
-            tick();
+        if (m_active) {
+            dialIdle();
+            emitProgress();
+        }
     });
+    m_ipv6HeadStart.setSingleShot(true);
+    connect(&m_ipv6HeadStart, &QTimer::timeout, this, &Puncher::dialIdle);
 }
 
 Puncher::~Puncher()
@@ -62,6 +66,15 @@ void Puncher::start()
     m_bestError = {};
     if (m_config.deadlineMs > 0)
         m_deadline.start(m_config.deadlineMs);
+    bool v4 = false;
+    bool v6 = false;
+    for (const Endpoint &c : std::as_const(m_config.candidates)) {
+        const bool isV6 = normalizedAddress(c.address).protocol() == QAbstractSocket::IPv6Protocol;
+        v6 = v6 || isV6;
+        v4 = v4 || !isV6;
+    }
+    if (v4 && v6 && m_config.ipv6HeadStartMs > 0)
+        m_ipv6HeadStart.start(m_config.ipv6HeadStartMs);
     m_tick.start(m_config.retryIntervalMs);
     if (!m_config.laterCandidates.isEmpty())
         m_later.start(qMax(0, m_config.laterAfterMs));
@@ -74,6 +87,7 @@ void Puncher::stop()
     m_tick.stop();
     m_deadline.stop();
     m_later.stop();
+    m_ipv6HeadStart.stop();
     abortDialers();
     const auto pending = m_pending;
     m_pending.clear();
@@ -126,11 +140,25 @@ void Puncher::tick()
     }
     m_tick.setInterval(
         qMax(10, base * 4 / 5 + int(QRandomGenerator::global()->bounded(base * 2 / 5 + 1))));
+    dialIdle();
+    emitProgress();
+}
+
+void Puncher::dialIdle()
+{
+    if (!m_active)
+        return;
     for (int i = 0; i < m_config.candidates.size(); ++i) {
-        if (!m_dialers[i])
+        if (!m_dialers[i] && !isHeldBack(i))
             startDial(i, false);
     }
-    emitProgress();
+}
+
+bool Puncher::isHeldBack(int index) const
+{
+    return m_ipv6HeadStart.isActive()
+        && normalizedAddress(m_config.candidates[index].address).protocol()
+        == QAbstractSocket::IPv4Protocol;
 }
 
 void Puncher::startDial(int index, bool lowTtl)
@@ -167,6 +195,19 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
     if (!m_active)
         return;
     qCDebug(lcPunch) << "attempt to" << m_config.candidates[index].toString() << "failed:" << err;
+    if (m_ipv6HeadStart.isActive() && err != ECONNREFUSED && err != ETIMEDOUT) {
+        // A refusal or a timeout is how punching begins; anything else (no route, no IPv6
+        // address here) means IPv6 cannot work from here: stop holding IPv4 back once no IPv6
+        // dial is left in flight.
+        bool v6InFlight = false;
+        for (int i = 0; i < m_config.candidates.size(); ++i)
+            v6InFlight = v6InFlight || (m_dialers[i] && !isHeldBack(i));
+        if (!v6InFlight) {
+            qCDebug(lcPunch) << "IPv6 is not usable from here: dialing IPv4 at once";
+            m_ipv6HeadStart.stop();
+            dialIdle();
+        }
+    }
     // Redial at once after a timeout or a RST: while no socket of ours is connecting on this
     // 4-tuple, the peer's SYN would meet our listener instead, and a strict NAT drops the
     // listener's SYN-ACK (its sequence numbers are not those of the SYN the NAT saw leave), while

@@ -16,6 +16,12 @@
 // RST-answering NATs: when a full SYN is answered by RST (ECONNREFUSED), our own NAT's mapping
 // was just closed by that RST; a low-TTL SYN (STUNT, Guha & Francis 2005) reopens it at once
 // without reaching the peer's NAT, so the peer's SYN still finds a way in through our listener.
+//
+// IPv6 first (Happy Eyeballs, RFC 8305): when the peer has IPv6 and IPv4 candidates, the IPv4
+// ones are dialed only after ipv6HeadStartMs (or as soon as every IPv6 dial failed in a way that
+// says IPv6 cannot work from here, e.g. no route). Both friends do the same, so where both paths
+// can be punched the IPv6 connection completes first and is the one nominated; where IPv6 is
+// blocked, IPv4 costs only the head start.
 
 #include "common/types.h"
 
@@ -38,6 +44,10 @@ class Puncher : public QObject
 {
     Q_OBJECT
 public:
+    // RFC 8305 recommends 250 ms between address families for a client; both friends dial at
+    // once here and the two paths complete within a few ms of each other, so less is enough.
+    static constexpr int DefaultIpv6HeadStartMs = 150;
+
     struct Config
     {
         quint16 localPort = 0;
@@ -55,6 +65,7 @@ public:
         // wins when it can, as in Tailscale and magic-wormhole).
         QList<Endpoint> laterCandidates = {};
         int laterAfterMs = 0;
+        int ipv6HeadStartMs = DefaultIpv6HeadStartMs; // IPv4 candidates wait this long; 0: none
     };
 
     struct Nomination
@@ -103,6 +114,8 @@ private:
 
     void tick();
     void abortDialers();
+    void dialIdle();
+    bool isHeldBack(int index) const;
     void startDial(int index, bool lowTtl);
     void onDialFailed(int index, int err, bool wasLowTtl);
     void adopt(qintptr fd, bool outgoing);
@@ -124,6 +137,7 @@ private:
     QTimer m_tick;
     QTimer m_deadline;
     QTimer m_later; // adds Config::laterCandidates
+    QTimer m_ipv6HeadStart; // running: IPv4 candidates are held back
     QElapsedTimer m_since;
     int m_attempts = 0;
     int m_tickCount = 0;

@@ -5,8 +5,8 @@
 
 #include <QDateTime>
 #include <QElapsedTimer>
-#include <QThread>
 #include <QMetaObject>
+#include <QThread>
 #include <QTimer>
 
 #include <opendht/dhtrunner.h>

@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QRandomGenerator>
 #include <QTimer>
 #include <QtEndian>
 
@@ -215,29 +216,33 @@ quint64 FriendFinder::nextSeq()
     return m_lastSeq;
 }
 
-quint64 FriendFinder::valueId(const QByteArray &key)
-{
-    // Stable per key, so a new record at a key replaces ours instead of adding to it.
-    return qFromBigEndian<quint64>(key.constData()) | 1;
-}
-
 void FriendFinder::put(const QByteArray &groupName, const QByteArray &key, const QByteArray &value)
 {
     if (!m_dht || !m_dht->isRunning() || value.isEmpty())
         return;
-    m_dht->put(key, value, valueId(key));
-    QList<QByteArray> &keys = m_puts[groupName];
-    if (!keys.contains(key))
-        keys.append(key);
+    // Every record gets a new random value id: the nodes that store a key refuse a different
+    // value under an id they hold (OpenDHT's edit policy for unsigned values), so reusing one
+    // would leave our old record there until it expires. We stop refreshing the previous one
+    // (it expires within 10 minutes) and readers keep only the newest sequence number.
+    QList<std::pair<QByteArray, quint64>> &puts = m_puts[groupName];
+    for (qsizetype i = puts.size() - 1; i >= 0; --i) {
+        if (puts.at(i).first == key) {
+            m_dht->cancelPut(key, puts.at(i).second);
+            puts.removeAt(i);
+        }
+    }
+    const quint64 id = QRandomGenerator::system()->generate64() | 1;
+    m_dht->put(key, value, id);
+    puts.append({ key, id });
 }
 
 void FriendFinder::cancelPuts(const QByteArray &groupName)
 {
-    const QList<QByteArray> keys = m_puts.take(groupName);
+    const auto puts = m_puts.take(groupName);
     if (!m_dht)
         return;
-    for (const QByteArray &k : keys)
-        m_dht->cancelPut(k, valueId(k));
+    for (const auto &[k, id] : puts)
+        m_dht->cancelPut(k, id);
 }
 
 void FriendFinder::listenKey(const QByteArray &key, const Listened &l)
@@ -294,8 +299,8 @@ void FriendFinder::onEpochTick()
     m_epochs = epochs;
     // New keys for a new day: yesterday's records are left to expire.
     for (auto it = m_puts.begin(); it != m_puts.end(); ++it) {
-        for (const QByteArray &k : std::as_const(it.value()))
-            m_dht->cancelPut(k, valueId(k));
+        for (const auto &[k, id] : std::as_const(it.value()))
+            m_dht->cancelPut(k, id);
         it->clear();
     }
     refreshKeys();

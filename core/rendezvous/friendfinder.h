@@ -137,7 +137,6 @@ private:
     void drop(const QString &why);
     void loadState();
     void saveState() const;
-    static quint64 valueId(const QByteArray &key);
 
     QByteArray m_ourFp;
     QString m_profileDir;
@@ -154,7 +153,8 @@ private:
     QHash<QByteArray, QByteArray> m_pending; // requester fingerprint -> invitation secret
     QHash<QByteArray, quint64> m_requestSeq; // newest request/reply seq per sender (replay)
     QHash<QByteArray, Listened> m_listened; // by DHT key
-    QHash<QByteArray, QList<QByteArray>> m_puts; // group ("f"+fp, "q"+fp, "r"+fp) -> keys
+    // group ("f"+fp, "q"+fp, "r"+fp) -> (key, value id) we keep published
+    QHash<QByteArray, QList<std::pair<QByteArray, quint64>>> m_puts;
     int m_dropped = 0;
 };
 

@@ -76,6 +76,7 @@ void Session::setKeepalive(int intervalMs, int silentLimitMs)
 
 void Session::attachLink(Link *link)
 {
+    m_rendezvousOnLink = false;
     ASSERT_OWN_THREAD();
     detachLink();
     if (!link || !link->isOpen())
@@ -239,6 +240,11 @@ void Session::dispatchFrame(quint16 type, const QByteArray &payload)
             protocolError(error.message);
             return;
         }
+        // One per link: a peer repeating it (or alternating values) changes nothing more, so it
+        // cannot make us rewrite the known-peers file per frame.
+        if (m_rendezvousOnLink)
+            return;
+        m_rendezvousOnLink = true;
         if (*contribution != m_peerRendezvous) {
             m_peerRendezvous = *contribution;
             Q_EMIT rendezvousReceived(*contribution);

@@ -152,6 +152,7 @@ private:
     QByteArray m_sessionId;
     QByteArray m_rendezvous; // ours, sent on every session up
     QByteArray m_peerRendezvous; // the last one the peer sent
+    bool m_rendezvousOnLink = false; // the peer's contribution on this link was taken
     bool m_established = false;
     int m_version = 0;
     HelloMessage m_peerHello;

@@ -4,7 +4,8 @@
 #
 #   lab.sh up [--nat-a drop|rst|symmetric] [--nat-b ...] [--delay MS] [--same-lan] [--no-stun]
 #             [--ct-liberal] [--homes 2|3] [--nat-c ...] [--dht N] [--upnp-a] [--natpmp-a]
-#             [--upnp-b] [--natpmp-b] [--id LAB_ID]
+#             [--upnp-b] [--natpmp-b] [--v6 drop|rst] [--v6-a drop|rst|off] [--v6-b ...]
+#             [--v6-c ...] [--id LAB_ID]
 #   lab.sh down [--id ID]       remove everything this LAB_ID created (idempotent)
 #   lab.sh exec HOST cmd...     run cmd in HOST's namespace (hostA hostA2 natA inet natB hostB stun;
 #                               natC hostC with --homes 3)
@@ -25,7 +26,13 @@
 # router, UPnP IGD + NAT-PMP), natpmp (--natpmp-a: NAT-PMP only) or upnp (UPnP IGD only),
 # default 0 (it needs the lab's STUN server), LAB_BUILD_DIR (where taplink is built,
 # default /tmp), LAB_STATE_ROOT (where run dirs live, default /tmp), LAB_KEEP_RUNDIR=1 (keep
-# logs after down).
+# logs after down),
+# LAB_V6=drop|rst (IPv6 for every home: routed 2001:db8::/32 addresses, no NAT, a stateful
+# ip6tables firewall on each home router that drops, or for rst rejects with a TCP reset,
+# unsolicited inbound; the stun host becomes dual-stack), V6_A, V6_B, V6_C (per home, win over
+# LAB_V6; off = no IPv6 in that home). Unset/off everywhere: IPv6 stays disabled in every
+# namespace, as before. NAT kind off (NAT_A=off ...): the home router forwards no IPv4 at all
+# (with V6_A=drop: an IPv6-only home).
 #
 # Topology (see README.md):
 #   hostA 192.0.2.10, hostA2 .11 -- [lan 192.0.2.1/26] natA [wan 203.0.113.2/28]
@@ -34,6 +41,9 @@
 #                             TURN with TCP relaying for LAB_TURN_USER, relayed on .10)
 #                            + 198.51.100.12 (a second coturn: TURN only, relayed on .12)
 #   HOMES=3: hostC 192.0.2.138 -- [lan 192.0.2.129/26] natC [wan 203.0.113.34/28] -- 203.0.113.33 inet
+#   IPv6 (V6_X != off): LAN X 2001:db8:X::/64 (router ::1, hostX ::10, hostA2 ::11), the link
+#   natX -- inet 2001:db8:ffff:X::/64 (inet ::1, natX ::2), stun 2001:db8:ffff:5::10 and ::11
+#   (inet ::1), for X in a b c.
 #   LAB_DHT=N: inet -- dht1 198.51.100.20 ... dhtN 198.51.100.(19+N) (one namespace each, /32)
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +71,26 @@ LAB_IP_TURN2=198.51.100.12 # the second relay (its own coturn, so a test can kil
 LAB_TURN_USER=friend
 LAB_TURN_PASS=lab-relay-pw
 LAB_TURN_REALM=lab.punchline.test
+# IPv6 (only when a home has V6_X/LAB_V6 set): routed, no NAT.
+# shellcheck disable=SC2034 # some are used by name (${!var})
+{
+    LAB_IP6_HOSTA=2001:db8:a::10
+    LAB_IP6_HOSTA2=2001:db8:a::11
+    LAB_IP6_NATA_LAN=2001:db8:a::1
+    LAB_IP6_NATA_WAN=2001:db8:ffff:a::2
+    LAB_IP6_INET_A=2001:db8:ffff:a::1
+    LAB_IP6_HOSTB=2001:db8:b::10
+    LAB_IP6_NATB_LAN=2001:db8:b::1
+    LAB_IP6_NATB_WAN=2001:db8:ffff:b::2
+    LAB_IP6_INET_B=2001:db8:ffff:b::1
+    LAB_IP6_HOSTC=2001:db8:c::10
+    LAB_IP6_NATC_LAN=2001:db8:c::1
+    LAB_IP6_NATC_WAN=2001:db8:ffff:c::2
+    LAB_IP6_INET_C=2001:db8:ffff:c::1
+    LAB_IP6_INET_STUN=2001:db8:ffff:5::1
+    LAB_IP6_STUN1=2001:db8:ffff:5::10
+    LAB_IP6_STUN2=2001:db8:ffff:5::11
+}
 # OpenDHT bootstrap nodes (LAB_DHT=N uses the first N). dhtnode cannot bind one address, so
 # each node has a namespace of its own.
 LAB_IP_DHT1=198.51.100.20
@@ -112,14 +142,23 @@ lab_taplink_bin() {
 
 # --- up -----------------------------------------------------------------------------------
 
+# _lab_mkns HOST [v6]: a namespace; IPv6 stays disabled unless the second argument is v6 (then
+# addresses are usable at once, no duplicate address detection, no router advertisements).
 _lab_mkns() {
     local ns
     ns=$(lab_ns "$1")
     echo "$ns" >>"$RUN/namespaces" # recorded first, so a half-made lab is still torn down
     ip netns add "$ns"
     ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-        net.ipv6.conf.default.disable_ipv6=1
+    if [[ "${2:-}" == v6 ]]; then
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+            net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 \
+            net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.disable_ipv6=0 \
+            net.ipv6.conf.default.disable_ipv6=0
+    else
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+            net.ipv6.conf.default.disable_ipv6=1
+    fi
 }
 
 # A cable between two namespaces: veth, or a taplink with DELAY ms each way.
@@ -159,6 +198,36 @@ _lab_link() {
 
 _lab_router() {
     ip netns exec "$(lab_ns "$1")" sysctl -qw net.ipv4.ip_forward=1
+    if [[ "${2:-}" == v6 ]]; then
+        ip netns exec "$(lab_ns "$1")" sysctl -qw net.ipv6.conf.all.forwarding=1
+    fi
+}
+
+# _lab_fw6 HOST KIND: the IPv6 firewall of a home router (no NAT: addresses are routed). Like
+# a home router's default (RFC 6092): everything out, only established/related in; unsolicited
+# inbound is dropped (drop) or answered with a TCP reset (rst). The peer's SYN of a simultaneous
+# open matches the conntrack entry our own SYN created, so it is let in.
+_lab_fw6() {
+    local host=$1 kind=$2
+    local -a ipt=(ip netns exec "$(lab_ns "$host")" ip6tables -w 5)
+    case "$kind" in drop | rst) ;; *)
+        lab_log "unknown IPv6 firewall kind '$kind' (drop|rst|off)"
+        return 1
+        ;;
+    esac
+    "${ipt[@]}" -P FORWARD DROP
+    "${ipt[@]}" -A FORWARD -m conntrack --ctstate INVALID -j DROP
+    "${ipt[@]}" -A FORWARD -i lan -o wan -j ACCEPT
+    "${ipt[@]}" -A FORWARD -i wan -o lan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    if [[ "$kind" == rst ]]; then
+        "${ipt[@]}" -A FORWARD -i wan -o lan -p tcp --syn -m conntrack --ctstate NEW \
+            -j REJECT --reject-with tcp-reset
+    fi
+    "${ipt[@]}" -A INPUT -i lo -j ACCEPT
+    "${ipt[@]}" -A INPUT -i lan -j ACCEPT
+    "${ipt[@]}" -A INPUT -p ipv6-icmp -j ACCEPT # neighbour discovery, ping, errors
+    "${ipt[@]}" -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    "${ipt[@]}" -A INPUT -i wan -j DROP
 }
 
 # _lab_nat HOST KIND: iptables rules of a home router (LAN 'lan', WAN 'wan').
@@ -168,8 +237,13 @@ _lab_nat() {
     case "$kind" in
     drop | rst) "${ipt[@]}" -t nat -A POSTROUTING -o wan -j MASQUERADE ;;
     symmetric) "${ipt[@]}" -t nat -A POSTROUTING -o wan -j MASQUERADE --random-fully ;;
+    off)
+        # No IPv4 service: nothing is forwarded either way (an IPv6-only home).
+        "${ipt[@]}" -P FORWARD DROP
+        return 0
+        ;;
     *)
-        lab_log "unknown NAT kind '$kind' (drop|rst|symmetric)"
+        lab_log "unknown NAT kind '$kind' (drop|rst|symmetric|off)"
         return 1
         ;;
     esac
@@ -196,48 +270,80 @@ _lab_nat() {
     "${ipt[@]}" -A INPUT -i wan -j DROP
 }
 
-# _lab_home SIDE(A|B) KIND NAT_LAN_IP NAT_WAN_IP INET_IP INET_IF HOST=IP...
+# _lab_home SIDE(A|B|C) KIND NAT_LAN_IP NAT_WAN_IP INET_IP INET_IF HOST=IP...
+# The home's IPv6 firewall kind is V6_<SIDE> (drop|rst|off).
 _lab_home() {
     local side=$1 kind=$2 natlan=$3 natwan=$4 inetip=$5 inetif=$6
     shift 6
-    local nat="nat$side" ns
+    local nat="nat$side" ns v6kind v6="" vname="V6_$side"
+    v6kind=${!vname:-off}
+    [[ "$v6kind" != off ]] && v6=v6
     ns=$(lab_ns "$nat")
-    _lab_mkns "$nat"
-    _lab_router "$nat"
+    _lab_mkns "$nat" $v6
+    _lab_router "$nat" $v6
     # The LAN is a bridge so a second host can join it; bridged frames must not go through
     # iptables (br_netfilter is built into this kernel).
     if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then
         ip netns exec "$ns" sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null || true
     fi
-    ip -n "$ns" link add lan type bridge
+    if [[ -n "$v6" ]]; then
+        # no multicast snooping: neighbour discovery is flooded like ARP
+        ip -n "$ns" link add lan type bridge mcast_snooping 0
+    else
+        ip -n "$ns" link add lan type bridge
+    fi
     ip -n "$ns" addr add "$natlan/26" dev lan
     ip -n "$ns" link set lan up
-    local spec host ip
+    local x=${side,,} var
+    local natlan6 natwan6 inet6
+    var="LAB_IP6_NAT${side}_LAN" && natlan6=${!var}
+    var="LAB_IP6_NAT${side}_WAN" && natwan6=${!var}
+    var="LAB_IP6_INET_${side}" && inet6=${!var}
+    [[ -n "$v6" ]] && ip -n "$ns" addr add "$natlan6/64" dev lan nodad
+    local spec host ip ip6
     for spec in "$@"; do
         host=${spec%%=*}
         ip=${spec#*=}
-        _lab_mkns "$host"
+        _lab_mkns "$host" $v6
         ip -n "$ns" link add "p$host" type veth peer name eth0 netns "$(lab_ns "$host")"
         ip -n "$ns" link set "p$host" master lan up
         ip -n "$(lab_ns "$host")" addr add "$ip/26" dev eth0
         ip -n "$(lab_ns "$host")" link set eth0 up
         ip -n "$(lab_ns "$host")" route add default via "$natlan"
+        if [[ -n "$v6" ]]; then
+            var="LAB_IP6_${host^^}" && ip6=${!var}
+            ip -n "$(lab_ns "$host")" addr add "$ip6/64" dev eth0 nodad
+            ip -n "$(lab_ns "$host")" -6 route add default via "$natlan6"
+        fi
     done
     _lab_link "$nat" wan inet "$inetif" "${DELAY_MS:-0}"
     ip -n "$ns" addr add "$natwan/28" dev wan
     ip -n "$(lab_ns inet)" addr add "$inetip/28" dev "$inetif"
     ip -n "$ns" route add default via "$inetip"
     _lab_nat "$nat" "$kind"
+    if [[ -n "$v6" ]]; then
+        ip -n "$ns" addr add "$natwan6/64" dev wan nodad
+        ip -n "$(lab_ns inet)" addr add "$inet6/64" dev "$inetif" nodad
+        ip -n "$ns" -6 route add default via "$inet6"
+        ip -n "$(lab_ns inet)" -6 route add "2001:db8:$x::/64" via "$natwan6"
+        _lab_fw6 "$nat" "$v6kind"
+    fi
 }
 
 _lab_start_stun() {
     local ns
     ns=$(lab_ns stun)
+    local -a v6ips=() addrs=("$LAB_IP_STUN1" "$LAB_IP_STUN2")
+    if [[ "${1:-}" == v6 ]]; then
+        v6ips=(--listening-ip "$LAB_IP6_STUN1" --listening-ip "$LAB_IP6_STUN2")
+        addrs+=("$LAB_IP6_STUN1" "$LAB_IP6_STUN2")
+    fi
     # -n: no config file from /etc. STUN (Binding, RFC 5780 with both addresses) for everyone,
-    # TCP+UDP on both addresses; TURN with long-term credentials and TCP relaying (RFC 6062)
-    # for the lab user, relayed addresses on the first address, peers in the lab's ranges.
+    # TCP+UDP on both addresses (and on two IPv6 addresses when the lab has IPv6); TURN with
+    # long-term credentials and TCP relaying (RFC 6062) for the lab user, relayed addresses on
+    # the first address, peers in the lab's ranges.
     ip netns exec "$ns" turnserver -n --no-cli --no-tls --no-dtls \
-        --listening-ip "$LAB_IP_STUN1" --listening-ip "$LAB_IP_STUN2" \
+        --listening-ip "$LAB_IP_STUN1" --listening-ip "$LAB_IP_STUN2" "${v6ips[@]}" \
         --listening-port "$LAB_STUN_PORT" "${_LAB_TURN_ARGS[@]}" --relay-ip "$LAB_IP_STUN1" \
         --log-file "$RUN/coturn.log" --simple-log \
         --no-stdout-log --pidfile "$RUN/coturn.selfpid" --no-software-attribute \
@@ -247,7 +353,7 @@ _lab_start_stun() {
     local i ip ok
     for ((i = 0; i < 100; i++)); do
         ok=1
-        for ip in "$LAB_IP_STUN1" "$LAB_IP_STUN2"; do
+        for ip in "${addrs[@]}"; do
             ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
                 "exec 3<>/dev/tcp/$ip/$LAB_STUN_PORT" 2>/dev/null || ok=0
         done
@@ -255,7 +361,7 @@ _lab_start_stun() {
         _lab_alive "$(cat "$RUN/coturn.pid")" || break
         sleep 0.1
     done
-    lab_log "coturn does not accept TCP on both addresses; log: $RUN/coturn.log"
+    lab_log "coturn does not accept TCP on all its addresses; log: $RUN/coturn.log"
     return 1
 }
 
@@ -470,8 +576,20 @@ _lab_up_body() {
         return 1
     fi
     for k in "$nat_a" "$nat_b" "$nat_c"; do
-        case "$k" in drop | rst | symmetric) ;; *)
-            lab_log "unknown NAT kind '$k' (drop|rst|symmetric)"
+        case "$k" in drop | rst | symmetric | off) ;; *)
+            lab_log "unknown NAT kind '$k' (drop|rst|symmetric|off)"
+            return 1
+            ;;
+        esac
+    done
+    # IPv6 per home: V6_X wins over LAB_V6; the internet and the stun host get IPv6 when any
+    # home has it.
+    export V6_A=${V6_A:-${LAB_V6:-off}} V6_B=${V6_B:-${LAB_V6:-off}} V6_C=${V6_C:-${LAB_V6:-off}}
+    [[ "$homes" == 3 ]] || V6_C=off
+    local v6=""
+    for k in "$V6_A" "$V6_B" "$V6_C"; do
+        case "$k" in drop | rst) v6=v6 ;; off) ;; *)
+            lab_log "unknown IPv6 kind '$k' (drop|rst|off)"
             return 1
             ;;
         esac
@@ -481,11 +599,15 @@ _lab_up_body() {
         "$nat_a" "$nat_b" "${DELAY_MS:-0}" "${SAME_LAN:-0}" "${LAB_STUN:-1}" "${CT_LIBERAL:-0}" \
         >"$RUN/config"
     if [[ "$homes" == 3 ]]; then printf 'HOMES=3\nNAT_C=%s\n' "$nat_c" >>"$RUN/config"; fi
+    if [[ -n "$v6" ]]; then
+        printf 'V6_A=%s\nV6_B=%s\n' "$V6_A" "$V6_B" >>"$RUN/config"
+        [[ "$homes" == 3 ]] && printf 'V6_C=%s\n' "$V6_C" >>"$RUN/config"
+    fi
     printf 'UPNP_A=%s\nUPNP_B=%s\n' "${UPNP_A:-0}" "${UPNP_B:-0}" >>"$RUN/config"
     printf 'LAB_DHT=%s\n' "$dht" >>"$RUN/config"
 
-    _lab_mkns inet
-    _lab_router inet
+    _lab_mkns inet $v6
+    _lab_router inet $v6
     local hosts_a=("hostA=$LAB_IP_HOSTA")
     [[ "${SAME_LAN:-0}" == 1 ]] && hosts_a+=("hostA2=$LAB_IP_HOSTA2")
     _lab_home A "$nat_a" "$LAB_IP_NATA_LAN" "$LAB_IP_NATA_WAN" "$LAB_IP_INET_A" toA "${hosts_a[@]}"
@@ -496,20 +618,27 @@ _lab_up_body() {
             "hostC=$LAB_IP_HOSTC"
     fi
 
-    _lab_mkns stun
+    _lab_mkns stun $v6
     _lab_link stun eth0 inet tostun 0
     ip -n "$(lab_ns stun)" addr add "$LAB_IP_STUN1/24" dev eth0
     ip -n "$(lab_ns stun)" addr add "$LAB_IP_STUN2/24" dev eth0
     ip -n "$(lab_ns stun)" route add default via "$LAB_IP_INET_STUN"
     ip -n "$(lab_ns inet)" addr add "$LAB_IP_INET_STUN/24" dev tostun
-    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun && _lab_start_turn2; fi
+    if [[ -n "$v6" ]]; then
+        ip -n "$(lab_ns stun)" addr add "$LAB_IP6_STUN1/64" dev eth0 nodad
+        ip -n "$(lab_ns stun)" addr add "$LAB_IP6_STUN2/64" dev eth0 nodad
+        ip -n "$(lab_ns stun)" -6 route add default via "$LAB_IP6_INET_STUN"
+        ip -n "$(lab_ns inet)" addr add "$LAB_IP6_INET_STUN/64" dev tostun nodad
+    fi
+    # shellcheck disable=SC2086 # $v6 is empty or one word
+    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun $v6 && _lab_start_turn2; fi
     if [[ "${UPNP_A:-0}" != 0 ]]; then _lab_start_miniupnpd A "$UPNP_A"; fi
     if [[ "${UPNP_B:-0}" != 0 ]]; then _lab_start_miniupnpd B "$UPNP_B"; fi
     if ((dht > 0)); then _lab_start_dht "$dht"; fi
 }
 
 # lab_up: builds the lab for LAB_ID from NAT_A, NAT_B, DELAY_MS, SAME_LAN, LAB_STUN, CT_LIBERAL,
-# HOMES, NAT_C and LAB_DHT.
+# HOMES, NAT_C, LAB_DHT, LAB_V6 and V6_A/V6_B/V6_C.
 # On failure everything made so far is removed and it returns 1.
 lab_up() {
     _lab_id || return 1
@@ -530,6 +659,7 @@ lab_up() {
         CT_LIBERAL="${CT_LIBERAL:-0}" HOMES="${HOMES:-2}" NAT_C="${NAT_C:-drop}" \
         DELAY_MS="${DELAY_MS:-0}" SAME_LAN="${SAME_LAN:-0}" LAB_STUN="${LAB_STUN:-1}" \
         LAB_DHT="${LAB_DHT:-0}" UPNP_A="${UPNP_A:-0}" UPNP_B="${UPNP_B:-0}" \
+        LAB_V6="${LAB_V6:-off}" V6_A="${V6_A:-}" V6_B="${V6_B:-}" V6_C="${V6_C:-}" \
         bash "$LAB_DIR/lab.sh" __up_body; then
         lab_log "up failed; tearing down"
         lab_down
@@ -621,16 +751,23 @@ lab_down() {
 # --- helpers for tests --------------------------------------------------------------------
 
 # lab_stun HOST [SERVER_IP [LOCAL_PORT]]: sends one STUN Binding request over TCP from HOST and
-# prints the XOR-MAPPED-ADDRESS as ip:port. Needs socat and od; no python.
+# prints the XOR-MAPPED-ADDRESS as ip:port ([ip]:port for IPv6; SERVER_IP may be IPv6). Needs
+# socat and od; no python.
 lab_stun() {
     local host=$1 server=${2:-$LAB_IP_STUN1} lport=${3:-} opts=""
     [[ -n "$lport" ]] && opts=",sourceport=$lport,reuseaddr"
+    local target="TCP:$server:$LAB_STUN_PORT"
+    [[ "$server" == *:* ]] && target="TCP6:[$server]:$LAB_STUN_PORT"
     local txid="" i
-    for ((i = 0; i < 12; i++)); do txid+=$(printf '\\x%02x' $((RANDOM % 256))); done
+    local -a tx=()
+    for ((i = 0; i < 12; i++)); do
+        tx+=($((RANDOM % 256)))
+        txid+=$(printf '\\x%02x' "${tx[i]}")
+    done
     local hex
     # shellcheck disable=SC2059
     hex=$(printf "\\x00\\x01\\x00\\x00\\x21\\x12\\xa4\\x42$txid" |
-        lab_exec "$host" timeout 5 socat -t 2 - "TCP:$server:$LAB_STUN_PORT,connect-timeout=3$opts" |
+        lab_exec "$host" timeout 5 socat -t 2 - "$target,connect-timeout=3$opts" |
         od -An -v -tx1 | tr -s ' \n' ' ') || return 1
     local -a b
     read -r -a b <<<"$hex"
@@ -641,6 +778,29 @@ lab_stun() {
     while ((off + 4 <= end && off + 4 <= ${#b[@]})); do
         t=$((16#${b[off]}${b[off + 1]}))
         l=$((16#${b[off + 2]}${b[off + 3]}))
+        if ((t == 0x0020 && l >= 20)) && [[ "${b[off + 5]}" == 02 ]]; then
+            # IPv6: XOR with the magic cookie and the transaction id
+            local -a key=(0x21 0x12 0xa4 0x42 "${tx[@]}") words=()
+            local port=$(((16#${b[off + 6]}${b[off + 7]}) ^ 0x2112)) j
+            for ((j = 0; j < 16; j += 2)); do
+                words+=("$(printf '%x' $(((16#${b[off + 8 + j]} ^ key[j]) << 8 |
+                    (16#${b[off + 9 + j]} ^ key[j + 1]))))")
+            done
+            local IFS=: text z n k
+            text=":${words[*]}:"
+            for ((n = 8; n >= 2; n--)); do # the longest run of zero groups becomes "::"
+                z=":"
+                for ((k = 0; k < n; k++)); do z+="0:"; done
+                if [[ "$text" == *"$z"* ]]; then
+                    text=${text/"$z"/::}
+                    break
+                fi
+            done
+            [[ "$text" == ::* ]] || text=${text#:}
+            [[ "$text" == *:: ]] || text=${text%:}
+            printf '[%s]:%d\n' "$text" "$port"
+            return 0
+        fi
         if ((t == 0x0020 && l >= 8)); then
             local port=$(((16#${b[off + 6]}${b[off + 7]}) ^ 0x2112))
             local a1=$((16#${b[off + 8]} ^ 0x21)) a2=$((16#${b[off + 9]} ^ 0x12))
@@ -690,7 +850,7 @@ _lab_pick_id() {
 }
 
 _lab_usage() {
-    sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,45p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 lab_main() {
@@ -713,9 +873,13 @@ lab_main() {
             --natpmp-a) UPNP_A=natpmp; shift ;;
             --upnp-b) UPNP_B=1; shift ;;
             --natpmp-b) UPNP_B=natpmp; shift ;;
+            --v6) LAB_V6=$2; shift 2 ;;
+            --v6-a) V6_A=$2; shift 2 ;;
+            --v6-b) V6_B=$2; shift 2 ;;
+            --v6-c) V6_C=$2; shift 2 ;;
             --id) LAB_ID=$2; shift 2 ;;
             NAT_A=* | NAT_B=* | NAT_C=* | HOMES=* | DELAY_MS=* | SAME_LAN=* | LAB_STUN=* | \
-                CT_LIBERAL=* | LAB_DHT=* | UPNP_A=* | UPNP_B=*)
+                CT_LIBERAL=* | LAB_DHT=* | UPNP_A=* | UPNP_B=* | LAB_V6=* | V6_A=* | V6_B=* | V6_C=*)
                 export "${1?}"
                 shift
                 ;;

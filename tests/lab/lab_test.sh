@@ -490,3 +490,109 @@ lt_shape() {
         fi
     done
 }
+
+# --- helpers added for issue 12 (IPv6) ----------------------------------------------------
+
+# The lab's STUN servers over IPv6 (the stun host is dual-stack when the lab has IPv6).
+LT_STUN6_ARGS=(--stun "[$LAB_IP6_STUN1]:$LAB_STUN_PORT" --stun "[$LAB_IP6_STUN2]:$LAB_STUN_PORT")
+
+# lt_v6_lab_up NAT_A NAT_B V6_A V6_B DELAY_MS: a fresh lab with IPv6 firewalls of kind V6_A/V6_B
+# (drop|rst|off) in front of the homes; NAT kind off = the home has no IPv4 service.
+lt_v6_lab_up() {
+    lab_down
+    if ! NAT_A=$1 NAT_B=$2 V6_A=$3 V6_B=$4 DELAY_MS=$5 lab_up; then
+        lt_fail "lab up (NAT_A=$1 NAT_B=$2 V6_A=$3 V6_B=$4 DELAY_MS=$5)"
+        exit 1
+    fi
+    lt_log "lab $LAB_ID up: NAT_A=$1 NAT_B=$2 V6_A=$3 V6_B=$4 DELAY_MS=$5"
+}
+
+# lt_v6_pair_start [TIMEOUT_S]: lt_pair_start with the IPv6 STUN servers as well (A on hostA
+# port 41000, B on hostB port 42000, codes swapped together).
+lt_v6_pair_start() {
+    local timeout=${1:-60}
+    lt_cli_start A hostA 41000 "${LT_STUN6_ARGS[@]}" --write-code "$LT_TMP/A.code" \
+        --peer "@$LT_TMP/B.code" --say "hello from A" --timeout "$timeout" --exit-when-done
+    lt_cli_start B hostB 42000 "${LT_STUN6_ARGS[@]}" --write-code "$LT_TMP/B.code" \
+        --peer "@$LT_TMP/A.code" --say "hello from B" --timeout "$timeout" --exit-when-done
+}
+
+# lt_v6_pair_check A_REMOTE B_REMOTE WAIT_S: both exit 0, both report a direct path to exactly
+# that remote endpoint ("[2001:db8:b::10]:42000"), messages cross both ways. Returns 1 (after
+# dumping output) if a check failed.
+lt_v6_pair_check() {
+    local arem=$1 brem=$2 wait_s=$3 before=$LT_FAIL
+    lt_cli_wait A "$wait_s"
+    lt_cli_wait B 15
+    lt_eq "A exit code" 0 "${LT_RC[A]}"
+    lt_eq "B exit code" 0 "${LT_RC[B]}"
+    lt_eq "A: connected path" direct "$(lt_field A connected .path)"
+    lt_eq "B: connected path" direct "$(lt_field B connected .path)"
+    lt_eq "A: connected to B's IPv6 address" "$arem" "$(lt_field A connected .remote)"
+    lt_eq "B: connected to A's IPv6 address" "$brem" "$(lt_field B connected .remote)"
+    lt_check_message A B "hello from A"
+    lt_check_message B A "hello from B"
+    lt_log "connect time: A $(lt_field A connected .elapsed_ms) ms, B $(lt_field B connected .elapsed_ms) ms"
+    if [[ $LT_FAIL -gt $before ]]; then
+        lt_dump A
+        lt_dump B
+        return 1
+    fi
+}
+
+# --- helpers added for issue 11 (friend finder over OpenDHT) -----------------------------
+
+LT_B_ARGS=() # extra arguments of B in lt_dht_oneway
+
+# lt_dht_args: sets LT_DHT_ARGS to --dht for every lab DHT node (LAB_DHT > 0 when the lab went
+# up) plus --dht-local-discovery off, so a CLI uses only the lab's nodes.
+lt_dht_args() {
+    local node
+    LT_DHT_ARGS=()
+    while IFS= read -r node; do
+        [[ -n "$node" ]] && LT_DHT_ARGS+=(--dht "$node")
+    done < <(lab_dht_bootstrap)
+    LT_DHT_ARGS+=(--dht-local-discovery off)
+}
+
+# lt_wait_event NAME JQ_CONDITION SECONDS: waits (bounded) for one event that satisfies the
+# condition; prints it (compact JSON, the first one) and returns 0, or returns 1.
+lt_wait_event() {
+    local name=$1 cond=$2 secs=$3
+    lt_wait_count "$name" "$cond" 1 "$secs" || return 1
+    lt_events "$name" "select($cond)" | head -n 1
+}
+
+# lt_now: seconds since the epoch with milliseconds.
+lt_now() { date +%s.%3N; }
+# lt_since T0: seconds since T0 (from lt_now), one decimal.
+lt_since() { awk -v a="$(date +%s.%N)" -v b="$1" 'BEGIN{printf "%.1f", a-b}'; }
+
+# lt_dht_oneway POLICY [A_EXTRA...]: A on hostA without --peer (accepts new friends by POLICY,
+# writes its code), then B on $LT_B_HOST (default hostB) with --peer @A's code as soon as A
+# wrote it. Both use the lab's DHT nodes (lt_dht_args first). B gives up after 90 s.
+# LT_B_PASTE gets the time B was started (lt_now).
+lt_dht_oneway() {
+    local policy=$1
+    shift
+    lt_cli_start A hostA 41000 "${LT_DHT_ARGS[@]}" --accept-friends "$policy" \
+        --write-code "$LT_TMP/A.code" "$@"
+    if ! lt_wait_file "$LT_TMP/A.code" 30; then
+        lt_fail "A wrote no code within 30 s"
+        lt_dump A
+        return 1
+    fi
+    LT_B_PASTE=$(lt_now)
+    lt_cli_start B "${LT_B_HOST:-hostB}" 42000 "${LT_DHT_ARGS[@]}" --peer "@$LT_TMP/A.code" \
+        --timeout 90 "${LT_B_ARGS[@]}"
+}
+
+# lt_answer_request NAME SECONDS: waits for NAME's `request` event and accepts it with
+# /accept-friend <first 16 hex digits>; prints the request's fingerprint.
+lt_answer_request() {
+    local ev fp
+    ev=$(lt_wait_event "$1" '.event == "request"' "$2") || return 1
+    fp=$(jq -r '.peer' <<<"$ev")
+    lt_cli_say "$1" "/accept-friend ${fp:0:16}"
+    printf '%s\n' "$fp"
+}

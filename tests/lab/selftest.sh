@@ -2,18 +2,20 @@
 # Self-test of the lab itself (no punchline-cli needed): addressing, NAT behaviours, the routed
 # hop, the delay links, coturn, a plain simultaneous open, two labs at once, the third home
 # (HOMES=3: natC + hostC), the DHT bootstrap nodes (LAB_DHT=3: a value put from behind one NAT
-# is read from behind the other, and nothing leaves for an address outside the lab) and teardown.
-# Needs root, iproute2, iptables, socat, coturn, iputils-ping, jq, a C compiler, dhtnode,
-# tcpdump. About 45 s.
+# is read from behind the other, and nothing leaves for an address outside the lab), IPv6
+# (LAB_V6: routed addresses behind dropping and rejecting firewalls, a dual-stack STUN host, an
+# IPv6-only home) and teardown.
+# Needs root, iproute2, iptables (with ip6tables), socat, coturn, iputils-ping, jq, a C compiler,
+# dhtnode, tcpdump. About 55 s.
 set -u
 source "$(dirname "$0")/lab_test.sh"
 [[ $EUID -eq 0 ]] || { echo "selftest must run as root"; exit 1; }
-for tool in ip iptables socat turnserver ping cc od jq dhtnode tcpdump; do
+for tool in ip iptables ip6tables socat turnserver ping cc od jq dhtnode tcpdump; do
     command -v "$tool" >/dev/null || { echo "missing tool: $tool (see tests/lab/README.md)"; exit 1; }
 done
 
 BASE=${LAB_TEST_ID:-st$$} # not LAB_ID: an interactive lab must not be touched
-IDS=("${BASE}a" "${BASE}b" "${BASE}c")
+IDS=("${BASE}a" "${BASE}b" "${BASE}c" "${BASE}d")
 cleanup() {
     local id
     for id in "${IDS[@]}"; do LAB_ID=$id lab_down; done
@@ -26,9 +28,11 @@ PORT_SO=45000
 # (socat from a fixed port with SO_REUSEADDR+SO_REUSEPORT, retried until it exchanges a line).
 so_punch() {
     local host=$1 lport=$2 peer=$3 pport=$4 msg=$5 out=$6 end=$((SECONDS + $7))
+    local target="TCP:$peer:$pport"
+    [[ "$peer" == *:* ]] && target="TCP6:[$peer]:$pport" # IPv6
     while ((SECONDS < end)); do
         echo "$msg" | lab_exec "$host" timeout 6 socat -t 3 - \
-            "TCP:$peer:$pport,sourceport=$lport,reuseaddr,reuseport,connect-timeout=1.5" \
+            "$target,sourceport=$lport,reuseaddr,reuseport,connect-timeout=1.5" \
             >"$out.tmp" 2>/dev/null
         if [[ -s "$out.tmp" ]]; then
             mv "$out.tmp" "$out"
@@ -56,6 +60,10 @@ if ! NAT_A=drop NAT_B=rst DELAY_MS=0 SAME_LAN=1 HOMES=3 NAT_C=drop LAB_DHT=3 lab
 fi
 lt_ok "lab up"
 lt_eq "namespaces (7 + natC, hostC + dht1..dht3)" 12 "$(ip netns list | grep -c "^$LAB_ID-")"
+lt_eq "without LAB_V6, IPv6 is disabled (hostA)" 1 \
+    "$(lab_exec hostA sysctl -n net.ipv6.conf.all.disable_ipv6)"
+lt_eq "without LAB_V6, IPv6 is disabled (stun)" 1 \
+    "$(lab_exec stun sysctl -n net.ipv6.conf.all.disable_ipv6)"
 
 m1=$(lab_stun hostA "$LAB_IP_STUN1" 40100)
 m2=$(lab_stun hostA "$LAB_IP_STUN2" 40100)
@@ -239,6 +247,44 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+LAB_ID=${IDS[3]}
+lt_log "== lab $LAB_ID: IPv6: NAT_A=drop V6_A=drop, NAT_B=rst V6_B=rst, HOMES=3 NAT_C=off V6_C=drop"
+if NAT_A=drop NAT_B=rst LAB_V6=drop V6_B=rst HOMES=3 NAT_C=off DELAY_MS=0 lab_up; then
+    lt_ok "lab up with IPv6"
+    lt_eq "STUN over IPv6 from hostA via $LAB_IP6_STUN1: hostA's own address (no NAT), port kept" \
+        "[$LAB_IP6_HOSTA]:40200" "$(lab_stun hostA "$LAB_IP6_STUN1" 40200)"
+    lt_eq "STUN over IPv6 from hostB via $LAB_IP6_STUN2: hostB's own address" \
+        "[$LAB_IP6_HOSTB]:40201" "$(lab_stun hostB "$LAB_IP6_STUN2" 40201)"
+    lt_eq "dual-stack: STUN over IPv4 from hostA still sees natA's WAN address" \
+        "$LAB_IP_NATA_WAN:40202" "$(lab_stun hostA "$LAB_IP_STUN1" 40202)"
+    err=$(lab_exec hostB timeout 5 socat -u /dev/null "TCP6:[$LAB_IP6_HOSTA]:45010,connect-timeout=2" 2>&1)
+    lt_match "IPv6 drop firewall: unsolicited SYN to hostA gets no answer" 'timed out' "$err"
+    err=$(lab_exec hostA timeout 5 socat -u /dev/null "TCP6:[$LAB_IP6_HOSTB]:45010,connect-timeout=2" 2>&1)
+    lt_match "IPv6 rst firewall: unsolicited SYN to hostB gets a reset" 'refused' "$err"
+    # a listener on hostA is still closed to the outside: the firewall, not the host, decides
+    lab_exec hostA timeout 6 socat -u TCP6-LISTEN:45011,reuseaddr - >/dev/null 2>&1 &
+    sleep 0.3
+    err=$(echo x | lab_exec hostB timeout 5 socat -u - "TCP6:[$LAB_IP6_HOSTA]:45011,connect-timeout=2" 2>&1)
+    lt_match "IPv6 drop firewall: hostA's open port is not reachable from hostB" 'timed out' "$err"
+    lt_check "ping -6 hostA -> natB's WAN address works (routed, ICMPv6 allowed)" \
+        bash -c "ip netns exec $(lab_ns hostA) ping -6 -c 1 -W 2 $LAB_IP6_NATB_WAN >/dev/null"
+    so_punch hostA $((PORT_SO + 10)) "$LAB_IP6_HOSTB" $((PORT_SO + 11)) from-A "$TMPD/so6A" 15 &
+    pa=$!
+    so_punch hostB $((PORT_SO + 11)) "$LAB_IP6_HOSTA" $((PORT_SO + 10)) from-B "$TMPD/so6B" 15
+    wait $pa
+    lt_eq "IPv6 simultaneous open drop/rst: A got B's line" from-B "$(cat "$TMPD/so6A" 2>/dev/null)"
+    lt_eq "IPv6 simultaneous open drop/rst: B got A's line" from-A "$(cat "$TMPD/so6B" 2>/dev/null)"
+    # The IPv6-only home: natC forwards no IPv4.
+    lt_eq "IPv6-only home: STUN over IPv6 from hostC" "[$LAB_IP6_HOSTC]:40203" \
+        "$(lab_stun hostC "$LAB_IP6_STUN1" 40203)"
+    lt_check "IPv6-only home: STUN over IPv4 from hostC fails" \
+        bash -c "! ip netns exec $(lab_ns hostC) timeout 4 socat -u /dev/null \
+            TCP:$LAB_IP_STUN1:$LAB_STUN_PORT,connect-timeout=2 2>/dev/null"
+else
+    lt_fail "lab up with IPv6"
+fi
+
+# ---------------------------------------------------------------------------------------------
 lt_log "== teardown"
 pids=()
 for id in "${IDS[@]}"; do
@@ -250,7 +296,7 @@ lt_check "lab processes were running (${#pids[@]})" test "${#pids[@]}" -ge 6
 t0=$SECONDS
 cleanup
 lt_ok "teardown took $((SECONDS - t0)) s"
-left=$(ip netns list | grep -E "^(${IDS[0]}|${IDS[1]}|${IDS[2]})-" || true)
+left=$(ip netns list | grep -E "^(${IDS[0]}|${IDS[1]}|${IDS[2]}|${IDS[3]})-" || true)
 lt_eq "no namespaces left" "" "$left"
 alive=""
 for p in "${pids[@]}"; do _lab_alive "$p" && alive+=" $p"; done

@@ -41,8 +41,19 @@ private Q_SLOTS:
 
     void welcomeArrives()
     {
-        Demo demo(NetworkOptions {});
+        // The demo must never join the public DHT or multicast, even when asked on the command
+        // line: --dht bootstrap.jami.net:4222 --dht-local-discovery on is ignored here.
+        NetworkOptions asked;
+        asked.dht = true;
+        asked.dhtBootstrap = QStringList { QStringLiteral("bootstrap.jami.net:4222") };
+        asked.dhtLocalDiscovery = true;
+        Demo demo(asked);
         QVERIFY2(demo.isValid(), qPrintable(demo.errorText()));
+        for (MainWindow *w : { demo.alice(), demo.bob(), demo.carol() }) {
+            QVERIFY(!w->settings().dht);
+            QVERIFY(!w->settings().dhtLocalDiscovery);
+            QVERIFY(w->settings().dhtBootstrap.isEmpty());
+        }
         demo.start();
         QElapsedTimer clock;
         clock.start();

@@ -91,6 +91,9 @@ private:
     {
         Settings s = AppSettings::defaults(m_dir.filePath(sub));
         s.portMapping = false; // tests never ask the machine's router
+        s.dht = false; // never the public DHT, never multicast (the user's default is on)
+        s.dhtBootstrap.clear();
+        s.dhtLocalDiscovery = false;
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(sub + QStringLiteral("-downloads"));
         QDir().mkpath(s.profileDir);

@@ -19,6 +19,7 @@
 #include "transferitem.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QDir>
 #include <QLabel>
@@ -96,6 +97,7 @@ private:
     {
         Settings s;
         s.profileDir = m_dir.filePath(sub);
+        s.dht = false; // the friend finder stays off in every test
         s.port = 0;
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(sub + QStringLiteral("-downloads"));
@@ -770,6 +772,25 @@ private Q_SLOTS:
             QStringLiteral("Alexandra"));
         auto *note = dialog.findChild<QLabel *>(QStringLiteral("portNote"));
         QVERIFY(note && note->text().contains(QStringLiteral("next time")));
+    }
+
+    void portMappingCheckbox()
+    {
+        Settings s = settingsIn(QStringLiteral("mapping"));
+        s.downloadDir = m_dir.filePath(QStringLiteral("mapping-downloads"));
+        QDir().mkpath(s.downloadDir);
+        s.portMapping = true;
+        SettingsDialog dialog(s);
+        auto *box = dialog.findChild<QCheckBox *>(QStringLiteral("portMappingEnabled"));
+        QVERIFY(box);
+        QVERIFY(box->isChecked());
+        box->setChecked(false);
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QVERIFY(!dialog.settings().portMapping);
+        // Saved and read back like every other network setting.
+        QVERIFY(AppSettings(s.profileDir).save(dialog.settings()));
+        QVERIFY(!AppSettings(s.profileDir).load().portMapping);
     }
 
     void settingsRefuseBadValues()

@@ -123,6 +123,7 @@ private:
         s.port = 0;
         s.stunServers = {};
         s.ipEchoUrl.clear();
+        s.dht = false; // loopback only: no friend finder
         s.localAddresses = { QStringLiteral("127.0.0.1") };
         s.downloadDir = m_dir.filePath(name + QStringLiteral("-downloads"));
         QDir().mkpath(s.downloadDir);

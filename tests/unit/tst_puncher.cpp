@@ -58,6 +58,46 @@ Endpoint loop(quint16 port)
     return Endpoint { QHostAddress::LocalHost, port };
 }
 
+Endpoint loop6(quint16 port)
+{
+    return Endpoint { QHostAddress::LocalHostIPv6, port };
+}
+
+bool haveLoopback6()
+{
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHostIPv6);
+}
+
+// A side listening on IPv4 and IPv6 with the same port (like the engine), both listeners feeding
+// one dispatcher once wired.
+struct DualSide
+{
+    Side v4;
+    std::unique_ptr<Net::SharedPortServer> server6;
+};
+
+DualSide listenDual()
+{
+    DualSide s;
+    s.v4 = listen();
+    if (!s.v4.port)
+        return s;
+    const auto r = Net::openListener(QAbstractSocket::IPv6Protocol, s.v4.port);
+    if (!r.ok())
+        return s;
+    s.server6 = std::make_unique<Net::SharedPortServer>();
+    s.server6->setSocketDescriptor(r.fd);
+    return s;
+}
+
+void wireDual(DualSide &side, Puncher &puncher)
+{
+    wire(side.v4, puncher);
+    QObject::connect(side.server6.get(), &Net::SharedPortServer::incoming, side.v4.dispatcher.get(),
+        &IncomingDispatcher::addConnection);
+}
+
 } // namespace
 
 class TestPuncher : public QObject
@@ -368,6 +408,94 @@ private Q_SLOTS:
         pa.start();
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 5000);
         QCOMPARE(na.count(), 0);
+    }
+
+    void ipv6IsDialedFirstAndIpv4AfterTheHeadStart()
+    {
+        if (!haveLoopback6())
+            QSKIP("no IPv6 loopback on this machine");
+        Side a = listen();
+        QTcpServer four;
+        QTcpServer six;
+        QVERIFY(four.listen(QHostAddress::LocalHost));
+        QVERIFY(six.listen(QHostAddress::LocalHostIPv6));
+        // IPv4 first in the list: the order of the code must not decide.
+        Puncher::Config c { a.port, { loop(four.serverPort()), loop6(six.serverPort()) }, fp('a'),
+            {} };
+        c.ipv6HeadStartMs = 300;
+        QCOMPARE(Puncher::Config {}.ipv6HeadStartMs, Puncher::DefaultIpv6HeadStartMs);
+        QVERIFY(Puncher::DefaultIpv6HeadStartMs >= 100); // RFC 8305's minimum
+        Puncher pa(c);
+        QElapsedTimer t;
+        t.start();
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(six.hasPendingConnections(), 2000);
+        const qint64 sixAt = t.elapsed();
+        QVERIFY2(!four.hasPendingConnections(), "IPv4 was dialed together with IPv6");
+        QTRY_VERIFY_WITH_TIMEOUT(four.hasPendingConnections(), 3000);
+        const qint64 fourAt = t.elapsed();
+        QVERIFY2(fourAt - sixAt >= 200,
+            qPrintable(QStringLiteral("IPv6 at %1 ms, IPv4 at %2 ms").arg(sixAt).arg(fourAt)));
+        pa.stop();
+    }
+
+    void onlyIpv4CandidatesAreNotHeldBack()
+    {
+        Side a = listen();
+        QTcpServer four;
+        QVERIFY(four.listen(QHostAddress::LocalHost));
+        Puncher::Config c { a.port, { loop(four.serverPort()) }, fp('a'), {} };
+        c.ipv6HeadStartMs = 3000;
+        Puncher pa(c);
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(four.hasPendingConnections(), 1000);
+    }
+
+    void ipv4IsNotHeldBackWhenIpv6CannotWork()
+    {
+        // A link-local address without an interface cannot be dialed at all (EINVAL at once):
+        // IPv6 does not work from here, so IPv4 goes out now, not after the head start.
+        Side a = listen();
+        QTcpServer four;
+        QVERIFY(four.listen(QHostAddress::LocalHost));
+        Puncher::Config c { a.port,
+            { Endpoint { QHostAddress(QStringLiteral("fe80::1")), 9 }, loop(four.serverPort()) },
+            fp('a'), {} };
+        c.ipv6HeadStartMs = 5000;
+        Puncher pa(c);
+        QElapsedTimer t;
+        t.start();
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(four.hasPendingConnections(), 3000);
+        QVERIFY2(t.elapsed() < 1500, qPrintable(QString::number(t.elapsed())));
+    }
+
+    void dualStackPunchersNominateIpv6()
+    {
+        if (!haveLoopback6())
+            QSKIP("no IPv6 loopback on this machine");
+        for (int round = 0; round < 3; ++round) {
+            DualSide a = listenDual();
+            DualSide b = listenDual();
+            QVERIFY(a.server6 && b.server6);
+            Puncher pa({ a.v4.port, { loop(b.v4.port), loop6(b.v4.port) }, fp('a'), fp('b') });
+            Puncher pb({ b.v4.port, { loop(a.v4.port), loop6(a.v4.port) }, fp('b'), fp('a') });
+            wireDual(a, pa);
+            wireDual(b, pb);
+            QSignalSpy na(&pa, &Puncher::nominated);
+            QSignalSpy nb(&pb, &Puncher::nominated);
+            pa.start();
+            pb.start();
+            QTRY_VERIFY_WITH_TIMEOUT(na.count() >= 1 && nb.count() >= 1, 10000);
+            const auto x = na.at(0).at(0).value<Puncher::Nomination>();
+            const auto y = nb.at(0).at(0).value<Puncher::Nomination>();
+            std::unique_ptr<QSslSocket> sx(x.socket), sy(y.socket);
+            QCOMPARE(x.remote, y.local);
+            QCOMPARE(x.remote.address.protocol(), QAbstractSocket::IPv6Protocol);
+            QCOMPARE(y.remote.address.protocol(), QAbstractSocket::IPv6Protocol);
+            pa.stop();
+            pb.stop();
+        }
     }
 
     void portInUseIsReported()

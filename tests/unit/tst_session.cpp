@@ -199,6 +199,26 @@ private Q_SLOTS:
         QCOMPARE(b.peerHello().displayName, QStringLiteral("n01999"));
     }
 
+    void rendezvousContributionOncePerLink()
+    {
+        // Each side's friend-finder contribution reaches the other when the session comes up;
+        // a peer alternating values afterwards (to make us rewrite the known peers per frame)
+        // changes nothing until the next link.
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        const QByteArray first(32, '\x11');
+        a.setRendezvousContribution(first);
+        QSignalSpy got(&b, &Session::rendezvousReceived);
+        QVERIFY(establish(a, b));
+        QTRY_COMPARE(got.size(), 1);
+        QCOMPARE(got.first().first().toByteArray(), first);
+        for (int i = 0; i < 200; ++i)
+            a.setRendezvousContribution(QByteArray(32, char(i % 2 ? 0x22 : 0x33)));
+        QTest::qWait(200);
+        QCOMPARE(got.size(), 1);
+        QVERIFY(b.isEstablished()); // a valid frame, only ignored
+    }
+
     void chatBothWays()
     {
         Session a(config(QStringLiteral("Ada")));
