@@ -270,6 +270,10 @@ int CliRunner::start(const QStringList &arguments)
     s.dhtLocalDiscovery = true;
     net.applyTo(&s);
     s.portMapping = net.portMapping.value_or(true); // users' machines: on, like STUN
+    Error turnError;
+    s.turnServers = turnServersFor(net, s.profileDir, &turnError);
+    if (turnError.isError())
+        human(turnError.message);
     for (const QString &a : p.values(local)) {
         if (QHostAddress(a).isNull()) {
             fail(BadInput,
@@ -362,6 +366,16 @@ int CliRunner::start(const QStringList &arguments)
     return -1;
 }
 
+namespace {
+QJsonArray relaysJson(const LocalInfo &info)
+{
+    QJsonArray out;
+    for (const Endpoint &e : info.relayEndpoints)
+        out.append(e.toString());
+    return out;
+}
+} // namespace
+
 // Router port mapping: one `mapping` event per change of what the router said.
 void CliRunner::showMapping(const LocalInfo &info)
 {
@@ -401,7 +415,11 @@ void CliRunner::onLocalInfo(const LocalInfo &info)
         { QStringLiteral("dht"),
             QJsonObject { { QStringLiteral("enabled"), info.dhtEnabled },
                 { QStringLiteral("online"), info.dhtOnline },
-                { QStringLiteral("status"), info.dhtStatus } } } });
+                { QStringLiteral("status"), info.dhtStatus } } },
+        { QStringLiteral("relays"), relaysJson(info) },
+        { QStringLiteral("relay_status"), info.relayStatus } });
+    if (!info.relayStatus.isEmpty())
+        human(QStringLiteral("Relays: %1").arg(info.relayStatus));
     if (info.dhtEnabled && (info.dhtOnline != m_dhtOnline || info.dhtStatus != m_dhtStatus)) {
         m_dhtOnline = info.dhtOnline;
         m_dhtStatus = info.dhtStatus;

@@ -2,6 +2,8 @@
 
 #include "common/hostport.h"
 #include "engine/settings.h"
+#include "reach/turnclient.h"
+#include "reach/turnstore.h"
 #include "stun/stunclient.h"
 
 #include <QCommandLineParser>
@@ -33,6 +35,10 @@ SharedOptions::SharedOptions()
           QStringLiteral("HOST:PORT"))
     , ipEcho(QStringLiteral("ip-echo"),
           tr("IP echo URL used when no STUN server answers (\"none\" disables)."),
+          QStringLiteral("URL"))
+    , turn(QStringLiteral("turn"),
+          tr("TURN relay for friends no direct path reaches: turn:USER:PASSWORD@HOST:PORT "
+             "(repeatable; saved in the profile, readable by you only; \"none\" forgets them)."),
           QStringLiteral("URL"))
     , dht(QStringLiteral("dht"),
           tr("Friend finder: OpenDHT bootstrap node host:port (repeatable or comma separated; "
@@ -88,7 +94,7 @@ void NetworkOptions::applyTo(Settings *s) const
 
 QList<QCommandLineOption> SharedOptions::options() const
 {
-    return { profile, port, stun, ipEcho, portMapping, dht, dhtPort, dhtLocalDiscovery,
+    return { profile, port, stun, ipEcho, portMapping, turn, dht, dhtPort, dhtLocalDiscovery,
         acceptFriends, inviteLifetime, inviteSingleUse };
 }
 
@@ -146,6 +152,24 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
                                .arg(value));
             out->ipEchoUrl = value;
         }
+    }
+    if (parser.isSet(turn)) {
+        QStringList servers;
+        bool none = false;
+        const QStringList values = parser.values(turn);
+        for (const QString &raw : values) {
+            const QString item = raw.trimmed();
+            if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
+                none = true;
+                continue;
+            }
+            Error why;
+            // The sentence never repeats the password; neither does this one.
+            if (!parseTurnServer(item, &why))
+                return bad(QStringLiteral("--turn: %1").arg(why.message));
+            servers << item;
+        }
+        out->turnServers = none ? QStringList {} : servers;
     }
     if (parser.isSet(dht)) {
         QStringList nodes;
@@ -222,6 +246,15 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
         out->portMapping = value == QLatin1String("on");
     }
     return true;
+}
+
+QStringList turnServersFor(const NetworkOptions &options, const QString &profileDir, Error *error)
+{
+    if (options.turnServers) {
+        TurnStore::save(profileDir, *options.turnServers, error);
+        return *options.turnServers;
+    }
+    return TurnStore::load(profileDir, error).value_or(QStringList {});
 }
 
 } // namespace Punchline

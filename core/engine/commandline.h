@@ -21,6 +21,7 @@ struct NetworkOptions
     std::optional<int> port; // 0: any free port
     std::optional<QStringList> stunServers; // empty list: "none"
     std::optional<QString> ipEchoUrl; // empty: "none"
+    std::optional<QStringList> turnServers; // "turn:USER:PASS@HOST:PORT"; empty list: "none"
     // The friend finder: dht false = "--dht none"; dhtBootstrap empty with dht true = "--dht lan"
     // (local peer discovery only).
     std::optional<bool> dht;
@@ -36,6 +37,10 @@ struct NetworkOptions
     std::optional<bool> portMapping; // --port-mapping on|off (router UPnP IGD / NAT-PMP)
 };
 
+// The TURN servers to use: the ones given (then saved in the profile, owner-only, for the next
+// start; "none" clears them), else the profile's. *error gets a problem with the profile's file.
+QStringList turnServersFor(const NetworkOptions &options, const QString &profileDir, Error *error);
+
 class SharedOptions
 {
 public:
@@ -44,14 +49,16 @@ public:
     QList<QCommandLineOption> options() const;
     // Reads and checks them. --stun is repeatable and takes comma-separated lists too ("none"
     // turns STUN off); --ip-echo takes an http(s) URL or "none"; --port-mapping on|off (the last
-    // one given wins, so a script can turn on what its common arguments turned off). False with
-    // a BadUsage *error naming the option and what is wrong.
+    // one given wins, so a script can turn on what its common arguments turned off); --turn is
+    // repeatable (parseTurnServer(); "none" forgets the profile's). False with a BadUsage *error
+    // naming the option and what is wrong.
     bool read(const QCommandLineParser &parser, NetworkOptions *out, Error *error) const;
 
     QCommandLineOption profile;
     QCommandLineOption port;
     QCommandLineOption stun;
     QCommandLineOption ipEcho;
+    QCommandLineOption turn;
     QCommandLineOption dht;
     QCommandLineOption dhtPort;
     QCommandLineOption dhtLocalDiscovery;

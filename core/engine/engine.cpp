@@ -11,6 +11,7 @@
 #include "net/sharedportserver.h"
 #include "punch/incomingdispatcher.h"
 #include "reach/portmapper.h"
+#include "reach/relaypool.h"
 #include "rendezvous/friendfinder.h"
 #include "transfer/transferbudget.h"
 
@@ -533,9 +534,89 @@ struct Engine::Private
         return true;
     }
 
-    // TURN relays (RFC 6062) from settings.turnServers, after discovery: fills
+    // TURN relays (RFC 6062) from settings.turnServers: one TurnClient per server (RelayPool),
+    // started with discovery so that the first code already carries the relayed addresses
+    // (onDiscovered waits for every server's first answer, at most RelayWaitMs). Fills
     // localInfo.relayEndpoints and relayStatus, then updateCode() and localInfoReady.
-    void startRelay() { }
+    void startRelay()
+    {
+        if (settings.turnServers.isEmpty())
+            return;
+        RelayPool::Options o;
+        o.client.timeoutMs = qMax(3000, settings.discoveryTimeoutMs);
+        relays = new RelayPool(settings.turnServers, o, q);
+        QObject::connect(relays, &RelayPool::dataConnection, q,
+            [this](qintptr fd, const Endpoint &) { onIncomingRelayed(fd); });
+        QObject::connect(relays, &RelayPool::changed, q, [this] { onRelaysChanged(); });
+        QObject::connect(relays, &RelayPool::errorOccurred, q, [this](const Error &e) {
+            log(QStringLiteral("relay: %1").arg(e.message));
+            Q_EMIT q->errorOccurred({}, e);
+        });
+        QObject::connect(relays, &RelayPool::logLine, q,
+            [this](const QString &line) { qCInfo(lcEngine).noquote() << line; });
+        relayWait = new QTimer(q);
+        relayWait->setSingleShot(true);
+        QObject::connect(relayWait, &QTimer::timeout, q, [this] { releaseDiscovery(); });
+        updateRelayPermissions();
+        relays->start();
+    }
+
+    void onRelaysChanged()
+    {
+        relayServers = relays->serverEndpoints();
+        localInfo.relayEndpoints = relays->relayedEndpoints();
+        localInfo.relayStatus = relays->status();
+        if (pendingDiscovery) {
+            if (relays->settled())
+                releaseDiscovery();
+            return;
+        }
+        // (While ready waits for the router, announceReady() puts the relays in.)
+        if (discoveryDone && !readyHeldForMapping) {
+            updateCode();
+            Q_EMIT q->localInfoReady(localInfo);
+        }
+    }
+
+    // Discovery finished before every TURN server answered: the code waits (a code without the
+    // relayed addresses would be useless to a friend behind a symmetric NAT).
+    bool holdDiscovery(const DiscoveryResult &r)
+    {
+        if (!relays || relays->settled() || relayWaitOver)
+            return false;
+        pendingDiscovery = r;
+        relayWait->start(qMax(3000, settings.discoveryTimeoutMs) + 500);
+        return true;
+    }
+
+    void releaseDiscovery()
+    {
+        relayWaitOver = true;
+        relayWait->stop();
+        if (const std::optional<DiscoveryResult> r = std::exchange(pendingDiscovery, std::nullopt))
+            onDiscovered(*r);
+    }
+
+    // Friends may reach us through our relays from their addresses (public and local).
+    void updateRelayPermissions()
+    {
+        if (!relays)
+            return;
+        QList<QHostAddress> peers;
+        for (Friend *f : allFriends()) {
+            const PeerTargets &t = f->targets();
+            for (const Endpoint &e : t.direct + t.mapped) {
+                if (!peers.contains(e.address))
+                    peers.append(e.address);
+            }
+        }
+        relays->setPermissions(peers);
+    }
+
+    RelayPool *relays = nullptr;
+    QTimer *relayWait = nullptr;
+    bool relayWaitOver = false;
+    std::optional<DiscoveryResult> pendingDiscovery;
 
     // A relayed data connection (ConnectionBind answered, read byte-exactly so that none of the
     // friend's bytes sit in a Qt buffer): from here on it is like an accepted connection. Its
@@ -556,6 +637,8 @@ struct Engine::Private
 
     void onDiscovered(const DiscoveryResult &r)
     {
+        if (holdDiscovery(r))
+            return;
         discoveryDone = true;
         localInfo.port = port;
         localInfo.local = r.local;
@@ -840,6 +923,7 @@ void Engine::start(const Settings &settings)
     d->scheduleFriendsChanged();
 
     d->log(QStringLiteral("listening on port %1").arg(d->port));
+    d->startRelay();
     if (settings.dht)
         d->startFinder();
     d->startPortMapping();
@@ -889,6 +973,7 @@ void Engine::connectToPeer(const QString &codeOrAddresses)
         d->friends[fp] = f;
     }
     f->setTarget(in.code->targets(), true, in.code->name);
+    d->updateRelayPermissions();
     d->allDoneEmitted = false;
     f->setVia(FoundVia::Paste);
     f->connectNow();
@@ -1077,6 +1162,8 @@ void Engine::shutdown()
         f->shutdown(int(qMax<qint64>(50, 1000 - budget.elapsed())));
     if (d->discovery)
         d->discovery->stop();
+    if (d->relays)
+        d->relays->stop();
     if (d->finder)
         d->finder->stop(); // "going offline" to every friend, then leaves the DHT
     if (d->portMapper)

@@ -262,9 +262,15 @@ void Friend::startPunching(bool healing)
     }
     Puncher::Config c;
     c.localPort = m_ctx.port;
-    c.candidates = m_targets.all();
+    c.candidates = m_targets.direct + m_targets.mapped;
     if (healing && m_remote.isValid() && !c.candidates.contains(m_remote))
         c.candidates.prepend(m_remote);
+    // Relays after a head start: a direct path, when there is one, wins.
+    for (const Endpoint &e : std::as_const(m_targets.relays)) {
+        if (!c.candidates.contains(e))
+            c.laterCandidates.append(e);
+    }
+    c.laterAfterMs = RelayHeadStartMs;
     c.ourFingerprint = m_ctx.identity->fingerprint();
     c.expectedPeerFingerprint = m_fingerprint;
     c.attemptTimeoutMs = m_ctx.settings.attemptTimeoutMs;
@@ -286,9 +292,13 @@ void Friend::startPunching(bool healing)
     connect(m_puncher, &Puncher::nominated, this, &Friend::onNominated);
     connect(m_puncher, &Puncher::failed, this, &Friend::onPunchFailed);
     setState(healing ? State::Reconnecting : State::Connecting);
-    log(QStringLiteral("%1 %2 candidate(s)")
+    log(QStringLiteral("%1 %2 candidate(s)%3")
             .arg(healing ? QStringLiteral("reconnecting to") : QStringLiteral("punching"))
-            .arg(c.candidates.size()));
+            .arg(c.candidates.size())
+            .arg(c.laterCandidates.isEmpty() ? QString()
+                                             : QStringLiteral(", %1 relay(s) after %2 ms")
+                                                   .arg(c.laterCandidates.size())
+                                                   .arg(RelayHeadStartMs)));
     m_puncher->start();
 }
 
@@ -311,6 +321,7 @@ void Friend::abortProofs()
 void Friend::stopPunching()
 {
     m_wantPunch = false;
+    stopUpgrade();
     abortProofs();
     if (m_puncher) {
         m_puncher->disconnect(this);
@@ -331,6 +342,14 @@ bool Friend::offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerpr
         const QHostAddress from = normalizedAddress(socket->peerAddress());
         for (const Endpoint &c : m_targets.all())
             fromCandidate = fromCandidate || normalizedAddress(c.address) == from;
+    }
+    if (m_upgrade && m_link
+        && !(m_ctx.isRelayServer
+            && m_ctx.isRelayServer(
+                Endpoint { normalizedAddress(socket->peerAddress()), socket->peerPort() }))) {
+        // On a relay: the friend's direct connection may take the session over.
+        m_upgrade->addIncoming(socket, claimedFingerprint);
+        return true;
     }
     if (!m_puncher || !m_puncher->isActive() || m_link || !fromCandidate) {
         socket->abort();
@@ -482,6 +501,114 @@ PathKind Friend::pathFor(const Endpoint &remote) const
     return onLocalSubnet(remote.address) ? PathKind::Lan : PathKind::Direct;
 }
 
+void Friend::startUpgrade()
+{
+    stopUpgrade();
+    Puncher::Config c;
+    c.localPort = m_ctx.port;
+    c.candidates = m_targets.direct + m_targets.mapped;
+    if (c.candidates.isEmpty() || m_fingerprint.isEmpty())
+        return;
+    c.ourFingerprint = m_ctx.identity->fingerprint();
+    c.expectedPeerFingerprint = m_fingerprint;
+    c.attemptTimeoutMs = m_ctx.settings.attemptTimeoutMs;
+    c.retryIntervalMs = UpgradeRetryMs;
+    c.maxRetryIntervalMs = UpgradeMaxRetryMs;
+    c.backoff = true;
+    m_upgrade = new Puncher(c, this);
+    connect(m_upgrade, &Puncher::nominated, this, &Friend::onUpgradeNominated);
+    log(QStringLiteral("on a relay: still looking for a direct path (%1 candidate(s))")
+            .arg(c.candidates.size()));
+    m_upgrade->start();
+}
+
+void Friend::stopUpgrade()
+{
+    while (!m_upgradeProofs.isEmpty())
+        dropUpgradeProof(m_upgradeProofs.first());
+    if (m_upgrade) {
+        m_upgrade->disconnect(this);
+        m_upgrade->stop();
+        m_upgrade->deleteLater();
+        m_upgrade = nullptr;
+    }
+}
+
+void Friend::dropUpgradeProof(Proof *p)
+{
+    m_upgradeProofs.removeOne(p);
+    p->handshake->disconnect(this);
+    p->handshake->deleteLater();
+    p->socket->abort();
+    p->socket->deleteLater();
+    delete p;
+}
+
+void Friend::onUpgradeNominated(const Puncher::Nomination &n)
+{
+    // One proof at a time (per host the newest), MaxProofs in all, as for the first connection.
+    for (Proof *p : std::as_const(m_upgradeProofs)) {
+        if (p->how.remote.address == n.remote.address) {
+            dropUpgradeProof(p);
+            break;
+        }
+    }
+    if (m_upgradeProofs.size() >= MaxProofs)
+        dropUpgradeProof(m_upgradeProofs.first());
+    n.socket->setParent(this);
+    auto *proof = new Proof;
+    proof->socket = n.socket;
+    proof->how = n;
+    proof->handshake = new TlsHandshake(
+        n.socket, *m_ctx.identity, n.tlsServer, m_fingerprint, ProofTimeoutMs, this);
+    m_upgradeProofs.append(proof);
+    connect(proof->handshake, &TlsHandshake::succeeded, this,
+        [this, proof](const QByteArray &fp) { onUpgradeProven(proof, fp); });
+    connect(proof->handshake, &TlsHandshake::failed, this, [this, proof](const Error &e) {
+        if (!m_upgradeProofs.contains(proof))
+            return;
+        log(QStringLiteral("direct path to %1 did not prove the friend: %2")
+                .arg(proof->how.remote.toString(), e.message));
+        dropUpgradeProof(proof);
+        if (m_upgrade)
+            m_upgrade->resume();
+    });
+    proof->handshake->start();
+}
+
+void Friend::onUpgradeProven(Proof *proof, const QByteArray &fp)
+{
+    if (!m_upgradeProofs.removeOne(proof))
+        return;
+    QSslSocket *socket = proof->socket;
+    const Puncher::Nomination how = proof->how;
+    proof->handshake->disconnect(this);
+    proof->handshake->deleteLater();
+    delete proof;
+    stopUpgrade();
+    if (fp != m_fingerprint || !m_link) {
+        socket->abort();
+        socket->deleteLater();
+        return;
+    }
+    // The session moves over: anything in flight on the relayed link is sent again from the
+    // outbox after the new hello, and transfers resume from what arrived. The relayed link is
+    // closed only after the friend's own proof of the direct connection had time to end: closing
+    // it at once would make the friend heal instead of move.
+    log(QStringLiteral("a direct path to %1 works: leaving the relay").arg(how.remote.toString()));
+    TlsLink *old = m_link;
+    m_link = nullptr;
+    old->disconnect(this);
+    m_session->detachLink();
+    QTimer::singleShot(ProofTimeoutMs, old, [old] {
+        old->abortNow();
+        old->deleteLater();
+    });
+    m_healing = true; // the connected event says "resumed"
+    m_sinceCode.start();
+    attach(socket, how);
+}
+
 void Friend::onPunchFailed(Error e)
 {
     m_puncher->deleteLater();
@@ -547,6 +674,8 @@ void Friend::onSessionUp(const QString &peerName)
     m_lastSeen = QDateTime::currentDateTimeUtc();
     rememberPeer(peerName);
     log(QStringLiteral("connected (%1) in %2 ms").arg(pathName(info.path)).arg(info.elapsedMs));
+    if (m_path == PathKind::Relay)
+        startUpgrade();
     // Details first: whoever sees the Connected state already has the ConnectionInfo.
     Q_EMIT connected(info);
     setState(State::Connected);

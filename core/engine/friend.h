@@ -91,6 +91,11 @@ public:
     static constexpr int RetargetIntervalMs = 2000;
     // Relay candidates are dialed this long after the direct ones (direct wins when it can).
     static constexpr int RelayHeadStartMs = 1000;
+    // While a session runs over a relay, the direct candidates are punched again in the
+    // background, this often at first and backing off to UpgradeMaxRetryMs; a proven direct
+    // connection takes the session over (the outbox is sent again once, transfers resume).
+    static constexpr int UpgradeRetryMs = 3000;
+    static constexpr int UpgradeMaxRetryMs = 15000;
 
     Friend(const Context &context, const QByteArray &fingerprint, QObject *parent = nullptr);
     ~Friend() override;
@@ -170,6 +175,11 @@ private:
     void onProofFailed(Proof *proof, const Error &e);
     void onProven(Proof *proof, const QByteArray &fingerprint);
     void attach(QSslSocket *socket, const Puncher::Nomination &how);
+    void startUpgrade();
+    void stopUpgrade();
+    void onUpgradeNominated(const Puncher::Nomination &n);
+    void onUpgradeProven(Proof *proof, const QByteArray &fingerprint);
+    void dropUpgradeProof(Proof *proof);
     void onPunchFailed(Error e);
     void onSessionUp(const QString &peerName);
     void onLinkLost(const Error &why);
@@ -196,6 +206,8 @@ private:
     PathKind m_path = PathKind::Direct;
 
     Puncher *m_puncher = nullptr;
+    Puncher *m_upgrade = nullptr; // on a relay: looking for a direct path meanwhile
+    QList<Proof *> m_upgradeProofs;
     QList<Proof *> m_proofs;
     TlsLink *m_link = nullptr;
     Session *m_session = nullptr;

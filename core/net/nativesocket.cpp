@@ -159,6 +159,29 @@ Endpoint localEndpoint(qintptr fd)
     return fromSockaddr(ss);
 }
 
+qint64 sendSome(qintptr fd, const char *data, qint64 size)
+{
+#ifdef MSG_NOSIGNAL
+    const int flags = MSG_NOSIGNAL;
+#else
+    const int flags = 0; // SO_NOSIGPIPE is set on the socket instead (nativesocket_other.cpp)
+#endif
+    const ssize_t n = ::send(int(fd), data, size_t(size), flags);
+    if (n >= 0)
+        return n;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+}
+
+qint64 receiveSome(qintptr fd, char *data, qint64 size)
+{
+    const ssize_t n = ::recv(int(fd), data, size_t(size), 0);
+    if (n > 0)
+        return n;
+    if (n == 0)
+        return -1; // end of stream
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+}
+
 void closeFd(qintptr fd)
 {
     if (fd >= 0)

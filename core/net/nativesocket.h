@@ -49,6 +49,11 @@ void setNotSentLowWater(qintptr fd, int bytes);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);
+// A few bytes over a connected non-blocking descriptor before it is handed to Qt (the TURN
+// ConnectionBind exchange, read byte-exactly so the friend's first bytes stay in the kernel).
+// The count moved; 0 when it would block; -1 on an error or (receive) end of stream.
+qint64 sendSome(qintptr fd, const char *data, qint64 size);
+qint64 receiveSome(qintptr fd, char *data, qint64 size);
 quint16 localPort(qintptr fd);
 Endpoint localEndpoint(qintptr fd);
 void closeFd(qintptr fd);

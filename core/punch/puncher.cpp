@@ -36,6 +36,20 @@ Puncher::Puncher(const Config &config, QObject *parent)
     connect(&m_tick, &QTimer::timeout, this, &Puncher::tick);
     m_deadline.setSingleShot(true);
     connect(&m_deadline, &QTimer::timeout, this, &Puncher::onDeadline);
+    m_later.setSingleShot(true);
+    connect(&m_later, &QTimer::timeout, this, [this] {
+        for (const Endpoint &e : std::as_const(m_config.laterCandidates)) {
+            if (!m_config.candidates.contains(e))
+                m_config.candidates.append(e);
+        }
+        m_config.laterCandidates.clear();
+        m_dialers.resize(m_config.candidates.size());
+        m_lastDial.resize(m_config.candidates.size());
+        if (m_active) {
+            dialIdle();
+            emitProgress();
+        }
+    });
     m_ipv6HeadStart.setSingleShot(true);
     connect(&m_ipv6HeadStart, &QTimer::timeout, this, &Puncher::dialIdle);
 }
@@ -62,6 +76,8 @@ void Puncher::start()
     if (v4 && v6 && m_config.ipv6HeadStartMs > 0)
         m_ipv6HeadStart.start(m_config.ipv6HeadStartMs);
     m_tick.start(m_config.retryIntervalMs);
+    if (!m_config.laterCandidates.isEmpty())
+        m_later.start(qMax(0, m_config.laterAfterMs));
     tick(); // the first SYNs go out now, not one interval later
 }
 
@@ -70,6 +86,7 @@ void Puncher::stop()
     m_active = false;
     m_tick.stop();
     m_deadline.stop();
+    m_later.stop();
     m_ipv6HeadStart.stop();
     abortDialers();
     const auto pending = m_pending;

@@ -61,6 +61,10 @@ public:
         int deadlineMs = 0; // 0: until stopped
         int lowTtl = 0; // > 0: re-open after a RST with a low-TTL SYN (lenient NATs)
         int preambleTimeoutMs = 5000;
+        // Dialed only laterAfterMs after start() (TURN relays: direct gets a head start and
+        // wins when it can, as in Tailscale and magic-wormhole).
+        QList<Endpoint> laterCandidates = {};
+        int laterAfterMs = 0;
         int ipv6HeadStartMs = DefaultIpv6HeadStartMs; // IPv4 candidates wait this long; 0: none
     };
 
@@ -132,6 +136,7 @@ private:
     bool m_active = false;
     QTimer m_tick;
     QTimer m_deadline;
+    QTimer m_later; // adds Config::laterCandidates
     QTimer m_ipv6HeadStart; // running: IPv4 candidates are held back
     QElapsedTimer m_since;
     int m_attempts = 0;

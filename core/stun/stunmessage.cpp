@@ -1,5 +1,8 @@
 #include "stunmessage.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <QRandomGenerator>
 #include <QtEndian>
 #include <array>
@@ -12,6 +15,8 @@ namespace {
 constexpr quint32 fingerprintXor = 0x5354554e; // "STUN"
 constexpr int attributeHeaderSize = 4;
 constexpr int fingerprintAttributeSize = attributeHeaderSize + 4;
+constexpr int integritySize = 20; // HMAC-SHA1
+constexpr int integrityAttributeSize = attributeHeaderSize + integritySize;
 
 quint16 readU16(QByteArrayView bytes, qsizetype at)
 {
@@ -40,6 +45,17 @@ void appendU32(QByteArray *out, quint32 value)
 constexpr qsizetype padded(qsizetype length)
 {
     return (length + 3) & ~qsizetype(3);
+}
+
+QByteArray hmacSha1(QByteArrayView key, QByteArrayView data)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (!HMAC(EVP_sha1(), key.data(), int(key.size()),
+            reinterpret_cast<const unsigned char *>(data.data()), size_t(data.size()), out,
+            &length))
+        return {};
+    return QByteArray(reinterpret_cast<const char *>(out), int(length));
 }
 
 // CRC-32 as in ISO 3309 / zlib (reflected, polynomial 0xEDB88320), which FINGERPRINT uses. Qt
@@ -89,8 +105,19 @@ bool isKnownAttribute(quint16 type)
     case StunAttribute::ErrorCode:
     case StunAttribute::UnknownAttributes:
     case 0x000B: // REFLECTED-FROM
+    case StunAttribute::ChannelNumber:
+    case StunAttribute::Lifetime:
+    case StunAttribute::XorPeerAddress:
+    case StunAttribute::Data:
     case StunAttribute::Realm:
     case StunAttribute::Nonce:
+    case StunAttribute::XorRelayedAddress:
+    case StunAttribute::RequestedAddressFamily:
+    case StunAttribute::EvenPort:
+    case StunAttribute::RequestedTransport:
+    case StunAttribute::DontFragment:
+    case StunAttribute::ReservationToken:
+    case StunAttribute::ConnectionId:
     case StunAttribute::MessageIntegritySha256:
     case StunAttribute::PasswordAlgorithm:
     case StunAttribute::UserHash:
@@ -329,6 +356,11 @@ std::optional<Endpoint> StunMessage::xorMappedAddress() const
     return decodeAddress(StunAttribute::XorMappedAddress, true);
 }
 
+std::optional<Endpoint> StunMessage::xorAddress(quint16 type) const
+{
+    return decodeAddress(type, true);
+}
+
 std::optional<Endpoint> StunMessage::mappedAddress() const
 {
     return decodeAddress(StunAttribute::MappedAddress, false);
@@ -379,6 +411,11 @@ void StunMessage::addMappedAddress(const Endpoint &endpoint)
     addAttribute(StunAttribute::MappedAddress, encodeAddress(endpoint, false));
 }
 
+void StunMessage::addXorAddress(quint16 type, const Endpoint &endpoint)
+{
+    addAttribute(type, encodeAddress(endpoint, true));
+}
+
 void StunMessage::addErrorAttribute(int code, const QString &reason)
 {
     QByteArray value(2, '\0');
@@ -393,7 +430,7 @@ void StunMessage::addSoftware(const QString &software)
     addAttribute(StunAttribute::Software, software.toUtf8());
 }
 
-QByteArray StunMessage::toBytes(bool withFingerprint) const
+QByteArray StunMessage::toBytes(bool withFingerprint, QByteArrayView integrityKey) const
 {
     QByteArray out;
     appendU16(&out, encodeType(m_class, m_method));
@@ -406,6 +443,15 @@ QByteArray StunMessage::toBytes(bool withFingerprint) const
         out.append(a.value);
         out.append(padded(a.value.size()) - a.value.size(), '\0');
     }
+    if (!integrityKey.isEmpty()) {
+        // The HMAC covers the header with a length that already counts MESSAGE-INTEGRITY but
+        // not a FINGERPRINT after it (RFC 8489 §14.5).
+        qToBigEndian(quint16(out.size() - headerSize + integrityAttributeSize), out.data() + 2);
+        const QByteArray mac = hmacSha1(integrityKey, out);
+        appendU16(&out, StunAttribute::MessageIntegrity);
+        appendU16(&out, integritySize);
+        out.append(mac);
+    }
     // The length must already count FINGERPRINT when the CRC is taken (RFC 8489 §14.7).
     const qsizetype length
         = out.size() - headerSize + (withFingerprint ? fingerprintAttributeSize : 0);
@@ -417,6 +463,41 @@ QByteArray StunMessage::toBytes(bool withFingerprint) const
         appendU32(&out, crc);
     }
     return out;
+}
+
+QByteArray StunMessage::longTermKey(
+    const QString &username, const QString &realm, const QString &password)
+{
+    const QByteArray input = username.toUtf8() + ':' + realm.toUtf8() + ':' + password.toUtf8();
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(input.constData(), size_t(input.size()), out, &length, EVP_md5(), nullptr) != 1)
+        return {};
+    return QByteArray(reinterpret_cast<const char *>(out), int(length));
+}
+
+bool StunMessage::checkIntegrity(QByteArrayView wire, QByteArrayView key)
+{
+    if (wire.size() < headerSize || key.isEmpty())
+        return false;
+    const qsizetype total = qMin<qsizetype>(wire.size(), headerSize + readU16(wire, 2));
+    qsizetype at = headerSize;
+    while (at + attributeHeaderSize <= total) {
+        const quint16 type = readU16(wire, at);
+        const quint16 length = readU16(wire, at + 2);
+        if (type == StunAttribute::MessageIntegrity) {
+            if (length != integritySize || at + integrityAttributeSize > total)
+                return false;
+            QByteArray covered = wire.first(at).toByteArray();
+            qToBigEndian(quint16(at - headerSize + integrityAttributeSize), covered.data() + 2);
+            const QByteArray mac = hmacSha1(key, covered);
+            const QByteArrayView got = wire.sliced(at + attributeHeaderSize, integritySize);
+            // Constant time is not needed: the MAC is over a message the peer already knows.
+            return !mac.isEmpty() && got == QByteArrayView(mac);
+        }
+        at += attributeHeaderSize + padded(length);
+    }
+    return false;
 }
 
 } // namespace Punchline

@@ -1,7 +1,9 @@
 #pragma once
 // STUN (RFC 8489) message codec: builds Binding requests, parses and checks messages, and finds
-// message boundaries on a TCP stream. Pure functions of bytes, kept apart from sockets so that it
-// can be unit tested with the RFC 5769 vectors and fuzzed.
+// message boundaries on a TCP stream. Also the TURN (RFC 8656, TCP allocations RFC 6062)
+// methods and attributes, and MESSAGE-INTEGRITY with the long-term credential mechanism. Pure
+// functions of bytes, kept apart from sockets so that it can be unit tested with the RFC 5769
+// vectors and fuzzed.
 
 #include "common/endpoint.h"
 
@@ -21,8 +23,19 @@ enum : quint16 {
     MessageIntegrity = 0x0008,
     ErrorCode = 0x0009,
     UnknownAttributes = 0x000A,
+    ChannelNumber = 0x000C, // TURN (RFC 8656 §18)
+    Lifetime = 0x000D,
+    XorPeerAddress = 0x0012,
+    Data = 0x0013,
     Realm = 0x0014,
     Nonce = 0x0015,
+    XorRelayedAddress = 0x0016,
+    RequestedAddressFamily = 0x0017,
+    EvenPort = 0x0018,
+    RequestedTransport = 0x0019,
+    DontFragment = 0x001A,
+    ReservationToken = 0x0022,
+    ConnectionId = 0x002A, // RFC 6062
     MessageIntegritySha256 = 0x001C,
     PasswordAlgorithm = 0x001D,
     UserHash = 0x001E,
@@ -34,6 +47,18 @@ enum : quint16 {
     Fingerprint = 0x8028,
 };
 } // namespace StunAttribute
+
+// TURN methods (RFC 8656 §17, RFC 6062 §6.1).
+namespace TurnMethod {
+enum : quint16 {
+    Allocate = 0x003,
+    Refresh = 0x004,
+    CreatePermission = 0x008,
+    Connect = 0x00A,
+    ConnectionBind = 0x00B,
+    ConnectionAttempt = 0x00C,
+};
+} // namespace TurnMethod
 
 // Why bytes are not an acceptable STUN message.
 enum class StunParseError {
@@ -101,6 +126,8 @@ public:
     std::optional<QByteArray> attribute(quint16 type) const;
 
     std::optional<Endpoint> xorMappedAddress() const;
+    // Any XOR-coded address attribute (XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS, ...).
+    std::optional<Endpoint> xorAddress(quint16 type) const;
     std::optional<Endpoint> mappedAddress() const;
     // XOR-MAPPED-ADDRESS, else the RFC 3489-era MAPPED-ADDRESS some servers still send.
     std::optional<Endpoint> reflexiveAddress() const;
@@ -119,10 +146,20 @@ public:
     void addAttribute(quint16 type, const QByteArray &value);
     void addXorMappedAddress(const Endpoint &endpoint);
     void addMappedAddress(const Endpoint &endpoint);
+    void addXorAddress(quint16 type, const Endpoint &endpoint);
     void addErrorAttribute(int code, const QString &reason);
     void addSoftware(const QString &software);
-    // Wire bytes; withFingerprint appends a FINGERPRINT computed over the rest.
-    QByteArray toBytes(bool withFingerprint = false) const;
+    // Wire bytes; with an integrityKey a MESSAGE-INTEGRITY (HMAC-SHA1, RFC 8489 §14.5) follows
+    // the attributes; withFingerprint then appends a FINGERPRINT computed over the rest.
+    QByteArray toBytes(bool withFingerprint = false, QByteArrayView integrityKey = {}) const;
+
+    // The key of the long-term credential mechanism (RFC 8489 §9.2.2): MD5(user:realm:password).
+    // (The SASLprep of the password is left out: it changes nothing for ASCII passwords.)
+    static QByteArray longTermKey(
+        const QString &username, const QString &realm, const QString &password);
+    // True when wire (one whole message, as parse() accepted it) carries a MESSAGE-INTEGRITY
+    // that key produced.
+    static bool checkIntegrity(QByteArrayView wire, QByteArrayView key);
 
 private:
     std::optional<Endpoint> decodeAddress(quint16 type, bool xored) const;

@@ -37,7 +37,9 @@
 # Topology (see README.md):
 #   hostA 192.0.2.10, hostA2 .11 -- [lan 192.0.2.1/26] natA [wan 203.0.113.2/28]
 #        -- 203.0.113.1 inet 203.0.113.17 -- [wan 203.0.113.18/28] natB [lan 192.0.2.65/26] -- hostB .74
-#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (coturn, TCP 3478)
+#   inet 198.51.100.1/24 -- stun 198.51.100.10 + 198.51.100.11 (coturn, TCP 3478: STUN for all,
+#                             TURN with TCP relaying for LAB_TURN_USER, relayed on .10)
+#                            + 198.51.100.12 (a second coturn: TURN only, relayed on .12)
 #   HOMES=3: hostC 192.0.2.138 -- [lan 192.0.2.129/26] natC [wan 203.0.113.34/28] -- 203.0.113.33 inet
 #   IPv6 (V6_X != off): LAN X 2001:db8:X::/64 (router ::1, hostX ::10, hostA2 ::11), the link
 #   natX -- inet 2001:db8:ffff:X::/64 (inet ::1, natX ::2), stun 2001:db8:ffff:5::10 and ::11
@@ -64,6 +66,11 @@ LAB_IP_INET_STUN=198.51.100.1
 LAB_IP_STUN1=198.51.100.10
 LAB_IP_STUN2=198.51.100.11
 LAB_STUN_PORT=3478
+LAB_IP_TURN2=198.51.100.12 # the second relay (its own coturn, so a test can kill one relay)
+# The TURN account on the lab's coturns (long-term credentials, TCP relaying).
+LAB_TURN_USER=friend
+LAB_TURN_PASS=lab-relay-pw
+LAB_TURN_REALM=lab.punchline.test
 # IPv6 (only when a home has V6_X/LAB_V6 set): routed, no NAT.
 # shellcheck disable=SC2034 # some are used by name (${!var})
 {
@@ -331,11 +338,14 @@ _lab_start_stun() {
         v6ips=(--listening-ip "$LAB_IP6_STUN1" --listening-ip "$LAB_IP6_STUN2")
         addrs+=("$LAB_IP6_STUN1" "$LAB_IP6_STUN2")
     fi
-    # -n: no config file from /etc; STUN only (Binding), TCP+UDP on both addresses (and on two
-    # IPv6 addresses when the lab has IPv6).
-    ip netns exec "$ns" turnserver -n --no-cli --stun-only --no-tls --no-dtls \
+    # -n: no config file from /etc. STUN (Binding, RFC 5780 with both addresses) for everyone,
+    # TCP+UDP on both addresses (and on two IPv6 addresses when the lab has IPv6); TURN with
+    # long-term credentials and TCP relaying (RFC 6062) for the lab user, relayed addresses on
+    # the first address, peers in the lab's ranges.
+    ip netns exec "$ns" turnserver -n --no-cli --no-tls --no-dtls \
         --listening-ip "$LAB_IP_STUN1" --listening-ip "$LAB_IP_STUN2" "${v6ips[@]}" \
-        --listening-port "$LAB_STUN_PORT" --log-file "$RUN/coturn.log" --simple-log \
+        --listening-port "$LAB_STUN_PORT" "${_LAB_TURN_ARGS[@]}" --relay-ip "$LAB_IP_STUN1" \
+        --log-file "$RUN/coturn.log" --simple-log \
         --no-stdout-log --pidfile "$RUN/coturn.selfpid" --no-software-attribute \
         --userdb "$RUN/turndb" \
         </dev/null >"$RUN/coturn.out" 2>&1 &
@@ -353,6 +363,53 @@ _lab_start_stun() {
     done
     lab_log "coturn does not accept TCP on all its addresses; log: $RUN/coturn.log"
     return 1
+}
+
+_LAB_TURN_ARGS=(--lt-cred-mech --realm "$LAB_TURN_REALM" --user "$LAB_TURN_USER:$LAB_TURN_PASS"
+    --allowed-peer-ip 192.0.2.0-192.0.2.255 --allowed-peer-ip 198.51.100.0-198.51.100.255
+    --allowed-peer-ip 203.0.113.0-203.0.113.255)
+
+# The second relay: TURN only, on 198.51.100.12 (added to the stun host), its own process.
+_lab_start_turn2() {
+    local ns i
+    ns=$(lab_ns stun)
+    ip -n "$ns" addr add "$LAB_IP_TURN2/24" dev eth0 2>/dev/null
+    ip netns exec "$ns" turnserver -n --no-cli --no-tls --no-dtls --no-udp \
+        --listening-ip "$LAB_IP_TURN2" --relay-ip "$LAB_IP_TURN2" \
+        --listening-port "$LAB_STUN_PORT" "${_LAB_TURN_ARGS[@]}" \
+        --log-file "$RUN/coturn2.log" --simple-log --no-stdout-log \
+        --pidfile "$RUN/coturn2.selfpid" --no-software-attribute --userdb "$RUN/turndb2" \
+        </dev/null >"$RUN/coturn2.out" 2>&1 &
+    echo $! >"$RUN/coturn2.pid"
+    for ((i = 0; i < 100; i++)); do
+        ip netns exec "$(lab_ns inet)" timeout 1 bash -c \
+            "exec 3<>/dev/tcp/$LAB_IP_TURN2/$LAB_STUN_PORT" 2>/dev/null && return 0
+        _lab_alive "$(cat "$RUN/coturn2.pid")" || break
+        sleep 0.1
+    done
+    lab_log "the second coturn does not accept TCP on $LAB_IP_TURN2; log: $RUN/coturn2.log"
+    return 1
+}
+
+# lab_turn_kill N: kills relay N at once (SIGKILL: no goodbye to its clients, as a crashed or
+# cut-off relay): 1 = the coturn on .10/.11 (STUN goes with it), 2 = the one on .12.
+# lab_turn_start N starts it again.
+lab_turn_kill() {
+    _lab_id || return 1
+    local RUN pidfile pid
+    RUN=$(lab_rundir)
+    pidfile=$RUN/coturn.pid
+    [[ $1 == 2 ]] && pidfile=$RUN/coturn2.pid
+    pid=$(cat "$pidfile" 2>/dev/null)
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    grep -q turnserver "/proc/$pid/cmdline" 2>/dev/null || return 1
+    kill -KILL "$pid"
+}
+lab_turn_start() {
+    _lab_id || return 1
+    local RUN
+    RUN=$(lab_rundir)
+    if [[ $1 == 2 ]]; then _lab_start_turn2; else _lab_start_stun; fi
 }
 
 # _lab_start_miniupnpd SIDE(A|B) MODE(1|natpmp|upnp): the home router's port mapping service.
@@ -573,7 +630,8 @@ _lab_up_body() {
         ip -n "$(lab_ns stun)" -6 route add default via "$LAB_IP6_INET_STUN"
         ip -n "$(lab_ns inet)" addr add "$LAB_IP6_INET_STUN/64" dev tostun nodad
     fi
-    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun $v6; fi
+    # shellcheck disable=SC2086 # $v6 is empty or one word
+    if [[ "${LAB_STUN:-1}" != 0 ]]; then _lab_start_stun $v6 && _lab_start_turn2; fi
     if [[ "${UPNP_A:-0}" != 0 ]]; then _lab_start_miniupnpd A "$UPNP_A"; fi
     if [[ "${UPNP_B:-0}" != 0 ]]; then _lab_start_miniupnpd B "$UPNP_B"; fi
     if ((dht > 0)); then _lab_start_dht "$dht"; fi
@@ -658,6 +716,7 @@ lab_down() {
     RUN=$(lab_rundir)
     if [[ -d "$RUN" ]]; then
         _lab_stop_pid "$RUN/coturn.pid" turnserver
+        _lab_stop_pid "$RUN/coturn2.pid" turnserver
         _lab_stop_pid "$RUN/miniupnpd-A.pid" miniupnpd
         _lab_stop_pid "$RUN/miniupnpd-B.pid" miniupnpd
         for f in "$RUN"/taplink-*.pid; do

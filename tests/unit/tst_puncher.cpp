@@ -6,6 +6,7 @@
 #include "punch/incomingdispatcher.h"
 #include "punch/puncher.h"
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QSslSocket>
 #include <QTcpServer>
@@ -104,6 +105,45 @@ class TestPuncher : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { qRegisterMetaType<Puncher::Nomination>(); }
+
+    // TURN relays are dialed only after the direct candidates' head start.
+    void laterCandidatesWaitForTheirTurn()
+    {
+        Side a = listen();
+        Side b = listen();
+        QVERIFY(a.port && b.port);
+        Puncher::Config ca { a.port, {}, fp('a'), fp('b') };
+        ca.laterCandidates = { loop(b.port) };
+        ca.laterAfterMs = 600;
+        Puncher pa(ca);
+        Puncher pb({ b.port, {}, fp('b'), {} }); // dials nothing: only the listener takes it
+        wire(a, pa);
+        wire(b, pb);
+        QSignalSpy na(&pa, &Puncher::nominated);
+        QSignalSpy nb(&pb, &Puncher::nominated);
+        QElapsedTimer since;
+        since.start();
+        pa.start();
+        pb.start();
+        QTest::qWait(400);
+        QCOMPARE(na.count() + nb.count(), 0); // nothing dialed yet
+        QTRY_COMPARE_WITH_TIMEOUT(na.count(), 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(nb.count(), 1, 10000);
+        QVERIFY2(since.elapsed() >= 600, qPrintable(QString::number(since.elapsed())));
+        std::unique_ptr<QSslSocket> sx(na.at(0).at(0).value<Puncher::Nomination>().socket);
+        std::unique_ptr<QSslSocket> sy(nb.at(0).at(0).value<Puncher::Nomination>().socket);
+        QCOMPARE(na.at(0).at(0).value<Puncher::Nomination>().remote, loop(b.port));
+        // Stopping before the head start ends dials nothing later.
+        Puncher::Config cc { a.port, {}, fp('a'), fp('b') };
+        cc.laterCandidates = { loop(b.port) };
+        cc.laterAfterMs = 100;
+        Puncher pc(cc);
+        QSignalSpy pr(&pc, &Puncher::progress);
+        pc.start();
+        pc.stop();
+        QTest::qWait(300);
+        QVERIFY(pr.isEmpty() || pr.last().at(0).value<ConnectProgress>().attempts == 0);
+    }
 
     void twoPunchersAgreeOnOneConnection()
     {
