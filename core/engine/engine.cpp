@@ -322,6 +322,7 @@ struct Engine::Private
             return;
         f->setPresence(true, QDateTime::currentDateTimeUtc());
         f->setTarget(targets, false, QString());
+        updateRelayPermissions(); // the friend may come through our relay from there
         if (f->state() == State::Connected || f->userClosed())
             return;
         if (!f->isActive()) {
@@ -345,6 +346,7 @@ struct Engine::Private
             if (f->userClosed() || f->isActive())
                 return;
             f->setTarget(targets, false, QString());
+            updateRelayPermissions();
             allDoneEmitted = false;
             f->connectFound();
             return;
@@ -413,6 +415,7 @@ struct Engine::Private
         // Not pinned by a code: the fingerprint is the one the request claimed, which the TLS
         // handshake must prove (trust on first use, shown to the user to compare).
         f->setTarget(targets, false, name);
+        updateRelayPermissions();
         f->setVia(FoundVia::Dht);
         finder->answer(fp, true);
         allDoneEmitted = false;
@@ -437,6 +440,7 @@ struct Engine::Private
         case FriendFinder::ReplyStatus::Accepted:
             log(QStringLiteral("%1 accepted: connecting").arg(who));
             f->setTarget(targets, false, QString());
+            updateRelayPermissions();
             f->retarget();
             return;
         case FriendFinder::ReplyStatus::Declined:
