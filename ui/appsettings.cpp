@@ -1,5 +1,7 @@
 #include "appsettings.h"
 
+#include "reach/turnstore.h"
+
 #include <QDir>
 #include <QSettings>
 #include <QStandardPaths>
@@ -85,7 +87,7 @@ Settings AppSettings::defaults(const QString &profileDir)
     return s;
 }
 
-Settings AppSettings::load() const
+Settings AppSettings::load(Error *turnProblem) const
 {
     Settings s = defaults(m_profileDir);
     const QSettings ini(m_path, QSettings::IniFormat);
@@ -109,7 +111,13 @@ Settings AppSettings::load() const
     s.dhtBootstrap.removeAll(QString());
     s.dhtLocalDiscovery = ini.value(KeyDhtLocal, s.dhtLocalDiscovery).toBool();
     s.acceptFriends = policyFrom(ini.value(KeyAcceptFriends).toString(), s.acceptFriends);
+    s.turnServers = TurnStore::load(m_profileDir, turnProblem).value_or(QStringList {});
     return s;
+}
+
+bool AppSettings::saveTurnServers(const QStringList &servers, Error *error) const
+{
+    return TurnStore::save(m_profileDir, servers, error);
 }
 
 bool AppSettings::save(const Settings &settings) const

@@ -153,6 +153,10 @@ void MainWindow::setOneRunOptions(const NetworkOptions &options)
     oneRun.profileDir.reset();
     Settings effective = m_saved;
     oneRun.applyTo(&effective);
+    // --turn replaces the profile's relays for this run only (the CLI saves its --turn; the
+    // window, like for --stun, never does: m_saved keeps the stored list).
+    if (oneRun.turnServers)
+        effective.turnServers = *oneRun.turnServers;
     m_settings = effective;
 }
 
@@ -1847,6 +1851,8 @@ void MainWindow::openSettings()
         oneRun << QStringLiteral("--stun");
     if (m_oneRun.ipEchoUrl)
         oneRun << QStringLiteral("--ip-echo");
+    if (m_oneRun.turnServers)
+        oneRun << QStringLiteral("--turn");
     if (m_oneRun.dht || m_oneRun.dhtBootstrap)
         oneRun << QStringLiteral("--dht");
     if (m_oneRun.dhtPort)
@@ -1880,6 +1886,16 @@ bool MainWindow::applySettings(const Settings &chosen)
     const bool finderChanged = chosen.dht != m_saved.dht
         || chosen.dhtBootstrap != m_saved.dhtBootstrap
         || chosen.dhtLocalDiscovery != m_saved.dhtLocalDiscovery;
+    const bool relaysChanged = chosen.turnServers != m_saved.turnServers;
+    // Only a changed list is written: a turn.json that could not be read stays as it is.
+    Error turnError;
+    if (relaysChanged
+        && !AppSettings(m_saved.profileDir).saveTurnServers(chosen.turnServers, &turnError)) {
+        m_notice->showNotice(NoticeBar::Kind::Error,
+            tr("The relay servers could not be saved (%1); nothing was changed.")
+                .arg(turnError.message));
+        return false;
+    }
     if (!AppSettings(m_saved.profileDir).save(chosen)) {
         m_notice->showNotice(NoticeBar::Kind::Error,
             tr("The settings could not be saved to %1; nothing was changed.")
@@ -1911,6 +1927,8 @@ bool MainWindow::applySettings(const Settings &chosen)
         later << tr("the new port");
     if (discoveryChanged)
         later << tr("the new address discovery settings");
+    if (relaysChanged)
+        later << tr("the new relay servers");
     if (finderChanged)
         later << tr("the new friend finder settings");
     if (!later.isEmpty()) {

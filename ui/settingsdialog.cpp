@@ -1,6 +1,8 @@
 #include "settingsdialog.h"
 
 #include "common/hostport.h"
+#include "reach/turnclient.h"
+#include "reach/turnstore.h"
 #include "stuncheck.h"
 
 #include <QCheckBox>
@@ -44,6 +46,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     , m_dhtLocal(new QCheckBox(
           tr("Find friends on this &local network too (works without Internet)"), this))
     , m_acceptFriends(new QComboBox(this))
+    , m_turn(new QPlainTextEdit(this))
     , m_closeToTray(new QCheckBox(
           tr("&Closing the window keeps Punchline running in the tray, so friends can reach you"),
           this))
@@ -138,6 +141,24 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     enableFinder(current.dht);
     connect(m_dht, &QCheckBox::toggled, this, enableFinder);
 
+    // TURN relays: plain text, like the other lists; the file they go to is owner-only.
+    m_turn->setObjectName(QStringLiteral("turnField"));
+    m_turn->setPlainText(current.turnServers.join(QLatin1Char('\n')));
+    m_turn->setTabChangesFocus(true);
+    m_turn->setPlaceholderText(tr("turn:USER:PASSWORD@HOST:PORT, one per line; empty: no relay"));
+    m_turn->setFixedHeight(m_turn->fontMetrics().lineSpacing() * 3 + 12);
+    m_turn->setToolTip(tr("Used when no direct path to a friend works. The relay only passes "
+                          "on encrypted bytes; one of you having a relay is enough."));
+    auto *turnNote = new QLabel(
+        tr("Kept in %1 in your profile, readable only by you (not in punchline.ini). Run your "
+           "own for your friends: on a server, apt install coturn, then turnserver "
+           "--lt-cred-mech --user NAME:PASSWORD (see the README).")
+            .arg(QString::fromLatin1(TurnStore::FileName)),
+        this);
+    turnNote->setObjectName(QStringLiteral("turnNote"));
+    turnNote->setWordWrap(true);
+    turnNote->setForegroundRole(QPalette::PlaceholderText);
+
     m_closeToTray->setObjectName(QStringLiteral("closeToTray"));
     m_closeToTray->setChecked(true);
     m_closeToTray->hide();
@@ -169,6 +190,8 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
     form->addRow(QString(), m_ipEchoEnabled);
     addRow(tr("IP echo &URL:"), m_ipEchoUrl);
     form->addRow(QString(), m_portMapping);
+    addRow(tr("&Relay servers (TURN):"), m_turn);
+    form->addRow(QString(), turnNote);
     addRow(tr("&Keepalive every:"), m_keepalive);
     form->addRow(QString(), m_dht);
     addRow(tr("Friend finder nod&es:"), m_dhtBootstrap);
@@ -179,7 +202,7 @@ SettingsDialog::SettingsDialog(const Settings &current, QWidget *parent)
 
     auto *note = new QLabel(
         tr("Your name and what happens to new friends apply at once. Port, STUN, IP echo, port "
-           "mapping and friend finder changes apply the next time Punchline starts."),
+           "mapping, relay server and friend finder changes apply the next time Punchline starts."),
         this);
     note->setWordWrap(true);
     note->setForegroundRole(QPalette::PlaceholderText);
@@ -264,6 +287,17 @@ QString SettingsDialog::checkDhtBootstrap(const QStringList &nodes)
     return QString();
 }
 
+QString SettingsDialog::checkTurnServers(const QStringList &servers)
+{
+    for (int i = 0; i < servers.size(); ++i) {
+        Error why;
+        if (!parseTurnServer(servers.at(i), &why))
+            // parseTurnServer's sentence never repeats the password; the line is not quoted.
+            return tr("Relay server line %1: %2").arg(i + 1).arg(why.message);
+    }
+    return QString();
+}
+
 void SettingsDialog::showError(const QString &text, QWidget *field)
 {
     m_error->setText(text);
@@ -302,6 +336,17 @@ void SettingsDialog::accept()
         showError(problem, m_dhtBootstrap);
         return;
     }
+    QStringList turn;
+    const QStringList turnLines = m_turn->toPlainText().split(QLatin1Char('\n'));
+    for (const QString &line : turnLines) {
+        if (!line.trimmed().isEmpty())
+            turn << line.trimmed();
+    }
+    problem = checkTurnServers(turn);
+    if (!problem.isEmpty()) {
+        showError(problem, m_turn);
+        return;
+    }
     QString ipEcho;
     if (m_ipEchoEnabled->isChecked()) {
         const QUrl url(m_ipEchoUrl->text().trimmed(), QUrl::StrictMode);
@@ -320,6 +365,7 @@ void SettingsDialog::accept()
     s.stunServers = stun;
     s.ipEchoUrl = ipEcho;
     s.portMapping = m_portMapping->isChecked();
+    s.turnServers = turn;
     s.keepaliveIntervalMs = m_keepalive->value() * 1000;
     s.peerSilentLimitMs = 3 * s.keepaliveIntervalMs;
     s.dht = m_dht->isChecked();

@@ -1,8 +1,10 @@
 #pragma once
 // Preferences: display name, download folder, port, STUN servers, IP echo fallback, keepalive,
-// and the friend finder (on/off, bootstrap nodes, local discovery, what to do with new friends).
-// OK checks everything first; a bad value is explained and nothing is changed. The name and port
-// shown are the profile's (LocalInfo); the window sends changes of them to Node::updateSettings.
+// TURN relay servers (kept by TurnStore in the profile's owner-only turn.json, not in
+// punchline.ini), and the friend finder (on/off, bootstrap nodes, local discovery, what to do with
+// new friends). OK checks everything first; a bad value is explained and nothing is changed. The
+// name and port shown are the profile's (LocalInfo); the window sends changes of them to
+// Node::updateSettings.
 
 #include "engine/settings.h"
 
@@ -40,6 +42,10 @@ public:
     // by parseHostPort as the engine reads it.
     static QString checkDhtBootstrap(const QStringList &nodes);
     static constexpr quint16 DhtDefaultPort = 4222;
+    // Empty when every line is a TURN relay parseTurnServer() accepts
+    // ("turn:USER:PASS@HOST:PORT"). The message names the bad line by its number and server,
+    // never by its text: the password must not appear in an error.
+    static QString checkTurnServers(const QStringList &servers);
 
 public Q_SLOTS:
     void accept() override;
@@ -61,6 +67,7 @@ private:
     QPlainTextEdit *m_dhtBootstrap;
     QCheckBox *m_dhtLocal;
     QComboBox *m_acceptFriends;
+    QPlainTextEdit *m_turn;
     QCheckBox *m_closeToTray;
     QLabel *m_oneRunNote;
     QLabel *m_error;

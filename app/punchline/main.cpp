@@ -8,6 +8,7 @@
 #include "engine/node.h"
 #include "iconfactory.h"
 #include "mainwindow.h"
+#include "noticebar.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -131,12 +132,15 @@ int main(int argc, char **argv)
     }
     // The name and the port are the profile's (port -1, name empty). --port, --stun and --ip-echo
     // are for this run only: the window uses them over the saved settings and never saves them.
-    const Settings settings = AppSettings(profileDir).load();
+    Error turnProblem; // the profile's turn.json; never with a password in it
+    const Settings settings = AppSettings(profileDir).load(&turnProblem);
 
     Node node; // declared before the window: the window goes first
     MainWindow window(&node, settings);
     window.setOneRunOptions(overrides);
     window.setAskForName(true); // a first start without a real name asks for one
+    if (turnProblem.isError())
+        window.noticeBar()->showNotice(NoticeBar::Kind::Error, turnProblem.message);
     window.show();
     window.start();
     return QApplication::exec();
