@@ -467,6 +467,7 @@ struct Engine::Private
     // MappingWaitMs after the start), because a code is pasted once and a friend behind a
     // symmetric NAT can only reach us through the mapped endpoint in it.
     static constexpr int MappingWaitMs = 2500;
+    static constexpr int RelayDrainMs = 400;
     PortMapper *portMapper = nullptr;
     PortMapStatus mapping;
     QDeadlineTimer mappingDeadline;
@@ -1162,10 +1163,18 @@ void Engine::shutdown()
     QElapsedTimer budget;
     budget.start();
     const auto all = d->allFriends();
+    bool relayed = false;
+    for (Friend *f : all)
+        relayed = relayed || (f->state() == State::Connected && f->info().path == PathKind::Relay);
     for (Friend *f : all)
         f->shutdown(int(qMax<qint64>(50, 1000 - budget.elapsed())));
     if (d->discovery)
         d->discovery->stop();
+    // Our last frames (Done, Bye) may still sit in the TURN server on their way to the friend:
+    // stopping the relay deletes the allocation and every connection through it at once, so
+    // give the server a moment to pass them on (else the friend sees a cut and starts healing).
+    if (d->relays && relayed)
+        QThread::msleep(Private::RelayDrainMs);
     if (d->relays)
         d->relays->stop();
     if (d->finder)

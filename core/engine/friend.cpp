@@ -81,7 +81,9 @@ FriendInfo Friend::info() const
     i.pinnedByCode = m_pinnedByCode;
     i.lastError = m_lastError;
     i.online = m_online || m_state == State::Connected;
-    i.presenceSince = m_presenceSince;
+    // Without the friend finder, presence is the link: online since it came up, offline since
+    // it went (m_lastSeen is set at both).
+    i.presenceSince = m_presenceSince.isValid() ? m_presenceSince : m_lastSeen;
     i.via = m_via;
     return i;
 }
@@ -672,6 +674,10 @@ void Friend::onSessionUp(const QString &peerName)
     if (!peerName.isEmpty())
         m_name = peerName;
     m_lastSeen = QDateTime::currentDateTimeUtc();
+    if (!m_online) {
+        m_online = true; // connected is online, whatever the friend finder last said
+        m_presenceSince = m_lastSeen;
+    }
     rememberPeer(peerName);
     log(QStringLiteral("connected (%1) in %2 ms").arg(pathName(info.path)).arg(info.elapsedMs));
     if (m_path == PathKind::Relay)
