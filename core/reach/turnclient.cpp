@@ -75,6 +75,9 @@ public:
         , m_toLocal(firstBytes)
     {
         m_tls->setParent(this);
+        // What the engine sets on its sockets belongs here (its end is a local socket).
+        m_tls->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        Net::enableKeepAlive(m_tls->socketDescriptor(), 30, 10, 3);
         // Qt stops reading the server's bytes beyond this; readyRead resumes it.
         m_tls->setReadBufferSize(BufferLimit);
         m_read = new QSocketNotifier(fd, QSocketNotifier::Read, this);
