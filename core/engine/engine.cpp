@@ -551,7 +551,9 @@ struct Engine::Private
         o.client.timeoutMs = qMax(3000, settings.discoveryTimeoutMs);
         relays = new RelayPool(settings.turnServers, o, q);
         QObject::connect(relays, &RelayPool::dataConnection, q,
-            [this](qintptr fd, const Endpoint &) { onIncomingRelayed(fd); });
+            [this](qintptr fd, const Endpoint &, const Endpoint &server) {
+                onIncomingRelayed(fd, server);
+            });
         QObject::connect(relays, &RelayPool::changed, q, [this] { onRelaysChanged(); });
         QObject::connect(relays, &RelayPool::errorOccurred, q, [this](const Error &e) {
             log(QStringLiteral("relay: %1").arg(e.message));
@@ -625,8 +627,12 @@ struct Engine::Private
 
     // A relayed data connection (ConnectionBind answered, read byte-exactly so that none of the
     // friend's bytes sit in a Qt buffer): from here on it is like an accepted connection. Its
-    // remote is our TURN server (in relayServers), so the friend reports path Relay.
-    void onIncomingRelayed(qintptr fd) { dispatcher->addConnection(fd); }
+    // remote is our TURN server (in relayServers), so the friend reports path Relay. (With
+    // turns: fd is a local bridge's end and has no address of its own: server is given.)
+    void onIncomingRelayed(qintptr fd, const Endpoint &server)
+    {
+        dispatcher->addRelayedConnection(fd, server);
+    }
     QList<Endpoint> relayServers; // the TURN servers our relayed connections come from
 
     // The STUN servers that answered, as configured ("host:port"), for the window.

@@ -42,9 +42,35 @@ IncomingDispatcher::~IncomingDispatcher()
     }
 }
 
+namespace {
+
+// QAbstractSocket's peer setters are protected; a bridged descriptor has no address of its own.
+class RelayedSocket : public QSslSocket
+{
+public:
+    using QSslSocket::QSslSocket;
+    void setRemote(const Endpoint &remote)
+    {
+        setPeerAddress(remote.address);
+        setPeerPort(remote.port);
+    }
+};
+
+} // namespace
+
 void IncomingDispatcher::addConnection(qintptr fd)
 {
-    auto *socket = new QSslSocket(this);
+    add(fd, std::nullopt);
+}
+
+void IncomingDispatcher::addRelayedConnection(qintptr fd, const Endpoint &remote)
+{
+    add(fd, remote);
+}
+
+void IncomingDispatcher::add(qintptr fd, const std::optional<Endpoint> &remote)
+{
+    auto *socket = new RelayedSocket(this);
     // Unbuffered: read exactly the preamble, never a byte of what follows (nomination, TLS).
     if (!socket->setSocketDescriptor(
             fd, QAbstractSocket::ConnectedState, QIODevice::ReadWrite | QIODevice::Unbuffered)) {
@@ -52,6 +78,8 @@ void IncomingDispatcher::addConnection(qintptr fd)
         delete socket;
         return;
     }
+    if (remote)
+        socket->setRemote(*remote);
     const QString source = normalizedAddress(socket->peerAddress()).toString();
     if (m_pending.size() >= m_limits.maxTotal
         || m_perSource.value(source) >= m_limits.maxPerSource) {

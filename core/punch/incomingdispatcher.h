@@ -18,6 +18,7 @@
 #include <QHostAddress>
 #include <QObject>
 #include <QTimer>
+#include <optional>
 
 class QSslSocket;
 
@@ -42,6 +43,10 @@ public:
 
     // A connection from the listener; the dispatcher owns fd from now on.
     void addConnection(qintptr fd);
+    // A connection that came through a relay over a local bridge (a turns: data connection is
+    // a socketpair end, whose own peer address is empty): the socket reports remote (the relay
+    // server) as its peer, so logs, the per-source limit and the path (relay) see the server.
+    void addRelayedConnection(qintptr fd, const Endpoint &remote);
     // A connection nobody wanted (after routing), or one that failed later for a reason that
     // belongs in the strangers' summary. detail goes to the log only.
     void noteStranger(const QString &detail);
@@ -58,6 +63,7 @@ Q_SIGNALS:
 
 private:
     struct Pending;
+    void add(qintptr fd, const std::optional<Endpoint> &remote);
     void onReadable(Pending *p);
     void drop(Pending *p, const QString &detail);
     void release(Pending *p);

@@ -57,8 +57,10 @@ public:
 Q_SIGNALS:
     // relayedEndpoints(), serverEndpoints(), status() or settled() changed.
     void changed();
-    // A friend reached us through a relay; the receiver owns fd (see TurnClient).
-    void dataConnection(qintptr fd, const Punchline::Endpoint &peer);
+    // A friend reached us through a relay; the receiver owns fd and uses server as its remote
+    // (see TurnClient::dataConnection).
+    void dataConnection(
+        qintptr fd, const Punchline::Endpoint &peer, const Punchline::Endpoint &server);
     // A server refused us or was lost: once per server and distinct message (no flood while
     // retrying), never with credentials.
     void errorOccurred(const Punchline::Error &error);

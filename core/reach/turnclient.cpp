@@ -5,10 +5,14 @@
 #include "net/nativesocket.h"
 
 #include <QSocketNotifier>
+#include <QSslConfiguration>
 #include <QSslSocket>
 #include <QTimer>
 #include <QUrl>
 #include <QtEndian>
+
+#include <fcntl.h>
+#include <sys/socket.h>
 
 namespace Punchline {
 
@@ -51,6 +55,162 @@ QString secondsText(int ms)
 {
     return QStringLiteral("%1 s").arg(qMax(1, ms / 1000));
 }
+
+// A turns: data connection after its ConnectionBind: pumps the peer's byte stream between the
+// TLS connection to the server and our end of a local socketpair (the engine has the other).
+// Each direction holds at most BufferLimit bytes of its own: beyond that it stops reading the
+// other side, so a slow reader slows the writer down through TCP instead of filling memory.
+// When either side ends, what is buffered towards the other is delivered (within
+// LingerMs), then both are closed. Deletes itself when done.
+class TlsBridge : public QObject
+{
+public:
+    static constexpr qint64 BufferLimit = 256 * 1024;
+    static constexpr int LingerMs = 10000;
+
+    TlsBridge(QSslSocket *tls, qintptr fd, const QByteArray &firstBytes, QObject *parent)
+        : QObject(parent)
+        , m_tls(tls)
+        , m_fd(fd)
+        , m_toLocal(firstBytes)
+    {
+        m_tls->setParent(this);
+        // What the engine sets on its sockets belongs here (its end is a local socket).
+        m_tls->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        Net::enableKeepAlive(m_tls->socketDescriptor(), 30, 10, 3);
+        // Qt stops reading the server's bytes beyond this; readyRead resumes it.
+        m_tls->setReadBufferSize(BufferLimit);
+        m_read = new QSocketNotifier(fd, QSocketNotifier::Read, this);
+        m_write = new QSocketNotifier(fd, QSocketNotifier::Write, this);
+        m_write->setEnabled(false);
+        connect(m_read, &QSocketNotifier::activated, this, &TlsBridge::fromLocal);
+        connect(m_write, &QSocketNotifier::activated, this, &TlsBridge::toLocal);
+        connect(m_tls, &QSslSocket::readyRead, this, &TlsBridge::toLocal);
+        connect(m_tls, &QSslSocket::encryptedBytesWritten, this, &TlsBridge::tlsDrained);
+        connect(m_tls, &QSslSocket::disconnected, this, &TlsBridge::tlsEnded);
+        connect(m_tls, &QSslSocket::errorOccurred, this,
+            [this](QAbstractSocket::SocketError) { tlsEnded(); });
+        m_linger.setSingleShot(true);
+        connect(&m_linger, &QTimer::timeout, this, &TlsBridge::finish);
+        QMetaObject::invokeMethod(this, &TlsBridge::toLocal, Qt::QueuedConnection);
+    }
+    ~TlsBridge() override { closeLocal(); }
+
+    // Both sides at once, nothing more delivered (the client stops).
+    void abort()
+    {
+        m_tls->disconnect(this);
+        m_tls->abort();
+        finish();
+    }
+
+private:
+    qint64 tlsQueued() const { return m_tls->bytesToWrite() + m_tls->encryptedBytesToWrite(); }
+
+    // Server → engine.
+    void toLocal()
+    {
+        if (m_fd < 0)
+            return;
+        for (;;) {
+            if (m_toLocal.size() < BufferLimit && m_tls->bytesAvailable() > 0)
+                m_toLocal.append(m_tls->read(BufferLimit - m_toLocal.size()));
+            if (m_toLocal.isEmpty())
+                break;
+            const qint64 n = Net::sendSome(m_fd, m_toLocal.constData(), m_toLocal.size());
+            if (n < 0) {
+                localEnded();
+                return;
+            }
+            if (n == 0)
+                break;
+            m_toLocal.remove(0, n);
+        }
+        m_write->setEnabled(!m_toLocal.isEmpty());
+        if (m_toLocal.isEmpty() && m_tlsEnded)
+            finish();
+    }
+
+    // Engine → server.
+    void fromLocal()
+    {
+        if (m_fd < 0)
+            return;
+        char buf[64 * 1024];
+        while (tlsQueued() < BufferLimit) {
+            const qint64 n = Net::receiveSome(m_fd, buf, sizeof buf);
+            if (n < 0) {
+                localEnded();
+                return;
+            }
+            if (n == 0)
+                break;
+            m_tls->write(buf, n);
+        }
+        m_read->setEnabled(tlsQueued() < BufferLimit);
+    }
+
+    void tlsDrained()
+    {
+        if (m_fd >= 0 && !m_read->isEnabled() && tlsQueued() < BufferLimit) {
+            m_read->setEnabled(true);
+            fromLocal();
+        }
+    }
+
+    void tlsEnded()
+    {
+        if (m_tlsEnded)
+            return;
+        m_tlsEnded = true;
+        m_linger.start(LingerMs);
+        toLocal(); // what was read before the end still goes to the engine, then finish()
+    }
+
+    void localEnded()
+    {
+        closeLocal();
+        if (m_tlsEnded) {
+            finish();
+            return;
+        }
+        // What the engine wrote before closing still goes to the server.
+        connect(m_tls, &QSslSocket::disconnected, this, &TlsBridge::finish);
+        m_linger.start(LingerMs);
+        m_tls->disconnectFromHost();
+    }
+
+    void closeLocal()
+    {
+        if (m_fd < 0)
+            return;
+        m_read->setEnabled(false);
+        m_write->setEnabled(false);
+        Net::closeFd(m_fd);
+        m_fd = -1;
+    }
+
+    void finish()
+    {
+        if (m_finished)
+            return;
+        m_finished = true;
+        m_linger.stop();
+        closeLocal();
+        m_tls->disconnect(this);
+        m_tls->abort();
+        deleteLater();
+    }
+
+    QSslSocket *m_tls;
+    qintptr m_fd;
+    QByteArray m_toLocal;
+    QSocketNotifier *m_read = nullptr;
+    QSocketNotifier *m_write = nullptr;
+    QTimer m_linger;
+    bool m_tlsEnded = false;
+    bool m_finished = false;
+};
 
 } // namespace
 
@@ -130,6 +290,7 @@ std::optional<TurnServer> parseTurnServer(QStringView text, Error *error)
 struct TurnClient::DataConnection
 {
     Net::Dialer *dialer = nullptr;
+    QSslSocket *tls = nullptr; // turns: instead of dialer and fd
     qintptr fd = -1; // once connected, until handed over or closed
     QSocketNotifier *readable = nullptr;
     QByteArray connectionId;
@@ -170,20 +331,17 @@ void TurnClient::start()
     if (m_phase != Phase::Idle)
         return;
     m_phase = Phase::Connecting;
+    m_control = m_server.tls ? newTlsSocket() : new QSslSocket(this);
     if (m_server.tls) {
-        // Reported later: callers never get a signal from inside start().
-        QMetaObject::invokeMethod(
-            this,
-            [this] {
-                breakDown(QStringLiteral("TLS to a TURN server (turns:) is not supported yet; "
-                                         "use turn: for %1")
-                              .arg(m_server.server.toString()));
-            },
-            Qt::QueuedConnection);
-        return;
+        connect(m_control, &QSslSocket::connected, this, [this] {
+            m_serverEndpoint
+                = { normalizedAddress(m_control->peerAddress()), m_control->peerPort() };
+        });
+        connect(m_control, &QSslSocket::encrypted, this, &TurnClient::onControlConnected);
+        connect(m_control, &QSslSocket::sslErrors, this, &TurnClient::onControlSslErrors);
+    } else {
+        connect(m_control, &QSslSocket::connected, this, &TurnClient::onControlConnected);
     }
-    m_control = new QSslSocket(this);
-    connect(m_control, &QSslSocket::connected, this, &TurnClient::onControlConnected);
     connect(m_control, &QSslSocket::readyRead, this, &TurnClient::onControlReadyRead);
     connect(m_control, &QSslSocket::disconnected, this, &TurnClient::onControlGone);
     connect(m_control, &QSslSocket::errorOccurred, this,
@@ -191,7 +349,10 @@ void TurnClient::start()
     m_connectDeadline.setRemainingTime(m_options.timeoutMs);
     m_tick->start();
     // Qt looks the name up without blocking.
-    m_control->connectToHost(m_server.server.host, m_server.server.port);
+    if (m_server.tls)
+        m_control->connectToHostEncrypted(m_server.server.host, m_server.server.port);
+    else
+        m_control->connectToHost(m_server.server.host, m_server.server.port);
 }
 
 void TurnClient::stop()
@@ -216,6 +377,35 @@ void TurnClient::closeAll()
     m_data.clear();
     for (DataConnection *d : data)
         releaseData(d);
+    const auto bridges = m_bridges;
+    m_bridges.clear();
+    for (const QPointer<QObject> &bridge : bridges) {
+        if (bridge)
+            static_cast<TlsBridge *>(bridge.data())->abort();
+    }
+}
+
+QSslSocket *TurnClient::newTlsSocket()
+{
+    auto *socket = new QSslSocket(this);
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration(); // the system's CAs
+    if (!m_options.extraCaCertificates.isEmpty())
+        config.addCaCertificates(m_options.extraCaCertificates);
+    config.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    config.setProtocol(QSsl::TlsV1_2OrLater);
+    socket->setSslConfiguration(config);
+    return socket;
+}
+
+void TurnClient::onControlSslErrors(const QList<QSslError> &errors)
+{
+    QStringList texts;
+    for (const QSslError &e : errors)
+        texts.append(e.errorString());
+    texts.removeDuplicates();
+    breakDown(QStringLiteral("TURN server %1 is not who it claims to be: its certificate is not "
+                             "trusted (%2)")
+                  .arg(m_server.displayName(), texts.join(QLatin1String("; "))));
 }
 
 void TurnClient::breakDown(const QString &why)
@@ -236,6 +426,12 @@ void TurnClient::breakDown(const QString &why)
 void TurnClient::onControlConnected()
 {
     m_serverEndpoint = { normalizedAddress(m_control->peerAddress()), m_control->peerPort() };
+    if (m_server.tls)
+        Q_EMIT logLine(
+            QStringLiteral("TURN server %1: TLS (%2) with a trusted certificate")
+                .arg(m_server.displayName(),
+                    m_control->sessionProtocol() == QSsl::TlsV1_3 ? QStringLiteral("1.3")
+                                                                  : QStringLiteral("1.2")));
     m_control->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_control->setSocketOption(QAbstractSocket::KeepAliveOption, 1);
     m_phase = Phase::Allocating;
@@ -547,6 +743,24 @@ void TurnClient::openDataConnection(
     d->peer = peer;
     d->outgoing = outgoing;
     d->deadline.setRemainingTime(m_options.timeoutMs);
+    m_data.append(d);
+    if (m_server.tls) {
+        // The same transport as the control connection: TLS to the same server address, with
+        // the certificate checked against the name the user wrote.
+        d->tls = newTlsSocket();
+        connect(d->tls, &QSslSocket::encrypted, this, [this, d] { onTlsDataEncrypted(d); });
+        connect(d->tls, &QSslSocket::readyRead, this, [this, d] { onTlsDataReadable(d); });
+        connect(d->tls, &QSslSocket::sslErrors, this, [this, d](const QList<QSslError> &errors) {
+            dropData(d,
+                QStringLiteral("the server's certificate is not trusted (%1)")
+                    .arg(errors.isEmpty() ? QString() : errors.first().errorString()));
+        });
+        connect(d->tls, &QSslSocket::errorOccurred, this,
+            [this, d](QAbstractSocket::SocketError) { dropData(d, d->tls->errorString()); });
+        d->tls->connectToHostEncrypted(
+            m_serverEndpoint.address.toString(), m_serverEndpoint.port, m_server.server.host);
+        return;
+    }
     // A native connect (any local port), so the socket can be opened unbuffered like an
     // accepted one: the ConnectionBind answer is read exactly and the peer's first bytes stay
     // in the kernel for whoever runs TLS.
@@ -557,7 +771,6 @@ void TurnClient::openDataConnection(
         [this, d](qintptr fd) { onDataConnected(d, fd); });
     connect(d->dialer, &Net::Dialer::failed, this,
         [this, d](int, const QString &message) { dropData(d, message); });
-    m_data.append(d);
     d->dialer->start();
 }
 
@@ -630,7 +843,79 @@ void TurnClient::onDataReadable(DataConnection *d)
     releaseData(d);
     Q_EMIT logLine(QStringLiteral("%1 reached us through TURN server %2")
                        .arg(peer.toString(), m_server.displayName()));
-    Q_EMIT dataConnection(fd, peer);
+    Q_EMIT dataConnection(fd, peer, m_serverEndpoint);
+}
+
+void TurnClient::onTlsDataEncrypted(DataConnection *d)
+{
+    if (!m_data.contains(d))
+        return;
+    StunMessage bind(StunMessage::Class::Request, TurnMethod::ConnectionBind,
+        StunMessage::bindingRequest().transactionId());
+    bind.addAttribute(StunAttribute::ConnectionId, d->connectionId);
+    addCredentials(&bind);
+    d->transactionId = bind.transactionId();
+    d->tls->write(bind.toBytes(false, m_key));
+}
+
+void TurnClient::onTlsDataReadable(DataConnection *d)
+{
+    if (!m_data.contains(d) || !d->tls->isEncrypted())
+        return;
+    // Buffered reading is fine here: whatever follows the answer is handed to the bridge.
+    d->answer.append(d->tls->readAll());
+    const StunFrame frame = StunMessage::peekFrame(d->answer);
+    if (frame.status == StunFrame::Status::Incomplete)
+        return;
+    if (frame.status == StunFrame::Status::Invalid) {
+        dropData(d, QStringLiteral("the server's answer is not TURN: %1").arg(frame.reason));
+        return;
+    }
+    const QByteArray surplus = d->answer.mid(frame.size);
+    const StunParseResult parsed = StunMessage::parse(d->answer.left(frame.size));
+    if (!parsed.ok() || parsed.message->transactionId() != d->transactionId
+        || parsed.message->method() != TurnMethod::ConnectionBind) {
+        dropData(d, QStringLiteral("the server's answer to ConnectionBind is not one"));
+        return;
+    }
+    if (parsed.message->messageClass() != StunMessage::Class::SuccessResponse) {
+        dropData(d,
+            QStringLiteral("the server refused ConnectionBind: %1")
+                .arg(errorText(*parsed.message)));
+        return;
+    }
+    bridgeTlsData(d, surplus);
+}
+
+void TurnClient::bridgeTlsData(DataConnection *d, const QByteArray &surplus)
+{
+    int fds[2] = { -1, -1 };
+#ifdef SOCK_NONBLOCK
+    const int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+#else
+    const int type = SOCK_STREAM;
+#endif
+    if (::socketpair(AF_UNIX, type, 0, fds) != 0) {
+        dropData(d, QStringLiteral("no local socket pair for it (%1)").arg(qt_error_string(errno)));
+        return;
+    }
+#ifndef SOCK_NONBLOCK
+    for (const int fd : fds) {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+#endif
+    QSslSocket *tls = d->tls;
+    d->tls = nullptr; // the bridge's now
+    tls->disconnect(this);
+    const Endpoint peer = d->peer;
+    m_data.removeOne(d);
+    releaseData(d);
+    m_bridges.removeAll(nullptr);
+    m_bridges.append(new TlsBridge(tls, fds[1], surplus, this));
+    Q_EMIT logLine(QStringLiteral("%1 reached us through TURN server %2")
+                       .arg(peer.toString(), m_server.displayName()));
+    Q_EMIT dataConnection(fds[0], peer, m_serverEndpoint);
 }
 
 void TurnClient::releaseData(DataConnection *d)
@@ -639,6 +924,11 @@ void TurnClient::releaseData(DataConnection *d)
         d->dialer->disconnect(this);
         d->dialer->abort();
         d->dialer->deleteLater();
+    }
+    if (d->tls) {
+        d->tls->disconnect(this);
+        d->tls->abort();
+        d->tls->deleteLater();
     }
     if (d->readable) {
         d->readable->setEnabled(false);

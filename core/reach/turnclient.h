@@ -19,9 +19,12 @@
 #include <QHostAddress>
 #include <QList>
 #include <QObject>
+#include <QPointer>
+#include <QSslCertificate>
 #include <QString>
 #include <optional>
 
+class QSslError;
 class QSslSocket;
 class QSocketNotifier;
 class QTimer;
@@ -73,6 +76,9 @@ public:
         // Data connections being set up at once; further ConnectionAttempts are ignored (the
         // server gives up on them after 30 s), so a flood costs at most this many sockets.
         int maxPendingData = 8;
+        // turns: only. The server's certificate must chain to the system's CAs or to one of
+        // these (a private CA; tests), and name the host as written (or its IP address).
+        QList<QSslCertificate> extraCaCertificates;
     };
 
     static constexpr quint16 defaultPort = 3478;
@@ -114,8 +120,13 @@ Q_SIGNALS:
     // A peer's TCP connection through the relay: fd (connected, non-blocking) carries the
     // peer's raw byte stream from its first byte on (the ConnectionBind answer was read
     // byte-exactly). The receiver owns fd and wraps it like an accepted connection. peer is the
-    // peer's address as the relay sees it.
-    void dataConnection(qintptr fd, const Punchline::Endpoint &peer);
+    // peer's address as the relay sees it; server is serverEndpoint(), the connection's remote.
+    // With turns: fd is one end of a local socketpair (it has no peer address of its own: use
+    // server as the remote, IncomingDispatcher::addRelayedConnection); a bridge owned by this
+    // client pumps it to and from the TLS connection to the server, until either side closes or
+    // the client stops.
+    void dataConnection(
+        qintptr fd, const Punchline::Endpoint &peer, const Punchline::Endpoint &server);
     // connectTo(peer) did not give a connection.
     void connectFailed(const Punchline::Endpoint &peer, const Punchline::Error &error);
     // Things worth a line in a log (no credentials in them).
@@ -134,6 +145,13 @@ private:
     struct DataConnection;
 
     void onControlConnected();
+    void onControlSslErrors(const QList<QSslError> &errors);
+    QSslSocket *newTlsSocket();
+    void onTlsDataEncrypted(DataConnection *d);
+    void onTlsDataReadable(DataConnection *d);
+    // Takes d's TLS socket (ConnectionBind answered) into a bridge; surplus is what followed the
+    // answer (the peer's first bytes).
+    void bridgeTlsData(DataConnection *d, const QByteArray &surplus);
     void onControlReadyRead();
     void onControlGone();
     void handleMessage(const StunMessage &message, QByteArrayView wire);
@@ -170,6 +188,7 @@ private:
     QByteArray m_buffer;
     QHash<QByteArray, Transaction> m_transactions; // by transaction id
     QList<DataConnection *> m_data;
+    QList<QPointer<QObject>> m_bridges; // turns: data connections after the bind
     QList<QHostAddress> m_permissions;
     QString m_realm;
     QByteArray m_nonce;

@@ -12,6 +12,8 @@
 #include <QTcpSocket>
 #include <QTest>
 #include <memory>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace Punchline;
@@ -76,6 +78,35 @@ private Q_SLOTS:
         // Nothing was answered: only whoever takes the connection sends our preamble.
         QTest::qWait(100);
         QCOMPARE(s->bytesAvailable(), 0);
+    }
+
+    // A turns: data connection reaches the dispatcher as one end of a socketpair: the socket
+    // must report the relay server as its peer (path relay, logs), and still carry the bytes.
+    void relayedConnectionReportsTheRelayServer()
+    {
+        IncomingDispatcher d(Ours);
+        QSignalSpy arrived(&d, &IncomingDispatcher::arrived);
+        int fds[2] = { -1, -1 };
+        QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+        const Endpoint relay { QHostAddress(QStringLiteral("198.51.100.10")), 5349 };
+        d.addRelayedConnection(fds[0], relay);
+        const QByteArray preamble = Preamble::encode(QByteArray(32, 'f')) + "N";
+        QCOMPARE(::write(fds[1], preamble.constData(), size_t(preamble.size())),
+            ssize_t(preamble.size()));
+        QTRY_COMPARE_WITH_TIMEOUT(arrived.count(), 1, 3000);
+        std::unique_ptr<QSslSocket> got(arrived.first().at(0).value<QSslSocket *>());
+        QCOMPARE(got->peerAddress(), relay.address);
+        QCOMPARE(got->peerPort(), relay.port);
+        QTRY_VERIFY(got->bytesAvailable() >= 1);
+        char c = 0;
+        QVERIFY(got->getChar(&c));
+        QCOMPARE(c, 'N');
+        QCOMPARE(got->write("Y", 1), qint64(1));
+        char back = 0;
+        // (QTRY evaluates once more after success: the read must not happen twice.)
+        QTRY_VERIFY_WITH_TIMEOUT(back == 'Y' || ::read(fds[1], &back, 1) == 1, 3000);
+        QCOMPARE(back, 'Y');
+        ::close(fds[1]);
     }
 
     void ourOwnPreambleIsClosedQuietly()
