@@ -132,9 +132,6 @@ void Discovery::start()
                                     .arg(text.trimmed()));
     }
 
-    StunClient::Options options;
-    options.timeoutMs = m_timeoutMs;
-    options.keepaliveIntervalMs = m_keepaliveIntervalMs;
     QStringList asked; // each server once, however it is spelled ("Stun.X" = "stun.x:3478")
     for (const QString &raw : m_stunServers) {
         const QString server = raw.trimmed();
@@ -143,16 +140,7 @@ void Discovery::start()
         if (server.isEmpty() || asked.contains(key))
             continue;
         asked.append(key);
-        auto *client = new StunClient(m_localPort, server, options, this);
-        connect(client, &StunClient::mapped, this,
-            [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
-        connect(client, &StunClient::failed, this,
-            [this, client](const Error &e) { onStunFailed(client, e); });
-        connect(client, &StunClient::mappingChanged, this,
-            [this, client](const Endpoint &m) { onStunMappingChanged(client, m); });
-        connect(client, &StunClient::lost, this,
-            [this, client](const Error &e) { onStunLost(client, e); });
-        m_probes.append(Probe { client, server, std::nullopt, std::nullopt });
+        m_probes.append(Probe { makeClient(server), server, std::nullopt, std::nullopt });
     }
     m_stunPending = int(m_probes.size());
     qCDebug(lcStun) << "discovery from port" << m_localPort << "with" << m_stunPending
@@ -170,6 +158,23 @@ void Discovery::start()
     }
     for (const Probe &p : std::as_const(m_probes))
         p.client->start();
+}
+
+StunClient *Discovery::makeClient(const QString &server)
+{
+    StunClient::Options options;
+    options.timeoutMs = m_timeoutMs;
+    options.keepaliveIntervalMs = m_keepaliveIntervalMs;
+    auto *client = new StunClient(m_localPort, server, options, this);
+    connect(client, &StunClient::mapped, this,
+        [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
+    connect(client, &StunClient::failed, this,
+        [this, client](const Error &e) { onStunFailed(client, e); });
+    connect(client, &StunClient::mappingChanged, this,
+        [this, client](const Endpoint &m) { onStunMappingChanged(client, m); });
+    connect(
+        client, &StunClient::lost, this, [this, client](const Error &e) { onStunLost(client, e); });
+    return client;
 }
 
 void Discovery::stop()
@@ -285,6 +290,15 @@ void Discovery::onStunMapped(StunClient *client, const Endpoint &server, const E
     Probe *probe = probeFor(client);
     if (!probe)
         return;
+    if (probe->reprobing) {
+        // Asked again after a lost keepalive: the same server, perhaps a new mapping.
+        probe->reprobing = false;
+        probe->reprobeDelayMs = ReprobeDelayMs;
+        probe->answer->serverEndpoint = server;
+        if (probe->answer->mapped != mapped)
+            onStunMappingChanged(client, mapped);
+        return;
+    }
     probe->answer = StunAnswer { probe->server, server, mapped };
     if (--m_stunPending == 0)
         stunDone();
@@ -295,9 +309,16 @@ void Discovery::onStunFailed(StunClient *client, const Error &error)
     Probe *probe = probeFor(client);
     if (!probe)
         return;
-    probe->error = error;
     probe->client = nullptr;
     client->deleteLater();
+    if (probe->reprobing) {
+        // Still no answer: the earlier one stays our best knowledge; try again later.
+        qCDebug(lcStun).noquote() << "asking again failed:" << error.message;
+        probe->reprobeDelayMs = qMin(probe->reprobeDelayMs * 2, ReprobeMaxDelayMs);
+        scheduleReprobe(probe - m_probes.data());
+        return;
+    }
+    probe->error = error;
     if (--m_stunPending == 0)
         stunDone();
 }
@@ -329,8 +350,25 @@ void Discovery::onStunLost(StunClient *client, const Error &error)
     // The answer stays valid: it is still our best knowledge of the mapping.
     probe->client = nullptr;
     client->deleteLater();
-    if (m_finished)
+    if (m_finished) {
+        scheduleReprobe(probe - m_probes.data());
         Q_EMIT keepaliveLost(error);
+    }
+}
+
+void Discovery::scheduleReprobe(qsizetype index)
+{
+    const int run = m_run;
+    QTimer::singleShot(m_probes.at(index).reprobeDelayMs, this, [this, run, index] {
+        if (run != m_run || !m_running || index >= m_probes.size())
+            return;
+        Probe &p = m_probes[index];
+        if (p.client || !p.answer)
+            return;
+        p.reprobing = true;
+        p.client = makeClient(p.server);
+        p.client->start();
+    });
 }
 
 void Discovery::stunDone()

@@ -46,6 +46,12 @@ class Discovery : public QObject
     Q_OBJECT
 public:
     static constexpr int defaultKeepaliveIntervalMs = 20000;
+    // After a keepalive connection broke, the server is asked again this long later (doubled
+    // after each failed try, up to ReprobeMaxDelayMs): a new public IP address (the home line was
+    // re-dialled, the NAT forgot our flows) shows up as a reset connection, not as a keepalive
+    // answer with another mapping.
+    static constexpr int ReprobeDelayMs = 1000;
+    static constexpr int ReprobeMaxDelayMs = 60000;
 
     // stunServers: "host:port" each, empty = STUN off; ipEchoUrl: http(s), empty = off;
     // timeoutMs: per STUN server and for the IP echo; localAddressFilter: IPs to offer as local
@@ -83,7 +89,8 @@ Q_SIGNALS:
     // (public endpoint, answers, NAT kind, explanation); the owner should put `now` into the
     // code it shows, since the old code points at a port that is no longer ours.
     void publicMappingChanged(const Punchline::Endpoint &now);
-    // After finished(): a STUN keepalive connection broke (the owner may run discovery again).
+    // After finished(): a STUN keepalive connection broke. Discovery asks that server again
+    // (ReprobeDelayMs): a different mapping then comes as publicMappingChanged().
     void keepaliveLost(const Punchline::Error &error);
 
 private:
@@ -94,6 +101,8 @@ private:
         QString server;
         std::optional<StunAnswer> answer;
         std::optional<Error> error;
+        bool reprobing = false; // after finished(): a new client for a lost keepalive
+        int reprobeDelayMs = ReprobeDelayMs;
     };
 
     Probe *probeFor(StunClient *client);
@@ -101,6 +110,8 @@ private:
     void onStunFailed(StunClient *client, const Error &error);
     void onStunMappingChanged(StunClient *client, const Endpoint &mapped);
     void onStunLost(StunClient *client, const Error &error);
+    StunClient *makeClient(const QString &server);
+    void scheduleReprobe(qsizetype index);
     void stunDone();
     void startIpEcho();
     void onIpEchoFinished();
