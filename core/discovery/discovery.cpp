@@ -140,7 +140,10 @@ void Discovery::start()
         if (server.isEmpty() || asked.contains(key))
             continue;
         asked.append(key);
-        m_probes.append(Probe { makeClient(server), server, std::nullopt, std::nullopt });
+        Probe probe;
+        probe.client = makeClient(server);
+        probe.server = server;
+        m_probes.append(probe);
     }
     m_stunPending = int(m_probes.size());
     qCDebug(lcStun) << "discovery from port" << m_localPort << "with" << m_stunPending
@@ -293,13 +296,14 @@ void Discovery::onStunMapped(StunClient *client, const Endpoint &server, const E
     if (probe->reprobing) {
         // Asked again after a lost keepalive: the same server, perhaps a new mapping.
         probe->reprobing = false;
-        probe->reprobeDelayMs = ReprobeDelayMs;
+        probe->mappedSince.start();
         probe->answer->serverEndpoint = server;
         if (probe->answer->mapped != mapped)
             onStunMappingChanged(client, mapped);
         return;
     }
     probe->answer = StunAnswer { probe->server, server, mapped };
+    probe->mappedSince.start();
     if (--m_stunPending == 0)
         stunDone();
 }
@@ -314,7 +318,8 @@ void Discovery::onStunFailed(StunClient *client, const Error &error)
     if (probe->reprobing) {
         // Still no answer: the earlier one stays our best knowledge; try again later.
         qCDebug(lcStun).noquote() << "asking again failed:" << error.message;
-        probe->reprobeDelayMs = qMin(probe->reprobeDelayMs * 2, ReprobeMaxDelayMs);
+        probe->reprobeDelayMs
+            = qBound(ReprobeDelayMs, probe->reprobeDelayMs * 2, ReprobeMaxDelayMs);
         scheduleReprobe(probe - m_probes.data());
         return;
     }
@@ -351,6 +356,11 @@ void Discovery::onStunLost(StunClient *client, const Error &error)
     probe->client = nullptr;
     client->deleteLater();
     if (m_finished) {
+        const bool keptAlive
+            = probe->mappedSince.isValid() && probe->mappedSince.elapsed() >= m_keepaliveIntervalMs;
+        probe->reprobeDelayMs = keptAlive ? ReprobeDelayMs
+                                          : qBound(ReprobeDelayMs, probe->reprobeDelayMs * 2,
+                                              qMax(ReprobeDelayMs, m_keepaliveIntervalMs));
         scheduleReprobe(probe - m_probes.data());
         Q_EMIT keepaliveLost(error);
     }

@@ -6,6 +6,7 @@
 
 #include "common/types.h"
 
+#include <QElapsedTimer>
 #include <QList>
 #include <QObject>
 #include <QPointer>
@@ -46,10 +47,13 @@ class Discovery : public QObject
     Q_OBJECT
 public:
     static constexpr int defaultKeepaliveIntervalMs = 20000;
-    // After a keepalive connection broke, the server is asked again this long later (doubled
-    // after each failed try, up to ReprobeMaxDelayMs): a new public IP address (the home line was
-    // re-dialled, the NAT forgot our flows) shows up as a reset connection, not as a keepalive
-    // answer with another mapping.
+    // After a keepalive connection broke, the server is asked again: a new public IP address
+    // (the home line was re-dialled, the NAT forgot our flows) shows up as a reset connection,
+    // not as a keepalive answer with another mapping. ReprobeDelayMs after the loss of a
+    // connection that lived through a keepalive interval; a server that closes idle connections
+    // sooner (coturn: 3 s) is asked again after twice the previous delay, up to the keepalive
+    // interval (as much traffic as the keepalive itself); a server that cannot be reached after
+    // twice the previous delay, up to ReprobeMaxDelayMs.
     static constexpr int ReprobeDelayMs = 1000;
     static constexpr int ReprobeMaxDelayMs = 60000;
 
@@ -102,7 +106,8 @@ private:
         std::optional<StunAnswer> answer;
         std::optional<Error> error;
         bool reprobing = false; // after finished(): a new client for a lost keepalive
-        int reprobeDelayMs = ReprobeDelayMs;
+        int reprobeDelayMs = 0; // the last delay before asking again
+        QElapsedTimer mappedSince; // how long the current connection has been kept alive
     };
 
     Probe *probeFor(StunClient *client);

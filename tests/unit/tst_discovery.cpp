@@ -10,6 +10,7 @@
 #include <QNetworkProxy>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 #include <memory>
 
 using namespace Punchline;
@@ -106,6 +107,7 @@ private Q_SLOTS:
     void localFilterMatchingNothing();
     void publicMappingChanged();
     void keepaliveLostReprobes();
+    void reprobeBacksOff();
     void mappingChangeReclassifiesNat();
     void keepaliveLost();
     void restart();
@@ -470,7 +472,7 @@ void TestDiscovery::keepaliveLostReprobes()
     *mapping = QStringLiteral("203.0.113.3:40001");
     server.closeConnections();
     QTRY_COMPARE_WITH_TIMEOUT(lost.count(), 1, 3000);
-    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, Discovery::ReprobeDelayMs + 3000);
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, 2 * Discovery::ReprobeDelayMs + 3000);
     QCOMPARE(changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("203.0.113.3:40001"));
     QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("203.0.113.3:40001"));
     QVERIFY2(discovery.result().explanation.contains(QStringLiteral("203.0.113.3:40001")),
@@ -482,6 +484,31 @@ void TestDiscovery::keepaliveLostReprobes()
     QTRY_COMPARE_WITH_TIMEOUT(
         discovery.keepaliveConnections(), 1, Discovery::ReprobeDelayMs + 3000);
     QCOMPARE(changed.count(), 1);
+}
+
+void TestDiscovery::reprobeBacksOff()
+{
+    // A server that closes every connection soon after its answer (coturn closes idle STUN
+    // connections after 3 s) must not be dialled again and again: the delays double up to the
+    // keepalive interval.
+    ScriptedStunServer server([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    QVERIFY(server.listen());
+    SharedPort local;
+    Discovery discovery(local.port(), { server.server() }, {}, 2000, {});
+    discovery.setKeepaliveInterval(30000);
+    QSignalSpy lost(&discovery, &Discovery::keepaliveLost);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    runToEnd(discovery);
+    QTimer closer;
+    QObject::connect(&closer, &QTimer::timeout, this, [&server] { server.closeConnections(); });
+    closer.start(100);
+    QTest::qWait(8000);
+    // Lost at once, asked again after 2 s and 4 s (a fixed delay would dial 6 or 7 times).
+    QVERIFY2(server.connectionCount() <= 4, qPrintable(QString::number(server.connectionCount())));
+    QVERIFY(server.connectionCount() >= 2); // but asked again
+    QCOMPARE(changed.count(), 0);
 }
 
 void TestDiscovery::mappingChangeReclassifiesNat()
