@@ -116,7 +116,7 @@ if [[ " $PARTS " == *" idle "* ]]; then
     if lt_wait_event B '.event == "connected"' 60 >/dev/null; then
         sleep 30 # the first-contact puts and listens are done
         udp_bytes() {
-            lab_exec "$1" iptables -w 5 -nvxL "$2" | awk '$3 == "udp" || $4 == "udp" {print $2; exit}'
+            lab_exec "$1" iptables -w 5 -nvxL "$2" | awk '$3 == "udp" || $3 == "17" || $4 == "udp" || $4 == "17" {print $2; exit}'
         }
         for h in hostA hostA2 hostB; do
             lab_exec "$h" iptables -w 5 -Z INPUT

@@ -132,9 +132,6 @@ void Discovery::start()
                                     .arg(text.trimmed()));
     }
 
-    StunClient::Options options;
-    options.timeoutMs = m_timeoutMs;
-    options.keepaliveIntervalMs = m_keepaliveIntervalMs;
     QStringList asked; // each server once, however it is spelled ("Stun.X" = "stun.x:3478")
     for (const QString &raw : m_stunServers) {
         const QString server = raw.trimmed();
@@ -143,16 +140,10 @@ void Discovery::start()
         if (server.isEmpty() || asked.contains(key))
             continue;
         asked.append(key);
-        auto *client = new StunClient(m_localPort, server, options, this);
-        connect(client, &StunClient::mapped, this,
-            [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
-        connect(client, &StunClient::failed, this,
-            [this, client](const Error &e) { onStunFailed(client, e); });
-        connect(client, &StunClient::mappingChanged, this,
-            [this, client](const Endpoint &m) { onStunMappingChanged(client, m); });
-        connect(client, &StunClient::lost, this,
-            [this, client](const Error &e) { onStunLost(client, e); });
-        m_probes.append(Probe { client, server, std::nullopt, std::nullopt });
+        Probe probe;
+        probe.client = makeClient(server);
+        probe.server = server;
+        m_probes.append(probe);
     }
     m_stunPending = int(m_probes.size());
     qCDebug(lcStun) << "discovery from port" << m_localPort << "with" << m_stunPending
@@ -170,6 +161,23 @@ void Discovery::start()
     }
     for (const Probe &p : std::as_const(m_probes))
         p.client->start();
+}
+
+StunClient *Discovery::makeClient(const QString &server)
+{
+    StunClient::Options options;
+    options.timeoutMs = m_timeoutMs;
+    options.keepaliveIntervalMs = m_keepaliveIntervalMs;
+    auto *client = new StunClient(m_localPort, server, options, this);
+    connect(client, &StunClient::mapped, this,
+        [this, client](const Endpoint &s, const Endpoint &m) { onStunMapped(client, s, m); });
+    connect(client, &StunClient::failed, this,
+        [this, client](const Error &e) { onStunFailed(client, e); });
+    connect(client, &StunClient::mappingChanged, this,
+        [this, client](const Endpoint &m) { onStunMappingChanged(client, m); });
+    connect(
+        client, &StunClient::lost, this, [this, client](const Error &e) { onStunLost(client, e); });
+    return client;
 }
 
 void Discovery::stop()
@@ -285,7 +293,17 @@ void Discovery::onStunMapped(StunClient *client, const Endpoint &server, const E
     Probe *probe = probeFor(client);
     if (!probe)
         return;
+    if (probe->reprobing) {
+        // Asked again after a lost keepalive: the same server, perhaps a new mapping.
+        probe->reprobing = false;
+        probe->mappedSince.start();
+        probe->answer->serverEndpoint = server;
+        if (probe->answer->mapped != mapped)
+            onStunMappingChanged(client, mapped);
+        return;
+    }
     probe->answer = StunAnswer { probe->server, server, mapped };
+    probe->mappedSince.start();
     if (--m_stunPending == 0)
         stunDone();
 }
@@ -295,9 +313,17 @@ void Discovery::onStunFailed(StunClient *client, const Error &error)
     Probe *probe = probeFor(client);
     if (!probe)
         return;
-    probe->error = error;
     probe->client = nullptr;
     client->deleteLater();
+    if (probe->reprobing) {
+        // Still no answer: the earlier one stays our best knowledge; try again later.
+        qCDebug(lcStun).noquote() << "asking again failed:" << error.message;
+        probe->reprobeDelayMs
+            = qBound(ReprobeDelayMs, probe->reprobeDelayMs * 2, ReprobeMaxDelayMs);
+        scheduleReprobe(probe - m_probes.data());
+        return;
+    }
+    probe->error = error;
     if (--m_stunPending == 0)
         stunDone();
 }
@@ -329,8 +355,30 @@ void Discovery::onStunLost(StunClient *client, const Error &error)
     // The answer stays valid: it is still our best knowledge of the mapping.
     probe->client = nullptr;
     client->deleteLater();
-    if (m_finished)
+    if (m_finished) {
+        const bool keptAlive
+            = probe->mappedSince.isValid() && probe->mappedSince.elapsed() >= m_keepaliveIntervalMs;
+        probe->reprobeDelayMs = keptAlive ? ReprobeDelayMs
+                                          : qBound(ReprobeDelayMs, probe->reprobeDelayMs * 2,
+                                              qMax(ReprobeDelayMs, m_keepaliveIntervalMs));
+        scheduleReprobe(probe - m_probes.data());
         Q_EMIT keepaliveLost(error);
+    }
+}
+
+void Discovery::scheduleReprobe(qsizetype index)
+{
+    const int run = m_run;
+    QTimer::singleShot(m_probes.at(index).reprobeDelayMs, this, [this, run, index] {
+        if (run != m_run || !m_running || index >= m_probes.size())
+            return;
+        Probe &p = m_probes[index];
+        if (p.client || !p.answer)
+            return;
+        p.reprobing = true;
+        p.client = makeClient(p.server);
+        p.client->start();
+    });
 }
 
 void Discovery::stunDone()

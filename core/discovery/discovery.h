@@ -6,6 +6,7 @@
 
 #include "common/types.h"
 
+#include <QElapsedTimer>
 #include <QList>
 #include <QObject>
 #include <QPointer>
@@ -46,6 +47,15 @@ class Discovery : public QObject
     Q_OBJECT
 public:
     static constexpr int defaultKeepaliveIntervalMs = 20000;
+    // After a keepalive connection broke, the server is asked again: a new public IP address
+    // (the home line was re-dialled, the NAT forgot our flows) shows up as a reset connection,
+    // not as a keepalive answer with another mapping. ReprobeDelayMs after the loss of a
+    // connection that lived through a keepalive interval; a server that closes idle connections
+    // sooner (coturn: 3 s) is asked again after twice the previous delay, up to the keepalive
+    // interval (as much traffic as the keepalive itself); a server that cannot be reached after
+    // twice the previous delay, up to ReprobeMaxDelayMs.
+    static constexpr int ReprobeDelayMs = 1000;
+    static constexpr int ReprobeMaxDelayMs = 60000;
 
     // stunServers: "host:port" each, empty = STUN off; ipEchoUrl: http(s), empty = off;
     // timeoutMs: per STUN server and for the IP echo; localAddressFilter: IPs to offer as local
@@ -83,7 +93,8 @@ Q_SIGNALS:
     // (public endpoint, answers, NAT kind, explanation); the owner should put `now` into the
     // code it shows, since the old code points at a port that is no longer ours.
     void publicMappingChanged(const Punchline::Endpoint &now);
-    // After finished(): a STUN keepalive connection broke (the owner may run discovery again).
+    // After finished(): a STUN keepalive connection broke. Discovery asks that server again
+    // (ReprobeDelayMs): a different mapping then comes as publicMappingChanged().
     void keepaliveLost(const Punchline::Error &error);
 
 private:
@@ -94,6 +105,9 @@ private:
         QString server;
         std::optional<StunAnswer> answer;
         std::optional<Error> error;
+        bool reprobing = false; // after finished(): a new client for a lost keepalive
+        int reprobeDelayMs = 0; // the last delay before asking again
+        QElapsedTimer mappedSince; // how long the current connection has been kept alive
     };
 
     Probe *probeFor(StunClient *client);
@@ -101,6 +115,8 @@ private:
     void onStunFailed(StunClient *client, const Error &error);
     void onStunMappingChanged(StunClient *client, const Endpoint &mapped);
     void onStunLost(StunClient *client, const Error &error);
+    StunClient *makeClient(const QString &server);
+    void scheduleReprobe(qsizetype index);
     void stunDone();
     void startIpEcho();
     void onIpEchoFinished();

@@ -439,14 +439,24 @@ void FriendFinder::onFriendRecord(const Listened &l, const QByteArray &value, bo
     }
     const bool newer = r->seq > entry->lastSeq;
     if (expired) {
-        // Our friend's current record expired: nobody refreshed it, the friend is gone.
-        if (!newer && entry->online) {
-            entry->online = false;
-            Q_EMIT friendGone(l.who, QDateTime::currentDateTimeUtc());
+        // Our friend's current record expired: nobody refreshed it, the friend is gone, unless
+        // a newer record follows (an update replaces the value: see ExpiredGraceMs).
+        if (!newer && entry->online && entry->expiredSeq != r->seq) {
+            entry->expiredSeq = r->seq;
+            const QByteArray who = l.who;
+            const quint64 seq = r->seq;
+            QTimer::singleShot(ExpiredGraceMs, this, [this, who, seq] {
+                const auto e = m_friends.find(who);
+                if (e == m_friends.end() || e->lastSeq != seq || e->expiredSeq != seq || !e->online)
+                    return;
+                e->online = false;
+                Q_EMIT friendGone(who, QDateTime::currentDateTimeUtc());
+            });
         }
         return;
     }
     entry->lastSeq = r->seq;
+    entry->expiredSeq = 0; // the record is (still or again) there
     if (newer)
         saveState();
     if (r->flags & FlagGoingOffline) {

@@ -49,6 +49,10 @@ public:
     static constexpr int MaxPendingRequests = 16; // requests shown and not answered yet
     static constexpr int MaxFriends = 512; // friends we publish for and listen to
     static constexpr int EpochCheckMs = 60 * 1000;
+    // The DHT says a friend's newest record expired: the friend counts as gone only if no newer
+    // record comes within this long. Every update is a new value (a new id), and the node that
+    // drops the one it replaces may tell listeners "expired" before the new one reaches them.
+    static constexpr int ExpiredGraceMs = 8000;
 
     FriendFinder(
         const QByteArray &ourFingerprint, const QString &profileDir, QObject *parent = nullptr);
@@ -104,6 +108,7 @@ private:
         QByteArray secret;
         quint64 lastSeq = 0; // newest record seen from the friend
         bool online = false;
+        quint64 expiredSeq = 0; // an "expired" notice for lastSeq waits for ExpiredGraceMs
     };
     struct OutgoingRequest
     {

@@ -13,25 +13,34 @@ command -v tcpdump >/dev/null || { echo "tcpdump is needed"; exit 77; }
 LAB_DHT=3 lt_lab_up drop drop 0
 lt_dht_args
 pcap=$LT_TMP/inet.pcap
-lab_exec inet tcpdump -i any -s 0 -U -w "$pcap" udp >"$LT_TMP/tcpdump.log" 2>&1 &
+# ip netns exec execs tcpdump: $! is tcpdump itself, so the SIGINT below reaches it (through
+# lab_exec, a function, $! would be a subshell that ignores it, and `wait` would hang).
+ip netns exec "$(lab_ns inet)" tcpdump -i any -s 0 -U -w "$pcap" udp >"$LT_TMP/tcpdump.log" 2>&1 &
 tcpdump=$!
 LT_BG+=("$tcpdump")
 sleep 1
 name_a="Zanzibar-Quokka-$RANDOM"
 name_b="Xylophone-Marmot-$RANDOM"
 lt_log "== one-way paste with names $name_a and $name_b, under capture"
-LT_B_ARGS=(--name "$name_b" --say "hello from B" --exit-when-done)
-lt_dht_oneway all --name "$name_a" --say "hello from A" --exit-when-done
+# Both stay up until the chat crossed both ways, then are stopped (their "going offline"
+# records are in the capture too).
+LT_B_ARGS=(--name "$name_b" --say "hello from B")
+lt_dht_oneway all --name "$name_a" --say "hello from A"
 LT_B_ARGS=()
-lt_cli_wait A 90
-lt_cli_wait B 15
-lt_eq "A exit code" 0 "${LT_RC[A]}"
-lt_eq "B exit code" 0 "${LT_RC[B]}"
+lt_wait_event A '.event == "delivered"' 60 >/dev/null
+lt_wait_event B '.event == "delivered"' 15 >/dev/null
 lt_eq "A: via" dht "$(lt_field A connected .via)"
 lt_eq "A: B's name" "$name_b" "$(lt_field A connected .peer_name)"
 lt_check_message A B "hello from A"
+lt_check_message B A "hello from B"
+lt_stop A
+lt_stop B
+lt_eq "A exit code after TERM" 0 "${LT_RC[A]}"
+lt_eq "B exit code after TERM" 0 "${LT_RC[B]}"
 sleep 2
 kill -INT "$tcpdump" 2>/dev/null
+for ((i = 0; i < 50; i++)); do kill -0 "$tcpdump" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$tcpdump" 2>/dev/null
 wait "$tcpdump" 2>/dev/null
 a_fp=$(lt_field A addresses .fingerprint)
 b_fp=$(lt_field B addresses .fingerprint)

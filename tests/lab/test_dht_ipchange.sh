@@ -44,7 +44,7 @@ fi
 ev=$(lt_events A 'select(.event == "addresses" and (.public // "" | startswith("'"$new_ip"':")))' | head -n 1)
 lt_check "A: reported its new public address $new_ip" test -n "$ev"
 lt_match "B: now connected to A's new address" "^${new_ip//./\\.}:[0-9]+$" \
-    "$(lt_events B 'select(.event == "connected") | .remote' | tail -n 1)"
+    "$(lt_events B 'select(.event == "connected") | .remote' | tail -n 1 | jq -r .)"
 lt_log "second connected: A via $(lt_events A 'select(.event == "connected") | .via' | tail -n 1), B via $(lt_events B 'select(.event == "connected") | .via' | tail -n 1), resumed $(lt_events A 'select(.event == "connected") | .resumed' | tail -n 1)"
 lt_cli_say A "after the move from A"
 lt_cli_say B "after the move from B"

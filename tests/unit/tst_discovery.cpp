@@ -10,6 +10,8 @@
 #include <QNetworkProxy>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
+#include <memory>
 
 using namespace Punchline;
 using namespace Punchline::TestSupport;
@@ -104,6 +106,8 @@ private Q_SLOTS:
     void localCandidates();
     void localFilterMatchingNothing();
     void publicMappingChanged();
+    void keepaliveLostReprobes();
+    void reprobeBacksOff();
     void mappingChangeReclassifiesNat();
     void keepaliveLost();
     void restart();
@@ -446,6 +450,65 @@ void TestDiscovery::publicMappingChanged()
     // The same mapping again is no change.
     QTest::qWait(400);
     QCOMPARE(changed.count(), 1);
+}
+
+void TestDiscovery::keepaliveLostReprobes()
+{
+    // The home's public IP changes: the NAT forgets our flows, so the server resets the
+    // keepalive connection (it sees packets from an address it never talked to). Discovery must
+    // ask the server again and report the new mapping, or our code and the friend finder's
+    // records keep pointing at the old address for ever.
+    auto mapping = std::make_shared<QString>(QStringLiteral("198.51.100.4:40001"));
+    ScriptedStunServer server([mapping](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(*mapping));
+    });
+    QVERIFY(server.listen());
+    SharedPort local;
+    Discovery discovery(local.port(), { server.server() }, {}, 2000, {});
+    QSignalSpy lost(&discovery, &Discovery::keepaliveLost);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    const DiscoveryResult r = runToEnd(discovery);
+    QCOMPARE(r.publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
+    *mapping = QStringLiteral("203.0.113.3:40001");
+    server.closeConnections();
+    QTRY_COMPARE_WITH_TIMEOUT(lost.count(), 1, 3000);
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, 2 * Discovery::ReprobeDelayMs + 3000);
+    QCOMPARE(changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("203.0.113.3:40001"));
+    QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("203.0.113.3:40001"));
+    QVERIFY2(discovery.result().explanation.contains(QStringLiteral("203.0.113.3:40001")),
+        qPrintable(discovery.result().explanation));
+    // Kept alive again, and the same answer after a second loss is no change.
+    QTRY_COMPARE_WITH_TIMEOUT(discovery.keepaliveConnections(), 1, 3000);
+    server.closeConnections();
+    QTRY_COMPARE_WITH_TIMEOUT(lost.count(), 2, 3000);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        discovery.keepaliveConnections(), 1, Discovery::ReprobeDelayMs + 3000);
+    QCOMPARE(changed.count(), 1);
+}
+
+void TestDiscovery::reprobeBacksOff()
+{
+    // A server that closes every connection soon after its answer (coturn closes idle STUN
+    // connections after 3 s) must not be dialled again and again: the delays double up to the
+    // keepalive interval.
+    ScriptedStunServer server([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    QVERIFY(server.listen());
+    SharedPort local;
+    Discovery discovery(local.port(), { server.server() }, {}, 2000, {});
+    discovery.setKeepaliveInterval(30000);
+    QSignalSpy lost(&discovery, &Discovery::keepaliveLost);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    runToEnd(discovery);
+    QTimer closer;
+    QObject::connect(&closer, &QTimer::timeout, this, [&server] { server.closeConnections(); });
+    closer.start(100);
+    QTest::qWait(8000);
+    // Lost at once, asked again after 2 s and 4 s (a fixed delay would dial 6 or 7 times).
+    QVERIFY2(server.connectionCount() <= 4, qPrintable(QString::number(server.connectionCount())));
+    QVERIFY(server.connectionCount() >= 2); // but asked again
+    QCOMPARE(changed.count(), 0);
 }
 
 void TestDiscovery::mappingChangeReclassifiesNat()

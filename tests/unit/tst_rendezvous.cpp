@@ -205,6 +205,57 @@ private Q_SLOTS:
         m_bootstrap.waitForFinished(3000);
     }
 
+    // OpenDHT says a friend's newest record expired: each update is a new value (new id), and
+    // the node that drops the replaced one may say "expired" before the new one arrives. That
+    // must not flash the friend offline (the lab's hostile test saw it at every restart); only
+    // an expiry no newer record follows within ExpiredGraceMs means gone.
+    void expiredThenNewerIsNoOffline()
+    {
+        QTemporaryDir dir;
+        const QByteArray ours(32, 'a');
+        const QByteArray theirs(32, 'b');
+        const QByteArray secret(32, 's');
+        FriendFinder finder(ours, dir.path());
+        DhtClient::Options o; // no bootstrap, no local discovery: a node alone, sends nothing
+        o.localDiscovery = false;
+        finder.start(o);
+        finder.setFriend(theirs, secret);
+        QSignalSpy seen(&finder, &FriendFinder::friendSeen);
+        QSignalSpy gone(&finder, &FriendFinder::friendGone);
+        const auto channel = Rendezvous::Channel::friendDirection(secret, theirs, ours);
+        const qint64 epoch = Rendezvous::epochsAround(QDateTime::currentSecsSinceEpoch()).first();
+        const QByteArray key = channel.dhtKey(epoch);
+        QVERIFY(finder.dht()->isListening(key));
+        const auto record = [&](quint64 seq) {
+            Rendezvous::Record r;
+            r.type = Rendezvous::Record::Presence;
+            r.seq = seq;
+            r.flags = Rendezvous::Record::Online;
+            r.name = QStringLiteral("Bob");
+            r.direct = { *Endpoint::parse(u"203.0.113.18:42000") };
+            return Rendezvous::seal(channel, epoch, r);
+        };
+        const quint64 now = quint64(QDateTime::currentMSecsSinceEpoch());
+        Q_EMIT finder.dht()->valuesReceived(key, { record(now) }, false);
+        QCOMPARE(seen.count(), 1);
+        // The update: the old value's expiry first, the new value a moment later.
+        Q_EMIT finder.dht()->valuesReceived(key, { record(now) }, true);
+        QTest::qWait(300);
+        Q_EMIT finder.dht()->valuesReceived(key, { record(now + 1000) }, false);
+        QCOMPARE(seen.count(), 2);
+        QTest::qWait(FriendFinder::ExpiredGraceMs + 500);
+        QCOMPARE(gone.count(), 0);
+        // The newest record expires and nothing follows: gone, once.
+        Q_EMIT finder.dht()->valuesReceived(key, { record(now + 1000) }, true);
+        Q_EMIT finder.dht()->valuesReceived(key, { record(now + 1000) }, true);
+        QCOMPARE(gone.count(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(gone.count(), 1, FriendFinder::ExpiredGraceMs + 2000);
+        QCOMPARE(gone.at(0).at(0).toByteArray(), theirs);
+        QTest::qWait(500);
+        QCOMPARE(gone.count(), 1);
+        finder.stop();
+    }
+
     // Bob pastes Alice's code; Alice pastes nothing and accepts the request she is shown.
     void oneWayPaste()
     {

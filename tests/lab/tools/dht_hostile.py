@@ -49,7 +49,11 @@ def main():
     counts = {"keys": 0, "captured": 0, "replayed": 0, "junk": 0, "rounds": 0}
     end = time.time() + a.seconds
     while time.time() < end:
-        keys = set(re.findall(r"^Storage ([0-9a-f]{40}) ", node.getStorageLog(), re.M))
+        log = node.getStorageLog()
+        keys = set(re.findall(r"^Storage ([0-9a-f]{40}) ", log, re.M))
+        total = re.search(r"^Total .*$", log, re.M)
+        counts["storage"] = total.group(0) if total else ""
+        counts["good_nodes"] = node.getRoutingTablesLog(2).count("[good]")
         for k in sorted(keys):
             h = dht.InfoHash(k.encode())
             mine = captured.setdefault(k, {})
