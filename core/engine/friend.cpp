@@ -196,6 +196,7 @@ void Friend::connectFound()
 {
     if (m_userClosed || isActive())
         return;
+    m_foundRetries = 0; // a new record: a new series of attempts
     m_via = FoundVia::Dht;
     m_sinceCode.start();
     m_lastError = {};
@@ -620,7 +621,21 @@ void Friend::onPunchFailed(Error e)
         e = { ErrorCode::ReconnectTimeout,
             QStringLiteral("the connection was lost and could not be restored within %1 s")
                 .arg(m_ctx.settings.reconnectWindowMs / 1000) };
+    const bool found = m_deadlineMs == FoundAttemptMs && !m_healing;
     fail(e);
+    // An attempt the friend finder started failed, but the friend's record still says it is
+    // online: try again a few times (both apps restarted at once leave the last 4-tuple in
+    // TIME_WAIT for up to 60 s, which can hold the first attempt off).
+    if (found && m_online && !m_userClosed && m_foundRetries < MaxFoundRetries) {
+        ++m_foundRetries;
+        QTimer::singleShot(FoundRetryMs, this, [this] {
+            if (m_online && !m_userClosed && !isActive()) {
+                const int retries = m_foundRetries;
+                connectFound();
+                m_foundRetries = retries;
+            }
+        });
+    }
 }
 
 void Friend::fail(const Error &e)
@@ -674,6 +689,7 @@ void Friend::onSessionUp(const QString &peerName)
     if (!peerName.isEmpty())
         m_name = peerName;
     m_lastSeen = QDateTime::currentDateTimeUtc();
+    m_foundRetries = 0;
     if (!m_online) {
         m_online = true; // connected is online, whatever the friend finder last said
         m_presenceSince = m_lastSeen;

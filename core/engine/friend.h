@@ -86,6 +86,10 @@ public:
     // An attempt the friend finder started (the friend's record says it is online) gives up
     // after this long unless a newer record comes; a user's attempt follows the settings.
     static constexpr int FoundAttemptMs = 60000;
+    // ... and is tried again after this long, at most MaxFoundRetries times, while the friend's
+    // record says it is online.
+    static constexpr int FoundRetryMs = 5000;
+    static constexpr int MaxFoundRetries = 3;
     // New records restart the attempt at most this often (the latest targets win): a friend
     // that publishes a record per second or faster does not make us redial everything per record.
     static constexpr int RetargetIntervalMs = 2000;
@@ -215,6 +219,7 @@ private:
     QSet<QString> m_reported; // path errors already shown in this attempt
     bool m_doneRequested = false;
     bool m_userClosed = false;
+    int m_foundRetries = 0;
     QElapsedTimer m_retargeted; // the last retarget()
     bool m_retargetQueued = false;
     bool m_online = false; // presence from the friend finder
