@@ -20,6 +20,18 @@ QString tr(const char *text)
     return QCoreApplication::translate("SharedOptions", text);
 }
 
+// The items of a repeatable option that also takes comma-separated lists, trimmed.
+QStringList listItems(const QStringList &values)
+{
+    QStringList out;
+    for (const QString &value : values) {
+        const QStringList items = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
+        for (const QString &raw : items)
+            out << raw.trimmed();
+    }
+    return out;
+}
+
 } // namespace
 
 SharedOptions::SharedOptions()
@@ -121,21 +133,16 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
     if (parser.isSet(stun)) {
         QStringList servers;
         bool none = false;
-        const QStringList values = parser.values(stun);
-        for (const QString &value : values) {
-            const QStringList items = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
-            for (const QString &raw : items) {
-                const QString item = raw.trimmed();
-                if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
-                    none = true;
-                    continue;
-                }
-                QString why;
-                if (!StunClient::parseServer(item, &why))
-                    return bad(
-                        QStringLiteral("--stun \"%1\" is not a STUN server: %2").arg(item, why));
-                servers << item;
+        const QStringList items = listItems(parser.values(stun));
+        for (const QString &item : items) {
+            if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
+                none = true;
+                continue;
             }
+            QString why;
+            if (!StunClient::parseServer(item, &why))
+                return bad(QStringLiteral("--stun \"%1\" is not a STUN server: %2").arg(item, why));
+            servers << item;
         }
         out->stunServers = none ? QStringList {} : servers;
     }
@@ -175,24 +182,20 @@ bool SharedOptions::read(const QCommandLineParser &parser, NetworkOptions *out, 
         QStringList nodes;
         bool none = false;
         bool lan = false;
-        const QStringList values = parser.values(dht);
-        for (const QString &value : values) {
-            const QStringList items = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
-            for (const QString &raw : items) {
-                const QString item = raw.trimmed();
-                if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
-                    none = true;
-                    continue;
-                }
-                if (item.compare(QLatin1String("lan"), Qt::CaseInsensitive) == 0) {
-                    lan = true;
-                    continue;
-                }
-                QString why;
-                if (!parseHostPort(item, 4222, &why))
-                    return bad(QStringLiteral("--dht \"%1\" is not a DHT node: %2").arg(item, why));
-                nodes << item;
+        const QStringList items = listItems(parser.values(dht));
+        for (const QString &item : items) {
+            if (item.compare(QLatin1String("none"), Qt::CaseInsensitive) == 0) {
+                none = true;
+                continue;
             }
+            if (item.compare(QLatin1String("lan"), Qt::CaseInsensitive) == 0) {
+                lan = true;
+                continue;
+            }
+            QString why;
+            if (!parseHostPort(item, 4222, &why))
+                return bad(QStringLiteral("--dht \"%1\" is not a DHT node: %2").arg(item, why));
+            nodes << item;
         }
         if (none && (lan || !nodes.isEmpty()))
             return bad(QStringLiteral("--dht none cannot be combined with nodes or \"lan\""));
