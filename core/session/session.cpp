@@ -57,6 +57,15 @@ Session::Session(const SessionConfig &config, QObject *parent)
         Q_EMIT peerRenamed(m_announcedPeerName);
     });
     connect(&m_silenceTimer, &QTimer::timeout, this, &Session::onSilenceCheck);
+    m_checkTimer.setSingleShot(true);
+    connect(&m_checkTimer, &QTimer::timeout, this, [this] {
+        // The check began checkTimer's interval ago: a frame since then restarted the clock.
+        if (m_established && m_sinceLastFrame.elapsed() >= m_checkTimer.interval())
+            failLink({ ErrorCode::PeerLost,
+                QStringLiteral("no answer from your friend within %1 s of a check: the "
+                               "connection is lost")
+                    .arg(m_checkTimer.interval() / 1000.0) });
+    });
     setKeepalive(m_config.keepaliveIntervalMs, m_config.peerSilentLimitMs);
 }
 
@@ -124,6 +133,7 @@ void Session::detachLink()
     m_helloTimer.stop();
     m_pingTimer.stop();
     m_silenceTimer.stop();
+    m_checkTimer.stop();
     const bool wasUp = m_transfersUp;
     m_transfersUp = false;
     m_established = false;
@@ -459,6 +469,14 @@ void Session::onSilenceCheck()
     // Transfers have no "became idle" callback: the done handshake polls them here.
     maybeSendDone();
     maybeFinishDone();
+}
+
+void Session::checkAlive(int withinMs)
+{
+    if (!m_established || !m_link || m_checkTimer.isActive())
+        return;
+    sendPing();
+    m_checkTimer.start(qMax(1, withinMs));
 }
 
 void Session::sendPing()

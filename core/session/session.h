@@ -86,6 +86,12 @@ public:
     void reset();
 
     void setKeepalive(int intervalMs, int silentLimitMs);
+    // The link is suspect (our public address changed, or the friend's newer record no longer
+    // lists the address we talk to): a Ping now, and the link fails (linkLost, PeerLost) if no
+    // frame at all arrives within withinMs, instead of after the silence limit. A live link
+    // answers and nothing else happens. A check already running keeps its earlier deadline.
+    // Nothing before the hello or without a link.
+    void checkAlive(int withinMs);
     // Used in every later hello, and sent to the peer at once when a session is up (Profile).
     void setDisplayName(const QString &name);
     // Our contribution to the pair's friend-finder secret: sent on every session that comes up
@@ -170,6 +176,7 @@ private:
     QTimer m_renameTimer;
     QString m_announcedPeerName;
     QTimer m_silenceTimer;
+    QTimer m_checkTimer; // checkAlive()'s deadline
     QElapsedTimer m_sinceLastFrame;
     QElapsedTimer m_clock; // ping times
     QHash<quint64, qint64> m_pingsInFlight;

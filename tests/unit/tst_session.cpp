@@ -400,6 +400,49 @@ private Q_SLOTS:
         QVERIFY(!links.first->isOpen()); // the session closed the link it gave up on
     }
 
+    void checkAliveFailsADeadLinkFast()
+    {
+        // Keepalive every 60 s, silence limit 180 s: only the check can notice within seconds.
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        QSignalSpy lostA(&a, &Session::linkLost);
+        std::pair<LoopbackLink *, LoopbackLink *> links;
+        QVERIFY(establish(a, b, &links));
+        QTest::qWait(100); // the first pings are answered
+        links.second->setBlackhole(true); // the flow died: nothing of Bob's reaches Ada
+        QElapsedTimer t;
+        t.start();
+        a.checkAlive(300);
+        a.checkAlive(5000); // a second suspicion does not push the deadline out
+        QTRY_COMPARE_WITH_TIMEOUT(lostA.size(), 1, 3000);
+        QVERIFY2(t.elapsed() >= 290, qPrintable(QString::number(t.elapsed())));
+        QVERIFY2(t.elapsed() < 2000, qPrintable(QString::number(t.elapsed())));
+        QCOMPARE(errorAt(lostA, 0).code, ErrorCode::PeerLost);
+        QVERIFY(!a.hasLink());
+    }
+
+    void checkAliveLeavesALiveLinkAlone()
+    {
+        // A lying hint (a forged record) costs one ping: the answer keeps the link.
+        Session a(config(QStringLiteral("Ada")));
+        Session b(config(QStringLiteral("Bob")));
+        QSignalSpy lostA(&a, &Session::linkLost);
+        QSignalSpy lostB(&b, &Session::linkLost);
+        QSignalSpy rtt(&a, &Session::rttMeasured);
+        QVERIFY(establish(a, b));
+        QTRY_VERIFY(rtt.size() >= 1);
+        QTest::qWait(400); // quiet for longer than the check's bound before it starts
+        const qsizetype before = rtt.size();
+        a.checkAlive(200);
+        QTest::qWait(800);
+        QCOMPARE(rtt.size(), before + 1); // the check's ping, answered
+        QCOMPARE(lostA.size(), 0);
+        QCOMPARE(lostB.size(), 0);
+        QVERIFY(a.hasLink());
+        Error error;
+        QVERIFY(!a.sendChat(QStringLiteral("still here"), &error).isEmpty());
+    }
+
     void helloTimeout()
     {
         SessionConfig c = config(QStringLiteral("Ada"));
