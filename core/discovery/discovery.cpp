@@ -103,6 +103,14 @@ Discovery::Discovery(quint16 localPort, const QStringList &stunServers, const QS
         m_ipEchoAbortReason = QStringLiteral("no answer within %1").arg(durationText(m_timeoutMs));
         m_reply->abort(); // finished() follows at once
     });
+    m_publicCheck = new QTimer(this);
+    connect(m_publicCheck, &QTimer::timeout, this, [this] {
+        if (m_publicProbe < 0 || m_publicProbe >= m_probes.size())
+            return;
+        // A server that closed the connection is asked again by its re-probe (capped likewise).
+        if (StunClient *client = m_probes.at(m_publicProbe).client; client && client->isConnected())
+            client->checkNow();
+    });
 }
 
 Discovery::~Discovery()
@@ -192,6 +200,7 @@ void Discovery::stop()
         }
     }
     m_probes.clear();
+    m_publicCheck->stop();
     m_ipEchoTimer->stop();
     if (m_reply) {
         QNetworkReply *reply = std::exchange(m_reply, nullptr);
@@ -343,8 +352,39 @@ void Discovery::onStunMappingChanged(StunClient *client, const Endpoint &mapped)
     if (isPublic)
         m_result.publicEndpoint = mapped;
     m_result.explanation = explain();
-    if (isPublic)
+    if (isPublic) {
         Q_EMIT publicMappingChanged(mapped);
+    } else if (m_result.publicEndpoint
+        && normalizedAddress(mapped.address).protocol()
+            == normalizedAddress(m_result.publicEndpoint->address).protocol()
+        && normalizedAddress(mapped.address)
+            != normalizedAddress(m_result.publicEndpoint->address)) {
+        // Another server sees us at a new IP address: our public endpoint has most likely moved
+        // too, so its server is asked now rather than at its next check.
+        checkPublic();
+    }
+}
+
+int Discovery::publicCheckMs() const
+{
+    return qMax(1, qMin(m_keepaliveIntervalMs, m_publicCheckIntervalMs));
+}
+
+void Discovery::checkPublic()
+{
+    if (m_publicProbe < 0 || m_publicProbe >= m_probes.size())
+        return;
+    Probe &p = m_probes[m_publicProbe];
+    if (p.client) {
+        if (p.client->isConnected())
+            p.client->checkNow();
+        return; // else being asked already
+    }
+    if (!p.answer)
+        return;
+    p.reprobing = true;
+    p.client = makeClient(p.server);
+    p.client->start();
 }
 
 void Discovery::onStunLost(StunClient *client, const Error &error)
@@ -356,11 +396,13 @@ void Discovery::onStunLost(StunClient *client, const Error &error)
     probe->client = nullptr;
     client->deleteLater();
     if (m_finished) {
+        const bool isPublic = m_publicProbe >= 0 && probe == &m_probes[m_publicProbe];
+        const int interval = isPublic ? publicCheckMs() : m_keepaliveIntervalMs;
         const bool keptAlive
-            = probe->mappedSince.isValid() && probe->mappedSince.elapsed() >= m_keepaliveIntervalMs;
-        probe->reprobeDelayMs = keptAlive ? ReprobeDelayMs
-                                          : qBound(ReprobeDelayMs, probe->reprobeDelayMs * 2,
-                                              qMax(ReprobeDelayMs, m_keepaliveIntervalMs));
+            = probe->mappedSince.isValid() && probe->mappedSince.elapsed() >= interval;
+        probe->reprobeDelayMs = keptAlive
+            ? ReprobeDelayMs
+            : qBound(ReprobeDelayMs, probe->reprobeDelayMs * 2, qMax(ReprobeDelayMs, interval));
         scheduleReprobe(probe - m_probes.data());
         Q_EMIT keepaliveLost(error);
     }
@@ -510,6 +552,8 @@ void Discovery::finish()
         m_result.errors.append(*m_ipEchoError);
     m_result.explanation = explain();
     m_finished = true;
+    if (m_publicProbe >= 0 && publicCheckMs() < m_keepaliveIntervalMs)
+        m_publicCheck->start(publicCheckMs());
     qCDebug(lcStun) << "discovery finished:" << m_result.explanation;
     Q_EMIT finished(m_result);
 }

@@ -56,6 +56,12 @@ public:
     // twice the previous delay, up to ReprobeMaxDelayMs.
     static constexpr int ReprobeDelayMs = 1000;
     static constexpr int ReprobeMaxDelayMs = 60000;
+    // The server our public endpoint came from is asked at least this often (a Binding on its
+    // open connection, or for a server that closes idle connections, the cap of its re-probe
+    // delay), so a new public address is learned within about this long; the other servers keep
+    // the keepalive interval. When another server sees a new public IP address first, that one
+    // is asked at once.
+    static constexpr int PublicCheckIntervalMs = 10000;
 
     // stunServers: "host:port" each, empty = STUN off; ipEchoUrl: http(s), empty = off;
     // timeoutMs: per STUN server and for the IP echo; localAddressFilter: IPs to offer as local
@@ -66,6 +72,8 @@ public:
 
     // How often the open STUN connections send a Binding request. Before start().
     void setKeepaliveInterval(int ms) { m_keepaliveIntervalMs = ms; }
+    // How often the public endpoint's server is asked (PublicCheckIntervalMs). Before start().
+    void setPublicCheckInterval(int ms) { m_publicCheckIntervalMs = ms; }
 
     // Emits finished() once, later (never from inside start()). Calling it again starts over.
     void start();
@@ -117,6 +125,8 @@ private:
     void onStunLost(StunClient *client, const Error &error);
     StunClient *makeClient(const QString &server);
     void scheduleReprobe(qsizetype index);
+    int publicCheckMs() const;
+    void checkPublic();
     void stunDone();
     void startIpEcho();
     void onIpEchoFinished();
@@ -131,6 +141,8 @@ private:
     const int m_timeoutMs;
     const QStringList m_localAddressFilter;
     int m_keepaliveIntervalMs = defaultKeepaliveIntervalMs;
+    int m_publicCheckIntervalMs = PublicCheckIntervalMs;
+    QTimer *m_publicCheck = nullptr;
 
     int m_run = 0; // tells a queued step of an earlier start() apart
     bool m_running = false;

@@ -168,6 +168,15 @@ void StunClient::onDialed(qintptr fd)
     sendRequest();
 }
 
+void StunClient::checkNow()
+{
+    if (m_phase != Phase::KeepingAlive || m_pending)
+        return;
+    sendRequest();
+    if (m_options.keepaliveIntervalMs > 0)
+        m_keepalive->start(m_options.keepaliveIntervalMs);
+}
+
 void StunClient::sendRequest()
 {
     m_pending = StunMessage::bindingRequest();

@@ -47,6 +47,9 @@ public:
     void start();
     // Closes the connection; no signals afterwards.
     void stop();
+    // While keeping alive: a Binding request now instead of at the next keepalive (nothing if one
+    // is still unanswered). A changed mapping comes as mappingChanged(), a dead flow as lost().
+    void checkNow();
 
     const QString &server() const { return m_server; }
     // The address actually connected to (valid once connected).

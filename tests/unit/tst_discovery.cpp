@@ -108,6 +108,8 @@ private Q_SLOTS:
     void publicMappingChanged();
     void keepaliveLostReprobes();
     void reprobeBacksOff();
+    void newAddressSeenElsewhereAsksPublicServerAtOnce();
+    void publicServerAskedMoreOften();
     void mappingChangeReclassifiesNat();
     void keepaliveLost();
     void restart();
@@ -509,6 +511,69 @@ void TestDiscovery::reprobeBacksOff()
     QVERIFY2(server.connectionCount() <= 4, qPrintable(QString::number(server.connectionCount())));
     QVERIFY(server.connectionCount() >= 2); // but asked again
     QCOMPARE(changed.count(), 0);
+}
+
+void TestDiscovery::newAddressSeenElsewhereAsksPublicServerAtOnce()
+{
+    // The home's IP changes. The second server's connection breaks first and its re-probe sees
+    // the new address; the first server (where our public endpoint came from) keeps its
+    // connection open and would only be asked at its next keepalive, 30 s away. It must be asked
+    // at once: the friends' records and healing wait for publicMappingChanged().
+    auto mapping = std::make_shared<QString>(QStringLiteral("198.51.100.4:40001"));
+    const auto script = [mapping](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(*mapping));
+    };
+    ScriptedStunServer first(script), second(script);
+    QVERIFY(first.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
+    QVERIFY(second.listen(QHostAddress(QStringLiteral("127.0.0.2"))));
+    SharedPort local;
+    Discovery discovery(local.port(), { first.server(), second.server() }, {}, 2000, {});
+    discovery.setKeepaliveInterval(30000);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    const DiscoveryResult r = runToEnd(discovery);
+    QCOMPARE(r.publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
+    QCOMPARE(r.answers.at(0).server, first.server());
+    *mapping = QStringLiteral("203.0.113.3:40001");
+    QElapsedTimer t;
+    t.start();
+    second.closeConnections();
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, Discovery::ReprobeDelayMs + 3000);
+    QVERIFY2(
+        t.elapsed() < Discovery::ReprobeDelayMs + 2000, qPrintable(QString::number(t.elapsed())));
+    QCOMPARE(changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("203.0.113.3:40001"));
+    QCOMPARE(discovery.result().nat, NatKind::EndpointIndependent); // both agree again
+    QCOMPARE(first.connectionCount(), 1); // asked on its open connection
+}
+
+void TestDiscovery::publicServerAskedMoreOften()
+{
+    // Only the server our public endpoint came from is asked more often than the keepalive
+    // interval: a new public address is learned sooner, and the other servers cost no more.
+    auto asked = std::make_shared<QList<int>>(QList<int> { 0, 0 });
+    auto mapping = std::make_shared<QString>(QStringLiteral("198.51.100.4:40001"));
+    ScriptedStunServer first([mapping, asked](const StunMessage &request, int) {
+        ++(*asked)[0];
+        return ScriptedStunServer::answer(request, *Endpoint::parse(*mapping));
+    });
+    ScriptedStunServer second([mapping, asked](const StunMessage &request, int) {
+        ++(*asked)[1];
+        return ScriptedStunServer::answer(request, *Endpoint::parse(*mapping));
+    });
+    QVERIFY(first.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
+    QVERIFY(second.listen(QHostAddress(QStringLiteral("127.0.0.2"))));
+    SharedPort local;
+    Discovery discovery(local.port(), { first.server(), second.server() }, {}, 2000, {});
+    discovery.setKeepaliveInterval(30000);
+    discovery.setPublicCheckInterval(300);
+    QSignalSpy changed(&discovery, &Discovery::publicMappingChanged);
+    runToEnd(discovery);
+    *mapping = QStringLiteral("203.0.113.3:40001");
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, 2000);
+    QCOMPARE(changed.at(0).at(0).value<Endpoint>().toString(), QStringLiteral("203.0.113.3:40001"));
+    QTest::qWait(1000);
+    QVERIFY2(asked->at(0) >= 4, qPrintable(QString::number(asked->at(0))));
+    QCOMPARE(asked->at(1), 1); // the second server: its first question only
+    QCOMPARE(first.connectionCount(), 1);
 }
 
 void TestDiscovery::mappingChangeReclassifiesNat()
