@@ -151,9 +151,10 @@ struct Engine::Private
         QObject::connect(discovery, &Discovery::finished, q,
             [this](const DiscoveryResult &r) { onDiscovered(r); });
         // Our NAT gave us a new public mapping (it rebooted, or dropped the old one): the code
-        // given out from now on carries the new address.
+        // given out from now on carries the new address, and so do our friends' records.
         QObject::connect(
             discovery, &Discovery::publicMappingChanged, q, [this](const Endpoint &now) {
+                const std::optional<Endpoint> before = localInfo.publicEndpoint;
                 const DiscoveryResult &r = discovery->result();
                 localInfo.publicEndpoint = r.publicEndpoint;
                 localInfo.nat = r.nat;
@@ -163,8 +164,22 @@ struct Engine::Private
                 log(QStringLiteral("public address changed to %1: your code is updated")
                         .arg(now.toString()));
                 Q_EMIT q->localInfoReady(localInfo);
+                onOurAddressChanged(before, now);
             });
         discovery->start();
+    }
+
+    // A new public IP address means the NAT forgot every flow through it (a re-dialled line, a
+    // rebooted router): sessions through it heal at once instead of after the silence limit, and
+    // punch from the new address (our record already carries it). A new port alone is checked.
+    void onOurAddressChanged(const std::optional<Endpoint> &before, const Endpoint &now)
+    {
+        const bool addressChanged
+            = !before || normalizedAddress(before->address) != normalizedAddress(now.address);
+        for (const auto &[fp, f] : friends)
+            f->ourAddressChanged(addressChanged);
+        if (tofu)
+            tofu->ourAddressChanged(addressChanged);
     }
 
     PeerTargets ourTargets() const
@@ -323,6 +338,8 @@ struct Engine::Private
         f->setPresence(true, QDateTime::currentDateTimeUtc());
         f->setTarget(targets, false, QString());
         updateRelayPermissions(); // the friend may come through our relay from there
+        if (f->state() == State::Connected && newer)
+            f->checkRecord(targets); // the friend's address moved away from our session's?
         if (f->state() == State::Connected || f->userClosed())
             return;
         if (!f->isActive()) {

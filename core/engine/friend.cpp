@@ -137,7 +137,10 @@ void Friend::ensureSession()
         [this](const QString &peerName, bool) { onSessionUp(peerName); });
     connect(m_session, &Session::chatReceived, this, &Friend::chatReceived);
     connect(m_session, &Session::chatDelivered, this, &Friend::chatDelivered);
-    connect(m_session, &Session::rttMeasured, this, &Friend::rttMeasured);
+    connect(m_session, &Session::rttMeasured, this, [this](int ms) {
+        m_rttMs = ms;
+        Q_EMIT rttMeasured(ms);
+    });
     // Queued like the transfer manager's updates, so "done" events of transfers reach the user
     // before allDone does.
     connect(
@@ -227,6 +230,53 @@ void Friend::retarget()
     m_retargeted.start();
     log(QStringLiteral("new addresses from the friend finder"));
     startPunching(m_healing);
+}
+
+bool Friend::recordDropsRemote(const PeerTargets &record, const Endpoint &remote, PathKind path)
+{
+    if (path != PathKind::Direct && path != PathKind::Mapped)
+        return false; // a relay's address is the TURN server's; a LAN path skips the NAT
+    if (!remote.isValid() || (record.direct.isEmpty() && record.mapped.isEmpty()))
+        return false;
+    return !record.direct.contains(remote) && !record.mapped.contains(remote);
+}
+
+int Friend::linkCheckMs(int rttMs)
+{
+    return qBound(LinkCheckMinMs, 2 * qMax(0, rttMs) + 1000, LinkCheckMaxMs);
+}
+
+void Friend::checkLink(const QString &why)
+{
+    if (m_state != State::Connected || !m_link || !m_session)
+        return;
+    const int withinMs = linkCheckMs(m_rttMs);
+    log(QStringLiteral("%1: checking the link (an answer is due within %2 ms)")
+            .arg(why)
+            .arg(withinMs));
+    m_session->checkAlive(withinMs);
+}
+
+void Friend::checkRecord(const PeerTargets &record)
+{
+    if (m_state != State::Connected || !recordDropsRemote(record, m_remote, m_path))
+        return;
+    checkLink(QStringLiteral("the friend's new record no longer has %1").arg(m_remote.toString()));
+}
+
+void Friend::ourAddressChanged(bool addressChanged)
+{
+    if (m_state != State::Connected || !m_link)
+        return;
+    if (!addressChanged || m_path == PathKind::Lan) {
+        // Only the port moved (the NAT may have given the STUN connection another one while our
+        // flows live on), or a path that never crossed the NAT: ask rather than cut.
+        checkLink(QStringLiteral("our public address changed"));
+        return;
+    }
+    onLinkLost({ ErrorCode::PeerLost,
+        QStringLiteral("our public address changed: the connection through the old one is "
+                       "gone") });
 }
 
 void Friend::refuse(const Error &e)

@@ -101,6 +101,11 @@ public:
     static constexpr int UpgradeRetryMs = 3000;
     static constexpr int UpgradeMaxRetryMs = 15000;
 
+    // A link that is suspect (see checkLink) must show a sign of life within this bound:
+    // 2 round trips + 1 s, at least LinkCheckMinMs (a Ping answered takes one round trip).
+    static constexpr int LinkCheckMinMs = 2000;
+    static constexpr int LinkCheckMaxMs = 10000;
+
     Friend(const Context &context, const QByteArray &fingerprint, QObject *parent = nullptr);
     ~Friend() override;
 
@@ -123,7 +128,23 @@ public:
     // New targets arrived while punching: start over with them (keeps healing a heal), at most
     // once per RetargetIntervalMs (a later call within it is done at its end, once).
     void retarget();
-    // The friend answered our request through the DHT with a refusal (declined, revoked, ...).
+    // Our public address changed (the home's NAT re-addressed): every flow through the NAT is
+    // dead. A session on a path through it (direct, mapped, relay) heals at once, as when the
+    // link is lost (RST close, punch the friend's candidates again); a LAN path does not go
+    // through the NAT and is only checked (checkLink). Nothing happens unless connected.
+    void ourAddressChanged(bool addressChanged);
+    // The friend's newer presence record no longer lists the address our session runs to: on a
+    // direct or mapped path its address moved, so the link is checked (a Ping, heal if nothing
+    // arrives within linkCheckMs). A forged record costs at most that one Ping.
+    void checkRecord(const PeerTargets &record);
+    // Asks the session for a sign of life within linkCheckMs(); no answer heals the link.
+    void checkLink(const QString &why);
+    // Whether a record makes the session on `path` to `remote` suspect: a direct or mapped path
+    // whose remote the record (which lists something) no longer has.
+    static bool recordDropsRemote(const PeerTargets &record, const Endpoint &remote, PathKind path);
+    static int linkCheckMs(int rttMs);
+    // The friend answered our request through the DHT with a refusal    // The friend answered our
+    // request through the DHT with a refusal (declined, revoked, ...).
     void refuse(const Error &e);
     void setPresence(bool online, const QDateTime &since);
     void setVia(FoundVia via) { m_via = via; }
@@ -208,6 +229,7 @@ private:
     Endpoint m_local;
     Endpoint m_remote;
     PathKind m_path = PathKind::Direct;
+    int m_rttMs = -1; // the session's last round trip
 
     Puncher *m_puncher = nullptr;
     Puncher *m_upgrade = nullptr; // on a relay: looking for a direct path meanwhile

@@ -7,8 +7,11 @@
 //  - a friend turned hostile puts a storm of newer presence records: the attempt is not
 //    restarted once per record;
 //  - a flood of values at a listened key while the network thread is busy: what OpenDHT's thread
-//    queues for it is bounded.
+//    queues for it is bounded;
+//  - a forged newer record that no longer lists the address a live session runs to costs one
+//    ping (the link is checked, answers, and stays).
 
+#include "engine/friend.h"
 #include "engine/node.h"
 #include "identity/peercode.h"
 #include "rendezvous/dhtclient.h"
@@ -297,6 +300,76 @@ private Q_SLOTS:
         const int restarts = alice.logsContaining(QStringLiteral("new addresses from the friend"));
         QVERIFY2(restarts >= 1, "the newer records were not used at all");
         QVERIFY2(restarts <= 4, qPrintable(QStringLiteral("%1 restarts").arg(restarts)));
+    }
+
+    // Connected friends; a forged (or stale, or lying) newer record of Alice's no longer lists the
+    // address Bob's session runs to. Bob checks the link with a ping rather than waiting 45 s of
+    // silence, but a live link answers: Bob stays connected, nothing is redialed.
+    void forgedRecordCostsOnePing()
+    {
+        App alice(AcceptPolicy::Ask), bob(AcceptPolicy::Ask);
+        QVERIFY(alice.waitOnline());
+        QVERIFY(bob.waitOnline());
+        const QByteArray aliceFp = alice.info().fingerprint;
+        const QByteArray bobFp = bob.info().fingerprint;
+        // Bob reaches Alice at an address offered as router-mapped: on loopback every path would
+        // be "lan" otherwise, and a LAN path is never suspect.
+        PeerCode code = *PeerCode::decode(alice.info().code, nullptr);
+        code.mapped = code.candidates;
+        code.candidates = { Endpoint { QHostAddress(QStringLiteral("127.0.0.9")), 9 } };
+        bob.node->connectToPeer(code.encode());
+        alice.node->connectToPeer(bob.info().code);
+        QTRY_VERIFY_WITH_TIMEOUT(bob.friendInfo(aliceFp)
+                && bob.friendInfo(aliceFp)->state == State::Connected && alice.friendInfo(bobFp)
+                && alice.friendInfo(bobFp)->state == State::Connected,
+            30000);
+        QCOMPARE(bob.friendInfo(aliceFp)->path, PathKind::Mapped);
+
+        // The pair secret, from Bob's known peers once both contributions are in.
+        QByteArray ours, theirs;
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                QFile f(bob.dir.filePath(QStringLiteral("profile/known-peers.json")));
+                if (!f.open(QIODevice::ReadOnly))
+                    return false;
+                const auto peers = QJsonDocument::fromJson(f.readAll())
+                                       .object()
+                                       .value(QStringLiteral("peers"))
+                                       .toArray();
+                for (const auto &v : peers) {
+                    const QJsonObject o = v.toObject();
+                    if (o.value(QStringLiteral("fingerprint")).toString()
+                        != QString::fromLatin1(aliceFp.toHex()))
+                        continue;
+                    ours = QByteArray::fromHex(
+                        o.value(QStringLiteral("rendezvousOurs")).toString().toLatin1());
+                    theirs = QByteArray::fromHex(
+                        o.value(QStringLiteral("rendezvousTheirs")).toString().toLatin1());
+                }
+                return ours.size() == 32 && theirs.size() == 32;
+            }(),
+            10000);
+        const QByteArray secret = FriendFinder::pairSecret(bobFp, ours, aliceFp, theirs);
+        const auto channel = Rendezvous::Channel::friendDirection(secret, aliceFp, bobFp);
+
+        Attacker mallory;
+        QTRY_VERIFY_WITH_TIMEOUT(mallory.dht.isOnline(), 20000);
+        Rendezvous::Record r;
+        r.type = Rendezvous::Record::Presence;
+        r.flags = Rendezvous::Record::Online;
+        r.name = QStringLiteral("Alice");
+        r.seq = quint64(QDateTime::currentMSecsSinceEpoch()) + 1000;
+        r.direct = { Endpoint { QHostAddress(QStringLiteral("127.0.0.9")), 10 } };
+        const int connectsBefore = bob.logsContaining(QStringLiteral("connected ("));
+        mallory.dht.put(channel.dhtKey(today()), Rendezvous::seal(channel, today(), r), 4242);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            bob.logsContaining(QStringLiteral("checking the link")), 1, 20000);
+        // Longer than the check's bound: the ping was answered, the session is untouched.
+        QTest::qWait(Friend::LinkCheckMinMs + 1000);
+        QCOMPARE(bob.friendInfo(aliceFp)->state, State::Connected);
+        QCOMPARE(bob.logsContaining(QStringLiteral("link lost")), 0);
+        QCOMPARE(bob.logsContaining(QStringLiteral("connected (")), connectsBefore);
+        QCOMPARE(bob.logsContaining(QStringLiteral("checking the link")), 1);
     }
 
     // OpenDHT's thread posts what it hears to the network thread; while that thread is busy, a
