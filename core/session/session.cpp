@@ -59,8 +59,8 @@ Session::Session(const SessionConfig &config, QObject *parent)
     connect(&m_silenceTimer, &QTimer::timeout, this, &Session::onSilenceCheck);
     m_checkTimer.setSingleShot(true);
     connect(&m_checkTimer, &QTimer::timeout, this, [this] {
-        // The check began checkTimer's interval ago: a frame since then restarted the clock.
-        if (m_established && m_sinceLastFrame.elapsed() >= m_checkTimer.interval())
+        // Any frame after the check began is an answer, however late this deadline is handled.
+        if (m_established && m_sinceLastFrame.nsecsElapsed() >= m_checkStarted.nsecsElapsed())
             failLink({ ErrorCode::PeerLost,
                 QStringLiteral("no answer from your friend within %1 s of a check: the "
                                "connection is lost")
@@ -475,6 +475,7 @@ void Session::checkAlive(int withinMs)
 {
     if (!m_established || !m_link || m_checkTimer.isActive())
         return;
+    m_checkStarted.start();
     sendPing();
     m_checkTimer.start(qMax(1, withinMs));
 }

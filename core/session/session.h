@@ -177,6 +177,7 @@ private:
     QString m_announcedPeerName;
     QTimer m_silenceTimer;
     QTimer m_checkTimer; // checkAlive()'s deadline
+    QElapsedTimer m_checkStarted;
     QElapsedTimer m_sinceLastFrame;
     QElapsedTimer m_clock; // ping times
     QHash<quint64, qint64> m_pingsInFlight;
