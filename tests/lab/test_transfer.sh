@@ -479,7 +479,8 @@ case_g() {
     lt_check "(g) the partial file's data was synced before its rename" \
         test "${l_sync:-0}" -gt 0 -a "${l_ren:-0}" -gt "${l_sync:-0}"
     lt_check "(g) the folder was synced after the rename" test "${l_dir:-0}" -gt "${l_ren:-0}"
-    lt_check "(g) done was written after the folder sync" test "${l_done:-0}" -gt "${l_dir:-0}"
+    lt_check "(g) done was written after the folder sync" \
+        test "${l_dir:-0}" -gt 0 -a "${l_done:-0}" -gt "${l_dir:-0}"
     ((LT_FAIL > before)) && lt_log "(g) trace: $(grep -E 'fdatasync|fsync|rename|write\(1' "$trace.st" | tail -n 20)"
     dump_if_failed "$before" Ag Bg
 }
