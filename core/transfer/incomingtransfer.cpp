@@ -1,6 +1,7 @@
 #include "incomingtransfer.h"
 
 #include "common/logging.h"
+#include "diskworker.h"
 #include "pathsafety.h"
 #include "prefixhasher.h"
 
@@ -40,8 +41,10 @@ IncomingTransfer::IncomingTransfer(const QByteArray &id, const QList<OfferFile> 
 IncomingTransfer::~IncomingTransfer()
 {
     stopHasher();
-    if (m_fd >= 0)
-        ::close(m_fd);
+    // Jobs still queued skip this transfer's files; they close them when they let go.
+    if (m_file)
+        m_file->stop = true;
+    m_syncStop->store(true);
 }
 
 bool IncomingTransfer::isAccepted() const
@@ -307,7 +310,7 @@ void IncomingTransfer::answer()
     publish();
 }
 
-bool IncomingTransfer::openPartial(int index, bool truncate, Error *error)
+bool IncomingTransfer::openPartial(int index, bool truncate, const Sha256 &prefix, Error *error)
 {
     if (!ensureFolder(index, error))
         return false;
@@ -328,26 +331,37 @@ bool IncomingTransfer::openPartial(int index, bool truncate, Error *error)
             return false;
         }
     }
-    m_fd = fd;
+    m_file = std::make_shared<DiskFile>(fd, prefix, m_state.at(index).written);
+    m_file->what = QStringLiteral("%1 in %2").arg(m_files.at(index).path, m_downloadDir);
+    m_file->writeBehind = true;
     m_current = index;
     m_currentDir = std::move(dir);
     return true;
 }
 
+// Rare (a link-down, a repeated offer, a sender that jumps between files): waits until the
+// worker has written what was handed to it, so the hash covers exactly the file's content.
 void IncomingTransfer::closeCurrent()
 {
-    if (m_fd >= 0) {
-        ::close(m_fd);
-        if (!m_state.at(m_current).done)
-            m_prefixState.insert(m_current, m_hash); // resume without re-reading the file
+    if (m_file) {
+        m_hooks.disk->waitIdle();
+        FileState &state = m_state[m_current];
+        if (m_file->error.isError()) {
+            // Its failure is on its way as a reply; the file holds what landed.
+            m_info.bytes -= state.written - m_file->size;
+            state.written = m_file->size;
+        }
+        m_prefixState.insert(m_current, m_file->hash); // resume without re-reading the file
+        m_file->close();
+        m_file.reset();
     }
-    m_fd = -1;
     m_current = -1;
     m_currentDir = SafeDir();
 }
 
-void IncomingTransfer::handleData(const DataHeader &header, const char *data, qint64 length)
+void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &frame)
 {
+    const qint64 length = frame.size() - TransferProtocol::DataHeaderSize;
     if (m_phase != Phase::Receiving || !isActive())
         return; // chunks still in flight after a cancel/failure
     if (header.index >= quint32(m_files.size())) {
@@ -374,7 +388,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
     }
     const qint64 offset = qint64(header.offset);
     FileState &state = m_state[index];
-    if (state.done) {
+    if (state.done || state.finishing) {
         // A finished file is finished: starting it over would store another copy of it
         // ("name (1)", "name (2)"...) beyond what the user accepted.
         fail({ ErrorCode::ProtocolError,
@@ -390,8 +404,11 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
         state = FileState();
         m_prefixState.remove(index);
         if (index == m_current) {
-            m_hash.reset();
-            if (::ftruncate(m_fd, 0) != 0) {
+            m_hooks.disk->waitIdle(); // the worker is done with it
+            m_file->hash.reset();
+            m_file->size = 0;
+            m_file->error = {};
+            if (::ftruncate(m_file->fd, 0) != 0) {
                 fail(SafeDir::errnoError(errno, QStringLiteral("cannot write %1").arg(file.path)),
                     true, index);
                 return;
@@ -400,11 +417,10 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
     }
     if (index != m_current) {
         closeCurrent();
-        if (offset == 0) {
-            m_hash.reset();
-        } else if (offset == state.written && m_prefixState.contains(index)) {
-            m_hash = m_prefixState.take(index);
-        } else {
+        Sha256 prefix;
+        if (offset > 0 && offset == state.written && m_prefixState.contains(index)) {
+            prefix = m_prefixState.take(index);
+        } else if (offset > 0) {
             fail({ ErrorCode::ProtocolError,
                      QStringLiteral("The sender continued %1 at byte %2, but %3 bytes are here.")
                          .arg(file.path)
@@ -413,7 +429,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
                 true);
             return;
         }
-        if (!openPartial(index, offset == 0, &error)) {
+        if (!openPartial(index, offset == 0, prefix, &error)) {
             fail(error, true, index);
             return;
         }
@@ -424,25 +440,21 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
         return;
     }
 
-    qint64 written = 0;
-    while (written < length) {
-        const ssize_t n
-            = ::pwrite(m_fd, data + written, size_t(length - written), off_t(offset + written));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            const int err = n < 0 ? errno : ENOSPC;
-            m_hash.addData(data, written); // what did land stays usable for a resume
-            state.written += written;
-            m_info.bytes += written;
-            fail(SafeDir::errnoError(
-                     err, QStringLiteral("cannot write %1 in %2").arg(file.path, m_downloadDir)),
-                true, index);
-            return;
-        }
-        written += n;
-    }
-    m_hash.addData(data, length);
+    // Written and hashed on the worker; a failure comes back as a reply and fails the transfer.
+    // A flushSyncs() that is due goes after this chunk (it does not wait for it).
+    m_hooks.disk->post(
+        [file = m_file, frame, offset, index, alive = std::weak_ptr<int>(m_alive), this] {
+            if (file->stop || file->error.isError())
+                return DiskWorker::Reply();
+            if (file->write(frame.constData() + TransferProtocol::DataHeaderSize,
+                    frame.size() - TransferProtocol::DataHeaderSize, offset))
+                return DiskWorker::Reply();
+            return DiskWorker::Reply([alive, this, index, error = file->error] {
+                if (!alive.expired())
+                    fail(error, true, index);
+            });
+        },
+        frame.size());
     state.written += length;
     m_info.bytes += length;
     if (m_info.state == TransferState::Accepted) {
@@ -473,21 +485,19 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
         return;
     }
     FileState &state = m_state[index];
-    if (state.done)
+    if (state.done || state.finishing)
         return; // repeated after a reconnect
     const OfferFile &file = m_files.at(index);
     Error error;
     if (index != m_current) {
         closeCurrent();
         if (file.size == 0) {
-            m_hash.reset();
-            if (!openPartial(index, true, &error)) {
+            if (!openPartial(index, true, Sha256(), &error)) {
                 fail(error, true, index);
                 return;
             }
         } else if (state.written == file.size && m_prefixState.contains(index)) {
-            m_hash = m_prefixState.take(index);
-            if (!openPartial(index, false, &error)) {
+            if (!openPartial(index, false, m_prefixState.take(index), &error)) {
                 fail(error, true, index);
                 return;
             }
@@ -502,57 +512,132 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
             true);
         return;
     }
-    const QByteArray digest = m_hash.result();
-    if (digest != hash) {
-        // Never presented as complete: the corrupt partial goes, nothing gets the final name.
-        ::close(m_fd);
-        m_fd = -1;
-        m_currentDir.removeFile(partialName(index));
-        m_current = -1;
-        m_currentDir = SafeDir();
-        m_info.bytes -= state.written;
-        state = FileState();
+    // The worker checks the hash once the file's last chunk is written, then syncs and renames.
+    // Several files go in one batch (one sync of their folder), so many small files do not pay a
+    // journal commit each.
+    state.finishing = true;
+    m_toSync.append({ index, hash, std::exchange(m_file, {}),
+        std::make_shared<SafeDir>(std::move(m_currentDir)), partialName(index), baseName(index) });
+    m_current = -1;
+    m_currentDir = SafeDir();
+    bool rest = true; // every other file is done or finishing
+    for (const FileState &s : std::as_const(m_state))
+        rest = rest && (s.done || s.finishing);
+    if (rest || m_syncsInFlight == 0 || m_toSync.size() >= SyncBatchFiles)
+        flushSyncs();
+}
+
+// On the worker, per batch: each file's hash checked against the sender's, write-back started
+// for all, then each file's data synced (fdatasync) before it is renamed into place, then each
+// folder synced once: a file reported done survives a power cut (as Syncthing and SQLite do
+// it). The results come back in order.
+void IncomingTransfer::flushSyncs()
+{
+    if (m_toSync.isEmpty())
+        return;
+    ++m_syncsInFlight;
+    m_hooks.disk->post([batch = std::exchange(m_toSync, {}), stop = m_syncStop,
+                           alive = std::weak_ptr<int>(m_alive), this]() -> DiskWorker::Reply {
+        QList<SyncResult> results;
+        results.reserve(batch.size());
+        for (const PendingSync &p : batch) {
+            if (*stop)
+                return {};
+            SyncResult r;
+            r.index = p.index;
+            if (p.file->error.isError()) {
+                r.error = p.file->error;
+            } else {
+                r.digest = p.file->hash.result();
+                if (r.digest != p.expected) {
+                    // Never presented as complete: the corrupt partial goes.
+                    r.mismatch = true;
+                    p.file->close();
+                    p.dir->removeFile(p.partial);
+                } else {
+                    DiskFile::startWriteBack(p.file->fd);
+                }
+            }
+            results.append(r);
+        }
+        QList<const SafeDir *> dirs;
+        for (qsizetype i = 0; i < batch.size(); ++i) {
+            const PendingSync &p = batch.at(i);
+            SyncResult &r = results[i];
+            if (*stop)
+                return {};
+            if (r.mismatch || r.error.isError())
+                continue;
+            if (!p.file->syncData(&r.error))
+                continue;
+            p.file->close();
+            r.used = p.dir->renameUnique(p.partial, p.wanted, &r.error);
+            if (!r.used.isNull() && !dirs.contains(p.dir.get()))
+                dirs.append(p.dir.get());
+        }
+        for (const SafeDir *dir : std::as_const(dirs)) {
+            Error error;
+            if (!DiskFile::syncDir(dir->fd(), dir->path(), &error)) {
+                for (qsizetype i = 0; i < batch.size(); ++i) {
+                    if (batch.at(i).dir.get() == dir && !results.at(i).used.isNull())
+                        results[i].error = error; // named, but not known to be on disk
+                }
+            }
+        }
+        return [alive, this, results] {
+            if (!alive.expired())
+                synced(results);
+        };
+    });
+}
+
+void IncomingTransfer::synced(const QList<SyncResult> &results)
+{
+    --m_syncsInFlight;
+    if (!isActive())
+        return;
+    // Every file that got its name is recorded, even when another of the batch failed (a
+    // resume must not ask for it again); then the first failure fails the transfer.
+    const SyncResult *failed = nullptr;
+    for (const SyncResult &r : results) {
+        FileState &state = m_state[r.index];
+        state.finishing = false;
+        if (r.mismatch) {
+            m_info.bytes -= state.written;
+            state = FileState();
+        }
+        if (r.mismatch || r.used.isNull()) {
+            failed = failed ? failed : &r;
+            continue;
+        }
+        QStringList names = dirNames(r.index);
+        names.append(r.used);
+        state.done = true;
+        state.sha256 = r.digest;
+        state.finalPath = names.join(QLatin1Char('/'));
+        ++m_doneCount;
+        m_prefixState.remove(r.index);
+        Error error;
+        if (!m_store->appendDone(storeKey(), { r.index, r.digest, state.finalPath }, &error))
+            qCWarning(lcTransfer) << error.message;
+        if (r.error.isError()) // in place, but its folder could not be synced
+            failed = failed ? failed : &r;
+    }
+    if (failed && failed->mismatch) {
         const Error mismatch { ErrorCode::FileError,
-            QStringLiteral("%1 arrived damaged (SHA-256 mismatch) and was "
-                           "discarded.")
-                .arg(file.path) };
+            QStringLiteral("%1 arrived damaged (SHA-256 mismatch) and was discarded.")
+                .arg(m_files.at(failed->index).path) };
         // Built from the offer's name only: the sender may see it as it is.
         m_hooks.sendControl(TransferProtocol::Abort, TransferProtocol::encodeAbort(m_id, mismatch));
         fail(mismatch, false);
-        return;
-    }
-    finalizeFile(index, digest);
-}
-
-void IncomingTransfer::finalizeFile(int index, const QByteArray &digest)
-{
-    ::close(m_fd);
-    m_fd = -1;
-    Error error;
-    const QString used = m_currentDir.renameUnique(partialName(index), baseName(index), &error);
-    if (used.isNull()) {
-        m_prefixState.insert(index, m_hash);
-        m_current = -1;
-        m_currentDir = SafeDir();
-        fail(error, true, index);
-        return;
-    }
-    QStringList names = dirNames(index);
-    names.append(used);
-    FileState &state = m_state[index];
-    state.done = true;
-    state.sha256 = digest;
-    state.finalPath = names.join(QLatin1Char('/'));
-    ++m_doneCount;
-    m_prefixState.remove(index);
-    m_current = -1;
-    m_currentDir = SafeDir();
-    if (!m_store->appendDone(storeKey(), { index, digest, state.finalPath }, &error))
-        qCWarning(lcTransfer) << error.message;
-    if (m_doneCount == m_files.size())
+    } else if (failed) {
+        fail(failed->error, true, failed->index); // a partial file stays for a resume
+    } else if (m_doneCount == m_files.size()) {
         complete();
-    else
+    } else {
+        flushSyncs(); // the files that ended meanwhile: the next group
         progress();
+    }
 }
 
 void IncomingTransfer::complete()
@@ -716,6 +801,22 @@ void IncomingTransfer::linkDown()
     publish();
 }
 
+// The worker skips whatever of ours is still queued and is done with our files when this
+// returns (the partial files may be removed or adopted next). Files ended but not yet handed
+// over stay partial files: a resume finds them complete and only checks them.
+void IncomingTransfer::stopDisk()
+{
+    const bool busy = m_file || m_syncsInFlight > 0;
+    if (m_file)
+        m_file->stop = true;
+    m_file.reset();
+    m_syncStop->store(true);
+    m_syncStop = std::make_shared<std::atomic<bool>>(false);
+    m_toSync.clear();
+    if (busy)
+        m_hooks.disk->waitIdle();
+}
+
 void IncomingTransfer::stopHasher()
 {
     if (m_hasher) {
@@ -763,9 +864,7 @@ void IncomingTransfer::removePartials()
 void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup cleanup)
 {
     stopHasher();
-    if (m_fd >= 0)
-        ::close(m_fd);
-    m_fd = -1;
+    stopDisk();
     m_current = -1;
     m_currentDir = SafeDir();
     if (cleanup == Cleanup::DeletePartials)

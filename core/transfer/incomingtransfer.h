@@ -13,11 +13,15 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QPointer>
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace Punchline {
 
+class DiskWorker;
+struct DiskFile;
 class PrefixHasher;
 
 class IncomingTransfer
@@ -27,6 +31,9 @@ public:
     {
         std::function<void(quint16 type, const QByteArray &payload)> sendControl;
         std::function<void(const TransferInfo &)> changed;
+        // Writes, hashes, syncs and renames run there (one per manager, shared by its incoming
+        // transfers); must outlive the transfer's use of it.
+        DiskWorker *disk = nullptr;
     };
 
     // `files` are validated and NFC-normalised already (TransferManager).
@@ -62,9 +69,14 @@ public:
     // Fails the transfer locally (and tells the peer, naming at most file `fileIndex` of its
     // offer, never a local path); partial data is kept for a later resume.
     void fail(const Error &error, bool notifyPeer, int fileIndex = -1);
+    // Files whose FileEnd arrived are synced and renamed in batches (SyncBatchFiles): this
+    // posts the waiting ones now. The manager calls it before a link-down or a repeated offer and
+    // then drains the worker, so every file is either in place or failed before anything answers.
+    void flushSyncs();
 
     void handleReoffer();
-    void handleData(const DataHeader &header, const char *data, qint64 length);
+    // `frame`: the whole Data payload (header + bytes), kept by the write job until written.
+    void handleData(const DataHeader &header, const QByteArray &frame);
     void handleFileEnd(int index, const QByteArray &hash);
     void handleCancel();
     void handleAbort(const Error &error);
@@ -79,6 +91,7 @@ private:
         bool done = false;
         QByteArray sha256; // when done
         QString finalPath; // when done, relative to the download folder
+        bool finishing = false; // ended: being checked, synced and renamed by the worker
     };
 
     Error peerError(const Error &error, int fileIndex) const;
@@ -93,9 +106,32 @@ private:
     QStringList dirNames(int index) const;
     QString baseName(int index) const;
     QString partialName(int index) const;
-    bool openPartial(int index, bool truncate, Error *error);
+    bool openPartial(int index, bool truncate, const Sha256 &prefix, Error *error);
     void closeCurrent();
-    void finalizeFile(int index, const QByteArray &digest);
+    void stopDisk();
+    // Ended files are synced as a group commit: a file that ends while no sync is running is
+    // handed over at once; those that end while one runs wait for it and go together (at most
+    // this many), so many small files share each sync of their folder.
+    static constexpr int SyncBatchFiles = 256;
+    // A file whose data is all written (or queued): checked, synced and renamed by the worker.
+    struct PendingSync
+    {
+        int index = -1;
+        QByteArray expected; // the sender's SHA-256
+        std::shared_ptr<DiskFile> file;
+        std::shared_ptr<SafeDir> dir;
+        QString partial; // its name in dir
+        QString wanted; // the final name it should get
+    };
+    struct SyncResult
+    {
+        int index = -1;
+        QByteArray digest;
+        bool mismatch = false;
+        Error error;
+        QString used; // the final name it got
+    };
+    void synced(const QList<SyncResult> &results);
     void complete();
     void stopHasher();
     void removePartials();
@@ -126,10 +162,15 @@ private:
     QList<int> m_toHash;
     QPointer<PrefixHasher> m_hasher;
 
+    // The file being written: the worker owns its writes; m_state's `written` counts what was
+    // handed to it.
     int m_current = -1;
-    int m_fd = -1;
+    std::shared_ptr<DiskFile> m_file;
     SafeDir m_currentDir;
-    Sha256 m_hash;
+    QList<PendingSync> m_toSync; // ended, not yet handed to the worker (batched)
+    int m_syncsInFlight = 0;
+    std::shared_ptr<std::atomic<bool>> m_syncStop = std::make_shared<std::atomic<bool>>(false);
+    std::shared_ptr<int> m_alive = std::make_shared<int>(0); // replies check it (weak_ptr)
 
     ProgressMeter m_meter;
     QElapsedTimer m_sinceAccept;

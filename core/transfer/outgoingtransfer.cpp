@@ -1,6 +1,7 @@
 #include "outgoingtransfer.h"
 
 #include "common/logging.h"
+#include "diskworker.h"
 #include "pathsafety.h"
 #include "prefixhasher.h"
 #include "safedir.h"
@@ -46,7 +47,7 @@ qint64 OutgoingTransfer::mtimeMs(const struct stat &st)
 OutgoingTransfer::~OutgoingTransfer()
 {
     stopHasher();
-    closeFile();
+    resetReads();
 }
 
 bool OutgoingTransfer::isActive() const
@@ -66,7 +67,7 @@ void OutgoingTransfer::sendOffer()
     if (!isActive())
         return;
     stopHasher();
-    closeFile();
+    resetReads();
     m_phase = Phase::WaitingAccept;
     m_acceptEntries.clear();
     m_acceptCount = -1;
@@ -202,7 +203,7 @@ void OutgoingTransfer::beginSending()
     m_info.state = TransferState::Progress;
     m_meter.start(resumed);
     m_phase = Phase::Sending;
-    m_file = -1;
+    resetReads();
     publish();
     if (m_hooks.bulkReady)
         m_hooks.bulkReady();
@@ -240,72 +241,134 @@ std::optional<std::pair<quint16, QByteArray>> OutgoingTransfer::nextFrame()
 {
     if (m_phase != Phase::Sending)
         return std::nullopt;
-    if (m_fd < 0) {
-        int next = m_file + 1;
-        while (next < m_sources.size() && m_skip.at(next))
-            ++next;
-        if (next >= m_sources.size()) {
+    requestMore();
+    if (m_phase != Phase::Sending)
+        return std::nullopt; // a file could not be opened
+    if (m_ready.empty()) {
+        if (m_allRequested && m_readsInFlight == 0) {
             m_phase = Phase::AwaitingComplete;
             if (!m_pendingComplete.isEmpty())
                 handleComplete(std::exchange(m_pendingComplete, {}));
-            return std::nullopt;
         }
-        Error error;
-        m_fd = openSource(next, &error);
-        if (m_fd < 0) {
-            fail(error, true, next);
-            return std::nullopt;
-        }
-        m_file = next;
-        m_pos = m_startOffset.at(next);
-        m_hash = m_prefixState.contains(next) ? m_prefixState.take(next) : Sha256();
+        return std::nullopt; // the worker's next reply calls bulkReady
     }
-    const qint64 size = m_sources.at(m_file).file.size;
-    if (m_pos >= size) {
-        struct stat st = {};
-        if (::fstat(m_fd, &st) != 0 || st.st_size != size
-            || mtimeMs(st) != m_sources.at(m_file).file.mtimeMs) {
-            // What went out may mix two versions: the receiver must not keep it as complete.
-            fail({ ErrorCode::FileError,
-                     QStringLiteral("%1 changed while it was sent; send it again.")
-                         .arg(m_sources.at(m_file).absolutePath) },
-                true, m_file);
-            return std::nullopt;
+    std::pair<quint16, QByteArray> frame = std::move(m_ready.front());
+    m_ready.pop_front();
+    if (frame.first == TransferProtocol::Data) {
+        m_info.bytes += frame.second.size() - TransferProtocol::DataHeaderSize;
+        if (m_meter.tick(m_info.bytes)) {
+            m_info.rateBytesPerSec = m_meter.rateBytesPerSec();
+            m_info.etaMs = m_meter.etaMs(m_info.total - m_info.bytes);
+            publish();
         }
-        m_hashes[m_file] = m_hash.result();
-        closeFile();
-        return std::make_pair(quint16(TransferProtocol::FileEnd),
-            TransferProtocol::encodeFileEnd(m_id, m_file, m_hashes.at(m_file)));
     }
-    const qint64 want = qMin<qint64>(TransferProtocol::SendChunkSize, size - m_pos);
-    QByteArray frame(TransferProtocol::DataHeaderSize + want, Qt::Uninitialized);
-    TransferProtocol::writeDataHeader(frame.data(), m_id, quint32(m_file), quint64(m_pos));
-    char *out = frame.data() + TransferProtocol::DataHeaderSize;
-    qint64 got = 0;
-    while (got < want) {
-        const ssize_t n = ::pread(m_fd, out + got, size_t(want - got), off_t(m_pos + got));
-        if (n < 0 && errno == EINTR)
+    requestMore();
+    return frame;
+}
+
+// A read job builds the whole Data frame (header and bytes) so the network thread hands it to
+// the link as it is. A link that could take a file range itself (kernel TLS with sendfile)
+// would get (file, offset, length) here instead, and the worker would only hash.
+void OutgoingTransfer::requestMore()
+{
+    while (m_phase == Phase::Sending && !m_allRequested
+        && m_readsInFlight + qsizetype(m_ready.size()) < ReadAhead) {
+        if (!m_source) {
+            int next = m_reqFile + 1;
+            while (next < m_sources.size() && m_skip.at(next))
+                ++next;
+            if (next >= m_sources.size()) {
+                m_allRequested = true;
+                return;
+            }
+            Error error;
+            const int fd = openSource(next, &error);
+            if (fd < 0) {
+                fail(error, true, next);
+                return;
+            }
+            m_reqFile = next;
+            m_reqPos = m_startOffset.at(next);
+            m_source = std::make_shared<DiskFile>(
+                fd, m_prefixState.contains(next) ? m_prefixState.take(next) : Sha256(), m_reqPos);
+            m_source->what = m_sources.at(next).absolutePath;
+        }
+        const int index = m_reqFile;
+        const Source &source = m_sources.at(index);
+        const auto alive = std::weak_ptr<int>(m_alive);
+        const quint64 gen = m_readGen;
+        const auto failed = [alive, this, gen, index](const Error &error) {
+            return [alive, this, gen, index, error] {
+                if (!alive.expired() && gen == m_readGen)
+                    fail(error, true, index);
+            };
+        };
+        ++m_readsInFlight;
+        if (m_reqPos < source.file.size) {
+            const qint64 want
+                = qMin<qint64>(TransferProtocol::SendChunkSize, source.file.size - m_reqPos);
+            m_hooks.disk->post(
+                [file = m_source, id = m_id, index, pos = m_reqPos, want, alive, this, gen,
+                    failed]() -> DiskWorker::Reply {
+                    if (file->stop)
+                        return {};
+                    QByteArray frame(TransferProtocol::DataHeaderSize + want, Qt::Uninitialized);
+                    TransferProtocol::writeDataHeader(
+                        frame.data(), id, quint32(index), quint64(pos));
+                    if (!file->read(frame.data() + TransferProtocol::DataHeaderSize, want, pos))
+                        return failed(file->error);
+                    return [alive, this, gen, frame] {
+                        if (alive.expired() || gen != m_readGen)
+                            return;
+                        --m_readsInFlight;
+                        m_ready.emplace_back(quint16(TransferProtocol::Data), frame);
+                        if (m_hooks.bulkReady)
+                            m_hooks.bulkReady();
+                    };
+                },
+                want);
+            m_reqPos += want;
             continue;
-        if (n <= 0) {
-            fail(n < 0 ? SafeDir::errnoError(
-                     errno, QStringLiteral("cannot read %1").arg(m_sources.at(m_file).absolutePath))
-                       : Error { ErrorCode::FileError,
-                           QStringLiteral("%1 became shorter while it was sent.")
-                               .arg(m_sources.at(m_file).absolutePath) },
-                true, m_file);
-            return std::nullopt;
         }
-        got += n;
+        // The last byte was read: the file must still be what was offered, or what went out may
+        // mix two versions and the receiver must not keep it as complete.
+        m_hooks.disk->post([file = std::exchange(m_source, {}), offered = source, alive, this, gen,
+                               failed, index]() -> DiskWorker::Reply {
+            if (file->stop)
+                return {};
+            struct stat st = {};
+            if (::fstat(file->fd, &st) != 0 || st.st_size != offered.file.size
+                || mtimeMs(st) != offered.file.mtimeMs)
+                return failed({ ErrorCode::FileError,
+                    QStringLiteral("%1 changed while it was sent; send it again.")
+                        .arg(offered.absolutePath) });
+            const QByteArray digest = file->hash.result();
+            file->close();
+            return [alive, this, gen, index, digest] {
+                if (alive.expired() || gen != m_readGen)
+                    return;
+                --m_readsInFlight;
+                m_hashes[index] = digest;
+                m_ready.emplace_back(quint16(TransferProtocol::FileEnd),
+                    TransferProtocol::encodeFileEnd(m_id, index, digest));
+                if (m_hooks.bulkReady)
+                    m_hooks.bulkReady();
+            };
+        });
     }
-    m_hash.addData(out, got);
-    m_pos += got;
-    m_info.bytes += got;
-    if (m_meter.tick(m_info.bytes)) {
-        m_info.rateBytesPerSec = m_meter.rateBytesPerSec();
-        m_info.etaMs = m_meter.etaMs(m_info.total - m_info.bytes);
-        publish();
-    }
-    return std::make_pair(quint16(TransferProtocol::Data), frame);
+}
+
+void OutgoingTransfer::resetReads()
+{
+    ++m_readGen;
+    if (m_source)
+        m_source->stop = true;
+    m_source.reset();
+    m_reqFile = -1;
+    m_reqPos = 0;
+    m_allRequested = false;
+    m_readsInFlight = 0;
+    m_ready.clear();
 }
 
 void OutgoingTransfer::handleComplete(const QByteArray &hash)
@@ -378,7 +441,7 @@ void OutgoingTransfer::linkDown()
     if (!isActive())
         return;
     stopHasher();
-    closeFile();
+    resetReads();
     m_phase = Phase::WaitingAccept; // sendOffer() on the next link up
     m_info.rateBytesPerSec = 0;
     m_info.etaMs = -1;
@@ -427,7 +490,7 @@ void OutgoingTransfer::fail(const Error &error, bool notifyPeer, int fileIndex)
 void OutgoingTransfer::finish(TransferState state, const Error &error)
 {
     stopHasher();
-    closeFile();
+    resetReads();
     m_phase = Phase::Finished;
     m_prefixState.clear();
     m_info.state = state;
@@ -437,13 +500,6 @@ void OutgoingTransfer::finish(TransferState state, const Error &error)
         m_info.etaMs = -1;
     }
     publish();
-}
-
-void OutgoingTransfer::closeFile()
-{
-    if (m_fd >= 0)
-        ::close(m_fd);
-    m_fd = -1;
 }
 
 void OutgoingTransfer::stopHasher()

@@ -1,6 +1,7 @@
 #pragma once
 // One offer we send: its files, the resume check against the receiver's partial data, and the
-// stream of chunks the session pulls (one chunk read ahead at most, hashed as it is read).
+// stream of chunks the session pulls. The chunks are read and hashed on a DiskWorker, up to
+// ReadAhead of them ahead of the link, so the network thread only encrypts.
 
 #include "common/sha256.h"
 #include "common/types.h"
@@ -10,13 +11,17 @@
 #include <QElapsedTimer>
 #include <QHash>
 #include <QPointer>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 
 struct stat;
 
 namespace Punchline {
 
+class DiskWorker;
+struct DiskFile;
 class PrefixHasher;
 
 class OutgoingTransfer
@@ -32,7 +37,12 @@ public:
         std::function<void(quint16 type, const QByteArray &payload)> sendControl;
         std::function<void()> bulkReady;
         std::function<void(const TransferInfo &)> changed;
+        DiskWorker *disk = nullptr; // reads and hashes the chunks (shared by the manager's senders)
     };
+
+    // Chunks read ahead of the link: 2 MiB, enough to keep the link fed while the worker reads
+    // the next ones, small enough that memory stays flat.
+    static constexpr int ReadAhead = 16;
 
     OutgoingTransfer(
         const QByteArray &id, const QList<Source> &sources, const QString &sentPath, Hooks hooks);
@@ -66,7 +76,10 @@ private:
     void verifyNext();
     void beginSending();
     int openSource(int index, Error *error) const;
-    void closeFile();
+    // Keeps ReadAhead chunks (and FileEnd frames) requested from the worker.
+    void requestMore();
+    // Forgets every read in flight (their replies are dropped) and the file being read.
+    void resetReads();
     void stopHasher();
     Error peerError(const Error &error, int fileIndex) const;
     void failFinishedDiffers(int index);
@@ -91,10 +104,15 @@ private:
     QList<bool> m_skip; // already complete at the receiver
     QHash<int, Sha256> m_prefixState;
 
-    int m_file = -1;
-    int m_fd = -1;
-    qint64 m_pos = 0;
-    Sha256 m_hash;
+    // Reading: requests go to the worker in file order; frames come back in the same order.
+    std::shared_ptr<DiskFile> m_source; // the file being requested
+    int m_reqFile = -1;
+    qint64 m_reqPos = 0;
+    bool m_allRequested = false;
+    int m_readsInFlight = 0;
+    std::deque<std::pair<quint16, QByteArray>> m_ready;
+    quint64 m_readGen = 0; // replies of an older generation are dropped
+    std::shared_ptr<int> m_alive = std::make_shared<int>(0); // replies check it (weak_ptr)
 
     QByteArray m_pendingComplete; // Complete that overtook our resume check (nothing left to send)
 

@@ -1,6 +1,7 @@
 #include "transfermanager.h"
 
 #include "common/logging.h"
+#include "diskworker.h"
 #include "incomingtransfer.h"
 #include "outgoingtransfer.h"
 #include "pathsafety.h"
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,6 +102,8 @@ TransferManager::TransferManager(
     , m_downloadDir(downloadDir)
     , m_policy(policy)
     , m_store(stateDir)
+    , m_reader(std::make_unique<DiskWorker>("punchline-read"))
+    , m_writer(std::make_unique<DiskWorker>("punchline-write"))
 {
     m_budget = std::make_shared<TransferBudget>();
     m_budget->join(this);
@@ -109,6 +113,7 @@ TransferManager::TransferManager(
 TransferManager::~TransferManager()
 {
     m_budget->leave(this);
+    // The workers go first (last members): jobs not started are dropped, the running one ends.
 }
 
 void TransferManager::setBudget(std::shared_ptr<TransferBudget> budget)
@@ -282,6 +287,7 @@ QString TransferManager::offerPaths(
             bulkAvailable();
     };
     hooks.changed = [this](const TransferInfo &info) { changed(info); };
+    hooks.disk = m_reader.get();
     auto transfer = std::make_unique<OutgoingTransfer>(
         id, walk.sources, sent.join(QLatin1Char('\n')), std::move(hooks));
     OutgoingTransfer *raw = transfer.get();
@@ -405,7 +411,12 @@ void TransferManager::onLinkUp()
 
 void TransferManager::onLinkDown()
 {
-    drainQueue(); // what arrived is written (a resume then continues after it)
+    // What arrived is written and what ended is synced and named (a resume then continues
+    // after it).
+    for (const auto &[id, transfer] : m_incoming)
+        transfer->flushSyncs();
+    drainWriter();
+    ++m_linkGen;
     m_linkUp = false;
     m_assemblies.clear();
     for (const auto &[id, transfer] : m_outgoing)
@@ -416,7 +427,7 @@ void TransferManager::onLinkDown()
 
 bool TransferManager::isIdle() const
 {
-    if (!m_assemblies.isEmpty() || !m_rxQueue.empty())
+    if (!m_assemblies.isEmpty() || !m_writer->isIdle())
         return false;
     // Data still unacknowledged: the peer is going to answer it, so neither side may take the
     // conversation for finished (and close under a late Consumed frame) yet.
@@ -461,43 +472,18 @@ std::optional<std::pair<quint16, QByteArray>> TransferManager::nextBulkFrame()
 
 void TransferManager::handleFrame(quint16 type, const QByteArray &payload)
 {
-    if (type == TransferProtocol::Consumed) {
+    switch (type) {
+    case TransferProtocol::Consumed:
         handleConsumed(payload); // about what we send: independent of the incoming stream
         return;
-    }
-    // File data is taken off the link at once and written from a queue, in slices, so a chat
-    // line that arrives behind megabytes of data is handled as soon as it is read instead of
-    // after all of it was hashed and written. Transfer frames keep their order: a control frame
-    // behind queued data waits its turn (a FileEnd must follow its file's chunks).
-    if (type == TransferProtocol::Data || !m_rxQueue.empty()) {
-        m_rxQueue.push_back({ type, payload, m_clock.nsecsElapsed() });
-        m_rxQueuedBytes += payload.size();
-        // The memory bound does not rely on the sender keeping to its window: past it, the
-        // data is written here and now, as without a queue.
-        while (m_rxQueuedBytes > MaxQueuedBytes)
-            processQueued();
-        scheduleQueue();
-        return;
-    }
-    dispatch(type, payload);
-}
-
-void TransferManager::dispatch(quint16 type, const QByteArray &payload, qint64 queuedNs)
-{
-    switch (type) {
     case TransferProtocol::Offer:
         handleOfferPart(payload);
         return;
     case TransferProtocol::Data:
+        // Checked here, written and hashed on the writer thread: a chat line behind megabytes of
+        // data is handled as soon as it has been read. Control frames keep their place: a
+        // FileEnd's check and sync are queued behind its file's chunks.
         handleData(payload);
-        if (m_peerFlow) {
-            // Acknowledged once processed (written, refused or dropped alike): the sender's
-            // window counts bytes on their way, not bytes that made it into a file.
-            // With it goes how long this chunk waited in our queue (see FlowWindow).
-            m_consumed += payload.size();
-            sendControl(TransferProtocol::Consumed,
-                TransferProtocol::encodeConsumed(m_consumed, queuedNs / 1000));
-        }
         return;
     default:
         handleControl(type, payload);
@@ -505,43 +491,9 @@ void TransferManager::dispatch(quint16 type, const QByteArray &payload, qint64 q
     }
 }
 
-void TransferManager::processQueued()
+void TransferManager::drainWriter()
 {
-    if (m_rxQueue.empty())
-        return;
-    Queued item = std::move(m_rxQueue.front());
-    m_rxQueue.pop_front();
-    m_rxQueuedBytes -= item.payload.size();
-    dispatch(item.type, item.payload, m_clock.nsecsElapsed() - item.enqueuedNs);
-}
-
-void TransferManager::scheduleQueue()
-{
-    if (m_rxScheduled || m_rxQueue.empty())
-        return;
-    m_rxScheduled = true;
-    QMetaObject::invokeMethod(
-        this,
-        [this] {
-            m_rxScheduled = false;
-            // A slice of about a millisecond, then back to the event loop (the socket, chat,
-            // timers).
-            QElapsedTimer slice;
-            slice.start();
-            while (!m_rxQueue.empty() && slice.nsecsElapsed() < SliceNs)
-                processQueued();
-            if (!m_rxQueue.empty())
-                scheduleQueue();
-            else if (bulkAvailable)
-                bulkAvailable(); // the session re-checks "done" (and pulls anything we may send)
-        },
-        Qt::QueuedConnection);
-}
-
-void TransferManager::drainQueue()
-{
-    while (!m_rxQueue.empty())
-        processQueued();
+    m_writer->drain();
 }
 
 void TransferManager::handleConsumed(const QByteArray &payload)
@@ -579,8 +531,30 @@ void TransferManager::handleData(const QByteArray &payload)
         return;
     }
     if (IncomingTransfer *transfer = incoming(header->id))
-        transfer->handleData(*header, payload.constData() + TransferProtocol::DataHeaderSize,
-            payload.size() - TransferProtocol::DataHeaderSize);
+        transfer->handleData(*header, payload);
+    if (m_peerFlow) {
+        // Acknowledged once the writer is past it (written, refused or dropped alike): the
+        // sender's window counts bytes on their way, so it sees the disk's pace. With it goes
+        // how long the chunk took from arrival until written (see FlowWindow).
+        const auto arrived = std::chrono::steady_clock::now();
+        m_writer->post([this, arrived, bytes = payload.size(), gen = m_linkGen] {
+            const auto waitedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - arrived)
+                                      .count();
+            return [this, bytes, gen, waitedUs] {
+                if (gen != m_linkGen)
+                    return; // a later link counts from zero
+                m_consumed += bytes;
+                sendControl(TransferProtocol::Consumed,
+                    TransferProtocol::encodeConsumed(m_consumed, waitedUs));
+                if (m_writer->isIdle() && bulkAvailable)
+                    bulkAvailable(); // the session re-checks "done"
+            };
+        });
+    }
+    // The memory bound does not rely on the sender keeping to its window.
+    if (m_writer->pendingBytes() > MaxQueuedBytes)
+        m_writer->waitForBytesBelow(MaxQueuedBytes);
 }
 
 void TransferManager::handleControl(quint16 type, const QByteArray &payload)
@@ -820,6 +794,7 @@ std::unique_ptr<IncomingTransfer> TransferManager::makeIncoming(
     hooks.sendControl
         = [this](quint16 type, const QByteArray &payload) { sendControl(type, payload); };
     hooks.changed = [this](const TransferInfo &info) { changed(info); };
+    hooks.disk = m_writer.get();
     return std::make_unique<IncomingTransfer>(id, files, total, m_peer, &m_store, std::move(hooks));
 }
 
@@ -850,8 +825,13 @@ void TransferManager::offerComplete(const QByteArray &id, const OfferAssembly &o
                             QStringLiteral(
                                 "The sender offered different files under the same transfer id.") },
                 true);
-        else
-            known->handleReoffer(); // after a reconnect
+        else {
+            // After a reconnect. Files that ended are synced and named (or failed) first, so
+            // the answer says exactly what is on disk.
+            known->flushSyncs();
+            drainWriter();
+            known->handleReoffer();
+        }
         return;
     }
     const QString hexId = QString::fromLatin1(id.toHex());

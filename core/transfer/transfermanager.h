@@ -4,7 +4,9 @@
 // from partial data after a reconnect or a restart. Implements the session's TransferHandler
 // seam; the engine exposes it through Node (sendPaths, acceptTransfer, cancelTransfer).
 //
-// Threading: lives on the network thread with the session; all calls from there.
+// Threading: lives on the network thread with the session; all calls from there. File reads,
+// writes, hashing and syncs run on two DiskWorker threads it owns (one for what it sends, one for
+// what it receives); the network thread only moves buffers.
 
 #include "common/acceptpolicy.h"
 #include "common/types.h"
@@ -23,6 +25,7 @@
 
 namespace Punchline {
 
+class DiskWorker;
 class IncomingTransfer;
 class OutgoingTransfer;
 
@@ -91,10 +94,7 @@ private:
         QSet<QString> paths;
     };
 
-    void dispatch(quint16 type, const QByteArray &payload, qint64 queuedNs = 0);
-    void processQueued();
-    void scheduleQueue();
-    void drainQueue();
+    void drainWriter();
     void handleConsumed(const QByteArray &payload);
     void handleData(const QByteArray &payload);
     void handleControl(quint16 type, const QByteArray &payload);
@@ -137,18 +137,14 @@ private:
     QElapsedTimer m_flowLog;
     qint64 m_consumed = 0;
 
-    // Incoming transfer frames taken off the link, written in slices (see handleFrame).
+    quint64 m_linkGen = 0; // a Consumed of an earlier link is never sent on a later one
+
+    // Received data handed to the writer and not yet written: past this the network thread waits
+    // for the disk (the memory bound does not rely on the sender keeping to its window).
     static constexpr qint64 MaxQueuedBytes = qint64(32) << 20;
-    static constexpr qint64 SliceNs = 1'000'000;
-    struct Queued
-    {
-        quint16 type = 0;
-        QByteArray payload;
-        qint64 enqueuedNs = 0;
-    };
-    std::deque<Queued> m_rxQueue;
-    qint64 m_rxQueuedBytes = 0;
-    bool m_rxScheduled = false;
+    // Last members: destroyed first, so no job or reply outlives the transfers they serve.
+    std::unique_ptr<DiskWorker> m_reader;
+    std::unique_ptr<DiskWorker> m_writer;
 };
 
 } // namespace Punchline

@@ -29,18 +29,25 @@
 #       and the file completes bit-identical.
 #   (f) --accept none: B declines; A reports the transfer `declined` with a message saying so,
 #       B reports `declined` too; nothing is written to B's download dir; both exit 0.
+#   (g) done means on disk (issue 15 target 4): B runs under strace (fdatasync, fsync, renames,
+#       writes) and gets SIGKILL as soon as its `done` event is written (followed as written).
+#       The file is then complete (sha256) under its final name with no partial file left, and
+#       the trace shows, in this order: fdatasync of the partial file, its renameat2 to the final
+#       name, fsync of the folder, and only then the write of the `done` line. A SIGKILL keeps the
+#       page cache, so this cannot show that the file survives a power cut (a true power cut
+#       cannot be simulated here); the syscall order is what makes it survive one.
 # Cases (c), (d) and (e2) act while a transfer runs, so during them both NATs' WAN egress is
 # rate-limited (tc tbf, LAB_TRANSFER_SHAPE, default 200mbit): the transfer then lasts seconds
 # however fast or loaded the machine is. (a) and (b) run at full speed (throughput is logged).
 # tmpfs mounts are made on host paths below this test's data dir (visible in the namespaces)
 # and unmounted on exit. No assertion depends on how fast anything is.
-# Env: LAB_TRANSFER_CASES (default "a b c d e f"; b needs a), LAB_TRANSFER_MB (default 200),
+# Env: LAB_TRANSFER_CASES (default "a b c d e f g"; b needs a), LAB_TRANSFER_MB (default 200),
 # LAB_TRANSFER_SHAPE (default 200mbit).
 set -u
 source "$(dirname "$0")/lab_test.sh"
 lt_require_cli
 lt_init
-CASES=${LAB_TRANSFER_CASES:-a b c d e f}
+CASES=${LAB_TRANSFER_CASES:-a b c d e f g}
 BIG_MB=${LAB_TRANSFER_MB:-200}
 SHAPE=${LAB_TRANSFER_SHAPE:-200mbit}
 [[ "$BIG_MB" =~ ^[0-9]+$ && "$BIG_MB" -ge 3 && "$BIG_MB" -le 2048 ]] || {
@@ -48,7 +55,7 @@ SHAPE=${LAB_TRANSFER_SHAPE:-200mbit}
     exit 2
 }
 for c in $CASES; do
-    [[ " a b c d e f " == *" $c "* ]] || { echo "unknown case $c (known: a b c d e f)"; exit 2; }
+    [[ " a b c d e f g " == *" $c "* ]] || { echo "unknown case $c (known: a b c d e f g)"; exit 2; }
 done
 
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/pl-transfer-data.XXXXXX")
@@ -415,6 +422,67 @@ case_f() {
     lt_log "(f) A: $(lt_events Af 'select(.event == "transfer" and .state == "declined")')"
     lt_eq "(f) nothing written to B's download dir" "" "$(find "$dl" -mindepth 1)"
     dump_if_failed "$before" Af Bf
+}
+
+# --- (g) done means on disk -----------------------------------------------------------------
+# stitched TRACE: strace -f output with each "<unfinished ...>" call joined to its "resumed"
+# line, at the place where it returned.
+stitched() {
+    awk '{ pid = $1 }
+        / <unfinished \.\.\.>$/ { sub(/ <unfinished \.\.\.>$/, ""); held[pid] = $0; next }
+        /<\.\.\. [a-z0-9_]+ resumed>/ { rest = $0; sub(/^.*resumed>/, "", rest); print held[pid] rest; next }
+        { print }' "$1"
+}
+case_g() {
+    local before=$LT_FAIL dl=$DATA/dl-g file=$SRC/g.bin sha trace=$DATA/g.strace wrap=$DATA/strace-cli
+    local real=$PUNCHLINE_CLI cli l_sync l_ren l_dir l_done
+    lt_log "== (g) B killed (SIGKILL) right after its done event: the file is complete and named"
+    command -v strace >/dev/null || { lt_fail "(g) strace is needed (apt-get install strace)"; return; }
+    head -c $((20 * 1024 * 1024)) /dev/urandom >"$file"
+    sha=$(sha256sum <"$file" | cut -d' ' -f1)
+    mkdir -p "$dl"
+    printf '#!/bin/sh\nexec strace --seccomp-bpf -f -y -s 400 -e signal=none -e trace=fdatasync,fsync,renameat2,renameat,rename,linkat,write -o %q %q "$@"\n' \
+        "$trace" "$real" >"$wrap"
+    chmod +x "$wrap"
+    A_ARGS=(--send "$file" --exit-when-done)
+    B_ARGS=(--download-dir "$dl" --accept all)
+    lt_cli_start Ag hostA 41008 --write-code "$LT_TMP/Ag.code" --peer "@$LT_TMP/Bg.code" \
+        --timeout 60 "${A_ARGS[@]}"
+    PUNCHLINE_CLI=$wrap
+    lt_cli_start Bg hostB 42008 --write-code "$LT_TMP/Bg.code" --peer "@$LT_TMP/Ag.code" \
+        --timeout 60 "${B_ARGS[@]}"
+    PUNCHLINE_CLI=$real
+    if ! timeout 120 tail -n +1 -F "$LT_TMP/Bg.out" 2>/dev/null |
+        grep -q -m 1 -E '"state" *: *"done"'; then
+        lt_fail "(g) B reported done within 120 s"
+        lt_stop Bg
+        lt_stop Ag
+        dump_if_failed "$before" Ag Bg
+        return
+    fi
+    # strace is timeout's child; punchline-cli is strace's.
+    cli=$(pgrep -P "$(lt_cli_pid Bg)" | head -n 1)
+    lt_check "(g) SIGKILL to B right after done" kill -KILL "${cli:-0}"
+    lt_cli_wait Bg 10
+    lt_stop Ag
+    lt_eq "(g) B's done sha256" "$sha" "$(xf Bg in g.bin done .sha256)"
+    lt_eq "(g) the file is complete under its final name" "$sha" \
+        "$(sha256sum <"$dl/g.bin" 2>/dev/null | cut -d' ' -f1)"
+    lt_eq "(g) only g.bin in the download dir (no partial)" "g.bin" "$(ls -A "$dl" | paste -sd '|')"
+    # Line numbers (in the order the calls returned) of the first of each.
+    stitched "$trace" >"$trace.st"
+    l_sync=$(grep -n -E 'fdatasync\([0-9]+<[^>]*g\.bin\.[0-9a-f]+\.punchline-part>\) += 0' "$trace.st" | head -n 1 | cut -d: -f1)
+    l_ren=$(grep -n -E 'renameat2\(.*g\.bin\.[0-9a-f]+\.punchline-part", [0-9]+<[^>]*>, "g\.bin", RENAME_NOREPLACE\) += 0' "$trace.st" | head -n 1 | cut -d: -f1)
+    l_dir=$(grep -n -E "fsync\([0-9]+<$dl>\) += 0" "$trace.st" | awk -F: -v r="${l_ren:-0}" '$1 > r {print $1; exit}')
+    l_done=$(grep -n -E 'write\(1<[^>]*>, ".*transfer.*done' "$trace.st" | head -n 1 | cut -d: -f1)
+    lt_log "(g) trace lines: fdatasync ${l_sync:-none}, renameat2 ${l_ren:-none}, fsync(folder) ${l_dir:-none}, done written ${l_done:-none}"
+    lt_check "(g) the partial file's data was synced before its rename" \
+        test "${l_sync:-0}" -gt 0 -a "${l_ren:-0}" -gt "${l_sync:-0}"
+    lt_check "(g) the folder was synced after the rename" test "${l_dir:-0}" -gt "${l_ren:-0}"
+    lt_check "(g) done was written after the folder sync" \
+        test "${l_dir:-0}" -gt 0 -a "${l_done:-0}" -gt "${l_dir:-0}"
+    ((LT_FAIL > before)) && lt_log "(g) trace: $(grep -E 'fdatasync|fsync|rename|write\(1' "$trace.st" | tail -n 20)"
+    dump_if_failed "$before" Ag Bg
 }
 
 for c in $CASES; do "case_$c"; done
