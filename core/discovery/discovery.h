@@ -118,6 +118,7 @@ private:
     StunClient *makeClient(const QString &server);
     void scheduleReprobe(qsizetype index);
     void stunDone();
+    void lateAnswer();
     void startIpEcho();
     void onIpEchoFinished();
     void finishIpEcho(const std::optional<QHostAddress> &address, const QString &why);
