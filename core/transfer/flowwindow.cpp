@@ -28,9 +28,6 @@ void FlowWindow::reset()
     m_rate = 0;
     m_rateStartUs = -1;
     m_rateStartBytes = 0;
-    m_ceiling = -1;
-    m_ceilingUntilUs = -1;
-    m_lastDropUs = -1;
 }
 
 void FlowWindow::onSent(qint64 bytes, qint64 nowUs)
@@ -93,19 +90,6 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs, qint64 receiverQueu
     // The path may queue a quarter of its base delay if that is more than the target: on a long
     // path jitter of a few ms is normal and must not hold the window down.
     const qint64 pathTarget = std::max(target, m_baseUs / 4);
-    // A drop (see the header): the path delay jumped by half the base at once, a
-    // retransmission's head-of-line wait. Once per two round trips at most.
-    if (m_ceiling >= 0 && nowUs >= m_ceilingUntilUs)
-        m_ceiling = -1;
-    // The single sample counts (not the least of the last 8): a drop at the end of a burst
-    // delays only the chunks after it in that burst, maybe one.
-    if (m_baseUs >= DropMinBaseUs && delay - m_baseUs > std::max(2 * pathTarget, m_baseUs / 2)
-        && (m_lastDropUs < 0 || nowUs - m_lastDropUs > 2 * m_baseUs)) {
-        m_lastDropUs = nowUs;
-        const qint64 below = m_window - m_window / 5;
-        m_ceiling = std::max(m_config.minBytes, m_ceiling < 0 ? below : std::min(m_ceiling, below));
-        m_ceilingUntilUs = nowUs + CeilingHoldUs;
-    }
     // off_target in [-1, 1]: +1 with empty queues, 0 at a target, -1 at twice a target.
     const double load
         = std::max(double(pathQueue) / double(pathTarget), double(rxQueue) / double(target));
@@ -129,8 +113,6 @@ bool FlowWindow::onConsumed(qint64 totalBytes, qint64 nowUs, qint64 receiverQueu
         if (m_rate > 0 && m_queueUs > DeepQueueUs)
             m_window = std::min(m_window, fitted()); // a deep queue (slow disk): cut at once
     }
-    if (m_ceiling >= 0)
-        m_window = std::min(m_window, m_ceiling);
     m_window = std::clamp(m_window, m_config.minBytes, m_config.maxBytes);
     m_limited = inFlight() >= m_window;
     return true;

@@ -15,13 +15,6 @@
 // grows by an eighth of the window (at least one chunk) per round trip under target and shrinks
 // above it; a queue over 100 ms (a slow disk) cuts it at once to what the measured delivery
 // rate needs for base delay + target.
-// A path can also drop without queueing first (a full router queue that adds no delay until it
-// is full; the lab's taplinks at RTT 80). The only sign is the retransmission's round trip of
-// head-of-line wait, which every chat line behind it pays too. So a jump of the path delay by
-// half the base (on a path of at least 20 ms) is taken as a drop: the window that caused it,
-// less a fifth, becomes a ceiling for the next 30 s, instead of growing back into the same drop
-// every few round trips (a sawtooth that put a chat line behind a drop more than once in a
-// hundred).
 // Pure logic with the clock passed in: unit-tested without sockets.
 
 #include <QtGlobal>
@@ -66,7 +59,6 @@ public:
     qint64 queueDelayUs() const { return m_queueUs; }
     double deliveryRate() const { return m_rate; } // bytes per second, 0 until measured
     bool inSlowStart() const { return m_slowStart; }
-    qint64 ceiling() const { return m_ceiling; } // -1: none (no drop seen in the last 30 s)
 
 private:
     Config m_config;
@@ -81,11 +73,6 @@ private:
     qint64 m_bucketStartUs = -1;
     static constexpr qint64 DeepQueueUs = 100'000; // over this, the rate-fitted cut
     static constexpr qint64 BaseBucketUs = 30'000'000; // a changed route is learned within a minute
-    static constexpr qint64 CeilingHoldUs = 30'000'000; // a drop's ceiling holds this long
-    static constexpr qint64 DropMinBaseUs = 20'000; // shorter paths: no drop detection (noise)
-    qint64 m_ceiling = -1;
-    qint64 m_ceilingUntilUs = -1;
-    qint64 m_lastDropUs = -1;
     std::array<qint64, 8> m_recentPath {}; // recent delays above the base
     std::array<qint64, 8> m_recentRx {}; // the receiver's recent reported waits
     int m_recentCount = 0;
