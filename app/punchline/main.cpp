@@ -12,7 +12,9 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QEvent>
 
+#include <chrono>
 #include <cstdio>
 
 using namespace Punchline;
@@ -41,6 +43,47 @@ void setApplicationIdentity()
     QCoreApplication::setOrganizationName(QStringLiteral("Punchline"));
     QCoreApplication::setApplicationVersion(QStringLiteral(PUNCHLINE_VERSION));
 }
+
+// PUNCHLINE_STARTUP_TRACE=1 (off by default; bench/startup_bench.sh): one line on stderr at the
+// window's first paint and one when the first code is ready, with the wall clock in microseconds
+// so the caller can subtract the moment it started the process (dynamic loading included).
+class StartupTrace : public QObject
+{
+public:
+    StartupTrace(QWidget *window, Node *node)
+        : QObject(window)
+    {
+        window->installEventFilter(this);
+        connect(node, &Node::localInfoReady, this, [this](const LocalInfo &info) {
+            if (!m_codeLogged && !info.code.isEmpty()) {
+                m_codeLogged = true;
+                log("code-ready");
+            }
+        });
+    }
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::Paint && !m_paintLogged) {
+            m_paintLogged = true;
+            log("first-paint");
+        }
+        return QObject::eventFilter(watched, event);
+    }
+
+private:
+    static void log(const char *what)
+    {
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        std::fprintf(
+            stderr, "punchline-startup: %s %lld\n", what, static_cast<long long>(us.count()));
+        std::fflush(stderr);
+    }
+    bool m_paintLogged = false;
+    bool m_codeLogged = false;
+};
 
 } // namespace
 
@@ -141,7 +184,9 @@ int main(int argc, char **argv)
     window.setAskForName(true); // a first start without a real name asks for one
     if (turnProblem.isError())
         window.noticeBar()->showNotice(NoticeBar::Kind::Error, turnProblem.message);
+    if (qEnvironmentVariableIsSet("PUNCHLINE_STARTUP_TRACE"))
+        new StartupTrace(&window, &node); // owned by the window
+    window.start(); // the network thread makes the code while the window paints
     window.show();
-    window.start();
     return QApplication::exec();
 }

@@ -313,8 +313,26 @@ void Discovery::onStunMapped(StunClient *client, const Endpoint &server, const E
     }
     probe->answer = StunAnswer { probe->server, server, mapped };
     probe->mappedSince.start();
-    if (--m_stunPending == 0)
+    --m_stunPending;
+    if (m_finished) {
+        lateAnswer();
+        return;
+    }
+    // Two servers at different addresses saw the same public endpoint: that is all a code needs
+    // (endpoint-independent mapping, the endpoint to punch). Slower servers, and ones that never
+    // answer (each would hold the code for the whole timeout), only add to the result later.
+    if (m_stunPending == 0 || classifyNat(answers()) == NatKind::EndpointIndependent)
         stunDone();
+}
+
+void Discovery::lateAnswer()
+{
+    // After finished(): the answers, the NAT kind and the explanation follow, so result() is
+    // whole; the public endpoint stays the one the code was made from (a server that
+    // contradicts it makes the NAT endpoint-dependent, which the explanation then says).
+    m_result.answers = answers();
+    m_result.nat = classifyNat(m_result.answers);
+    m_result.explanation = explain();
 }
 
 void Discovery::onStunFailed(StunClient *client, const Error &error)
@@ -333,7 +351,7 @@ void Discovery::onStunFailed(StunClient *client, const Error &error)
         return;
     }
     probe->error = error;
-    if (--m_stunPending == 0)
+    if (--m_stunPending == 0 && !m_finished)
         stunDone();
 }
 

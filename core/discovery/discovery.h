@@ -128,6 +128,7 @@ private:
     int publicCheckMs() const;
     void checkPublic();
     void stunDone();
+    void lateAnswer();
     void startIpEcho();
     void onIpEchoFinished();
     void finishIpEcho(const std::optional<QHostAddress> &address, const QString &why);

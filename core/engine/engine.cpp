@@ -480,9 +480,9 @@ struct Engine::Private
 
     // Router port mapping (UPnP IGD / NAT-PMP), once our port is known: fills
     // localInfo.mappedEndpoint and mappingStatus, then updateCode() and localInfoReady.
-    // It runs beside discovery; the first code waits for the router's answer (at most until
-    // MappingWaitMs after the start), because a code is pasted once and a friend behind a
-    // symmetric NAT can only reach us through the mapped endpoint in it.
+    // It runs beside discovery; unless STUN saw an endpoint-independent mapping, the first code
+    // waits for the router's answer (at most until MappingWaitMs after the start), because a
+    // code is pasted once and a friend can then only reach us through the mapped endpoint in it.
     static constexpr int MappingWaitMs = 2500;
     static constexpr int RelayDrainMs = 400;
     PortMapper *portMapper = nullptr;
@@ -539,10 +539,14 @@ struct Engine::Private
     }
 
     // After discovery: true if the first code waits for the router (announceReady() follows).
+    // Not when STUN saw an endpoint-independent mapping: a friend can punch to that endpoint, so
+    // the code is good enough at once (issue 15 target 6: the router's silence cost 2.1 s of
+    // every start), and a mapped port that comes later goes into an updated code. Behind an
+    // endpoint-dependent NAT, or when that is not known, the mapped port may be the only way in.
     bool holdReadyForPortMapping()
     {
         if (!portMapper || mapping.state != PortMapStatus::State::Searching
-            || mappingDeadline.hasExpired())
+            || mappingDeadline.hasExpired() || localInfo.nat == NatKind::EndpointIndependent)
             return false;
         readyHeldForMapping = true;
         QTimer::singleShot(int(mappingDeadline.remainingTime()), q, [this] {
@@ -897,6 +901,8 @@ void Engine::start(const Settings &settings)
     Error error;
     if (!d->profile->load(&error))
         d->log(error.message);
+    const QString loadedName = d->profile->displayName();
+    const quint16 loadedPort = d->profile->port();
     if (!settings.displayName.isEmpty())
         d->profile->setDisplayName(settings.displayName);
     else if (d->profile->displayName().isEmpty())
@@ -927,7 +933,10 @@ void Engine::start(const Settings &settings)
     }
     if (!explicitPort || d->profile->port() == 0)
         d->profile->setPort(d->port);
-    if (!d->profile->save(&error))
+    // Written only when it changed: a write is synced to disk, and every start waited for that
+    // before it asked STUN (issue 15 target 6).
+    if ((d->profile->displayName() != loadedName || d->profile->port() != loadedPort)
+        && !d->profile->save(&error))
         d->log(error.message);
 
     d->dispatcher = new IncomingDispatcher(d->identity->fingerprint(), this);

@@ -534,6 +534,7 @@ void Friend::attach(QSslSocket *socket, const Puncher::Nomination &how)
     m_path = pathFor(how.remote);
     Net::enableKeepAlive(socket->socketDescriptor(), 30, 10, 3);
     Net::setNotSentLowWater(socket->socketDescriptor(), 128 * 1024);
+    Net::preferLossBasedCongestionControl(socket->socketDescriptor());
     ensureSession();
     setState(State::Securing);
     m_link = new TlsLink(socket, this);

@@ -46,6 +46,15 @@ extern const bool synReceivedDetectable;
 // is not limited, so throughput at a high RTT does not suffer). Bulk data then waits in our own
 // queue, where a chat frame can overtake it, instead of in the kernel's. A no-op where missing.
 void setNotSentLowWater(qintptr fd, int bytes);
+// A loss-based congestion control (cubic) for a punched connection, where the OS lets us pick it
+// (Linux: cubic is in net.ipv4.tcp_allowed_congestion_control, or we may administer the
+// network). Why: a simultaneous open gives the kernel a first "RTT" sample that is the gap
+// between the two SYNs (22 ms on the lab's 80 ms path); BBR keeps that as its minimum RTT, holds
+// the window to a fraction of the path for 10 s, and then every 10 s shrinks it to 4 packets for
+// 200 ms (PROBE_RTT), while a chat line waits behind whatever is unsent (p99 820 ms beside a
+// transfer in the lab). FlowWindow keeps the queues short instead. False where not possible:
+// the system's choice stays.
+bool preferLossBasedCongestionControl(qintptr fd);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);

@@ -48,4 +48,10 @@ void setNotSentLowWater(qintptr fd, int bytes)
     ::setsockopt(int(fd), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
 }
 
+bool preferLossBasedCongestionControl(qintptr fd)
+{
+    static const char name[] = "cubic";
+    return ::setsockopt(int(fd), IPPROTO_TCP, TCP_CONGESTION, name, sizeof(name) - 1) == 0;
+}
+
 } // namespace Punchline::Net

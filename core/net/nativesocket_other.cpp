@@ -145,4 +145,10 @@ void setNotSentLowWater(qintptr fd, int bytes)
 #endif
 }
 
+bool preferLossBasedCongestionControl(qintptr fd)
+{
+    Q_UNUSED(fd)
+    return false; // macOS and Windows pick per system; neither ships BBR as the default
+}
+
 } // namespace Punchline::Net

@@ -29,6 +29,10 @@ public:
     virtual void close(const Error &why = {}) = 0;
     virtual bool isOpen() const = 0;
     virtual QString describe() const = 0; // e.g. "tls 203.0.113.2:4000 -> 203.0.113.18:4001"
+    // Keep at most about this many bytes unsent below the link (the kernel's send buffer:
+    // TCP_NOTSENT_LOWAT), since a chat frame waits behind them; the session sets it to what the
+    // link drains in a few ms (SendBudget). A no-op for a link without such a buffer.
+    virtual void setUnsentLimit(qint64 bytes) { Q_UNUSED(bytes); }
 
 Q_SIGNALS:
     void frameReceived(quint16 type, const QByteArray &payload);

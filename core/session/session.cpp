@@ -97,6 +97,9 @@ void Session::attachLink(Link *link)
     m_peerDone = false;
     m_pingsInFlight.clear();
     m_peerQueued = 0;
+    m_sendBudget.reset();
+    m_bulkHanded = 0;
+    m_unsentLimit = 0;
     // Before the peer's hello is accepted nothing large may arrive (KDE Connect's lesson).
     link->setMaxPayload(Limits::PreHelloMaxPayload);
     connect(link, &Link::frameReceived, this, &Session::onFrame);
@@ -666,24 +669,45 @@ void Session::pump()
         return;
     m_pumping = true;
     const QPointer<Session> self(this);
+    bool backlogged = true; // the budget, not the transfer, ended the loop
     while (self && m_established && m_link && m_link->isOpen()
-        && m_link->pendingBytes() < BulkLowWaterMark) {
+        && m_link->pendingBytes() < qMin(BulkLowWaterMark, m_sendBudget.bytes())) {
         auto frame = m_transfers->nextBulkFrame();
-        if (!self || !frame)
+        if (!self || !frame) {
+            backlogged = false;
             break;
+        }
         if (!FrameType::isTransfer(frame->first) || frame->second.size() > Limits::MaxPayload) {
             qCWarning(lcSession) << "transfer handler produced a bad bulk frame, type"
                                  << typeName(frame->first) << "size" << frame->second.size();
             continue;
         }
-        if (m_link)
+        if (m_link) {
             m_link->sendFrame(frame->first, frame->second);
+            m_bulkHanded += frame->second.size();
+        }
     }
     if (!self)
         return;
     m_pumping = false;
+    updateSendBudget(backlogged);
     maybeSendDone();
     maybeFinishDone();
+}
+
+void Session::updateSendBudget(bool backlogged)
+{
+    if (!m_link || !m_established)
+        return;
+    const qint64 drained = m_bulkHanded - qMin(m_bulkHanded, m_link->pendingBytes());
+    m_sendBudget.update(drained, m_clock.nsecsElapsed() / 1000, backlogged);
+    // The kernel's unsent bytes wait ahead of a chat line too: the same budget, asked again
+    // only when it moved by a quarter (one system call, not one per frame).
+    const qint64 budget = m_sendBudget.bytes();
+    if (m_unsentLimit == 0 || qAbs(budget - m_unsentLimit) * 4 > m_unsentLimit) {
+        m_unsentLimit = budget;
+        m_link->setUnsentLimit(budget);
+    }
 }
 
 } // namespace Punchline

@@ -11,6 +11,7 @@
 
 #include "common/types.h"
 #include "protocol/messages.h"
+#include "session/sendbudget.h"
 #include "session/transferhandler.h"
 
 #include <QElapsedTimer>
@@ -44,7 +45,9 @@ class Session : public QObject
 {
     Q_OBJECT
 public:
-    // Bulk (transfer) frames are only pulled while the link holds less than this.
+    // Bulk (transfer) frames are only pulled while the link holds less than this at most; the
+    // limit in use is the SendBudget (the link's rate x 3 ms, 32-128 KiB), which the kernel's
+    // unsent bytes are held to as well (Link::setUnsentLimit): what a chat line waits behind.
     static constexpr qint64 BulkLowWaterMark = qint64(128) * 1024;
     // The most the peer can make us queue for it (pongs, chat acks, transfer replies: whatever
     // we send in answer to its frames) while it does not read. Beyond this the link fails with
@@ -193,6 +196,10 @@ private:
     bool m_transfersUp = false;
     bool m_pumpScheduled = false;
     bool m_pumping = false;
+    SendBudget m_sendBudget;
+    qint64 m_bulkHanded = 0; // bulk bytes handed to the current link
+    qint64 m_unsentLimit = 0; // what the link was last asked to keep unsent below it
+    void updateSendBudget(bool backlogged);
 };
 
 } // namespace Punchline

@@ -75,6 +75,13 @@ qint64 TlsLink::pendingBytes() const
     return m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite();
 }
 
+void TlsLink::setUnsentLimit(qint64 bytes)
+{
+    if (m_socket && m_socket->socketDescriptor() >= 0)
+        Net::setNotSentLowWater(
+            m_socket->socketDescriptor(), int(qBound(qint64(1), bytes, qint64(INT_MAX))));
+}
+
 void TlsLink::onReadyRead()
 {
     const QPointer<TlsLink> self(this);

@@ -34,6 +34,7 @@ public:
     void close(const Error &why = {}) override;
     bool isOpen() const override { return m_open; }
     QString describe() const override;
+    void setUnsentLimit(qint64 bytes) override;
 
     // Immediate close with RST and no TIME_WAIT, so the same address pair can be punched again
     // at once. Anything still queued is lost. closed() follows (if not emitted yet).

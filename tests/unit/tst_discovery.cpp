@@ -94,6 +94,7 @@ private Q_SLOTS:
     void cleanupTestCase();
     void twoCoturnServersEndpointIndependent();
     void symmetricNat();
+    void aSilentServerDoesNotHoldTheResult();
     void oneServerAddressIsUnknown();
     void sameServerSpelledTwice();
     void stunUnreachableFallsBackToIpEcho();
@@ -177,6 +178,38 @@ void TestDiscovery::twoCoturnServersEndpointIndependent()
 
     discovery.stop();
     QCOMPARE(discovery.keepaliveConnections(), 0);
+}
+
+void TestDiscovery::aSilentServerDoesNotHoldTheResult()
+{
+    // Issue 15 target 6: two servers at different addresses saw the same endpoint; a third that
+    // never answers must not hold the code for its whole timeout (3 s here).
+    ScriptedStunServer first([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    ScriptedStunServer second([](const StunMessage &request, int) {
+        return ScriptedStunServer::answer(request, *Endpoint::parse(u"198.51.100.4:40001"));
+    });
+    ScriptedStunServer silent([](const StunMessage &, int) { return QByteArray(); });
+    QVERIFY(first.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
+    QVERIFY(second.listen(QHostAddress(QStringLiteral("127.0.0.2"))));
+    QVERIFY(silent.listen(QHostAddress(QStringLiteral("127.0.0.1"))));
+    SharedPort local;
+    Discovery discovery(
+        local.port(), { silent.server(), first.server(), second.server() }, {}, 3000, {});
+    QElapsedTimer timer;
+    timer.start();
+    const DiscoveryResult r = runToEnd(discovery);
+    QVERIFY2(timer.elapsed() < 1500, qPrintable(QString::number(timer.elapsed())));
+    QCOMPARE(r.nat, NatKind::EndpointIndependent);
+    QCOMPARE(r.answers.size(), 2);
+    QCOMPARE(r.publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
+    // The silent one's timeout later changes nothing that was reported, and finished() is not
+    // emitted again.
+    QSignalSpy finished(&discovery, &Discovery::finished);
+    QTest::qWait(3500);
+    QCOMPARE(finished.count(), 0);
+    QCOMPARE(discovery.result().publicEndpoint->toString(), QStringLiteral("198.51.100.4:40001"));
 }
 
 void TestDiscovery::symmetricNat()

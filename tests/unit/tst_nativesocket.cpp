@@ -161,6 +161,30 @@ private Q_SLOTS:
 #endif
     }
 
+    void lossBasedCongestionControlWherePermitted()
+    {
+#ifndef TCP_CONGESTION
+        QSKIP("this system has no TCP_CONGESTION");
+#else
+        QTcpServer server;
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        Connection c;
+        c.listener = Net::openListener(QAbstractSocket::IPv4Protocol, 0);
+        c.socket = Net::startConnect(
+            Net::localPort(c.listener.fd), { QHostAddress::LocalHost, server.serverPort() });
+        QVERIFY2(c.socket.ok(), qPrintable(c.socket.message));
+        // Permitted for root (tests run as root here) or where cubic is an allowed choice.
+        const bool set = Net::preferLossBasedCongestionControl(c.socket.fd);
+        if (!set && geteuid() != 0)
+            QSKIP("cubic is not an allowed congestion control here and we are not root");
+        QVERIFY(set);
+        char name[16] = {};
+        socklen_t len = sizeof(name);
+        QCOMPARE(::getsockopt(c.socket.fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+        QCOMPARE(QByteArray(name), QByteArray("cubic"));
+#endif
+    }
+
     void synReceived()
     {
 #if defined(__linux__) && !defined(PUNCHLINE_OS_FALLBACKS)
