@@ -53,6 +53,9 @@ FriendFinder::FriendFinder(
     m_republishTimer = new QTimer(this);
     m_republishTimer->setInterval(RepublishMs);
     connect(m_republishTimer, &QTimer::timeout, this, &FriendFinder::republish);
+    m_pendingTimer = new QTimer(this);
+    m_pendingTimer->setSingleShot(true);
+    connect(m_pendingTimer, &QTimer::timeout, this, &FriendFinder::expirePending);
     m_saveTimer = new QTimer(this);
     m_saveTimer->setSingleShot(true);
     m_saveTimer->setInterval(SaveDelayMs);
@@ -584,26 +587,32 @@ void FriendFinder::onInviteRecord(const Listened &l, const QByteArray &value)
         || !(pending->targets == targets) || pending->secret != l.secret;
     m_pending.insert(
         r->fingerprint, Pending { l.secret, r->requestId, r->name, targets, expiresMs });
-    expirePending(r->fingerprint, expiresMs);
+    expirePending();
     if (news) // the same request sealed again (RepublishMs) is not asked again
         Q_EMIT requestReceived(r->fingerprint, r->name, targets);
 }
 
-void FriendFinder::expirePending(const QByteArray &fingerprint, qint64 expiresMs)
+void FriendFinder::expirePending()
 {
-    const qint64 left = expiresMs - QDateTime::currentMSecsSinceEpoch();
-    QTimer::singleShot(int(qBound<qint64>(0, left, qint64(24) * 3600 * 1000)), this,
-        [this, fingerprint, expiresMs] {
-            const auto it = m_pending.find(fingerprint);
-            if (it == m_pending.end() || it->expiresMs != expiresMs)
-                return; // answered, or asked again since
-            if (QDateTime::currentMSecsSinceEpoch() < expiresMs) {
-                expirePending(fingerprint, expiresMs); // a long wait, checked once a day
-                return;
-            }
-            m_pending.erase(it);
-            Q_EMIT requestExpired(fingerprint);
-        });
+    // One timer for all (<= MaxPendingRequests): a flood of requests costs no timer each.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    qint64 next = std::numeric_limits<qint64>::max();
+    QList<QByteArray> expired;
+    for (auto it = m_pending.begin(); it != m_pending.end();) {
+        if (it->expiresMs <= now) {
+            expired.append(it.key());
+            it = m_pending.erase(it);
+            continue;
+        }
+        next = std::min(next, it->expiresMs);
+        ++it;
+    }
+    if (m_pending.isEmpty())
+        m_pendingTimer->stop();
+    else // a long wait is checked again once a day (QTimer takes an int)
+        m_pendingTimer->start(int(qBound<qint64>(1, next - now, qint64(24) * 3600 * 1000)));
+    for (const QByteArray &fingerprint : std::as_const(expired))
+        Q_EMIT requestExpired(fingerprint); // after the loop: a slot may answer another
 }
 
 void FriendFinder::onReplyRecord(const Listened &l, const QByteArray &value)

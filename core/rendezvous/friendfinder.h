@@ -178,7 +178,8 @@ private:
     void putRequest(const QByteArray &inviterFp, const OutgoingRequest &request);
     void putReply(const QByteArray &requesterFp, const Reply &reply);
     void republish();
-    void expirePending(const QByteArray &fingerprint, qint64 expiresMs);
+    // Forgets (requestExpired) every pending request whose time is up; waits for the next one.
+    void expirePending();
     void put(const QByteArray &group, const QByteArray &key, const QByteArray &value);
     void cancelPuts(const QByteArray &group);
     void listenKey(const QByteArray &key, const Listened &l);
@@ -196,6 +197,7 @@ private:
     QTimer *m_epochTimer = nullptr;
     QTimer *m_republishTimer = nullptr;
     QTimer *m_saveTimer = nullptr;
+    QTimer *m_pendingTimer = nullptr;
     QList<qint64> m_epochs;
     QString m_status;
     QString m_name;
