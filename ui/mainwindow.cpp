@@ -635,6 +635,7 @@ void MainWindow::connectNode()
     connect(m_node, &Node::transferUpdated, this, &MainWindow::onTransferUpdated);
     connect(m_node, &Node::logLine, this, &MainWindow::onLogLine);
     connect(m_node, &Node::friendRequest, this, &MainWindow::onFriendRequest);
+    connect(m_node, &Node::friendRequestExpired, m_requests, &FriendRequestBar::removeRequest);
 }
 
 void MainWindow::onFriendRequest(const FriendRequest &request)

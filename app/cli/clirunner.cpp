@@ -90,6 +90,14 @@ CliRunner::CliRunner(QObject *parent)
                       QString::fromLatin1(r.fingerprint.toHex().left(16))));
         m_requests.insert(r.fingerprint);
     });
+    connect(&m_node, &Node::friendRequestExpired, this, [this](const QByteArray &fp) {
+        if (!m_requests.remove(fp))
+            return;
+        emitEvent({ { QStringLiteral("event"), QStringLiteral("request-expired") },
+            { QStringLiteral("peer"), QString::fromLatin1(fp.toHex()) } });
+        human(QStringLiteral("the request from %1 expired unanswered")
+                  .arg(QString::fromLatin1(fp.toHex().left(16))));
+    });
     connect(&m_node, &Node::friendsChanged, this, [this](const QList<FriendInfo> &list) {
         for (const FriendInfo &fi : list) {
             FriendSeen &f = m_friends[fi.fingerprint];

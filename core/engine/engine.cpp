@@ -222,6 +222,7 @@ struct Engine::Private
     void startFinder()
     {
         finder = new FriendFinder(identity->fingerprint(), settings.profileDir, q);
+        finder->setSigningIdentity(identity->certificate().toDer(), identity->privateKey().toPem());
         QObject::connect(
             finder, &FriendFinder::onlineChanged, q, [this](bool online, const QString &status) {
                 localInfo.dhtOnline = online;
@@ -245,6 +246,14 @@ struct Engine::Private
             [this](const QByteArray &fp, const QString &name, const PeerTargets &t) {
                 onRequest(fp, name, t);
             });
+        QObject::connect(finder, &FriendFinder::requestExpired, q, [this](const QByteArray &fp) {
+            const auto it = requests.find(fp);
+            if (it == requests.end())
+                return;
+            log(QStringLiteral("the request to connect from %1 expired unanswered").arg(it->name));
+            requests.erase(it);
+            Q_EMIT q->friendRequestExpired(fp);
+        });
         QObject::connect(finder, &FriendFinder::replyReceived, q,
             [this](const QByteArray &fp, FriendFinder::ReplyStatus status, const QString &name,
                 const PeerTargets &t) { onReply(fp, status, name, t); });

@@ -43,6 +43,7 @@ Q_SIGNALS:
     void localInfoReady(const Punchline::LocalInfo &info);
     void friendsChanged(const QList<Punchline::FriendInfo> &friends);
     void friendRequest(const Punchline::FriendRequest &request);
+    void friendRequestExpired(const QByteArray &fingerprint);
     void friendStateChanged(const QByteArray &peer, Punchline::State state);
     void connectProgress(const QByteArray &peer, const Punchline::ConnectProgress &progress);
     void connected(const QByteArray &peer, const Punchline::ConnectionInfo &info);

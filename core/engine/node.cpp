@@ -43,6 +43,7 @@ Node::Node(QObject *parent)
     connect(m_engine, &Engine::localInfoReady, this, &Node::localInfoReady);
     connect(m_engine, &Engine::friendsChanged, this, &Node::friendsChanged);
     connect(m_engine, &Engine::friendRequest, this, &Node::friendRequest);
+    connect(m_engine, &Engine::friendRequestExpired, this, &Node::friendRequestExpired);
     connect(m_engine, &Engine::friendStateChanged, this, &Node::friendStateChanged);
     connect(m_engine, &Engine::connectProgress, this, &Node::connectProgress);
     connect(m_engine, &Engine::connected, this, &Node::connected);

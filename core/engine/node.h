@@ -66,6 +66,9 @@ Q_SIGNALS:
     void friendsChanged(const QList<Punchline::FriendInfo> &friends);
     // Someone who has our code asks to connect through the friend finder (accept-friends: ask).
     void friendRequest(const Punchline::FriendRequest &request);
+    // A request nobody answered has expired (the requester stopped asking, or our code
+    // expired): it can no longer be answered; drop it from view.
+    void friendRequestExpired(const QByteArray &fingerprint);
     void friendStateChanged(const QByteArray &peer, Punchline::State state);
     void connectProgress(const QByteArray &peer, const Punchline::ConnectProgress &progress);
     void connected(const QByteArray &peer, const Punchline::ConnectionInfo &info);

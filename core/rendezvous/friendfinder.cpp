@@ -12,6 +12,8 @@
 #include <QTimer>
 #include <QtEndian>
 
+#include <limits>
+
 namespace Punchline {
 
 namespace R = Rendezvous;
@@ -48,6 +50,16 @@ FriendFinder::FriendFinder(
     m_epochTimer = new QTimer(this);
     m_epochTimer->setInterval(EpochCheckMs);
     connect(m_epochTimer, &QTimer::timeout, this, &FriendFinder::onEpochTick);
+    m_republishTimer = new QTimer(this);
+    m_republishTimer->setInterval(RepublishMs);
+    connect(m_republishTimer, &QTimer::timeout, this, &FriendFinder::republish);
+    m_pendingTimer = new QTimer(this);
+    m_pendingTimer->setSingleShot(true);
+    connect(m_pendingTimer, &QTimer::timeout, this, &FriendFinder::expirePending);
+    m_saveTimer = new QTimer(this);
+    m_saveTimer->setSingleShot(true);
+    m_saveTimer->setInterval(SaveDelayMs);
+    connect(m_saveTimer, &QTimer::timeout, this, &FriendFinder::saveState);
     loadState();
 }
 
@@ -55,6 +67,16 @@ FriendFinder::~FriendFinder()
 {
     if (m_dht)
         m_dht->stop();
+    if (m_saveTimer->isActive())
+        saveState(); // what a coalesced write still held
+}
+
+void FriendFinder::setSigningIdentity(
+    const QByteArray &certificateDer, const QByteArray &privateKeyPem)
+{
+    m_signer = R::ReplySigner::fromIdentity(certificateDer, privateKeyPem);
+    if (!m_signer.isValid())
+        qCWarning(lcEngine) << "friend finder: our identity cannot sign replies";
 }
 
 void FriendFinder::start(const DhtClient::Options &options)
@@ -70,6 +92,7 @@ void FriendFinder::start(const DhtClient::Options &options)
     m_dht->start(options);
     m_epochs = R::epochsAround(nowSeconds());
     m_epochTimer->start();
+    m_republishTimer->start();
     refreshKeys();
     publishAll();
 }
@@ -79,6 +102,7 @@ void FriendFinder::stop()
     if (!m_dht || !m_dht->isRunning())
         return;
     m_epochTimer->stop();
+    m_republishTimer->stop();
     publishAll(true); // best effort: friends see "offline" at once instead of at expiry
     m_dht->stop();
     saveState();
@@ -172,6 +196,9 @@ void FriendFinder::request(const QByteArray &inviterFingerprint, const QByteArra
         return;
     OutgoingRequest r;
     r.secret = inviteSecret;
+    r.id = QByteArray(R::Record::RequestIdBytes, Qt::Uninitialized);
+    QRandomGenerator::system()->fillRange(
+        reinterpret_cast<quint32 *>(r.id.data()), R::Record::RequestIdBytes / 4);
     m_requests.insert(inviterFingerprint, r);
     refreshKeys();
     putRequest(inviterFingerprint, r);
@@ -190,15 +217,17 @@ void FriendFinder::answer(const QByteArray &requesterFingerprint, bool accept)
     const auto it = m_pending.find(requesterFingerprint);
     if (it == m_pending.end())
         return;
-    const QByteArray secret = it.value();
+    const Pending pending = it.value();
     m_pending.erase(it);
     for (Invitation &i : m_invitations) {
-        if (i.secret == secret && accept && i.singleUse && i.usedBy.isEmpty()) {
+        if (i.secret == pending.secret && accept && i.singleUse && i.usedBy.isEmpty()) {
             i.usedBy = requesterFingerprint;
             saveState();
         }
     }
-    putReply(requesterFingerprint, secret, accept ? ReplyStatus::Accepted : ReplyStatus::Declined);
+    putReply(requesterFingerprint,
+        Reply { pending.secret, pending.requestId,
+            accept ? ReplyStatus::Accepted : ReplyStatus::Declined });
 }
 
 const FriendFinder::Invitation *FriendFinder::invitation(const QByteArray &secret) const
@@ -304,7 +333,17 @@ void FriendFinder::onEpochTick()
         it->clear();
     }
     refreshKeys();
+    republish();
+}
+
+void FriendFinder::republish()
+{
+    // Every record says when it expires (RecordLifetimeMs): seal all we keep published again,
+    // with a new seq and expiry, well before that.
     publishAll();
+    const auto replies = m_replies;
+    for (auto it = replies.cbegin(); it != replies.cend(); ++it)
+        putReply(it.key(), it.value());
 }
 
 void FriendFinder::publishAll(bool goingOffline)
@@ -325,6 +364,7 @@ void FriendFinder::publishTo(
     R::Record r;
     r.type = TypePresence;
     r.seq = nextSeq();
+    r.expiresMs = r.seq + RecordLifetimeMs;
     r.flags = goingOffline ? FlagGoingOffline : FlagOnline;
     r.name = m_name;
     if (!goingOffline) {
@@ -344,6 +384,8 @@ void FriendFinder::putRequest(const QByteArray &inviterFp, const OutgoingRequest
     R::Record r;
     r.type = TypeRequest;
     r.seq = nextSeq();
+    r.expiresMs = r.seq + RecordLifetimeMs;
+    r.requestId = request.id;
     r.flags = FlagOnline;
     r.name = m_name;
     r.fingerprint = m_ourFp;
@@ -355,36 +397,46 @@ void FriendFinder::putRequest(const QByteArray &inviterFp, const OutgoingRequest
         put(group('q', inviterFp), channel.dhtKey(e), R::seal(channel, e, r));
 }
 
-void FriendFinder::putReply(
-    const QByteArray &requesterFp, const QByteArray &secret, ReplyStatus status)
+void FriendFinder::putReply(const QByteArray &requesterFp, const Reply &reply)
 {
     if (!m_dht || !m_dht->isRunning())
         return;
-    // Bounded: the oldest replies stop being refreshed (they have been read by then).
-    int replies = 0;
-    QByteArray oldest;
-    for (auto it = m_puts.cbegin(); it != m_puts.cend(); ++it) {
-        if (it.key().startsWith('r')) {
-            ++replies;
-            if (oldest.isEmpty())
-                oldest = it.key();
-        }
+    if (!m_signer.isValid()) {
+        // Requesters drop unsigned replies: putting one would only cost traffic.
+        drop(QStringLiteral("no identity to sign our reply with"));
+        return;
     }
-    if (replies >= MaxReplyGroups && !m_puts.contains(group('r', requesterFp)))
-        cancelPuts(oldest);
+    // Bounded: the oldest replies stop being refreshed (they have been read by then).
+    if (!m_replies.contains(requesterFp) && m_replies.size() >= MaxReplyGroups) {
+        auto oldestIt = m_replies.cbegin();
+        for (auto it = m_replies.cbegin(); it != m_replies.cend(); ++it) {
+            if (it->madeMs < oldestIt->madeMs)
+                oldestIt = it;
+        }
+        const QByteArray oldest = oldestIt.key();
+        m_replies.remove(oldest);
+        cancelPuts(group('r', oldest));
+    }
+    Reply kept = reply;
+    if (!kept.madeMs)
+        kept.madeMs = QDateTime::currentMSecsSinceEpoch();
+    m_replies.insert(requesterFp, kept);
     R::Record r;
     r.type = TypeReply;
     r.seq = nextSeq();
-    r.status = quint8(status);
+    r.expiresMs = r.seq + RecordLifetimeMs;
+    r.status = quint8(reply.status);
     r.name = m_name;
-    if (status == ReplyStatus::Accepted) {
+    if (reply.status == ReplyStatus::Accepted) {
         r.direct = m_targets.direct;
         r.mapped = m_targets.mapped;
         r.relays = m_targets.relays;
     }
-    const auto channel = R::Channel::inviteReplies(secret, m_ourFp, requesterFp);
+    const R::ReplyBinding binding { m_ourFp, requesterFp, reply.requestId };
+    const auto channel = R::Channel::inviteReplies(reply.secret, m_ourFp, requesterFp);
     for (const qint64 e : std::as_const(m_epochs))
-        put(group('r', requesterFp), channel.dhtKey(e), R::seal(channel, e, r));
+        put(group('r', requesterFp), channel.dhtKey(e),
+            R::sealReply(channel, e, r, m_signer, binding));
 }
 
 void FriendFinder::drop(const QString &why)
@@ -428,13 +480,19 @@ void FriendFinder::onFriendRecord(const Listened &l, const QByteArray &value, bo
         drop(r ? QStringLiteral("not a presence record") : error.message);
         return;
     }
-    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
-    if (r->seq > quint64(nowMs + 10 * 60 * 1000)) {
-        drop(QStringLiteral("a record from the future"));
+    // A record's own expiry (sealed inside it) makes a captured one worthless later, also on
+    // the same day's key and after a restart; a seq from the future is refused as well.
+    if (!expired && !R::isCurrent(*r, QDateTime::currentMSecsSinceEpoch())) {
+        drop(QStringLiteral("a record that has expired or comes from the future"));
         return;
     }
     if (r->seq < entry->lastSeq) {
         drop(QStringLiteral("an older record (replay)"));
+        return;
+    }
+    if (r->seq <= entry->goneSeq) {
+        if (!expired)
+            drop(QStringLiteral("the record of a friend since gone (replay)"));
         return;
     }
     const bool newer = r->seq > entry->lastSeq;
@@ -450,6 +508,7 @@ void FriendFinder::onFriendRecord(const Listened &l, const QByteArray &value, bo
                 if (e == m_friends.end() || e->lastSeq != seq || e->expiredSeq != seq || !e->online)
                     return;
                 e->online = false;
+                e->goneSeq = seq;
                 Q_EMIT friendGone(who, QDateTime::currentDateTimeUtc());
             });
         }
@@ -458,16 +517,22 @@ void FriendFinder::onFriendRecord(const Listened &l, const QByteArray &value, bo
     entry->lastSeq = r->seq;
     entry->expiredSeq = 0; // the record is (still or again) there
     if (newer)
-        saveState();
+        scheduleSave();
     if (r->flags & FlagGoingOffline) {
         if (entry->online || newer) {
             entry->online = false;
+            entry->goneSeq = r->seq;
             Q_EMIT friendGone(l.who, QDateTime::fromMSecsSinceEpoch(qint64(r->seq), Qt::UTC));
         }
         return;
     }
+    // "newer" for the engine means news: other addresses, or the friend back. The same
+    // addresses sealed again (RepublishMs) must not restart an attempt.
+    const PeerTargets targets { r->direct, r->mapped, r->relays };
+    const bool news = newer && (!entry->online || !(targets == entry->targets));
     entry->online = true;
-    Q_EMIT friendSeen(l.who, r->name, PeerTargets { r->direct, r->mapped, r->relays }, newer);
+    entry->targets = targets;
+    Q_EMIT friendSeen(l.who, r->name, targets, news);
 }
 
 void FriendFinder::onInviteRecord(const Listened &l, const QByteArray &value)
@@ -479,6 +544,11 @@ void FriendFinder::onInviteRecord(const Listened &l, const QByteArray &value)
         drop(r ? QStringLiteral("not a request") : error.message);
         return;
     }
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    if (!R::isCurrent(*r, nowMs)) {
+        drop(QStringLiteral("a request that has expired or comes from the future"));
+        return;
+    }
     const QByteArray id = group('q', r->fingerprint);
     if (r->seq <= m_requestSeq.value(id)) {
         drop(QStringLiteral("a request seen before (replay)"));
@@ -487,38 +557,85 @@ void FriendFinder::onInviteRecord(const Listened &l, const QByteArray &value)
     if (m_requestSeq.size() >= MaxRequestSeqs && !m_requestSeq.contains(id))
         m_requestSeq.erase(m_requestSeq.begin());
     m_requestSeq.insert(id, r->seq);
-    saveState();
+    scheduleSave(); // a stranger with the code sends as many as it likes: no write per value
     const Invitation *inv = invitation(l.secret);
     if (!inv)
         return;
     const bool usedByOther
         = inv->singleUse && !inv->usedBy.isEmpty() && inv->usedBy != r->fingerprint;
     if (inv->revoked || usedByOther) {
-        putReply(r->fingerprint, l.secret, ReplyStatus::Revoked);
+        putReply(r->fingerprint, Reply { l.secret, r->requestId, ReplyStatus::Revoked });
         return;
     }
     if (nowSeconds() >= inv->expires) {
-        putReply(r->fingerprint, l.secret, ReplyStatus::Expired);
+        putReply(r->fingerprint, Reply { l.secret, r->requestId, ReplyStatus::Expired });
         return;
     }
-    if (!m_pending.contains(r->fingerprint) && m_pending.size() >= MaxPendingRequests) {
+    const auto pending = m_pending.find(r->fingerprint);
+    if (pending == m_pending.end() && m_pending.size() >= MaxPendingRequests) {
         drop(QStringLiteral("too many requests waiting for an answer"));
         return;
     }
-    m_pending.insert(r->fingerprint, l.secret);
-    Q_EMIT requestReceived(
-        r->fingerprint, r->name, PeerTargets { r->direct, r->mapped, r->relays });
+    // Unanswered, a request lasts as long as the requester keeps asking (its newest request's
+    // own expiry, with the clock skew we allow) and never beyond the invitation.
+    const qint64 expiresMs = std::min<qint64>(
+        qint64(std::min<quint64>(r->expiresMs, quint64(std::numeric_limits<qint64>::max() / 2)))
+            + R::Record::ClockSkewMs,
+        inv->expires * 1000);
+    const PeerTargets targets { r->direct, r->mapped, r->relays };
+    const bool news = pending == m_pending.end() || pending->name != r->name
+        || !(pending->targets == targets) || pending->secret != l.secret;
+    m_pending.insert(
+        r->fingerprint, Pending { l.secret, r->requestId, r->name, targets, expiresMs });
+    expirePending();
+    if (news) // the same request sealed again (RepublishMs) is not asked again
+        Q_EMIT requestReceived(r->fingerprint, r->name, targets);
+}
+
+void FriendFinder::expirePending()
+{
+    // One timer for all (<= MaxPendingRequests): a flood of requests costs no timer each.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    qint64 next = std::numeric_limits<qint64>::max();
+    QList<QByteArray> expired;
+    for (auto it = m_pending.begin(); it != m_pending.end();) {
+        if (it->expiresMs <= now) {
+            expired.append(it.key());
+            it = m_pending.erase(it);
+            continue;
+        }
+        next = std::min(next, it->expiresMs);
+        ++it;
+    }
+    if (m_pending.isEmpty())
+        m_pendingTimer->stop();
+    else // a long wait is checked again once a day (QTimer takes an int)
+        m_pendingTimer->start(int(qBound<qint64>(1, next - now, qint64(24) * 3600 * 1000)));
+    for (const QByteArray &fingerprint : std::as_const(expired))
+        Q_EMIT requestExpired(fingerprint); // after the loop: a slot may answer another
 }
 
 void FriendFinder::onReplyRecord(const Listened &l, const QByteArray &value)
 {
-    if (!m_requests.contains(l.who))
+    const auto request = m_requests.constFind(l.who);
+    if (request == m_requests.cend())
         return;
     const auto channel = R::Channel::inviteReplies(l.secret, l.who, m_ourFp);
     Error error;
     const auto r = R::open(channel, l.epoch, value, &error);
     if (!r || r->type != TypeReply || r->status < 1 || r->status > 4) {
         drop(r ? QStringLiteral("not a reply") : error.message);
+        return;
+    }
+    // Anyone with the code can seal a reply here: only the inviter's signature (checked against
+    // the fingerprint we pinned from the code) for this request counts, before anything else
+    // (a forged seq must not hide the real reply).
+    if (!R::verifyReply(*r, R::ReplyBinding { l.who, m_ourFp, request->id }, &error)) {
+        drop(error.message);
+        return;
+    }
+    if (!R::isCurrent(*r, QDateTime::currentMSecsSinceEpoch())) {
+        drop(QStringLiteral("a reply that has expired or comes from the future"));
         return;
     }
     const QByteArray id = group('r', l.who);
@@ -569,8 +686,15 @@ void FriendFinder::loadState()
     m_lastSeq = root->value(QStringLiteral("seq")).toString().toULongLong();
 }
 
-void FriendFinder::saveState() const
+void FriendFinder::scheduleSave()
 {
+    if (!m_saveTimer->isActive())
+        m_saveTimer->start();
+}
+
+void FriendFinder::saveState()
+{
+    m_saveTimer->stop();
     QJsonArray invitations;
     for (const Invitation &i : m_invitations) {
         invitations.append(QJsonObject {
@@ -590,6 +714,7 @@ void FriendFinder::saveState() const
     QJsonObject requestSeq;
     for (auto it = m_requestSeq.cbegin(); it != m_requestSeq.cend(); ++it)
         requestSeq.insert(QString::fromLatin1(it.key().toHex()), QString::number(it.value()));
+    ++m_stateWrites;
     Error error;
     if (!JsonFile::write(QDir(m_profileDir).filePath(QString::fromLatin1(StateFile)),
             QJsonObject {

@@ -18,6 +18,7 @@
 
 #include "common/types.h"
 #include "rendezvous/dhtclient.h"
+#include "rendezvous/record.h"
 
 #include <QDateTime>
 #include <QHash>
@@ -53,10 +54,22 @@ public:
     // record comes within this long. Every update is a new value (a new id), and the node that
     // drops the one it replaces may tell listeners "expired" before the new one reaches them.
     static constexpr int ExpiredGraceMs = 8000;
+    // What every record we put says about its own expiry (Record::expiresMs): a captured record
+    // replayed later than this (plus Record::ClockSkewMs) is ignored. We seal every record we
+    // keep published again (new seq, new expiry) every RepublishMs, well before that.
+    static constexpr qint64 RecordLifetimeMs = 30 * 60 * 1000;
+    static constexpr int RepublishMs = 20 * 60 * 1000;
+    // friend-finder.json is written at most this often for what strangers can cause (new
+    // request values, newer friend records), and always at stop() and destruction.
+    static constexpr int SaveDelayMs = 3000;
 
     FriendFinder(
         const QByteArray &ourFingerprint, const QString &profileDir, QObject *parent = nullptr);
     ~FriendFinder() override;
+
+    // Our identity, to sign the replies we put (requesters drop unsigned ones): the
+    // certificate (DER) whose SHA-256 is our fingerprint, and its private key (PEM).
+    void setSigningIdentity(const QByteArray &certificateDer, const QByteArray &privateKeyPem);
 
     void start(const DhtClient::Options &options);
     // Publishes "going offline" to every friend (best effort), then leaves the DHT.
@@ -87,6 +100,12 @@ public:
 
     // Counters for tests and the benchmark.
     int droppedValues() const { return m_dropped; }
+    int stateWrites() const { return m_stateWrites; } // friend-finder.json written
+    // The id of our current request to inviterFingerprint (empty: none), for tests.
+    QByteArray requestId(const QByteArray &inviterFingerprint) const
+    {
+        return m_requests.value(inviterFingerprint).id;
+    }
 
 Q_SIGNALS:
     void onlineChanged(bool online, const QString &status);
@@ -98,6 +117,8 @@ Q_SIGNALS:
     // Someone holding our code (a live invitation) asks to connect.
     void requestReceived(
         const QByteArray &fingerprint, const QString &name, const PeerTargets &targets);
+    // A request we were asked (requestReceived) and did not answer has expired: forget it.
+    void requestExpired(const QByteArray &fingerprint);
     // The owner of a code we pasted answered.
     void replyReceived(const QByteArray &inviterFingerprint, ReplyStatus status,
         const QString &name, const PeerTargets &targets);
@@ -109,10 +130,32 @@ private:
         quint64 lastSeq = 0; // newest record seen from the friend
         bool online = false;
         quint64 expiredSeq = 0; // an "expired" notice for lastSeq waits for ExpiredGraceMs
+        // The record with which the friend counted as gone: it (and anything older) never
+        // brings the friend back; only a newer record does.
+        quint64 goneSeq = 0;
+        PeerTargets targets; // in the newest record: a refresh with the same is not news
+    };
+    // A request we were asked and have not answered.
+    struct Pending
+    {
+        QByteArray secret; // of our invitation it used
+        QByteArray requestId; // our reply is signed for it
+        QString name;
+        PeerTargets targets;
+        qint64 expiresMs = 0; // our clock: forgotten then (requestExpired)
+    };
+    // A reply we keep published (and seal again every RepublishMs).
+    struct Reply
+    {
+        QByteArray secret;
+        QByteArray requestId;
+        ReplyStatus status = ReplyStatus::Declined;
+        qint64 madeMs = 0; // when first answered: the oldest gives way (MaxReplyGroups)
     };
     struct OutgoingRequest
     {
         QByteArray secret;
+        QByteArray id; // random, names this attempt: replies must be signed for it
     };
     // What a listened key is for, and how to open what arrives there.
     struct Listened
@@ -133,7 +176,10 @@ private:
     void publishAll(bool goingOffline = false);
     void publishTo(const QByteArray &fingerprint, const FriendEntry &entry, bool goingOffline);
     void putRequest(const QByteArray &inviterFp, const OutgoingRequest &request);
-    void putReply(const QByteArray &requesterFp, const QByteArray &secret, ReplyStatus status);
+    void putReply(const QByteArray &requesterFp, const Reply &reply);
+    void republish();
+    // Forgets (requestExpired) every pending request whose time is up; waits for the next one.
+    void expirePending();
     void put(const QByteArray &group, const QByteArray &key, const QByteArray &value);
     void cancelPuts(const QByteArray &group);
     void listenKey(const QByteArray &key, const Listened &l);
@@ -141,12 +187,17 @@ private:
     quint64 nextSeq();
     void drop(const QString &why);
     void loadState();
-    void saveState() const;
+    void saveState();
+    // Writes friend-finder.json within SaveDelayMs (once for any number of changes).
+    void scheduleSave();
 
     QByteArray m_ourFp;
     QString m_profileDir;
     DhtClient *m_dht = nullptr;
     QTimer *m_epochTimer = nullptr;
+    QTimer *m_republishTimer = nullptr;
+    QTimer *m_saveTimer = nullptr;
+    QTimer *m_pendingTimer = nullptr;
     QList<qint64> m_epochs;
     QString m_status;
     QString m_name;
@@ -155,12 +206,15 @@ private:
     QHash<QByteArray, FriendEntry> m_friends;
     QList<Invitation> m_invitations;
     QHash<QByteArray, OutgoingRequest> m_requests; // by inviter fingerprint
-    QHash<QByteArray, QByteArray> m_pending; // requester fingerprint -> invitation secret
+    QHash<QByteArray, Pending> m_pending; // by requester fingerprint
+    QHash<QByteArray, Reply> m_replies; // by requester fingerprint, <= MaxReplyGroups
     QHash<QByteArray, quint64> m_requestSeq; // newest request/reply seq per sender (replay)
     QHash<QByteArray, Listened> m_listened; // by DHT key
     // group ("f"+fp, "q"+fp, "r"+fp) -> (key, value id) we keep published
     QHash<QByteArray, QList<std::pair<QByteArray, quint64>>> m_puts;
     int m_dropped = 0;
+    int m_stateWrites = 0;
+    Rendezvous::ReplySigner m_signer;
 };
 
 } // namespace Punchline

@@ -5,10 +5,15 @@
 #include <QJsonArray>
 #include <QtEndian>
 
+#include <QCryptographicHash>
+
+#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <limits>
@@ -20,11 +25,21 @@ namespace {
 
 const char Salt[] = "punchline/rendezvous/v1";
 const char AadPrefix[] = "PLR1";
-// version, type, seq, flags, status, name, fingerprint: all inside the first padding block,
-// so open() reads them without length checks.
-constexpr int MaxFixedBytes
-    = 1 + 1 + 8 + 1 + 1 + 1 + Record::MaxNameBytes + 1 + Channel::FingerprintBytes;
+const char SignatureContext[] = "punchline/rendezvous/reply-signature/v1";
+// version, type, seq, expiry, flags, status, name, fingerprint, request id: all inside the
+// first padding block, so open() reads them without length checks.
+constexpr int MaxFixedBytes = 1 + 1 + 8 + 8 + 1 + 1 + 1 + Record::MaxNameBytes + 1
+    + Channel::FingerprintBytes + 1 + Record::RequestIdBytes;
 static_assert(MaxFixedBytes < Record::PaddingBlock, "the fixed part must fit the first block");
+// The largest reply and the largest other record fit the last bucket.
+static_assert(1 + 1 + 8 + 8 + 1 + 1 + 1 + Record::MaxNameBytes + 1 + 1 + 3
+            + 3 * Record::MaxReplyEndpoints * 19 + 2 + Record::MaxCertificateBytes + 1
+            + Record::MaxSignatureBytes
+        <= Record::MaxPlaintextBytes,
+    "a signed reply must fit MaxValueBytes");
+static_assert(
+    MaxFixedBytes + 3 + 3 * Record::MaxEndpoints * 19 + 2 + 1 <= Record::MaxPlaintextBytes,
+    "a request must fit MaxValueBytes");
 
 struct KdfDeleter
 {
@@ -34,6 +49,13 @@ struct CipherDeleter
 {
     void operator()(EVP_CIPHER_CTX *ctx) const { EVP_CIPHER_CTX_free(ctx); }
 };
+struct OsslDeleter
+{
+    void operator()(EVP_MD_CTX *p) const { EVP_MD_CTX_free(p); }
+    void operator()(BIO *p) const { BIO_free(p); }
+    void operator()(X509 *p) const { X509_free(p); }
+};
+template <typename T> using Owned = std::unique_ptr<T, OsslDeleter>;
 
 // Fetched once: an implicit fetch on every use costs a provider lookup.
 EVP_KDF *hkdfMethod()
@@ -133,11 +155,34 @@ qsizetype fingerprintBytesFor(quint8 type)
     return type == Record::InviteRequest ? Channel::FingerprintBytes : 0;
 }
 
-QList<Endpoint> usable(const QList<Endpoint> &list)
+qsizetype requestIdBytesFor(quint8 type)
+{
+    return type == Record::InviteRequest ? Record::RequestIdBytes : 0;
+}
+
+int maxEndpointsFor(quint8 type)
+{
+    return type == Record::InviteReply ? Record::MaxReplyEndpoints : Record::MaxEndpoints;
+}
+
+// The size a plaintext of `length` bytes is padded to: whole blocks, the last one shorter.
+qsizetype paddedSize(qsizetype length)
+{
+    const qsizetype blocks
+        = std::max<qsizetype>(1, (length + Record::PaddingBlock - 1) / Record::PaddingBlock);
+    return std::min<qsizetype>(blocks * Record::PaddingBlock, Record::MaxPlaintextBytes);
+}
+
+bool expiryFits(const Record &r)
+{
+    return r.expiresMs > r.seq && r.expiresMs - r.seq <= quint64(Record::MaxLifetimeMs);
+}
+
+QList<Endpoint> usable(const QList<Endpoint> &list, int max)
 {
     QList<Endpoint> out;
     for (const Endpoint &e : list) {
-        if (out.size() == Record::MaxEndpoints)
+        if (out.size() == max)
             break;
         if (isDialable(e))
             out.append(e);
@@ -208,19 +253,20 @@ quint64 Record::nextSeq(quint64 previous, qint64 nowMs)
     return std::max(now, previous + 1);
 }
 
-QByteArray seal(const Channel &c, qint64 epoch, const Record &r)
-{
-    if (!c.isValid() || r.type < Record::Presence || r.type > Record::InviteReply
-        || !statusFitsType(r.type, r.status) || r.fingerprint.size() != fingerprintBytesFor(r.type))
-        return QByteArray();
+namespace {
 
+// The plaintext up to (not including) the signature: what a reply's signature covers.
+QByteArray signedPartOf(const Record &r)
+{
     QByteArray plain;
-    plain.reserve(Record::PaddingBlock * 3);
+    plain.reserve(Record::MaxPlaintextBytes);
     plain.append(char(Record::Version));
     plain.append(char(r.type));
-    char seq[8];
-    qToBigEndian<quint64>(r.seq, seq);
-    plain.append(seq, 8);
+    char be64[8];
+    qToBigEndian<quint64>(r.seq, be64);
+    plain.append(be64, 8);
+    qToBigEndian<quint64>(r.expiresMs, be64);
+    plain.append(be64, 8);
     plain.append(char(r.flags));
     plain.append(char(r.status));
     const QByteArray name = truncateUtf8(r.name, Record::MaxNameBytes).toUtf8();
@@ -228,15 +274,40 @@ QByteArray seal(const Channel &c, qint64 epoch, const Record &r)
     plain.append(name);
     plain.append(char(r.fingerprint.size()));
     plain.append(r.fingerprint);
+    plain.append(char(r.requestId.size()));
+    plain.append(r.requestId);
     for (const QList<Endpoint> *list : { &r.direct, &r.mapped, &r.relays }) {
-        const QList<Endpoint> endpoints = usable(*list);
+        const QList<Endpoint> endpoints = usable(*list, maxEndpointsFor(r.type));
         plain.append(char(endpoints.size()));
         for (const Endpoint &e : endpoints)
             appendEndpointBytes(&plain, e);
     }
-    const qsizetype padded
-        = (plain.size() + Record::PaddingBlock - 1) / Record::PaddingBlock * Record::PaddingBlock;
-    plain.append(QByteArray(padded - plain.size(), '\0'));
+    char be16[2];
+    qToBigEndian<quint16>(quint16(r.certificate.size()), be16);
+    plain.append(be16, 2);
+    plain.append(r.certificate);
+    return plain;
+}
+
+} // namespace
+
+QByteArray seal(const Channel &c, qint64 epoch, const Record &r)
+{
+    const bool reply = r.type == Record::InviteReply;
+    if (!c.isValid() || r.type < Record::Presence || r.type > Record::InviteReply
+        || !statusFitsType(r.type, r.status) || r.fingerprint.size() != fingerprintBytesFor(r.type)
+        || r.requestId.size() != requestIdBytesFor(r.type) || !expiryFits(r)
+        || (!reply && (!r.certificate.isEmpty() || !r.signature.isEmpty()))
+        || r.certificate.size() > Record::MaxCertificateBytes
+        || r.signature.size() > Record::MaxSignatureBytes)
+        return QByteArray();
+
+    QByteArray plain = signedPartOf(r);
+    plain.append(char(r.signature.size()));
+    plain.append(r.signature);
+    if (plain.size() > Record::MaxPlaintextBytes)
+        return QByteArray();
+    plain.append(QByteArray(paddedSize(plain.size()) - plain.size(), '\0'));
 
     QByteArray value(Record::NonceBytes + plain.size() + Record::TagBytes, Qt::Uninitialized);
     uchar *nonce = bytesOf(value);
@@ -275,9 +346,10 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
         return bad(
             QStringLiteral("%1 bytes, more than %2").arg(value.size()).arg(Record::MaxValueBytes));
     const qsizetype cipherBytes = value.size() - Record::NonceBytes - Record::TagBytes;
-    // Every sealed record is whole padding blocks: anything else cannot be one, so it is
-    // dropped before any cryptography.
-    if (value.size() < Record::MinValueBytes || cipherBytes % Record::PaddingBlock != 0)
+    // Every sealed record is whole padding blocks or the last bucket: anything else cannot be
+    // one, so it is dropped before any cryptography.
+    if (value.size() < Record::MinValueBytes
+        || (cipherBytes % Record::PaddingBlock != 0 && cipherBytes != Record::MaxPlaintextBytes))
         return bad(QStringLiteral("%1 bytes is not the size of a record").arg(value.size()));
 
     const uchar *nonce = bytesOf(value);
@@ -308,7 +380,7 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
     const qsizetype n = plain.size();
     if (p[0] != Record::Version || p[1] < Record::Presence || p[1] > Record::InviteReply) {
         setError(error, ErrorCode::RecordVersion,
-            QStringLiteral("rendezvous record dropped: it comes from a newer version of "
+            QStringLiteral("rendezvous record dropped: it comes from another version of "
                            "Punchline (version %1, type %2)")
                 .arg(p[0])
                 .arg(p[1]));
@@ -317,11 +389,14 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
     Record r;
     r.type = p[1];
     r.seq = qFromBigEndian<quint64>(p + 2);
-    r.flags = p[10];
-    r.status = p[11];
+    r.expiresMs = qFromBigEndian<quint64>(p + 10);
+    r.flags = p[18];
+    r.status = p[19];
     if (!statusFitsType(r.type, r.status))
         return bad(QStringLiteral("status %1 does not fit type %2").arg(r.status).arg(r.type));
-    qsizetype pos = 12;
+    if (!expiryFits(r))
+        return bad(QStringLiteral("an expiry that does not fit its sequence number"));
+    qsizetype pos = 20;
     // n >= PaddingBlock > MaxFixedBytes: no check needed until the lists, which check for
     // themselves.
     const int nameBytes = p[pos++];
@@ -339,11 +414,17 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
                        .arg(r.type));
     r.fingerprint = plain.mid(pos, fingerprintBytes);
     pos += fingerprintBytes;
+    const int requestIdBytes = p[pos++];
+    if (requestIdBytes != requestIdBytesFor(r.type))
+        return bad(
+            QStringLiteral("a request id of %1 bytes for type %2").arg(requestIdBytes).arg(r.type));
+    r.requestId = plain.mid(pos, requestIdBytes);
+    pos += requestIdBytes;
     for (QList<Endpoint> *list : { &r.direct, &r.mapped, &r.relays }) {
         if (pos >= n)
             return bad(QStringLiteral("cut short"));
         const int count = p[pos++];
-        if (count > Record::MaxEndpoints)
+        if (count > maxEndpointsFor(r.type))
             return bad(QStringLiteral("%1 addresses in one list").arg(count));
         for (int i = 0; i < count; ++i) {
             const auto e = readEndpointBytes(plain, &pos);
@@ -354,14 +435,141 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
             list->append(*e);
         }
     }
-    // The padding: zeros up to the next block, and not one block more.
-    const qsizetype padded
-        = (pos + Record::PaddingBlock - 1) / Record::PaddingBlock * Record::PaddingBlock;
+    const bool reply = r.type == Record::InviteReply;
+    if (pos + 2 > n)
+        return bad(QStringLiteral("cut short"));
+    const int certificateBytes = qFromBigEndian<quint16>(p + pos);
+    pos += 2;
+    if (certificateBytes > (reply ? Record::MaxCertificateBytes : 0))
+        return bad(QStringLiteral("a certificate of %1 bytes for type %2")
+                       .arg(certificateBytes)
+                       .arg(r.type));
+    if (pos + certificateBytes + 1 > n)
+        return bad(QStringLiteral("cut short"));
+    r.certificate = plain.mid(pos, certificateBytes);
+    pos += certificateBytes;
+    r.signedPart = plain.left(pos);
+    const int signatureBytes = p[pos++];
+    if (signatureBytes > (reply ? Record::MaxSignatureBytes : 0))
+        return bad(
+            QStringLiteral("a signature of %1 bytes for type %2").arg(signatureBytes).arg(r.type));
+    if (pos + signatureBytes > n)
+        return bad(QStringLiteral("cut short"));
+    r.signature = plain.mid(pos, signatureBytes);
+    pos += signatureBytes;
+    // The padding: zeros up to the next bucket, and not one bucket more.
+    const qsizetype padded = paddedSize(pos);
     if (n != padded)
         return bad(QStringLiteral("padding of the wrong length"));
     if (std::any_of(p + pos, p + n, [](uchar b) { return b != 0; }))
         return bad(QStringLiteral("padding that is not zero"));
     return r;
+}
+
+bool isCurrent(const Record &r, qint64 nowMs)
+{
+    const qint64 expires = r.expiresMs > quint64(std::numeric_limits<qint64>::max() / 2)
+        ? std::numeric_limits<qint64>::max() / 2
+        : qint64(r.expiresMs);
+    const qint64 seq = r.seq > quint64(std::numeric_limits<qint64>::max() / 2)
+        ? std::numeric_limits<qint64>::max() / 2
+        : qint64(r.seq);
+    return nowMs < expires + Record::ClockSkewMs && seq <= nowMs + Record::MaxAheadMs;
+}
+
+ReplySigner ReplySigner::fromIdentity(const QByteArray &certificateDer, const QByteArray &keyPem)
+{
+    ReplySigner signer;
+    const uchar *in = bytesOf(certificateDer);
+    Owned<X509> cert(d2i_X509(nullptr, &in, long(certificateDer.size())));
+    Owned<BIO> bio(BIO_new_mem_buf(keyPem.constData(), int(keyPem.size())));
+    if (!cert || !bio || certificateDer.size() > Record::MaxCertificateBytes)
+        return signer;
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (!key)
+        return signer;
+    std::shared_ptr<EVP_PKEY> owned(key, EVP_PKEY_free);
+    if (X509_check_private_key(cert.get(), key) != 1)
+        return signer;
+    signer.m_certificate = certificateDer;
+    signer.m_key = owned;
+    return signer;
+}
+
+QByteArray ReplySigner::sign(const QByteArray &message) const
+{
+    if (!isValid())
+        return QByteArray();
+    Owned<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+    size_t length = 0;
+    if (!ctx
+        || EVP_DigestSignInit_ex(
+               ctx.get(), nullptr, "SHA256", nullptr, nullptr, m_key.get(), nullptr)
+            != 1
+        || EVP_DigestSign(ctx.get(), nullptr, &length, bytesOf(message), size_t(message.size()))
+            != 1)
+        return QByteArray();
+    QByteArray signature(qsizetype(length), Qt::Uninitialized);
+    if (EVP_DigestSign(
+            ctx.get(), bytesOf(signature), &length, bytesOf(message), size_t(message.size()))
+            != 1
+        || length > size_t(Record::MaxSignatureBytes))
+        return QByteArray();
+    signature.resize(qsizetype(length));
+    return signature;
+}
+
+QByteArray replyMessage(const ReplyBinding &b, const QByteArray &signedPart)
+{
+    QByteArray m(SignatureContext, sizeof SignatureContext); // with its '\0': a fixed prefix
+    m += b.inviterFp;
+    m += b.requesterFp;
+    m += b.requestId;
+    m += signedPart;
+    return m;
+}
+
+QByteArray sealReply(const Channel &c, qint64 epoch, const Record &r, const ReplySigner &signer,
+    const ReplyBinding &b)
+{
+    if (r.type != Record::InviteReply || !signer.isValid() || !b.isValid())
+        return QByteArray();
+    Record signedReply = r;
+    signedReply.certificate = signer.certificate();
+    signedReply.signature = signer.sign(replyMessage(b, signedPartOf(signedReply)));
+    if (signedReply.signature.isEmpty())
+        return QByteArray();
+    return seal(c, epoch, signedReply);
+}
+
+bool verifyReply(const Record &r, const ReplyBinding &b, Error *error)
+{
+    const auto bad = [error](const QString &why) {
+        return setError(error, ErrorCode::BadRecord, QStringLiteral("reply dropped: %1").arg(why));
+    };
+    if (r.type != Record::InviteReply || !b.isValid())
+        return bad(QStringLiteral("not a reply to this request"));
+    if (r.certificate.isEmpty() || r.signature.isEmpty() || r.signedPart.isEmpty())
+        return bad(QStringLiteral("it is not signed"));
+    // The pinned fingerprint first: a certificate that is not the inviter's is never parsed.
+    if (QCryptographicHash::hash(r.certificate, QCryptographicHash::Sha256) != b.inviterFp)
+        return bad(QStringLiteral("its certificate is not the one in the code"));
+    const uchar *in = bytesOf(r.certificate);
+    Owned<X509> cert(d2i_X509(nullptr, &in, long(r.certificate.size())));
+    EVP_PKEY *key = cert ? X509_get0_pubkey(cert.get()) : nullptr;
+    if (!key)
+        return bad(QStringLiteral("its certificate cannot be read"));
+    const QByteArray message = replyMessage(b, r.signedPart);
+    Owned<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+    if (!ctx
+        || EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr)
+            != 1
+        || EVP_DigestVerify(ctx.get(), bytesOf(r.signature), size_t(r.signature.size()),
+               bytesOf(message), size_t(message.size()))
+            != 1)
+        return bad(QStringLiteral("its signature does not verify (forged, or for another "
+                                  "request)"));
+    return true;
 }
 
 ReplayGuard::ReplayGuard(int maxEntries)

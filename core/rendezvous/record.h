@@ -6,10 +6,13 @@
 // Value (what the DHT stores; nothing in clear text, not even a version):
 //   12-byte random nonce | AES-256-GCM ciphertext | 16-byte tag,
 //   key Channel::encKey, AAD "PLR1" || Channel::dhtKey(epoch).
-// Plaintext, version 1:
-//   u8 version (1) | u8 type | u64 seq | u8 flags | u8 status | u8 n + n bytes UTF-8 name
-//   | u8 fpLen (0|32) + fp | 3 lists (direct, mapped, relays), each u8 count (<= 8) + count x
-//   (u8 family 4|6, 4|16 address bytes, u16 port) | zero bytes up to a multiple of 256.
+// Plaintext, version 2:
+//   u8 version (2) | u8 type | u64 seq | u64 expiresMs | u8 flags | u8 status
+//   | u8 n + n bytes UTF-8 name | u8 fpLen (0|32) + fp | u8 idLen (0|16) + requestId
+//   | 3 lists (direct, mapped, relays), each u8 count (<= 8; replies <= 6) + count x
+//   (u8 family 4|6, 4|16 address bytes, u16 port) | u16 certLen + certificate DER (replies)
+//   | u8 sigLen + signature (replies) | zero bytes up to a multiple of 256, or to 996 bytes (the
+//   last bucket: a value is never more than 1024 bytes).
 // Integers are big-endian.
 
 #include "common/endpoint.h"
@@ -20,7 +23,10 @@
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <memory>
 #include <optional>
+
+typedef struct evp_pkey_st EVP_PKEY; // <openssl/types.h>
 
 namespace Punchline::Rendezvous {
 
@@ -68,18 +74,36 @@ struct Record
     enum Flag : quint8 { Online = 0x01, GoingOffline = 0x02 };
     enum Status : quint8 { NoStatus = 0, Accepted = 1, Declined = 2, Revoked = 3, Expired = 4 };
 
-    static constexpr int Version = 1;
+    static constexpr int Version = 2;
     static constexpr int MaxNameBytes = 64;
     static constexpr int MaxEndpoints = 8; // per list
+    // A signed reply carries a certificate and a signature: its lists are cut to this many so
+    // the largest reply still fits MaxValueBytes (20 + 65 + 2 + 3 + 18 x 19 + 2 + 480 + 1 + 72
+    // = 987 plaintext bytes <= MaxPlaintextBytes).
+    static constexpr int MaxReplyEndpoints = 6;
+    static constexpr int RequestIdBytes = 16;
+    static constexpr int MaxCertificateBytes = 480; // our P-256 certificates are about 300
+    static constexpr int MaxSignatureBytes = 72; // ECDSA P-256, DER
     static constexpr int PaddingBlock = 256;
     static constexpr int NonceBytes = 12;
     static constexpr int TagBytes = 16;
     static constexpr int MaxValueBytes = 1024;
+    // Plaintexts are padded to whole blocks (256, 512, 768) or to this last, shorter bucket.
+    static constexpr int MaxPlaintextBytes = MaxValueBytes - NonceBytes - TagBytes; // 996
     // The smallest value seal() makes: one padding block.
     static constexpr int MinValueBytes = NonceBytes + PaddingBlock + TagBytes;
+    // A record says how long it means anything (expiresMs): at most this long after its seq.
+    static constexpr qint64 MaxLifetimeMs = 24 * 3600 * 1000;
+    // How far the sender's clock may be behind ours when we judge its expiry (isCurrent).
+    static constexpr qint64 ClockSkewMs = 5 * 60 * 1000;
+    // How far the sender's clock may be ahead of ours (seq from the future).
+    static constexpr qint64 MaxAheadMs = 10 * 60 * 1000;
 
     quint8 type = Presence;
     quint64 seq = 0; // sender's ms since the Unix epoch, strictly increasing (nextSeq)
+    // Sender's ms since the Unix epoch from which the record means nothing (a captured record
+    // replayed later is ignored: isCurrent). seq < expiresMs <= seq + MaxLifetimeMs.
+    quint64 expiresMs = 0;
     quint8 flags = 0; // Flag bits; bits not defined here are kept and must be ignored
     quint8 status = NoStatus; // InviteReply: Accepted ... Expired; NoStatus for the other types
     QString name; // <= 64 UTF-8 bytes (seal cuts at a character boundary)
@@ -87,6 +111,14 @@ struct Record
     QList<Endpoint> direct; // the sender's own addresses (local interfaces, public via STUN)
     QList<Endpoint> mapped; // port mappings the router made for it (UPnP, NAT-PMP)
     QList<Endpoint> relays; // relays it can be reached through
+    QByteArray requestId; // InviteRequest: 16 random bytes naming one attempt; else empty
+    // InviteReply: the inviter's certificate (DER; its SHA-256 is the fingerprint in the code)
+    // and its signature over replyMessage() (sealReply, verifyReply). Else empty.
+    QByteArray certificate;
+    QByteArray signature;
+    // open() fills it: the plaintext bytes the signature covers (everything before the
+    // signature). Not part of the record's value (not compared, not sealed).
+    QByteArray signedPart;
 
     // A sequence number after previous: nowMs, or previous + 1 if the clock has not moved on
     // (or went back).
@@ -96,15 +128,19 @@ struct Record
     {
         return a.type == b.type && a.seq == b.seq && a.flags == b.flags && a.status == b.status
             && a.name == b.name && a.fingerprint == b.fingerprint && a.direct == b.direct
-            && a.mapped == b.mapped && a.relays == b.relays;
+            && a.mapped == b.mapped && a.relays == b.relays && a.expiresMs == b.expiresMs
+            && a.requestId == b.requestId && a.certificate == b.certificate
+            && a.signature == b.signature;
     }
     friend bool operator!=(const Record &a, const Record &b) { return !(a == b); }
 };
 
 // The value to put at c.dhtKey(epoch). The name is cut to MaxNameBytes, invalid endpoints are
-// left out and each list is cut to its first MaxEndpoints. Empty when the record cannot be
-// sealed: invalid channel, unknown type, a status or fingerprint that does not fit the type, or
-// no random nonce.
+// left out and each list is cut to its first MaxEndpoints (MaxReplyEndpoints in a reply). Empty
+// when the record cannot be sealed: invalid channel, unknown type, a status, fingerprint,
+// request id, certificate or signature that does not fit the type or its size, an expiry not
+// in (seq, seq + MaxLifetimeMs], or no random nonce. A reply sealed here carries whatever
+// certificate and signature r has: use sealReply() to sign it.
 QByteArray seal(const Channel &c, qint64 epoch, const Record &r);
 
 // The record in a value found at c.dhtKey(epoch), or nullopt and why: BadRecord for anything
@@ -116,6 +152,58 @@ std::optional<Record> open(const Channel &c, qint64 epoch, const QByteArray &val
 // The highest sequence number seen per sender, so a replayed (older) record is dropped. Bounded:
 // at most maxEntries senders, the one accepted least recently gives way. Persist it with
 // toJson()/fromJson() so replays stay dropped after a restart.
+// True while r means something at our time nowMs: not yet expired (allowing the sender's clock
+// ClockSkewMs behind ours) and not from more than MaxAheadMs in the future.
+bool isCurrent(const Record &r, qint64 nowMs);
+
+// The inviter's identity, to sign replies with: its certificate (DER) and private key.
+class ReplySigner
+{
+public:
+    ReplySigner() = default;
+    // Invalid (isValid() false) if the key cannot be read or does not belong to the certificate.
+    static ReplySigner fromIdentity(const QByteArray &certificateDer, const QByteArray &keyPem);
+    bool isValid() const { return m_key && !m_certificate.isEmpty(); }
+    QByteArray certificate() const { return m_certificate; }
+    // ECDSA-SHA256 (DER) of message; empty on failure.
+    QByteArray sign(const QByteArray &message) const;
+
+private:
+    QByteArray m_certificate;
+    std::shared_ptr<EVP_PKEY> m_key;
+};
+
+// What a reply answers: the inviter (whose fingerprint the requester pinned from the code), the
+// requester, and the attempt (the request id in the requester's request records).
+struct ReplyBinding
+{
+    QByteArray inviterFp; // 32
+    QByteArray requesterFp; // 32
+    QByteArray requestId; // Record::RequestIdBytes
+    bool isValid() const
+    {
+        return inviterFp.size() == Channel::FingerprintBytes
+            && requesterFp.size() == Channel::FingerprintBytes
+            && requestId.size() == Record::RequestIdBytes;
+    }
+};
+
+// What a reply's signature covers: "punchline/rendezvous/reply-signature/v1\0" || inviterFp ||
+// requesterFp || requestId || signedPart (the reply's plaintext up to its signature: version,
+// type, seq, expiry, flags, status, name, addresses, certificate).
+QByteArray replyMessage(const ReplyBinding &b, const QByteArray &signedPart);
+
+// seal() of a reply carrying signer's certificate and its signature bound to b. Empty if r is
+// not a reply, b or signer is invalid, or it cannot be sealed.
+QByteArray sealReply(const Channel &c, qint64 epoch, const Record &r, const ReplySigner &signer,
+    const ReplyBinding &b);
+
+// After open(): true if reply r is signed by the inviter of b for exactly this requester and
+// attempt: SHA-256(certificate) == b.inviterFp (checked before the certificate is parsed), and
+// the signature verifies with its public key over replyMessage(b, r.signedPart). Otherwise false
+// and why (BadRecord).
+bool verifyReply(const Record &r, const ReplyBinding &b, Error *error);
+
 class ReplayGuard
 {
 public:

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 using namespace Punchline;
 using namespace Punchline::Rendezvous;
@@ -65,8 +66,20 @@ void checkOpened(const Record &r)
     check(r.type >= Record::Presence && r.type <= Record::InviteReply);
     check(r.name.toUtf8().size() <= Record::MaxNameBytes);
     check(r.fingerprint.size() == (r.type == Record::InviteRequest ? 32 : 0));
+    check(r.requestId.size() == (r.type == Record::InviteRequest ? Record::RequestIdBytes : 0));
+    check(r.expiresMs > r.seq && r.expiresMs - r.seq <= quint64(Record::MaxLifetimeMs));
+    check(
+        r.certificate.size() <= (r.type == Record::InviteReply ? Record::MaxCertificateBytes : 0));
+    check(r.signature.size() <= (r.type == Record::InviteReply ? Record::MaxSignatureBytes : 0));
+    // Anything the parser accepts as a reply is still refused by the signature check unless it
+    // really is signed (a fuzzer cannot make that): verifyReply must not crash on it.
+    if (r.type == Record::InviteReply)
+        check(!verifyReply(r,
+            ReplyBinding { QByteArray(32, '\xaa'), QByteArray(32, '\xbb'), QByteArray(16, '\x01') },
+            nullptr));
     for (const QList<Endpoint> *list : { &r.direct, &r.mapped, &r.relays }) {
-        check(list->size() <= Record::MaxEndpoints);
+        check(list->size()
+            <= (r.type == Record::InviteReply ? Record::MaxReplyEndpoints : Record::MaxEndpoints));
         for (const Endpoint &e : *list)
             check(isDialable(e));
     }
@@ -111,11 +124,21 @@ Record recordFrom(Reader &in)
     r.seq = 0;
     for (int i = 0; i < 8; ++i)
         r.seq = r.seq << 8 | in.byte();
+    r.seq = std::min<quint64>(r.seq, std::numeric_limits<quint64>::max() - Record::MaxLifetimeMs);
+    const quint64 lifetime = quint64(in.byte()) << 16 | quint64(in.byte()) << 8 | in.byte();
+    r.expiresMs = r.seq + 1 + lifetime % quint64(Record::MaxLifetimeMs);
     r.flags = in.byte();
     r.status = r.type == Record::InviteReply ? quint8(1 + in.byte() % 4) : 0;
     r.name = QString::fromUtf8(in.bytes(in.byte() % 100));
-    if (r.type == Record::InviteRequest)
+    if (r.type == Record::InviteRequest) {
         r.fingerprint = in.bytes(32);
+        r.requestId = in.bytes(Record::RequestIdBytes);
+    }
+    if (r.type == Record::InviteReply) {
+        r.certificate
+            = in.bytes((size_t(in.byte()) << 8 | in.byte()) % (Record::MaxCertificateBytes + 1));
+        r.signature = in.bytes(in.byte() % (Record::MaxSignatureBytes + 1));
+    }
     for (QList<Endpoint> *list : { &r.direct, &r.mapped, &r.relays }) {
         const int count = in.byte() % 12;
         for (int i = 0; i < count; ++i) {
@@ -149,8 +172,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         openValue(rest);
         break;
     case 1: {
-        QByteArray plain = rest.left(3 * Record::PaddingBlock);
-        if (plain.isEmpty() || plain.size() % Record::PaddingBlock != 0)
+        QByteArray plain = rest.left(Record::MaxPlaintextBytes);
+        if (plain.size() > 3 * Record::PaddingBlock)
+            plain.append(QByteArray(Record::MaxPlaintextBytes - plain.size(), '\0'));
+        else if (plain.isEmpty() || plain.size() % Record::PaddingBlock != 0)
             plain.append(
                 QByteArray(Record::PaddingBlock - plain.size() % Record::PaddingBlock, '\0'));
         openValue(encrypt(plain));
@@ -161,12 +186,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const Record r = recordFrom(in);
         const QByteArray value = seal(channel(), qint64(Epoch), r);
         check(!value.isEmpty() && value.size() <= Record::MaxValueBytes);
-        check((value.size() - Record::NonceBytes - Record::TagBytes) % Record::PaddingBlock == 0);
+        const size_t plainBytes = size_t(value.size() - Record::NonceBytes - Record::TagBytes);
+        check(plainBytes % Record::PaddingBlock == 0 || plainBytes == Record::MaxPlaintextBytes);
         Error error;
         const auto opened = open(channel(), Epoch, value, &error);
         check(opened.has_value());
         check(opened->type == r.type && opened->seq == r.seq && opened->flags == r.flags
-            && opened->status == r.status && opened->fingerprint == r.fingerprint);
+            && opened->status == r.status && opened->fingerprint == r.fingerprint
+            && opened->expiresMs == r.expiresMs && opened->requestId == r.requestId
+            && opened->certificate == r.certificate && opened->signature == r.signature);
         checkOpened(*opened);
         break;
     }

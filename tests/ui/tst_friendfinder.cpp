@@ -203,6 +203,24 @@ private Q_SLOTS:
         QVERIFY(!window.requestBar()->isVisibleTo(&window));
     }
 
+    // A request that expired unanswered (the requester stopped asking) leaves the strip; the
+    // others stay.
+    void expiredRequestGoes()
+    {
+        Node node;
+        MainWindow window(&node, settingsIn(QStringLiteral("expired")));
+        playReady(node);
+        Q_EMIT node.friendRequest(requestFrom(QStringLiteral("Sam"), '\x5a'));
+        Q_EMIT node.friendRequest(requestFrom(QStringLiteral("Kim"), '\x6b'));
+        QCOMPARE(window.requestBar()->pending().size(), 2);
+        Q_EMIT node.friendRequestExpired(fingerprintOf('\x5a'));
+        QCOMPARE(window.requestBar()->pending().size(), 1);
+        QCOMPARE(window.requestBar()->pending().first().name, QStringLiteral("Kim"));
+        QVERIFY(window.requestBar()->isVisibleTo(&window));
+        Q_EMIT node.friendRequestExpired(fingerprintOf('\x6b'));
+        QVERIFY(!window.requestBar()->isVisibleTo(&window));
+    }
+
     // "New code" asks first (Cancel is the default and changes nothing); only with an invitation.
     void newCodeAsksFirst()
     {

@@ -146,6 +146,8 @@ Rendezvous::Record request(const QByteArray &fp, quint16 port)
     Rendezvous::Record r;
     r.type = Rendezvous::Record::InviteRequest;
     r.seq = quint64(QDateTime::currentMSecsSinceEpoch());
+    r.expiresMs = r.seq + FriendFinder::RecordLifetimeMs;
+    r.requestId = randomBytes(Rendezvous::Record::RequestIdBytes);
     r.flags = Rendezvous::Record::Online;
     r.name = QStringLiteral("Mallory");
     r.fingerprint = fp;
@@ -285,12 +287,14 @@ private Q_SLOTS:
         r.name = QStringLiteral("Bob");
         quint64 seq = quint64(QDateTime::currentMSecsSinceEpoch());
         r.seq = seq;
+        r.expiresMs = seq + FriendFinder::RecordLifetimeMs;
         r.direct = { Endpoint { QHostAddress(QStringLiteral("127.0.0.1")), 11 } };
         bob.dht.put(channel.dhtKey(today()), Rendezvous::seal(channel, today(), r), 1);
         QTRY_VERIFY_WITH_TIMEOUT(alice.friendInfo(bobFp) && alice.friendInfo(bobFp)->online, 30000);
         QTRY_VERIFY_WITH_TIMEOUT(alice.friendInfo(bobFp)->state == State::Connecting, 10000);
         for (int i = 0; i < 30; ++i) {
             r.seq = ++seq;
+            r.expiresMs = seq + FriendFinder::RecordLifetimeMs;
             r.direct = { Endpoint { QHostAddress(QStringLiteral("127.0.0.1")), quint16(12 + i) } };
             bob.dht.put(
                 channel.dhtKey(today()), Rendezvous::seal(channel, today(), r), quint64(100 + i));

@@ -1,9 +1,12 @@
 // Rendezvous records (core/rendezvous/record.h): key derivation, sealing, the strict parser,
 // the replay guard and invitations.
+#include "identity/identity.h"
 #include "rendezvous/record.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QRandomGenerator>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QtEndian>
 
@@ -43,6 +46,7 @@ Record presence()
     Record r;
     r.type = Record::Presence;
     r.seq = 1704067200123;
+    r.expiresMs = r.seq + 30 * 60 * 1000;
     r.flags = Record::Online;
     r.name = QStringLiteral("Ada");
     r.direct = { ep("192.168.1.20:4711"), ep("198.51.100.7:4711") };
@@ -83,9 +87,10 @@ QByteArray sealRaw(const Channel &c, qint64 epoch, const QByteArray &plain)
     return ok ? value : QByteArray();
 }
 
-// A plaintext of version 1 with the given body after the fixed header, padded to 256 bytes.
-QByteArray plaintext(
-    quint8 version, quint8 type, quint8 status, const QByteArray &body, qsizetype paddedTo = 256)
+// A plaintext with the given body after the fixed header (version, type, seq, expiry, flags,
+// status: 20 bytes), padded to 256 bytes.
+QByteArray plaintext(quint8 version, quint8 type, quint8 status, const QByteArray &body,
+    qsizetype paddedTo = 256, quint64 expires = 1704067200123 + 60000)
 {
     QByteArray p;
     p.append(char(version));
@@ -93,12 +98,37 @@ QByteArray plaintext(
     char seq[8];
     qToBigEndian<quint64>(1704067200123, seq);
     p.append(seq, 8);
+    qToBigEndian<quint64>(expires, seq);
+    p.append(seq, 8);
     p.append(char(Record::Online));
     p.append(char(status));
     p.append(body);
     if (p.size() < paddedTo)
         p.append(QByteArray(paddedTo - p.size(), '\0'));
     return p;
+}
+
+// An identity of our own kind (P-256, self-signed) in a folder of its own.
+struct TestIdentity
+{
+    QTemporaryDir dir;
+    std::optional<Identity> identity = Identity::loadOrCreate(dir.path(), nullptr);
+    ReplySigner signer() const
+    {
+        return ReplySigner::fromIdentity(
+            identity->certificate().toDer(), identity->privateKey().toPem());
+    }
+    QByteArray fingerprint() const { return identity->fingerprint(); }
+};
+
+const QByteArray RequestId = QByteArray::fromHex("0102030405060708090a0b0c0d0e0f10");
+
+Record reply(quint8 status = Record::Accepted)
+{
+    Record r = presence();
+    r.type = Record::InviteReply;
+    r.status = status;
+    return r;
 }
 
 } // namespace
@@ -128,6 +158,11 @@ private Q_SLOTS:
     void malformedButAuthentic_data();
     void malformedButAuthentic();
     void unknownFlagBitsAreKept();
+    void expiry();
+    void signedReply();
+    void largestSignedReplyFits();
+    void forgedReplies();
+    void replyReplayedForAnotherRequest();
     void replayGuard();
     void replayGuardWindow();
     void replayGuardPersistence();
@@ -204,6 +239,7 @@ void TestRecord::roundTrip_data()
     QTest::newRow("presence") << presence();
     Record empty;
     empty.seq = 1;
+    empty.expiresMs = 2;
     QTest::newRow("presence, nothing in it") << empty;
     Record offline = presence();
     offline.flags = Record::GoingOffline;
@@ -213,8 +249,10 @@ void TestRecord::roundTrip_data()
     Record request;
     request.type = Record::InviteRequest;
     request.seq = 1704067200999;
+    request.expiresMs = request.seq + Record::MaxLifetimeMs;
     request.name = QStringLiteral("Grace Hopper");
     request.fingerprint = FpB;
+    request.requestId = QByteArray(16, '\x5a');
     request.direct = { ep("10.0.0.2:5000"), ep("[2001:db8::2]:5000") };
     QTest::newRow("invite request") << request;
 
@@ -230,13 +268,23 @@ void TestRecord::roundTrip_data()
         }
         QTest::addRow("invite reply, status %d", int(status)) << reply;
     }
+    Record signedReply = reply();
+    signedReply.certificate = QByteArray(Record::MaxCertificateBytes, '\x30');
+    signedReply.signature = QByteArray(Record::MaxSignatureBytes, '\x02');
+    signedReply.direct = endpoints(6, true);
+    signedReply.mapped = endpoints(6, true);
+    signedReply.relays = endpoints(6, true);
+    signedReply.name = QString(64, QLatin1Char('r'));
+    QTest::newRow("reply with the largest certificate and signature") << signedReply;
 
     Record largest;
     largest.type = Record::InviteRequest;
-    largest.seq = std::numeric_limits<quint64>::max();
+    largest.seq = std::numeric_limits<quint64>::max() - 1;
+    largest.expiresMs = std::numeric_limits<quint64>::max();
     largest.flags = 0xff;
     largest.name = QString(16, QChar(0x4e2d)) + QStringLiteral("abcdefghijklmnop"); // 64 bytes
     largest.fingerprint = FpC;
+    largest.requestId = QByteArray(16, '\xff');
     largest.direct = endpoints(8, true);
     largest.mapped = endpoints(8, true);
     largest.relays = endpoints(8, true);
@@ -251,7 +299,8 @@ void TestRecord::roundTrip()
     QVERIFY(!value.isEmpty());
     QVERIFY(value.size() <= Record::MaxValueBytes);
     QVERIFY(value.size() >= Record::MinValueBytes);
-    QCOMPARE((value.size() - Record::NonceBytes - Record::TagBytes) % Record::PaddingBlock, 0);
+    const qsizetype plainBytes = value.size() - Record::NonceBytes - Record::TagBytes;
+    QVERIFY(plainBytes % Record::PaddingBlock == 0 || plainBytes == Record::MaxPlaintextBytes);
     Error error;
     const auto opened = open(c, Epoch, value, &error);
     QVERIFY2(opened, qPrintable(error.message));
@@ -264,6 +313,7 @@ void TestRecord::paddingHidesLengths()
     const Channel c = aToB();
     Record small;
     small.seq = 1;
+    small.expiresMs = 2;
     Record big = presence();
     big.name = QString(60, QLatin1Char('x'));
     big.direct = endpoints(8, false);
@@ -271,9 +321,10 @@ void TestRecord::paddingHidesLengths()
     const QByteArray a = seal(c, Epoch, small);
     const QByteArray b = seal(c, Epoch, big);
     QCOMPARE(a.size(), Record::MinValueBytes);
-    QCOMPARE(b.size(), a.size()); // 14 + 60 + 1 + 3 + 8 x 7 + 2 x 19 = 172 bytes: one block
+    // 20 + 61 + 2 + 3 + 8 x 7 + 2 x 19 + 3 = 183 bytes: one block
+    QCOMPARE(b.size(), a.size());
 
-    Record largest = big; // 14 + 60 + 1 + 3 x (1 + 8 x 19) = 534 bytes: three blocks
+    Record largest = big; // 20 + 61 + 2 + 3 x (1 + 8 x 19) + 3 = 545 bytes: three blocks
     largest.direct = endpoints(8, true);
     largest.mapped = endpoints(8, true);
     largest.relays = endpoints(8, true);
@@ -335,6 +386,31 @@ void TestRecord::sealRefusesWhatCannotBeOpened()
     QVERIFY(seal(c, Epoch, r).isEmpty());
     r.type = 4;
     QVERIFY(seal(c, Epoch, r).isEmpty());
+
+    r = presence();
+    r.expiresMs = r.seq; // expires no later than it was made
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r.expiresMs = r.seq + Record::MaxLifetimeMs + 1;
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r = presence();
+    r.requestId = RequestId; // only requests carry one
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r = presence();
+    r.type = Record::InviteRequest;
+    r.fingerprint = FpB; // without a request id
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r.requestId = RequestId;
+    QVERIFY(!seal(c, Epoch, r).isEmpty());
+    r.certificate = QByteArray(10, 'c'); // only replies carry one
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r = reply();
+    r.certificate = QByteArray(Record::MaxCertificateBytes + 1, 'c');
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r.certificate = QByteArray(Record::MaxCertificateBytes, 'c');
+    r.signature = QByteArray(Record::MaxSignatureBytes + 1, 's');
+    QVERIFY(seal(c, Epoch, r).isEmpty());
+    r.signature.chop(1);
+    QVERIFY(!seal(c, Epoch, r).isEmpty());
 }
 
 void TestRecord::tamperingWithAnyByteFails()
@@ -468,65 +544,128 @@ void TestRecord::malformedButAuthentic_data()
     QTest::addColumn<QByteArray>("plain");
     QTest::addColumn<int>("code");
     const int bad = int(ErrorCode::BadRecord);
-    const QByteArray noLists("\0\0\0\0\0", 5); // name 0, fp 0, three empty lists
+    const int none = int(ErrorCode::None);
+    const QByteArray tail(3, '\0'); // no certificate (u16 0), no signature (u8 0)
+    // name 0, fingerprint 0, request id 0, three empty lists, no certificate, no signature
+    const QByteArray noLists = QByteArray(6, '\0') + tail;
     const QByteArray v4("\x04\xcb\x00\x71\x01\x12\x67", 7); // 203.0.113.1:4711
+    const QByteArray oneList = QByteArray(3, '\0'); // name, fingerprint, request id: empty
 
-    QTest::newRow("control: well formed") << plaintext(1, 1, 0, noLists) << int(ErrorCode::None);
+    QTest::newRow("control: well formed") << plaintext(2, 1, 0, noLists) << none;
     QTest::newRow("control: one address")
-        << plaintext(1, 1, 0, QByteArray("\0\0\x01", 3) + v4 + QByteArray(2, '\0'))
-        << int(ErrorCode::None);
-    QTest::newRow("version 2") << plaintext(2, 1, 0, noLists) << int(ErrorCode::RecordVersion);
+        << plaintext(2, 1, 0, oneList + '\x01' + v4 + QByteArray(2, '\0') + tail) << none;
+    QTest::newRow("version 3") << plaintext(3, 1, 0, noLists) << int(ErrorCode::RecordVersion);
+    QTest::newRow("version 1") << plaintext(1, 1, 0, noLists) << int(ErrorCode::RecordVersion);
     QTest::newRow("version 0") << plaintext(0, 1, 0, noLists) << int(ErrorCode::RecordVersion);
-    QTest::newRow("type 4") << plaintext(1, 4, 0, noLists) << int(ErrorCode::RecordVersion);
-    QTest::newRow("type 0") << plaintext(1, 0, 0, noLists) << int(ErrorCode::RecordVersion);
-    QTest::newRow("presence with a status") << plaintext(1, 1, 1, noLists) << bad;
-    QTest::newRow("reply without a status") << plaintext(1, 3, 0, noLists) << bad;
-    QTest::newRow("reply with status 5") << plaintext(1, 3, 5, noLists) << bad;
+    QTest::newRow("type 4") << plaintext(2, 4, 0, noLists) << int(ErrorCode::RecordVersion);
+    QTest::newRow("type 0") << plaintext(2, 0, 0, noLists) << int(ErrorCode::RecordVersion);
+    QTest::newRow("presence with a status") << plaintext(2, 1, 1, noLists) << bad;
+    QTest::newRow("reply without a status") << plaintext(2, 3, 0, noLists) << bad;
+    QTest::newRow("reply with status 5") << plaintext(2, 3, 5, noLists) << bad;
+    QTest::newRow("control: reply") << plaintext(2, 3, 1, noLists) << none;
+    QTest::newRow("expires when made") << plaintext(2, 1, 0, noLists, 256, 1704067200123) << bad;
+    QTest::newRow("expires before it was made")
+        << plaintext(2, 1, 0, noLists, 256, 1704067200000) << bad;
+    QTest::newRow("expires more than a day after")
+        << plaintext(2, 1, 0, noLists, 256, 1704067200123 + Record::MaxLifetimeMs + 1) << bad;
+    QTest::newRow("control: expires a day after")
+        << plaintext(2, 1, 0, noLists, 256, 1704067200123 + Record::MaxLifetimeMs) << none;
     QTest::newRow("name of 65 bytes")
-        << plaintext(1, 1, 0, char(65) + QByteArray(65, 'a') + QByteArray(4, '\0')) << bad;
+        << plaintext(2, 1, 0, char(65) + QByteArray(65, 'a') + QByteArray(5, '\0') + tail) << bad;
     QTest::newRow("name not UTF-8")
-        << plaintext(1, 1, 0, QByteArray("\x02\xc3\x28", 3) + QByteArray(4, '\0')) << bad;
+        << plaintext(2, 1, 0, QByteArray("\x02\xc3\x28", 3) + QByteArray(5, '\0') + tail) << bad;
     QTest::newRow("name overlong encoding")
-        << plaintext(1, 1, 0, QByteArray("\x02\xc0\xaf", 3) + QByteArray(4, '\0')) << bad;
+        << plaintext(2, 1, 0, QByteArray("\x02\xc0\xaf", 3) + QByteArray(5, '\0') + tail) << bad;
     QTest::newRow("presence with a fingerprint")
-        << plaintext(1, 1, 0, QByteArray("\0\x20", 2) + FpB + QByteArray(3, '\0')) << bad;
-    QTest::newRow("request without a fingerprint") << plaintext(1, 2, 0, noLists) << bad;
-    QTest::newRow("request with a short fingerprint")
-        << plaintext(1, 2, 0, QByteArray("\0\x1f", 2) + FpB.left(31) + QByteArray(3, '\0')) << bad;
-    QTest::newRow("nine addresses")
-        << plaintext(1, 1, 0, QByteArray("\0\0\x09", 3) + v4.repeated(9) + QByteArray(2, '\0'))
+        << plaintext(2, 1, 0, QByteArray("\0\x20", 2) + FpB + QByteArray(4, '\0') + tail) << bad;
+    QTest::newRow("request without a fingerprint") << plaintext(2, 2, 0, noLists) << bad;
+    QTest::newRow("request with a short fingerprint") << plaintext(2, 2, 0,
+        QByteArray("\0\x1f", 2) + FpB.left(31) + '\x10' + RequestId + QByteArray(3, '\0') + tail)
+                                                      << bad;
+    QTest::newRow("request without a request id")
+        << plaintext(2, 2, 0, QByteArray("\0\x20", 2) + FpB + QByteArray(4, '\0') + tail) << bad;
+    QTest::newRow("request with a short request id") << plaintext(2, 2, 0,
+        QByteArray("\0\x20", 2) + FpB + '\x0f' + RequestId.left(15) + QByteArray(3, '\0') + tail)
+                                                     << bad;
+    QTest::newRow("control: request") << plaintext(
+        2, 2, 0, QByteArray("\0\x20", 2) + FpB + '\x10' + RequestId + QByteArray(3, '\0') + tail)
+                                      << none;
+    QTest::newRow("presence with a request id")
+        << plaintext(2, 1, 0, QByteArray("\0\0\x10", 3) + RequestId + QByteArray(3, '\0') + tail)
         << bad;
+    QTest::newRow("nine addresses")
+        << plaintext(2, 1, 0, oneList + '\x09' + v4.repeated(9) + QByteArray(2, '\0') + tail)
+        << bad;
+    QTest::newRow("reply with seven addresses")
+        << plaintext(2, 3, 1, oneList + '\x07' + v4.repeated(7) + QByteArray(2, '\0') + tail)
+        << bad;
+    QTest::newRow("control: reply with six addresses")
+        << plaintext(2, 3, 1, oneList + '\x06' + v4.repeated(6) + QByteArray(2, '\0') + tail)
+        << none;
     QTest::newRow("family 5") << plaintext(
-        1, 1, 0, QByteArray("\0\0\x01\x05", 4) + v4.mid(1) + QByteArray(2, '\0'))
+        2, 1, 0, oneList + QByteArray("\x01\x05", 2) + v4.mid(1) + QByteArray(2, '\0') + tail)
                               << bad;
     QTest::newRow("port 0") << plaintext(
-        1, 1, 0, QByteArray("\0\0\x01\x04\xcb\x00\x71\x01\x00\x00\0\0", 12))
+        2, 1, 0, oneList + QByteArray("\x01\x04\xcb\x00\x71\x01\x00\x00\0\0", 10) + tail)
                             << bad;
-    QTest::newRow("multicast address")
-        << plaintext(1, 1, 0, QByteArray("\0\0\x01\x04\xe0\x00\x00\x01\x12\x67\0\0", 12)) << bad;
-    QTest::newRow("non-zero padding")
-        << plaintext(1, 1, 0, noLists + QByteArray(1, '\0') + QByteArray(1, '\x01')) << bad;
-    QTest::newRow("last padding byte set")
-        << plaintext(1, 1, 0, noLists + QByteArray(255 - 12 - 5, '\0') + QByteArray(1, '\x01'))
+    QTest::newRow("multicast address") << plaintext(
+        2, 1, 0, oneList + QByteArray("\x01\x04\xe0\x00\x00\x01\x12\x67\0\0", 10) + tail)
+                                       << bad;
+    QTest::newRow("presence with a certificate")
+        << plaintext(2, 1, 0, QByteArray(6, '\0') + QByteArray("\0\x05pem!!\0", 8)) << bad;
+    QTest::newRow("presence with a signature")
+        << plaintext(2, 1, 0, QByteArray(8, '\0') + QByteArray("\x03sig", 4)) << bad;
+    QTest::newRow("control: reply with a certificate and a signature")
+        << plaintext(2, 3, 2, QByteArray(6, '\0') + QByteArray("\0\x05pem!!\x03sig", 11)) << none;
+    QTest::newRow("reply with a certificate of 481 bytes") << plaintext(
+        2, 3, 2, QByteArray(6, '\0') + QByteArray("\x01\xe1", 2) + QByteArray(481, 'c') + '\0', 768)
+                                                           << bad;
+    QTest::newRow("reply with a signature of 73 bytes")
+        << plaintext(2, 3, 2, QByteArray(8, '\0') + QByteArray("\x49", 1) + QByteArray(73, 's'))
         << bad;
-    QTest::newRow("a whole block too much of padding") << plaintext(1, 1, 0, noLists, 512) << bad;
+    QTest::newRow("certificate past the end")
+        << plaintext(2, 3, 2, QByteArray(6, '\0') + QByteArray("\x01\x00", 2)) << bad;
+    QTest::newRow("signature past the end") << plaintext(2, 3, 2,
+        QByteArray(6, '\0') + QByteArray("\0\xc8", 2) + QByteArray(200, 'c') + '\x48')
+                                            << bad;
+    QTest::newRow("non-zero padding")
+        << plaintext(2, 1, 0, noLists + QByteArray(1, '\0') + QByteArray(1, '\x01')) << bad;
+    QTest::newRow("last padding byte set")
+        << plaintext(2, 1, 0, noLists + QByteArray(255 - 20 - 9, '\0') + QByteArray(1, '\x01'))
+        << bad;
+    QTest::newRow("a whole block too much of padding") << plaintext(2, 1, 0, noLists, 512) << bad;
     // An IPv6 address (::1, port 4711) is 19 bytes on the wire.
     const QByteArray v6
         = QByteArray("\x06", 1) + QByteArray(15, '\0') + QByteArray("\x01\x12\x67", 3);
-    // Lists that run over the end of the plaintext (no padding left: 12 + 244 = 256 bytes).
+    // Lists that run over the end of the plaintext (no padding left: 20 + 236 = 256 bytes).
     const QByteArray eightV6 = QByteArray("\x08", 1) + v6.repeated(8);
+    // 20 + 65 + 2 + 3 x 115 + 482 + 73 = 987 bytes: padded to the last bucket, 996.
+    const QByteArray sixV6 = QByteArray("\x06", 1) + v6.repeated(6);
+    const QByteArray largestReply = QByteArray("\x40", 1) + QByteArray(64, 'n')
+        + QByteArray(2, '\0') + sixV6.repeated(3) + QByteArray("\x01\xe0", 2)
+        + QByteArray(480, 'c') + '\x48' + QByteArray(72, 's');
+    QTest::newRow("control: the last bucket (996 bytes)")
+        << plaintext(2, 3, 1, largestReply, 996) << none;
+    QTest::newRow("the last bucket padded to a whole block")
+        << plaintext(2, 3, 1, largestReply, 1024) << bad;
+    QTest::newRow("the last bucket short of its padding")
+        << plaintext(2, 3, 1, largestReply, 768 + 16) << bad;
     QTest::newRow("addresses past the end")
-        << plaintext(1, 1, 0, QByteArray(QByteArray("\0\0", 2) + eightV6 + eightV6).left(244))
-        << bad;
-    // A 12-byte name, 8 + 4 addresses: the third list's count would be byte 256.
-    QTest::newRow("list count past the end") << plaintext(1, 1, 0,
-        QByteArray("\x0c", 1) + QByteArray(12, 'n') + QByteArray(1, '\0') + eightV6
+        << plaintext(2, 1, 0, QByteArray(oneList + eightV6 + eightV6).left(236)) << bad;
+    // A 3-byte name, 8 + 4 addresses: the third list's count would be byte 256.
+    QTest::newRow("list count past the end") << plaintext(2, 1, 0,
+        QByteArray("\x03", 1) + QByteArray(3, 'n') + QByteArray(2, '\0') + eightV6
             + QByteArray("\x04", 1) + v6.repeated(4))
                                              << bad;
-    QTest::newRow("control: lists end where the padding begins") << plaintext(1, 1, 0,
-        QByteArray("\x0b", 1) + QByteArray(11, 'n') + QByteArray(1, '\0') + eightV6
-            + QByteArray("\x04", 1) + v6.repeated(4) + QByteArray(1, '\0'))
-                                                                 << int(ErrorCode::None);
+    // 20 + 19 + 2 + 153 + 58 + 1 + 3 = 256: everything ends where the block does.
+    QTest::newRow("control: the record ends where the block does") << plaintext(2, 1, 0,
+        QByteArray("\x12", 1) + QByteArray(18, 'n') + QByteArray(2, '\0') + eightV6
+            + QByteArray("\x03", 1) + v6.repeated(3) + QByteArray(1, '\0') + tail)
+                                                                   << none;
+    QTest::newRow("certificate length past the end") << plaintext(2, 1, 0,
+        QByteArray("\x13", 1) + QByteArray(19, 'n') + QByteArray(2, '\0') + eightV6
+            + QByteArray("\x03", 1) + v6.repeated(3) + QByteArray(1, '\0') + tail.left(2))
+                                                     << bad;
 }
 
 void TestRecord::malformedButAuthentic()
@@ -552,6 +691,175 @@ void TestRecord::unknownFlagBitsAreKept()
     QVERIFY(opened);
     QCOMPARE(opened->flags, quint8(0x81));
     QVERIFY(opened->flags & Record::Online);
+}
+
+void TestRecord::expiry()
+{
+    Record r = presence(); // made at seq, expires 30 minutes later
+    const qint64 made = qint64(r.seq);
+    const qint64 expires = qint64(r.expiresMs);
+    QVERIFY(isCurrent(r, made));
+    QVERIFY(isCurrent(r, expires - 1));
+    // Our clock may be up to ClockSkewMs ahead of the sender's: still current until then.
+    QVERIFY(isCurrent(r, expires + Record::ClockSkewMs - 1));
+    QVERIFY(!isCurrent(r, expires + Record::ClockSkewMs));
+    QVERIFY(!isCurrent(r, made + 24 * 3600 * 1000)); // the same day, hours later: a replay
+    // A record from the future (the sender's clock far ahead) is not current either.
+    QVERIFY(isCurrent(r, made - Record::MaxAheadMs));
+    QVERIFY(!isCurrent(r, made - Record::MaxAheadMs - 1));
+    r.seq = std::numeric_limits<quint64>::max() - 1;
+    r.expiresMs = std::numeric_limits<quint64>::max();
+    QVERIFY(!isCurrent(r, made));
+    // The expiry travels inside the sealed plaintext: changing it breaks the seal.
+    const QByteArray value = seal(aToB(), Epoch, presence());
+    QCOMPARE(open(aToB(), Epoch, value, nullptr)->expiresMs, presence().expiresMs);
+}
+
+// The inviter signs its reply with its identity; the requester checks it against the
+// fingerprint it pinned from the code, for its own request.
+void TestRecord::signedReply()
+{
+    const TestIdentity inviter;
+    QVERIFY(inviter.identity);
+    const ReplySigner signer = inviter.signer();
+    QVERIFY(signer.isValid());
+    const QByteArray requester = FpB;
+    const ReplyBinding binding { inviter.fingerprint(), requester, RequestId };
+    const Channel c = Channel::inviteReplies(InviteSecret, inviter.fingerprint(), requester);
+    for (const quint8 status :
+        { Record::Accepted, Record::Declined, Record::Revoked, Record::Expired }) {
+        const QByteArray value = sealReply(c, Epoch, reply(status), signer, binding);
+        QVERIFY(!value.isEmpty());
+        Error error;
+        const auto opened = open(c, Epoch, value, &error);
+        QVERIFY2(opened, qPrintable(error.message));
+        QCOMPARE(opened->status, status);
+        QCOMPARE(opened->certificate, inviter.identity->certificate().toDer());
+        QVERIFY(!opened->signature.isEmpty());
+        QVERIFY2(verifyReply(*opened, binding, &error), qPrintable(error.message));
+    }
+    // A reply can only be signed as one: not a presence record, not without a binding.
+    QVERIFY(sealReply(c, Epoch, presence(), signer, binding).isEmpty());
+    QVERIFY(sealReply(c, Epoch, reply(), signer, ReplyBinding {}).isEmpty());
+    QVERIFY(sealReply(c, Epoch, reply(), ReplySigner {}, binding).isEmpty());
+    // A key that is not the certificate's makes no signer.
+    const TestIdentity other;
+    QVERIFY(!ReplySigner::fromIdentity(
+        inviter.identity->certificate().toDer(), other.identity->privateKey().toPem())
+                 .isValid());
+    QVERIFY(!ReplySigner::fromIdentity(QByteArray("junk"), other.identity->privateKey().toPem())
+                 .isValid());
+}
+
+// Measured, not assumed: our certificate and the largest signed reply fit MaxValueBytes.
+void TestRecord::largestSignedReplyFits()
+{
+    const TestIdentity inviter;
+    const QByteArray der = inviter.identity->certificate().toDer();
+    qInfo("our P-256 certificate: %lld bytes (room for %d)", qlonglong(der.size()),
+        Record::MaxCertificateBytes);
+    QVERIFY(der.size() <= Record::MaxCertificateBytes);
+    Record r = reply();
+    r.name = QString(64, QLatin1Char('n'));
+    r.direct = endpoints(8, true); // cut to MaxReplyEndpoints
+    r.mapped = endpoints(8, true);
+    r.relays = endpoints(8, true);
+    const ReplyBinding binding { inviter.fingerprint(), FpB, RequestId };
+    const Channel c = Channel::inviteReplies(InviteSecret, inviter.fingerprint(), FpB);
+    const QByteArray value = sealReply(c, Epoch, r, inviter.signer(), binding);
+    QVERIFY(!value.isEmpty());
+    qInfo("largest signed reply: %lld bytes", qlonglong(value.size()));
+    QVERIFY(value.size() <= Record::MaxValueBytes);
+    const auto opened = open(c, Epoch, value, nullptr);
+    QVERIFY(opened);
+    QCOMPARE(opened->direct, endpoints(Record::MaxReplyEndpoints, true));
+    QVERIFY(verifyReply(*opened, binding, nullptr));
+    // A plain declined reply with no addresses is smaller.
+    Record declined = reply(Record::Declined);
+    declined.direct.clear();
+    declined.mapped.clear();
+    declined.relays.clear();
+    QVERIFY(sealReply(c, Epoch, declined, inviter.signer(), binding).size() < value.size());
+}
+
+// Whoever holds the code can open and seal replies: none of what it can make verifies.
+void TestRecord::forgedReplies()
+{
+    const TestIdentity inviter;
+    const TestIdentity mallory;
+    const ReplyBinding binding { inviter.fingerprint(), FpB, RequestId };
+    const Channel c = Channel::inviteReplies(InviteSecret, inviter.fingerprint(), FpB);
+    const auto verifies = [&](const Record &r) {
+        const auto opened = open(c, Epoch, seal(c, Epoch, r), nullptr);
+        if (!opened)
+            return true; // cannot happen: fail the test below
+        Error error;
+        const bool ok = verifyReply(*opened, binding, &error);
+        if (!ok && (error.code != ErrorCode::BadRecord || error.message.isEmpty()))
+            return true;
+        return ok;
+    };
+    const auto genuine = *open(
+        c, Epoch, sealReply(c, Epoch, reply(Record::Accepted), inviter.signer(), binding), nullptr);
+    QVERIFY(verifies(genuine));
+
+    QVERIFY(!verifies(reply(Record::Declined))); // unsigned
+    Record r = genuine;
+    r.signature[10] = char(r.signature[10] ^ 0x01); // the signature changed
+    QVERIFY(!verifies(r));
+    r = genuine;
+    r.status = Record::Declined; // the decision changed
+    QVERIFY(!verifies(r));
+    r = genuine;
+    r.direct = { ep("198.51.100.66:4711") }; // the addresses changed
+    QVERIFY(!verifies(r));
+    r = genuine;
+    r.expiresMs += 3600 * 1000; // the expiry changed
+    QVERIFY(!verifies(r));
+    r = genuine;
+    r.name = QStringLiteral("Mallory");
+    QVERIFY(!verifies(r));
+
+    // Mallory signs with her own key and sends her own certificate: not the pinned one.
+    const auto own = open(
+        c, Epoch, sealReply(c, Epoch, reply(Record::Declined), mallory.signer(), binding), nullptr);
+    QVERIFY(own);
+    Error error;
+    QVERIFY(!verifyReply(*own, binding, &error));
+    QVERIFY(error.message.contains(QStringLiteral("certificate")));
+    // Mallory's signature next to the inviter's certificate: the certificate matches, the
+    // signature does not.
+    r = *own;
+    r.certificate = genuine.certificate;
+    QVERIFY(!verifies(r));
+    // A certificate that hashes to the fingerprint is the only one ever parsed: garbage there
+    // is refused on the hash.
+    r = genuine;
+    r.certificate = QByteArray(100, 'x');
+    QVERIFY(!verifies(r));
+}
+
+// A genuine reply copied to another request (an earlier attempt, or another requester) does
+// not verify: the signature covers the requester and the request id.
+void TestRecord::replyReplayedForAnotherRequest()
+{
+    const TestIdentity inviter;
+    const ReplyBinding first { inviter.fingerprint(), FpB, RequestId };
+    const Channel c = Channel::inviteReplies(InviteSecret, inviter.fingerprint(), FpB);
+    const auto declined = open(
+        c, Epoch, sealReply(c, Epoch, reply(Record::Declined), inviter.signer(), first), nullptr);
+    QVERIFY(declined);
+    QVERIFY(verifyReply(*declined, first, nullptr));
+    ReplyBinding later = first;
+    later.requestId[0] = char(later.requestId[0] ^ 0x80); // the requester asked again
+    QVERIFY(!verifyReply(*declined, later, nullptr));
+    ReplyBinding otherRequester = first;
+    otherRequester.requesterFp = FpC;
+    QVERIFY(!verifyReply(*declined, otherRequester, nullptr));
+    ReplyBinding otherInviter = first;
+    otherInviter.inviterFp = FpA;
+    QVERIFY(!verifyReply(*declined, otherInviter, nullptr));
+    QVERIFY(!verifyReply(*declined, ReplyBinding {}, nullptr));
 }
 
 void TestRecord::replayGuard()

@@ -10,6 +10,7 @@
 // junk / oversized / forged values at the invitation key.
 
 #include "engine/node.h"
+#include "identity/identity.h"
 #include "identity/peercode.h"
 #include "rendezvous/dhtclient.h"
 #include "rendezvous/friendfinder.h"
@@ -167,6 +168,54 @@ struct App
     std::unique_ptr<QSignalSpy> connected, requests, errors, friends, chats, infos;
 };
 
+// A FriendFinder alone: no bootstrap node, no local discovery, so it sends nothing; values are
+// handed to it as OpenDHT would (DhtClient::valuesReceived).
+struct LoneFinder
+{
+    explicit LoneFinder(const QByteArray &fp = QByteArray(32, 'a'))
+        : finder(std::make_unique<FriendFinder>(fp, dir.path()))
+    {
+        DhtClient::Options o;
+        o.localDiscovery = false;
+        finder->start(o);
+    }
+    static qint64 epoch()
+    {
+        return Rendezvous::epochsAround(QDateTime::currentSecsSinceEpoch()).first();
+    }
+    void deliver(const QByteArray &key, const QByteArray &value, bool expired = false)
+    {
+        Q_EMIT finder->dht()->valuesReceived(key, { value }, expired);
+    }
+    QJsonObject state() const
+    {
+        QFile f(dir.filePath(QStringLiteral("friend-finder.json")));
+        if (!f.open(QIODevice::ReadOnly))
+            return {};
+        return QJsonDocument::fromJson(f.readAll()).object();
+    }
+
+    QTemporaryDir dir;
+    std::unique_ptr<FriendFinder> finder;
+};
+
+// A request from fp made with the invitation secret, sealed for the inviter.
+QByteArray requestValue(const QByteArray &secret, const QByteArray &inviterFp, const QByteArray &fp,
+    quint64 seq, quint64 expiresMs = 0)
+{
+    const auto channel = Rendezvous::Channel::inviteRequests(secret, inviterFp);
+    Rendezvous::Record r;
+    r.type = Rendezvous::Record::InviteRequest;
+    r.seq = seq;
+    r.expiresMs = expiresMs ? expiresMs : seq + FriendFinder::RecordLifetimeMs;
+    r.flags = Rendezvous::Record::Online;
+    r.name = QStringLiteral("Requester");
+    r.fingerprint = fp;
+    r.requestId = QByteArray(16, 'i');
+    r.direct = { *Endpoint::parse(u"203.0.113.30:42000") };
+    return Rendezvous::seal(channel, LoneFinder::epoch(), r);
+}
+
 } // namespace
 
 class TestRendezvous : public QObject
@@ -230,6 +279,7 @@ private Q_SLOTS:
             Rendezvous::Record r;
             r.type = Rendezvous::Record::Presence;
             r.seq = seq;
+            r.expiresMs = seq + FriendFinder::RecordLifetimeMs;
             r.flags = Rendezvous::Record::Online;
             r.name = QStringLiteral("Bob");
             r.direct = { *Endpoint::parse(u"203.0.113.18:42000") };
@@ -253,6 +303,173 @@ private Q_SLOTS:
         QCOMPARE(gone.at(0).at(0).toByteArray(), theirs);
         QTest::qWait(500);
         QCOMPARE(gone.count(), 1);
+        finder.stop();
+    }
+
+    // A captured presence record is worth nothing later: one whose own expiry has passed is
+    // ignored (even on the same day's key, where the seal still opens), and the friend's last
+    // record, once it expired and the friend counted as gone, cannot bring the friend back.
+    void replayedPresenceIsIgnored()
+    {
+        LoneFinder lone;
+        const QByteArray ours(32, 'a');
+        const QByteArray theirs(32, 'b');
+        const QByteArray secret(32, 's');
+        FriendFinder &finder = *lone.finder;
+        finder.setFriend(theirs, secret);
+        QSignalSpy seen(&finder, &FriendFinder::friendSeen);
+        QSignalSpy gone(&finder, &FriendFinder::friendGone);
+        const auto channel = Rendezvous::Channel::friendDirection(secret, theirs, ours);
+        const QByteArray key = channel.dhtKey(LoneFinder::epoch());
+        const auto record = [&](quint64 seq, quint64 expires) {
+            Rendezvous::Record r;
+            r.type = Rendezvous::Record::Presence;
+            r.seq = seq;
+            r.expiresMs = expires;
+            r.flags = Rendezvous::Record::Online;
+            r.direct = { *Endpoint::parse(u"203.0.113.18:42000") };
+            return Rendezvous::seal(channel, LoneFinder::epoch(), r);
+        };
+        const quint64 now = quint64(QDateTime::currentMSecsSinceEpoch());
+        // Made 40 minutes ago, expired 10 minutes ago (more than the clock skew allowed).
+        const int droppedBefore = finder.droppedValues();
+        lone.deliver(key, record(now - 40 * 60000, now - 10 * 60000));
+        QCOMPARE(seen.count(), 0);
+        QCOMPARE(finder.droppedValues(), droppedBefore + 1);
+
+        // The friend's current record, then its expiry: gone. The same record replayed then
+        // changes nothing.
+        const QByteArray current = record(now, now + FriendFinder::RecordLifetimeMs);
+        lone.deliver(key, current);
+        QCOMPARE(seen.count(), 1);
+        lone.deliver(key, current, true);
+        QTRY_COMPARE_WITH_TIMEOUT(gone.count(), 1, FriendFinder::ExpiredGraceMs + 2000);
+        lone.deliver(key, current);
+        QCOMPARE(seen.count(), 1);
+        // A newer record is the friend back.
+        lone.deliver(key, record(now + 1, now + FriendFinder::RecordLifetimeMs));
+        QCOMPARE(seen.count(), 2);
+        finder.stop();
+    }
+
+    // Whoever holds our invitation code can write at the reply key too: only a reply signed by
+    // the inviter (the certificate pinned from the code), for this very request, counts.
+    // Anything else is dropped and counted and never ends the attempt.
+    void forgedRepliesAreDropped()
+    {
+        QTemporaryDir inviterDir;
+        QTemporaryDir malloryDir;
+        const auto inviter = Identity::loadOrCreate(inviterDir.path(), nullptr);
+        const auto mallory = Identity::loadOrCreate(malloryDir.path(), nullptr);
+        QVERIFY(inviter && mallory);
+        const QByteArray ours(32, 'b');
+        const QByteArray secret(16, 'k');
+        LoneFinder lone(ours);
+        FriendFinder &finder = *lone.finder;
+        finder.request(inviter->fingerprint(), secret);
+        const QByteArray requestId = finder.requestId(inviter->fingerprint());
+        QCOMPARE(requestId.size(), Rendezvous::Record::RequestIdBytes);
+        QSignalSpy replies(&finder, &FriendFinder::replyReceived);
+        const auto channel
+            = Rendezvous::Channel::inviteReplies(secret, inviter->fingerprint(), ours);
+        const QByteArray key = channel.dhtKey(LoneFinder::epoch());
+        QVERIFY(finder.dht()->isListening(key));
+        quint64 seq = quint64(QDateTime::currentMSecsSinceEpoch());
+        const auto declined = [&]() {
+            Rendezvous::Record r;
+            r.type = Rendezvous::Record::InviteReply;
+            r.status = Rendezvous::Record::Declined;
+            r.seq = ++seq;
+            r.expiresMs = r.seq + FriendFinder::RecordLifetimeMs;
+            return r;
+        };
+        const auto signer = [](const Identity &id) {
+            return Rendezvous::ReplySigner::fromIdentity(
+                id.certificate().toDer(), id.privateKey().toPem());
+        };
+        const Rendezvous::ReplyBinding binding { inviter->fingerprint(), ours, requestId };
+        const int droppedBefore = finder.droppedValues();
+
+        lone.deliver(key, Rendezvous::seal(channel, LoneFinder::epoch(), declined())); // unsigned
+        lone.deliver(key,
+            Rendezvous::sealReply(
+                channel, LoneFinder::epoch(), declined(), signer(*mallory), binding));
+        Rendezvous::ReplyBinding earlier = binding;
+        earlier.requestId = QByteArray(16, 'e'); // the inviter's answer to an earlier attempt
+        lone.deliver(key,
+            Rendezvous::sealReply(
+                channel, LoneFinder::epoch(), declined(), signer(*inviter), earlier));
+        QCOMPARE(replies.count(), 0);
+        QCOMPARE(finder.droppedValues(), droppedBefore + 3);
+
+        lone.deliver(key,
+            Rendezvous::sealReply(
+                channel, LoneFinder::epoch(), declined(), signer(*inviter), binding));
+        QCOMPARE(replies.count(), 1);
+        QCOMPARE(replies.at(0).at(0).toByteArray(), inviter->fingerprint());
+        QCOMPARE(replies.at(0).at(1).value<FriendFinder::ReplyStatus>(),
+            FriendFinder::ReplyStatus::Declined);
+        finder.stop();
+    }
+
+    // friend-finder.json is not rewritten per request value: writes are coalesced, and what is
+    // pending is written at shutdown.
+    void stateWritesAreCoalesced()
+    {
+        QByteArray inviterFp(32, 'a');
+        LoneFinder lone(inviterFp);
+        FriendFinder &finder = *lone.finder;
+        const FriendFinder::Invitation inv = finder.currentInvitation(3600, false);
+        const QByteArray key = Rendezvous::Channel::inviteRequests(inv.secret, inviterFp)
+                                   .dhtKey(LoneFinder::epoch());
+        QVERIFY(finder.dht()->isListening(key));
+        const int writesBefore = finder.stateWrites();
+        const quint64 now = quint64(QDateTime::currentMSecsSinceEpoch());
+        for (int i = 0; i < 40; ++i)
+            lone.deliver(
+                key, requestValue(inv.secret, inviterFp, QByteArray(32, char(i)), now + i));
+        QVERIFY2(finder.stateWrites() - writesBefore <= 1,
+            qPrintable(QString::number(finder.stateWrites() - writesBefore)));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            lone.state().value(QStringLiteral("requestSeq")).toObject().size() == 40,
+            FriendFinder::SaveDelayMs + 2000);
+        QVERIFY(finder.stateWrites() - writesBefore <= 2);
+
+        // One more, then shutdown at once: it is on disk all the same.
+        lone.deliver(key, requestValue(inv.secret, inviterFp, QByteArray(32, 'z'), now + 100));
+        finder.stop();
+        lone.finder.reset();
+        QCOMPARE(lone.state().value(QStringLiteral("requestSeq")).toObject().size(), 41);
+    }
+
+    // A request nobody answers does not wait for ever: it expires with the requester's own
+    // record (the requester republishes it while it is still asking), and the engine is told.
+    void pendingRequestsExpire()
+    {
+        QByteArray inviterFp(32, 'a');
+        LoneFinder lone(inviterFp);
+        FriendFinder &finder = *lone.finder;
+        const FriendFinder::Invitation inv = finder.currentInvitation(3600, false);
+        const QByteArray key = Rendezvous::Channel::inviteRequests(inv.secret, inviterFp)
+                                   .dhtKey(LoneFinder::epoch());
+        QSignalSpy received(&finder, &FriendFinder::requestReceived);
+        QSignalSpy expired(&finder, &FriendFinder::requestExpired);
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const QByteArray asker(32, 'q');
+        const QByteArray patient(32, 'p');
+        // Made 10 minutes ago; its expiry (with the clock skew we allow) is 1.5 s from now.
+        lone.deliver(key,
+            requestValue(inv.secret, inviterFp, asker, quint64(now - 10 * 60000),
+                quint64(now - Rendezvous::Record::ClockSkewMs + 1500)));
+        lone.deliver(key, requestValue(inv.secret, inviterFp, patient, quint64(now)));
+        QCOMPARE(received.count(), 2);
+        QTRY_COMPARE_WITH_TIMEOUT(expired.count(), 1, 5000);
+        QCOMPARE(expired.at(0).at(0).toByteArray(), asker);
+        QTest::qWait(1000);
+        QCOMPARE(expired.count(), 1); // the other one is still asking
+        // Asking again (a newer request) is a new request.
+        lone.deliver(key, requestValue(inv.secret, inviterFp, asker, quint64(now + 1)));
+        QCOMPARE(received.count(), 3);
         finder.stop();
     }
 
@@ -447,6 +664,72 @@ private Q_SLOTS:
         QCOMPARE(
             m_alice->requests->last().first().value<FriendRequest>().name, QStringLiteral("Erin"));
         attacker.stop();
+    }
+
+    // The same through the real DHT: a code holder's forged "declined" at Frank's reply key
+    // does not end Frank's attempt; Alice's real answer still counts.
+    void forgedDeclineThroughTheDht()
+    {
+        App frank(QStringLiteral("Frank"));
+        QVERIFY(frank.waitOnline());
+        const auto code = PeerCode::decode(m_alice->info().code, nullptr);
+        QVERIFY(code && code->hasInvitation());
+        const int requestsBefore = m_alice->requests->size();
+        frank.node->connectToPeer(m_alice->info().code);
+        QTRY_VERIFY_WITH_TIMEOUT(m_alice->requests->size() > requestsBefore, 30000);
+
+        const QByteArray frankFp = frank.info().fingerprint;
+        const auto channel
+            = Rendezvous::Channel::inviteReplies(code->inviteSecret, code->fingerprint, frankFp);
+        const qint64 epoch = Rendezvous::epochOf(QDateTime::currentSecsSinceEpoch());
+        Rendezvous::Record forged;
+        forged.type = Rendezvous::Record::InviteReply;
+        forged.status = Rendezvous::Record::Declined;
+        forged.seq = quint64(QDateTime::currentMSecsSinceEpoch()) + 60000;
+        forged.expiresMs = forged.seq + 60000;
+        forged.name = QStringLiteral("Alice");
+        DhtClient mallory;
+        mallory.start({ 0, { QStringLiteral("127.0.0.1:%1").arg(BootstrapPort) }, false });
+        QTRY_VERIFY_WITH_TIMEOUT(mallory.isOnline(), 20000);
+        mallory.put(channel.dhtKey(epoch), Rendezvous::seal(channel, epoch, forged), 4242);
+        QTest::qWait(4000);
+        QVERIFY(!frank.hasError(ErrorCode::RequestDeclined));
+
+        m_alice->node->answerRequest(frankFp, true);
+        QTRY_VERIFY_WITH_TIMEOUT(frank.connectionTo(code->fingerprint).has_value(), 30000);
+        mallory.stop();
+    }
+
+    // A request that nobody answers and whose requester stopped asking leaves the window and
+    // the CLI (Node::friendRequestExpired).
+    void unansweredRequestExpires()
+    {
+        const auto code = PeerCode::decode(m_alice->info().code, nullptr);
+        QVERIFY(code && code->hasInvitation());
+        QSignalSpy expired(m_alice->node.get(), &Node::friendRequestExpired);
+        const auto channel
+            = Rendezvous::Channel::inviteRequests(code->inviteSecret, code->fingerprint);
+        const qint64 epoch = Rendezvous::epochOf(QDateTime::currentSecsSinceEpoch());
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        Rendezvous::Record r;
+        r.type = Rendezvous::Record::InviteRequest;
+        r.seq = quint64(now - 10 * 60000);
+        r.expiresMs = quint64(now - Rendezvous::Record::ClockSkewMs + 4000);
+        r.name = QStringLiteral("Gone");
+        r.fingerprint = QByteArray(32, '\x47');
+        r.requestId = QByteArray(16, '\x01');
+        r.direct = { *Endpoint::parse(u"203.0.113.40:42000") };
+        const int requestsBefore = m_alice->requests->size();
+        DhtClient requester;
+        requester.start({ 0, { QStringLiteral("127.0.0.1:%1").arg(BootstrapPort) }, false });
+        QTRY_VERIFY_WITH_TIMEOUT(requester.isOnline(), 20000);
+        requester.put(channel.dhtKey(epoch), Rendezvous::seal(channel, epoch, r), 4343);
+        QTRY_VERIFY_WITH_TIMEOUT(m_alice->requests->size() > requestsBefore, 20000);
+        QCOMPARE(
+            m_alice->requests->last().first().value<FriendRequest>().fingerprint, r.fingerprint);
+        QTRY_COMPARE_WITH_TIMEOUT(expired.size(), 1, 15000);
+        QCOMPARE(expired.first().first().toByteArray(), r.fingerprint);
+        requester.stop();
     }
 };
 
