@@ -803,7 +803,9 @@ void Friend::shutdown(int timeoutMs)
         link->disconnect(this);
         m_session->sendBye();
         m_session->detachLink();
-        link->flushAndClose(timeoutMs);
+        // A direct path is closed with a RST once the Bye is acknowledged (no TIME_WAIT for a
+        // restart to run into); a relayed one gracefully, so the TURN server passes all on.
+        link->flushAndClose(timeoutMs, m_path != PathKind::Relay);
         link->deleteLater();
     }
     stopPunching();

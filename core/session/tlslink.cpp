@@ -173,7 +173,7 @@ void TlsLink::abortNow(const Error &why)
     }
 }
 
-void TlsLink::flushAndClose(int timeoutMs)
+void TlsLink::flushAndClose(int timeoutMs, bool resetOnceAcknowledged)
 {
     if (!m_socket)
         return;
@@ -181,10 +181,22 @@ void TlsLink::flushAndClose(int timeoutMs)
     timer.start();
     auto left = [&] { return int(qMax<qint64>(1, timeoutMs - timer.elapsed())); };
     m_socket->flush();
-    while (m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesToWrite() > 0
+    while (m_socket->state() == QAbstractSocket::ConnectedState && pendingBytes() > 0
         && timer.elapsed() < timeoutMs) {
         if (!m_socket->waitForBytesWritten(left()))
             break;
+    }
+    // Everything is in the kernel now: if the friend's side acknowledged it, the Bye has
+    // arrived and a RST loses nothing (the friend reads what it received before the reset).
+    // A graceful close here would leave TIME_WAIT on one side, or on both when the two friends
+    // quit at the same moment (a simultaneous close), for a minute.
+    const qintptr fd = m_socket->socketDescriptor();
+    if (resetOnceAcknowledged && m_socket->state() == QAbstractSocket::ConnectedState
+        && pendingBytes() == 0 && fd >= 0
+        && Net::setAbortiveCloseOnceAcknowledged(fd, qMin(AcknowledgeWaitMs, left()))) {
+        qCDebug(lcSession).noquote() << m_description << "last bytes acknowledged: reset on exit";
+        abortNow({ ErrorCode::None, QStringLiteral("closed on exit") });
+        return;
     }
     close({ ErrorCode::None, QStringLiteral("closed on exit") });
     // disconnectFromHost() only starts the close (close_notify, then FIN once the encrypted

@@ -5,6 +5,7 @@
 #include "session/tlshandshake.h"
 #include "session/tlslink.h"
 
+#include <QFile>
 #include <QSignalSpy>
 #include <QSslSocket>
 #include <QTcpServer>
@@ -38,6 +39,30 @@ struct Pair
 Error errorAt(const QSignalSpy &spy, int i)
 {
     return spy.at(i).at(0).value<Error>();
+}
+
+// The kernel's TCP states (hex, as /proc/net/tcp shows them) of every socket with this port at
+// either end, e.g. "06" for TIME_WAIT: what a connection leaves behind after its programs closed.
+QStringList kernelStates(quint16 port)
+{
+    QStringList states;
+    for (const char *table : { "/proc/net/tcp", "/proc/net/tcp6" }) {
+        QFile f(QString::fromLatin1(table));
+        if (!f.open(QIODevice::ReadOnly))
+            continue;
+        f.readLine(); // header
+        while (!f.atEnd()) {
+            const QList<QByteArray> cols = f.readLine().simplified().split(' ');
+            if (cols.size() < 4)
+                continue;
+            const auto portOf = [](const QByteArray &address) {
+                return quint16(address.mid(address.lastIndexOf(':') + 1).toUInt(nullptr, 16));
+            };
+            if (portOf(cols.at(1)) == port || portOf(cols.at(2)) == port)
+                states << QString::fromLatin1(cols.at(3));
+        }
+    }
+    return states;
 }
 
 } // namespace
@@ -393,6 +418,44 @@ private Q_SLOTS:
         QCOMPARE(framesB.size(), 1);
         QCOMPARE(framesB.at(0).at(1).toByteArray(), QByteArrayLiteral("bye"));
         QCOMPARE(closedA.size(), 1);
+        delete a;
+        delete b;
+    }
+
+    void tlsLinkExitCloseLeavesNoTimeWait()
+    {
+        // A program quitting: its last frame (the Bye) reaches the friend, and once the friend's
+        // side acknowledged it the connection is reset, so neither end is left in FIN_WAIT or
+        // TIME_WAIT (a restart punches this very 4-tuple again at once).
+        if (!QFile::exists(QStringLiteral("/proc/net/tcp")))
+            QSKIP("needs Linux's /proc/net/tcp");
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, m_alice->fingerprint());
+        QSignalSpy okClient(&client, &TlsHandshake::succeeded);
+        QSignalSpy okServer(&server, &TlsHandshake::succeeded);
+        client.start();
+        server.start();
+        QTRY_VERIFY_WITH_TIMEOUT(okClient.size() == 1 && okServer.size() == 1, 10000);
+        auto *a = new TlsLink(p.client, this);
+        auto *b = new TlsLink(p.server, this);
+        const quint16 port = p.client->localPort();
+        QSignalSpy framesB(b, &Link::frameReceived);
+        QSignalSpy closedA(a, &Link::closed);
+        QSignalSpy closedB(b, &Link::closed);
+        a->sendFrame(7, QByteArrayLiteral("bye"));
+        a->flushAndClose(1000);
+        QVERIFY(!a->isOpen());
+        QTRY_COMPARE(closedB.size(), 1);
+        QCOMPARE(framesB.size(), 1);
+        QCOMPARE(framesB.at(0).at(1).toByteArray(), QByteArrayLiteral("bye"));
+        QTRY_COMPARE(closedA.size(), 1);
+        QCOMPARE(closedA.at(0).at(0).value<Error>().code, ErrorCode::None);
+        // The friend's side closes as it does on a Bye; give a FIN time to be answered.
+        b->close();
+        QTest::qWait(100);
+        QCOMPARE(kernelStates(port), QStringList());
         delete a;
         delete b;
     }
