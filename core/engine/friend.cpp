@@ -686,6 +686,7 @@ void Friend::onSessionUp(const QString &peerName)
     m_healing = false;
     m_deadlineMs = -1;
     m_lastError = {};
+    m_allDone = false; // a new session runs the "done" handshake again
     if (!peerName.isEmpty())
         m_name = peerName;
     m_lastSeen = QDateTime::currentDateTimeUtc();
