@@ -9,6 +9,7 @@
 #include "iconfactory.h"
 #include "mainwindow.h"
 #include "noticebar.h"
+#include "quitsignals.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -141,6 +142,10 @@ int main(int argc, char **argv)
     window.setAskForName(true); // a first start without a real name asks for one
     if (turnProblem.isError())
         window.noticeBar()->showNotice(NoticeBar::Kind::Error, turnProblem.message);
+    // kill / logout: quit without asking (no one is there to answer), so the Node's destructor
+    // still says Bye to every friend (see quitsignals.h). Before start(): from the moment the
+    // profile exists a signal is handled (from the event loop).
+    callOnQuitSignals(&app, [] { QCoreApplication::exit(0); });
     window.show();
     window.start();
     return QApplication::exec();
