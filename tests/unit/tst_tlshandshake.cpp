@@ -4,8 +4,8 @@
 #include "protocol/frame.h"
 #include "session/tlshandshake.h"
 #include "session/tlslink.h"
+#include "support/kernelsockets.h"
 
-#include <QFile>
 #include <QSignalSpy>
 #include <QSslSocket>
 #include <QTcpServer>
@@ -39,30 +39,6 @@ struct Pair
 Error errorAt(const QSignalSpy &spy, int i)
 {
     return spy.at(i).at(0).value<Error>();
-}
-
-// The kernel's TCP states (hex, as /proc/net/tcp shows them) of every socket with this port at
-// either end, e.g. "06" for TIME_WAIT: what a connection leaves behind after its programs closed.
-QStringList kernelStates(quint16 port)
-{
-    QStringList states;
-    for (const char *table : { "/proc/net/tcp", "/proc/net/tcp6" }) {
-        QFile f(QString::fromLatin1(table));
-        if (!f.open(QIODevice::ReadOnly))
-            continue;
-        f.readLine(); // header
-        while (!f.atEnd()) {
-            const QList<QByteArray> cols = f.readLine().simplified().split(' ');
-            if (cols.size() < 4)
-                continue;
-            const auto portOf = [](const QByteArray &address) {
-                return quint16(address.mid(address.lastIndexOf(':') + 1).toUInt(nullptr, 16));
-            };
-            if (portOf(cols.at(1)) == port || portOf(cols.at(2)) == port)
-                states << QString::fromLatin1(cols.at(3));
-        }
-    }
-    return states;
 }
 
 } // namespace
@@ -427,7 +403,7 @@ private Q_SLOTS:
         // A program quitting: its last frame (the Bye) reaches the friend, and once the friend's
         // side acknowledged it the connection is reset, so neither end is left in FIN_WAIT or
         // TIME_WAIT (a restart punches this very 4-tuple again at once).
-        if (!QFile::exists(QStringLiteral("/proc/net/tcp")))
+        if (!TestSupport::kernelTcpStatesReadable())
             QSKIP("needs Linux's /proc/net/tcp");
         const Pair p = connectPair();
         QVERIFY(p.client && p.server);
@@ -441,6 +417,7 @@ private Q_SLOTS:
         auto *a = new TlsLink(p.client, this);
         auto *b = new TlsLink(p.server, this);
         const quint16 port = p.client->localPort();
+        const quint16 serverPort = p.server->localPort();
         QSignalSpy framesB(b, &Link::frameReceived);
         QSignalSpy closedA(a, &Link::closed);
         QSignalSpy closedB(b, &Link::closed);
@@ -455,7 +432,8 @@ private Q_SLOTS:
         // The friend's side closes as it does on a Bye; give a FIN time to be answered.
         b->close();
         QTest::qWait(100);
-        QCOMPARE(kernelStates(port), QStringList());
+        QCOMPARE(TestSupport::kernelTcpStates(port), QStringList());
+        QCOMPARE(TestSupport::kernelTcpStates(serverPort, port), QStringList());
         delete a;
         delete b;
     }
