@@ -198,6 +198,8 @@ void TlsLink::flushAndClose(int timeoutMs, bool resetOnceAcknowledged)
         abortNow({ ErrorCode::None, QStringLiteral("closed on exit") });
         return;
     }
+    // Not acknowledged in time, or the friend's side reset it already (it read our Bye).
+    qCDebug(lcSession).noquote() << m_description << "graceful close on exit";
     close({ ErrorCode::None, QStringLiteral("closed on exit") });
     // disconnectFromHost() only starts the close (close_notify, then FIN once the encrypted
     // bytes are out): wait for it, or the last frames die with the thread.

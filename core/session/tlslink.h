@@ -45,7 +45,8 @@ public:
     // to run into (see Net::setAbortiveCloseOnceAcknowledged). Otherwise, or when they were not
     // acknowledged in time, the close is graceful (close_notify, FIN).
     void flushAndClose(int timeoutMs, bool resetOnceAcknowledged = true);
-    static constexpr int AcknowledgeWaitMs = 300;
+    // The friend's delayed ACK (Linux: up to 200 ms) plus a round trip.
+    static constexpr int AcknowledgeWaitMs = 400;
     QSslSocket *socket() const { return m_socket; }
 
 private:
