@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -195,6 +196,17 @@ void setAbortiveClose(qintptr fd)
     l.l_onoff = 1;
     l.l_linger = 0;
     ::setsockopt(int(fd), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+void setUnacknowledgedTimeout(qintptr fd, int ms)
+{
+#ifdef TCP_USER_TIMEOUT
+    const unsigned int value = unsigned(qMax(0, ms));
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_USER_TIMEOUT, &value, sizeof(value));
+#else
+    Q_UNUSED(fd)
+    Q_UNUSED(ms)
+#endif
 }
 
 bool setAbortiveCloseOnceAcknowledged(qintptr fd, int timeoutMs)

@@ -49,6 +49,11 @@ void setNotSentLowWater(qintptr fd, int bytes);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);
+// Bounds how long the kernel keeps retransmitting what the peer has not acknowledged, also after
+// close(): behind a dead path an orphaned socket in FIN_WAIT1 holds its 4-tuple for minutes
+// (connect() to the same peer from our fixed port fails with EADDRNOTAVAIL; seen in the lab
+// after an exit). Linux/BSD TCP_USER_TIMEOUT; a no-op where missing.
+void setUnacknowledgedTimeout(qintptr fd, int ms);
 // Bytes written to a connected socket that the peer has not acknowledged yet (queued or in
 // flight); -1 where the OS does not tell (Linux: SIOCOUTQ) or the connection no longer carries
 // data (reset, closed).

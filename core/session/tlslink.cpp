@@ -12,6 +12,7 @@ namespace Punchline {
 namespace {
 constexpr qint64 ReadChunk = qint64(64) * 1024; // bounds the decoder's buffer per turn
 constexpr int CloseGraceMs = 3000;
+constexpr int OrphanLimitMs = 5000; // see close()
 } // namespace
 
 TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
@@ -155,6 +156,10 @@ void TlsLink::close(const Error &why)
     }
     finish(why);
     if (m_socket) {
+        // What the kernel still has to deliver after we let go gets a few seconds, not the
+        // minutes an orphaned FIN_WAIT1 socket would hold the 4-tuple behind a dead path.
+        if (m_socket->socketDescriptor() >= 0)
+            Net::setUnacknowledgedTimeout(m_socket->socketDescriptor(), OrphanLimitMs);
         m_socket->disconnectFromHost(); // flushes, sends close_notify
         if (m_socket->state() != QAbstractSocket::UnconnectedState)
             m_closeTimer.start(CloseGraceMs);

@@ -200,6 +200,24 @@ private Q_SLOTS:
         QCOMPARE(l.l_linger, 0);
     }
 
+    void unacknowledgedTimeout()
+    {
+#ifndef TCP_USER_TIMEOUT
+        QSKIP("no TCP_USER_TIMEOUT on this OS");
+#else
+        QTcpServer server;
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        Connection c;
+        c.listener = Net::openListener(QAbstractSocket::IPv4Protocol, 0);
+        c.socket = Net::startConnect(
+            Net::localPort(c.listener.fd), { QHostAddress::LocalHost, server.serverPort() });
+        QVERIFY2(c.socket.ok(), qPrintable(c.socket.message));
+        QCOMPARE(intOption(c.socket.fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0); // the default: none
+        Net::setUnacknowledgedTimeout(c.socket.fd, 5000);
+        QCOMPARE(intOption(c.socket.fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 5000);
+#endif
+    }
+
     void abortiveCloseOnceAcknowledged()
     {
         QTcpServer server;
