@@ -1,21 +1,8 @@
 #include "clirunner.h"
+#include "quitsignals.h"
 
 #include <QCoreApplication>
-#include <QSocketNotifier>
 #include <csignal>
-#include <sys/socket.h>
-#include <unistd.h>
-
-namespace {
-int signalPipe[2] = { -1, -1 };
-
-void onSignal(int)
-{
-    const char c = 1;
-    // Only async-signal-safe work here: wake the event loop through the pipe.
-    [[maybe_unused]] const ssize_t n = ::write(signalPipe[1], &c, 1);
-}
-} // namespace
 
 int main(int argc, char **argv)
 {
@@ -29,22 +16,8 @@ int main(int argc, char **argv)
     QObject::connect(&runner, &Punchline::CliRunner::finished, &app, &QCoreApplication::exit,
         Qt::QueuedConnection);
 
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, signalPipe) == 0) {
-        auto *notifier = new QSocketNotifier(signalPipe[0], QSocketNotifier::Read, &app);
-        QObject::connect(notifier, &QSocketNotifier::activated, &runner, [&runner] {
-            char c = 0;
-            [[maybe_unused]] const ssize_t n = ::read(signalPipe[0], &c, 1);
-            runner.interrupt();
-        });
-        struct sigaction sa
-        {
-        };
-        sa.sa_handler = onSignal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESTART;
-        sigaction(SIGINT, &sa, nullptr);
-        sigaction(SIGTERM, &sa, nullptr);
-    }
+    // Ctrl-C / SIGTERM: leave politely (Bye, then the exit close), see quitsignals.h.
+    Punchline::callOnQuitSignals(&runner, [&runner] { runner.interrupt(); });
 
     const int immediate = runner.start(QCoreApplication::arguments());
     if (immediate >= 0)

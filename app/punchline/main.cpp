@@ -9,6 +9,7 @@
 #include "iconfactory.h"
 #include "mainwindow.h"
 #include "noticebar.h"
+#include "quitsignals.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -184,6 +185,10 @@ int main(int argc, char **argv)
     window.setAskForName(true); // a first start without a real name asks for one
     if (turnProblem.isError())
         window.noticeBar()->showNotice(NoticeBar::Kind::Error, turnProblem.message);
+    // kill / logout: quit without asking (no one is there to answer), so the Node's destructor
+    // still says Bye to every friend (see quitsignals.h). Before start(): from the moment the
+    // profile exists a signal is handled (from the event loop).
+    callOnQuitSignals(&app, [] { QCoreApplication::exit(0); });
     if (qEnvironmentVariableIsSet("PUNCHLINE_STARTUP_TRACE"))
         new StartupTrace(&window, &node); // owned by the window
     window.start(); // the network thread makes the code while the window paints

@@ -847,8 +847,13 @@ struct Engine::Private
             return;
         bool any = false;
         for (const auto &[fp, f] : friends) {
-            if (!f->isActive())
+            if (!f->isActive()) {
+                // A friend that said Done and then left counts as done: its Bye can be read in
+                // the same pass as its Done, before the queued "done" reaches us, and it must
+                // not keep --exit-when-done waiting for ever.
+                any = any || f->isDone();
                 continue;
+            }
             if (!f->isDone())
                 return;
             any = true;

@@ -737,6 +737,7 @@ void Friend::onSessionUp(const QString &peerName)
     m_healing = false;
     m_deadlineMs = -1;
     m_lastError = {};
+    m_allDone = false; // a new session runs the "done" handshake again
     if (!peerName.isEmpty())
         m_name = peerName;
     m_lastSeen = QDateTime::currentDateTimeUtc();
@@ -854,7 +855,9 @@ void Friend::shutdown(int timeoutMs)
         link->disconnect(this);
         m_session->sendBye();
         m_session->detachLink();
-        link->flushAndClose(timeoutMs);
+        // A direct path is closed with a RST once the Bye is acknowledged (no TIME_WAIT for a
+        // restart to run into); a relayed one gracefully, so the TURN server passes all on.
+        link->flushAndClose(timeoutMs, m_path != PathKind::Relay);
         link->deleteLater();
     }
     stopPunching();

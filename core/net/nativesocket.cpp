@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,6 +196,38 @@ void setAbortiveClose(qintptr fd)
     l.l_onoff = 1;
     l.l_linger = 0;
     ::setsockopt(int(fd), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+void setUnacknowledgedTimeout(qintptr fd, int ms)
+{
+#ifdef TCP_USER_TIMEOUT
+    const unsigned int value = unsigned(qMax(0, ms));
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_USER_TIMEOUT, &value, sizeof(value));
+#else
+    Q_UNUSED(fd)
+    Q_UNUSED(ms)
+#endif
+}
+
+bool setAbortiveCloseOnceAcknowledged(qintptr fd, int timeoutMs)
+{
+    if (fd < 0)
+        return false;
+    // No event to wait for (an ACK wakes nobody): poll. At exit, over a direct path, the peer's
+    // kernel acknowledges within one round trip, so this is a few polls.
+    constexpr int PollMs = 2;
+    for (int waited = 0;; waited += PollMs) {
+        const qint64 left = unacknowledgedBytes(fd);
+        if (left < 0)
+            return false;
+        if (left == 0) {
+            setAbortiveClose(fd);
+            return true;
+        }
+        if (waited >= timeoutMs)
+            return false;
+        ::poll(nullptr, 0, PollMs);
+    }
 }
 
 int Platform::socketFamily(int fd)

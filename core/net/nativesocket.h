@@ -58,6 +58,23 @@ bool preferLossBasedCongestionControl(qintptr fd);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);
+// Bounds how long the kernel keeps retransmitting what the peer has not acknowledged, also after
+// close(): behind a dead path an orphaned socket in FIN_WAIT1 holds its 4-tuple for minutes
+// (connect() to the same peer from our fixed port fails with EADDRNOTAVAIL; seen in the lab
+// after an exit). Linux/BSD TCP_USER_TIMEOUT; a no-op where missing.
+void setUnacknowledgedTimeout(qintptr fd, int ms);
+// Bytes written to a connected socket that the peer has not acknowledged yet (queued or in
+// flight); -1 where the OS does not tell (Linux: SIOCOUTQ) or the connection no longer carries
+// data (reset, closed).
+qint64 unacknowledgedBytes(qintptr fd);
+// For a program about to exit, once its last bytes (Bye) are in the kernel: waits at most
+// timeoutMs (polling, a few ms at a time) until the peer has acknowledged every byte, then sets
+// the abortive close, so the coming close sends RST and leaves no TIME_WAIT on this 4-tuple
+// (which a restart punches again: two friends quitting together would otherwise both close at
+// once and both sit in TIME_WAIT for a minute). False, and nothing changed, if the bytes were
+// not acknowledged in time or the OS cannot tell: then close gracefully, so the kernel still
+// delivers them after we are gone.
+bool setAbortiveCloseOnceAcknowledged(qintptr fd, int timeoutMs);
 // A few bytes over a connected non-blocking descriptor before it is handed to Qt (the TURN
 // ConnectionBind exchange, read byte-exactly so the friend's first bytes stay in the kernel).
 // The count moved; 0 when it would block; -1 on an error or (receive) end of stream.

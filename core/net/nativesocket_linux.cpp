@@ -4,8 +4,10 @@
 
 #include "nativesocket_p.h"
 
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 namespace Punchline::Net {
@@ -52,6 +54,22 @@ bool preferLossBasedCongestionControl(qintptr fd)
 {
     static const char name[] = "cubic";
     return ::setsockopt(int(fd), IPPROTO_TCP, TCP_CONGESTION, name, sizeof(name) - 1) == 0;
+}
+
+qint64 unacknowledgedBytes(qintptr fd)
+{
+    tcp_info info {};
+    socklen_t len = sizeof(info);
+    if (::getsockopt(int(fd), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+        return -1;
+    // SIOCOUTQ is write_seq - snd_una, which stays above 0 after a reset: only trust it while the
+    // connection can still carry our data.
+    if (info.tcpi_state != TCP_ESTABLISHED && info.tcpi_state != TCP_CLOSE_WAIT)
+        return -1;
+    int queued = 0;
+    if (::ioctl(int(fd), SIOCOUTQ, &queued) != 0)
+        return -1;
+    return queued;
 }
 
 } // namespace Punchline::Net

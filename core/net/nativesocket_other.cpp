@@ -151,4 +151,20 @@ bool preferLossBasedCongestionControl(qintptr fd)
     return false; // macOS and Windows pick per system; neither ships BBR as the default
 }
 
+qint64 unacknowledgedBytes(qintptr fd)
+{
+#if defined(SO_NWRITE) // macOS: bytes in the send buffer, i.e. not acknowledged yet
+    int queued = 0;
+    socklen_t len = sizeof(queued);
+    if (::getsockopt(int(fd), SOL_SOCKET, SO_NWRITE, &queued, &len) != 0)
+        return -1;
+    return queued;
+#else
+    // FreeBSD's FIONWRITE would do (add it when a BSD is tested); until then the exit close stays
+    // graceful there.
+    Q_UNUSED(fd)
+    return -1;
+#endif
+}
+
 } // namespace Punchline::Net

@@ -12,6 +12,20 @@
 
 namespace Punchline {
 
+namespace {
+// Every connection the puncher lets go is reset, never closed with a FIN: an orphaned socket in
+// FIN_WAIT (a path where nothing came back, e.g. a NAT that stopped passing the flow) would keep
+// the very 4-tuple we punch again busy for a minute or more (connect() fails with EADDRNOTAVAIL),
+// and with fixed ports there is no other 4-tuple to this peer.
+void resetAndDelete(QSslSocket *socket)
+{
+    if (socket->socketDescriptor() >= 0)
+        Net::setAbortiveClose(socket->socketDescriptor());
+    socket->abort();
+    socket->deleteLater();
+}
+} // namespace
+
 struct Puncher::Pending
 {
     // Preamble: waiting for the peer's preamble. AwaitNomination: controlled side, waiting for
@@ -93,8 +107,7 @@ void Puncher::stop()
     m_pending.clear();
     for (Pending *p : pending) {
         p->socket->disconnect(this);
-        p->socket->abort();
-        p->socket->deleteLater();
+        resetAndDelete(p->socket);
         delete p;
     }
 }
@@ -237,8 +250,7 @@ void Puncher::addIncoming(QSslSocket *socket, const QByteArray &peerFingerprint)
     for (const Pending *o : std::as_const(m_pending))
         fromHost += normalizedAddress(o->socket->peerAddress()) == host ? 1 : 0;
     if (!m_active || fromHost >= MaxPendingPerHost) {
-        socket->abort();
-        socket->deleteLater();
+        resetAndDelete(socket);
         return;
     }
     if (m_pending.size() >= MaxPending) // the oldest waits no longer than a newcomer
@@ -473,8 +485,7 @@ void Puncher::dropPending(Pending *p, const Error &why, bool report)
     if (!m_pending.removeOne(p))
         return;
     p->socket->disconnect(this);
-    p->socket->abort();
-    p->socket->deleteLater();
+    resetAndDelete(p->socket);
     delete p;
     if (why.isError()) {
         qCDebug(lcPunch) << "path dropped:" << why.message;

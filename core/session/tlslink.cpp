@@ -12,6 +12,7 @@ namespace Punchline {
 namespace {
 constexpr qint64 ReadChunk = qint64(64) * 1024; // bounds the decoder's buffer per turn
 constexpr int CloseGraceMs = 3000;
+constexpr int OrphanLimitMs = 5000; // see close()
 } // namespace
 
 TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
@@ -162,6 +163,10 @@ void TlsLink::close(const Error &why)
     }
     finish(why);
     if (m_socket) {
+        // What the kernel still has to deliver after we let go gets a few seconds, not the
+        // minutes an orphaned FIN_WAIT1 socket would hold the 4-tuple behind a dead path.
+        if (m_socket->socketDescriptor() >= 0)
+            Net::setUnacknowledgedTimeout(m_socket->socketDescriptor(), OrphanLimitMs);
         m_socket->disconnectFromHost(); // flushes, sends close_notify
         if (m_socket->state() != QAbstractSocket::UnconnectedState)
             m_closeTimer.start(CloseGraceMs);
@@ -180,7 +185,7 @@ void TlsLink::abortNow(const Error &why)
     }
 }
 
-void TlsLink::flushAndClose(int timeoutMs)
+void TlsLink::flushAndClose(int timeoutMs, bool resetOnceAcknowledged)
 {
     if (!m_socket)
         return;
@@ -188,11 +193,25 @@ void TlsLink::flushAndClose(int timeoutMs)
     timer.start();
     auto left = [&] { return int(qMax<qint64>(1, timeoutMs - timer.elapsed())); };
     m_socket->flush();
-    while (m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesToWrite() > 0
+    while (m_socket->state() == QAbstractSocket::ConnectedState && pendingBytes() > 0
         && timer.elapsed() < timeoutMs) {
         if (!m_socket->waitForBytesWritten(left()))
             break;
     }
+    // Everything is in the kernel now: if the friend's side acknowledged it, the Bye has
+    // arrived and a RST loses nothing (the friend reads what it received before the reset).
+    // A graceful close here would leave TIME_WAIT on one side, or on both when the two friends
+    // quit at the same moment (a simultaneous close), for a minute.
+    const qintptr fd = m_socket->socketDescriptor();
+    if (resetOnceAcknowledged && m_socket->state() == QAbstractSocket::ConnectedState
+        && pendingBytes() == 0 && fd >= 0
+        && Net::setAbortiveCloseOnceAcknowledged(fd, qMin(AcknowledgeWaitMs, left()))) {
+        qCDebug(lcSession).noquote() << m_description << "last bytes acknowledged: reset on exit";
+        abortNow({ ErrorCode::None, QStringLiteral("closed on exit") });
+        return;
+    }
+    // Not acknowledged in time, or the friend's side reset it already (it read our Bye).
+    qCDebug(lcSession).noquote() << m_description << "graceful close on exit";
     close({ ErrorCode::None, QStringLiteral("closed on exit") });
     // disconnectFromHost() only starts the close (close_notify, then FIN once the encrypted
     // bytes are out): wait for it, or the last frames die with the thread.

@@ -41,7 +41,13 @@ public:
     void abortNow(const Error &why = {});
     // For a program about to exit: push what is queued (e.g. the last Done and Bye) into the
     // kernel, waiting at most timeoutMs, then close. Blocks the calling (network) thread.
-    void flushAndClose(int timeoutMs);
+    // With resetOnceAcknowledged, once the peer acknowledged those bytes (within
+    // AcknowledgeWaitMs), the close is a RST: no TIME_WAIT is left on this 4-tuple for a restart
+    // to run into (see Net::setAbortiveCloseOnceAcknowledged). Otherwise, or when they were not
+    // acknowledged in time, the close is graceful (close_notify, FIN).
+    void flushAndClose(int timeoutMs, bool resetOnceAcknowledged = true);
+    // The friend's delayed ACK (Linux: up to 200 ms) plus a round trip.
+    static constexpr int AcknowledgeWaitMs = 400;
     QSslSocket *socket() const { return m_socket; }
 
 private:

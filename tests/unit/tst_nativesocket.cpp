@@ -3,7 +3,9 @@
 // against nativesocket_other.cpp on Linux).
 #include "net/nativesocket.h"
 
+#include <QElapsedTimer>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -220,6 +222,88 @@ private Q_SLOTS:
         QCOMPARE(::getsockopt(int(c.socket.fd), SOL_SOCKET, SO_LINGER, &l, &len), 0);
         QCOMPARE(l.l_onoff, 1);
         QCOMPARE(l.l_linger, 0);
+    }
+
+    void unacknowledgedTimeout()
+    {
+#ifndef TCP_USER_TIMEOUT
+        QSKIP("no TCP_USER_TIMEOUT on this OS");
+#else
+        QTcpServer server;
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        Connection c;
+        c.listener = Net::openListener(QAbstractSocket::IPv4Protocol, 0);
+        c.socket = Net::startConnect(
+            Net::localPort(c.listener.fd), { QHostAddress::LocalHost, server.serverPort() });
+        QVERIFY2(c.socket.ok(), qPrintable(c.socket.message));
+        QCOMPARE(intOption(c.socket.fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0); // the default: none
+        Net::setUnacknowledgedTimeout(c.socket.fd, 5000);
+        QCOMPARE(intOption(c.socket.fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 5000);
+#endif
+    }
+
+    void abortiveCloseOnceAcknowledged()
+    {
+        QTcpServer server;
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        // A connection from the shared port, and the server's end of it.
+        const auto open = [&server](Connection *c) -> QTcpSocket * {
+            c->listener = Net::openListener(QAbstractSocket::IPv4Protocol, 0);
+            c->socket = Net::startConnect(
+                Net::localPort(c->listener.fd), { QHostAddress::LocalHost, server.serverPort() });
+            if (!c->socket.ok() || !waitWritable(c->socket.fd, 2000)
+                || Net::pendingError(c->socket.fd) != 0 || !server.waitForNewConnection(2000))
+                return nullptr;
+            return server.nextPendingConnection();
+        };
+        const auto lingerOn = [](qintptr fd) {
+            linger l {};
+            socklen_t len = sizeof(l);
+            return ::getsockopt(int(fd), SOL_SOCKET, SO_LINGER, &l, &len) == 0 && l.l_onoff == 1
+                && l.l_linger == 0;
+        };
+
+        // The last bytes were acknowledged by the peer's kernel (read or not): RST on close.
+        Connection acked;
+        QTcpSocket *peer = open(&acked);
+        QVERIFY(peer);
+#if !defined(__linux__) || defined(PUNCHLINE_OS_FALLBACKS)
+        if (Net::unacknowledgedBytes(acked.socket.fd) < 0) {
+            // The OS does not tell: the exit close stays graceful.
+            QVERIFY(!Net::setAbortiveCloseOnceAcknowledged(acked.socket.fd, 10));
+            QSKIP("this OS does not tell how much is unacknowledged");
+        }
+#endif
+        QCOMPARE(Net::unacknowledgedBytes(acked.socket.fd), 0);
+        QCOMPARE(Net::sendSome(acked.socket.fd, "bye", 3), 3);
+        QVERIFY(Net::setAbortiveCloseOnceAcknowledged(acked.socket.fd, 2000));
+        QVERIFY(lingerOn(acked.socket.fd));
+        // A connection that was reset carries nothing any more: nothing to wait for.
+        Net::setAbortiveClose(peer->socketDescriptor());
+        peer->abort();
+        QTRY_COMPARE(Net::unacknowledgedBytes(acked.socket.fd), qint64(-1));
+        QVERIFY(!Net::setAbortiveCloseOnceAcknowledged(acked.socket.fd, 1000));
+        QVERIFY(!Net::setAbortiveCloseOnceAcknowledged(-1, 1000));
+
+        // A peer that reads nothing and has a small window: most of 8 MiB stays unacknowledged,
+        // so the close must stay graceful (the kernel still has to deliver it), after the wait.
+        Connection stuck;
+        QTcpSocket *slow = open(&stuck);
+        QVERIFY(slow);
+        const int small = 4096;
+        ::setsockopt(int(slow->socketDescriptor()), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+        const QByteArray chunk(64 * 1024, 'x');
+        for (int i = 0; i < 128; ++i) {
+            if (Net::sendSome(stuck.socket.fd, chunk.constData(), chunk.size()) <= 0)
+                break;
+        }
+        QVERIFY(Net::unacknowledgedBytes(stuck.socket.fd) > 0);
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(!Net::setAbortiveCloseOnceAcknowledged(stuck.socket.fd, 100));
+        QVERIFY(timer.elapsed() >= 100);
+        QVERIFY(timer.elapsed() < 2000);
+        QVERIFY(!lingerOn(stuck.socket.fd));
     }
 };
 

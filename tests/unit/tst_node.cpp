@@ -84,6 +84,34 @@ private Q_SLOTS:
             QVERIFY(args.at(1).value<State>() != State::Reconnecting);
     }
 
+    void allDoneWhenTheFriendsByeFollowsItsDone()
+    {
+        // --exit-when-done: both ask for "all done"; Ann's Done and her Bye reach Ben together
+        // (she leaves right after). Ben's queued "done" is handled after the Bye made Ann
+        // disconnected: Ben must still be told all is done, or his CLI never exits.
+        QTemporaryDir da, db;
+        Node a, b;
+        QSignalSpy infoA(&a, &Node::localInfoReady), infoB(&b, &Node::localInfoReady);
+        a.start(loopbackSettings(da.path(), QStringLiteral("Ann")));
+        b.start(loopbackSettings(db.path(), QStringLiteral("Ben")));
+        const LocalInfo ia = waitForInfo(infoA), ib = waitForInfo(infoB);
+        QSignalSpy connA(&a, &Node::connected), connB(&b, &Node::connected);
+        QSignalSpy doneB(&b, &Node::allDone), discB(&b, &Node::disconnected);
+        a.connectToPeer(ib.code);
+        b.connectToPeer(ia.code);
+        QTRY_COMPARE_WITH_TIMEOUT(connA.count(), 1, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(connB.count(), 1, 20000);
+        b.requestDone();
+        QTest::qWait(300); // Ben's Done reaches Ann
+        QCOMPARE(doneB.count(), 0);
+        // Queued back to back on Ann's network thread: her Done and her Bye leave together.
+        a.requestDone();
+        a.disconnectFriend(ib.fingerprint);
+        QTRY_COMPARE_WITH_TIMEOUT(discB.count(), 1, 5000);
+        QCOMPARE(discB.first().at(1).value<Error>().code, ErrorCode::PeerClosed);
+        QTRY_COMPARE_WITH_TIMEOUT(doneB.count(), 1, 2000);
+    }
+
     void damagedCodeIsRefusedAndNothingStarts()
     {
         QTemporaryDir d;

@@ -5,6 +5,7 @@
 #include "net/sharedportserver.h"
 #include "punch/incomingdispatcher.h"
 #include "punch/puncher.h"
+#include "support/kernelsockets.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -376,6 +377,33 @@ private Q_SLOTS:
         pa.start();
         QTRY_VERIFY_WITH_TIMEOUT(rejected.count() >= 1, 3000);
         QCOMPARE(rejected.at(0).at(0).value<Error>().code, ErrorCode::NotPunchline);
+    }
+
+    void droppedPathLeavesNothingBehind()
+    {
+        // A connection that carries nothing (a NAT that stopped passing the flow, a program that
+        // never answers) is dropped at the preamble timeout with a RST: no orphaned socket of
+        // ours (FIN_WAIT, TIME_WAIT) may hold the 4-tuple that is dialed again at once (behind
+        // a dead path a FIN_WAIT1 socket blocks it, EADDRNOTAVAIL, for minutes).
+        if (!TestSupport::kernelTcpStatesReadable())
+            QSKIP("needs Linux's /proc/net/tcp");
+        Side a = listen();
+        QTcpServer mute; // accepts, says nothing, never closes
+        QVERIFY(mute.listen(QHostAddress::LocalHost));
+        Puncher::Config c { a.port, { loop(mute.serverPort()) }, fp('a'), {}, 5000, 60000, 60000,
+            false, 0 };
+        c.preambleTimeoutMs = 300;
+        Puncher pa(c);
+        QSignalSpy rejected(&pa, &Puncher::pathRejected);
+        pa.start();
+        QTRY_VERIFY_WITH_TIMEOUT(rejected.count() >= 1, 3000);
+        QCOMPARE(rejected.at(0).at(0).value<Error>().code, ErrorCode::NotPunchline);
+        QTest::qWait(100);
+        const QStringList closing { QStringLiteral("04"), QStringLiteral("05"),
+            QStringLiteral("06"), QStringLiteral("0B") }; // FIN_WAIT1/2, TIME_WAIT, CLOSING
+        for (const QString &state : TestSupport::kernelTcpStates(a.port, mute.serverPort()))
+            QVERIFY2(!closing.contains(state), qPrintable(state));
+        pa.stop();
     }
 
     void nobodyThereFailsAtDeadline()

@@ -4,6 +4,7 @@
 #include "protocol/frame.h"
 #include "session/tlshandshake.h"
 #include "session/tlslink.h"
+#include "support/kernelsockets.h"
 
 #include <QSignalSpy>
 #include <QSslSocket>
@@ -393,6 +394,46 @@ private Q_SLOTS:
         QCOMPARE(framesB.size(), 1);
         QCOMPARE(framesB.at(0).at(1).toByteArray(), QByteArrayLiteral("bye"));
         QCOMPARE(closedA.size(), 1);
+        delete a;
+        delete b;
+    }
+
+    void tlsLinkExitCloseLeavesNoTimeWait()
+    {
+        // A program quitting: its last frame (the Bye) reaches the friend, and once the friend's
+        // side acknowledged it the connection is reset, so neither end is left in FIN_WAIT or
+        // TIME_WAIT (a restart punches this very 4-tuple again at once).
+        if (!TestSupport::kernelTcpStatesReadable())
+            QSKIP("needs Linux's /proc/net/tcp");
+        const Pair p = connectPair();
+        QVERIFY(p.client && p.server);
+        TlsHandshake client(p.client, *m_alice, TlsHandshake::Role::Client, m_bob->fingerprint());
+        TlsHandshake server(p.server, *m_bob, TlsHandshake::Role::Server, m_alice->fingerprint());
+        QSignalSpy okClient(&client, &TlsHandshake::succeeded);
+        QSignalSpy okServer(&server, &TlsHandshake::succeeded);
+        client.start();
+        server.start();
+        QTRY_VERIFY_WITH_TIMEOUT(okClient.size() == 1 && okServer.size() == 1, 10000);
+        auto *a = new TlsLink(p.client, this);
+        auto *b = new TlsLink(p.server, this);
+        const quint16 port = p.client->localPort();
+        const quint16 serverPort = p.server->localPort();
+        QSignalSpy framesB(b, &Link::frameReceived);
+        QSignalSpy closedA(a, &Link::closed);
+        QSignalSpy closedB(b, &Link::closed);
+        a->sendFrame(7, QByteArrayLiteral("bye"));
+        a->flushAndClose(1000);
+        QVERIFY(!a->isOpen());
+        QTRY_COMPARE(closedB.size(), 1);
+        QCOMPARE(framesB.size(), 1);
+        QCOMPARE(framesB.at(0).at(1).toByteArray(), QByteArrayLiteral("bye"));
+        QTRY_COMPARE(closedA.size(), 1);
+        QCOMPARE(closedA.at(0).at(0).value<Error>().code, ErrorCode::None);
+        // The friend's side closes as it does on a Bye; give a FIN time to be answered.
+        b->close();
+        QTest::qWait(100);
+        QCOMPARE(TestSupport::kernelTcpStates(port), QStringList());
+        QCOMPARE(TestSupport::kernelTcpStates(serverPort, port), QStringList());
         delete a;
         delete b;
     }

@@ -12,7 +12,7 @@ It should join before the values it is to capture are put (OpenDHT hands stored 
 new node only when they are refreshed). Every action is one JSON line on stdout; the last line is a summary with the counts.
 
     dht_hostile.py --bootstrap IP:PORT --port N --seconds S [--junk-per-key K] [--period P]
-                   [--attack-file FILE]
+                   [--attack-file FILE] [--expect-nodes N]
 Never run it outside a lab namespace: it talks to whatever DHT node it is given.
 """
 import argparse
@@ -39,12 +39,24 @@ def main():
     ap.add_argument("--junk-per-key", type=int, default=8)
     ap.add_argument("--attack-file", default="",
                     help="only learn keys and values until this file exists, then attack")
+    ap.add_argument("--expect-nodes", type=int, default=1,
+                    help="say 'joined' once this many nodes answered it (at most 30 s)")
     a = ap.parse_args()
     host, port = a.bootstrap.rsplit(":", 1)
     node = dht.DhtRunner()
     node.run(port=a.port)
     node.bootstrap(host, port)
     say(event="started", id=node.getNodeId().decode(), port=a.port)
+    # The test starts the friends only after this: a value put before the other nodes know this
+    # one is never stored here (see above).
+    join_by = time.time() + 30
+    good = 0
+    while time.time() < join_by:
+        good = node.getRoutingTablesLog(2).count("[good]")
+        if good >= a.expect_nodes:
+            break
+        time.sleep(0.2)
+    say(event="joined", good_nodes=good)
     captured = {}  # key hex -> {data bytes: original id}
     counts = {"keys": 0, "captured": 0, "replayed": 0, "junk": 0, "rounds": 0}
     end = time.time() + a.seconds
