@@ -46,6 +46,9 @@ extern const bool synReceivedDetectable;
 // is not limited, so throughput at a high RTT does not suffer). Bulk data then waits in our own
 // queue, where a chat frame can overtake it, instead of in the kernel's. A no-op where missing.
 void setNotSentLowWater(qintptr fd, int bytes);
+// TCP_CORK: while on, small writes wait to leave together (one segment for the set-up bytes
+// and the first TLS flight); off sends what waits. A no-op where missing (then 2 segments).
+void setCork(qintptr fd, bool on);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);

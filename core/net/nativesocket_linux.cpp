@@ -48,4 +48,10 @@ void setNotSentLowWater(qintptr fd, int bytes)
     ::setsockopt(int(fd), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
 }
 
+void setCork(qintptr fd, bool on)
+{
+    const int v = on ? 1 : 0;
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+}
+
 } // namespace Punchline::Net

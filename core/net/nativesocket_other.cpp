@@ -145,4 +145,15 @@ void setNotSentLowWater(qintptr fd, int bytes)
 #endif
 }
 
+void setCork(qintptr fd, bool on)
+{
+#ifdef TCP_CORK
+    const int v = on ? 1 : 0;
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+#else
+    Q_UNUSED(fd)
+    Q_UNUSED(on)
+#endif
+}
+
 } // namespace Punchline::Net

@@ -21,6 +21,7 @@ namespace Punchline::Preamble {
 constexpr int Size = 40;
 constexpr char Nominate = 'N';
 constexpr char NominateEarly = 'n';
+constexpr char Offer = 'C';
 
 QByteArray encode(const QByteArray &fingerprint);
 // Parses exactly Size bytes. On failure returns false with NotPunchline (and a sentence that
