@@ -739,8 +739,8 @@ struct Engine::Private
         c.rendezvousContribution = [this](const QByteArray &fp) { return contributionFor(fp); };
         c.isRelayServer = [this](const Endpoint &remote) { return relayServers.contains(remote); };
         c.resolveIdentity
-            = [this](Friend *self, const QByteArray &fp, QSslSocket *socket,
-                  const Puncher::Nomination &how) { return resolveTofu(self, fp, socket, how); };
+            = [this](Friend *self, const QByteArray &fp, TlsStream *stream,
+                  const Puncher::Nomination &how) { return resolveTofu(self, fp, stream, how); };
         return c;
     }
 
@@ -798,7 +798,7 @@ struct Engine::Private
     }
 
     Friend::Resolution resolveTofu(
-        Friend *self, const QByteArray &fp, QSslSocket *socket, const Puncher::Nomination &how)
+        Friend *self, const QByteArray &fp, TlsStream *stream, const Puncher::Nomination &how)
     {
         if (self != tofu)
             return Friend::Resolution::Refuse;
@@ -821,7 +821,7 @@ struct Engine::Private
             log(QStringLiteral("already connected to the friend at %1").arg(how.remote.toString()));
             return Friend::Resolution::Refuse;
         }
-        existing->takeProven(socket, how);
+        existing->takeProven(stream, how);
         return Friend::Resolution::HandedOver;
     }
 

@@ -3,6 +3,8 @@
 #include "common/logging.h"
 #include "identity/knownpeers.h"
 #include "net/nativesocket.h"
+#include "protocol/frame.h"
+#include "protocol/messages.h"
 #include "session/session.h"
 #include "session/tlshandshake.h"
 #include "session/tlslink.h"
@@ -437,12 +439,8 @@ void Friend::onNominated(const Puncher::Nomination &n)
         dropProof(m_proofs.first());
     }
     setState(State::Securing);
-    n.socket->setParent(this);
     auto *proof = new Proof;
-    proof->socket = n.socket;
-    proof->how = n;
-    proof->handshake = new TlsHandshake(n.socket, *m_ctx.identity, n.tlsServer,
-        !m_fingerprint.isEmpty() ? m_fingerprint : n.peerFingerprint, ProofTimeoutMs, this);
+    makeProof(proof, n, !m_fingerprint.isEmpty() ? m_fingerprint : n.peerFingerprint);
     m_proofs.append(proof);
     connect(proof->handshake, &TlsHandshake::succeeded, this,
         [this, proof](const QByteArray &fp) { onProven(proof, fp); });
@@ -451,6 +449,26 @@ void Friend::onNominated(const Puncher::Nomination &n)
     // The puncher keeps taking connections meanwhile (dialing waits): if this one is an
     // outsider's, the friend's own connection still gets its proof.
     proof->handshake->start();
+}
+
+TlsHandshake *Friend::makeProof(Proof *proof, const Puncher::Nomination &n, const QByteArray &pin)
+{
+    n.socket->setParent(this);
+    proof->socket = n.socket;
+    proof->how = n;
+    proof->handshake
+        = new TlsHandshake(n.socket, *m_ctx.identity, n.tlsServer, pin, ProofTimeoutMs, this);
+    TlsHandshake::Fold fold;
+    fold.readPeerPreamble = n.readPeerPreamble;
+    fold.awaitAnswer = n.awaitAnswer;
+    fold.skipPeerOffer = n.skipPeerOffer;
+    proof->handshake->setFold(fold);
+    // A pinned friend's session exists before the proof: if we end up serving TLS, our hello
+    // rides with the server's flight (0.5-RTT data; it holds nothing the code does not show).
+    ensureSession();
+    if (m_session && !m_fingerprint.isEmpty())
+        proof->handshake->setHalfRttData(encodeFrame(FrameType::Hello, m_session->helloPayload()));
+    return proof->handshake;
 }
 
 void Friend::onProofFailed(Proof *proof, const Error &e)
@@ -482,23 +500,26 @@ void Friend::onProven(Proof *proof, const QByteArray &fp)
 {
     if (!m_proofs.removeOne(proof))
         return;
-    QSslSocket *socket = proof->socket;
+    TlsStream *stream = proof->handshake->takeStream();
+    const bool helloSent = proof->handshake->halfRttSent();
     const Puncher::Nomination how = proof->how;
     proof->handshake->disconnect(this);
     proof->handshake->deleteLater();
+    proof->socket->deleteLater(); // its descriptor went to the handshake
     delete proof;
-    socket->setParent(this);
+    if (!stream)
+        return;
+    stream->setParent(this);
     // The first proof wins; every other connection still being proven is closed before anything
     // else can happen, so a stale handshake never touches the session.
     stopPunching();
     if (m_fingerprint.isEmpty()) {
-        const Resolution r = m_ctx.resolveIdentity ? m_ctx.resolveIdentity(this, fp, socket, how)
+        const Resolution r = m_ctx.resolveIdentity ? m_ctx.resolveIdentity(this, fp, stream, how)
                                                    : Resolution::Adopt;
         if (r == Resolution::HandedOver)
             return; // the engine deletes this attempt
         if (r == Resolution::Refuse) {
-            socket->abort();
-            socket->deleteLater();
+            delete stream;
             return;
         }
         m_fingerprint = fp;
@@ -507,42 +528,40 @@ void Friend::onProven(Proof *proof, const QByteArray &fp)
         Q_EMIT infoChanged();
     } else if (fp != m_fingerprint) {
         // TlsHandshake pins it; this cannot happen, but never attach an unproven identity.
-        socket->abort();
-        socket->deleteLater();
+        delete stream;
         return;
     }
-    attach(socket, how);
+    attach(stream, how, helloSent);
 }
 
-void Friend::takeProven(QSslSocket *socket, const Puncher::Nomination &how)
+void Friend::takeProven(TlsStream *stream, const Puncher::Nomination &how)
 {
     stopPunching();
     if (m_link) {
-        socket->abort();
-        socket->deleteLater();
+        delete stream;
         return;
     }
     m_sinceCode.start();
-    attach(socket, how);
+    attach(stream, how);
 }
 
-void Friend::attach(QSslSocket *socket, const Puncher::Nomination &how)
+void Friend::attach(TlsStream *stream, const Puncher::Nomination &how, bool helloSent)
 {
-    socket->setParent(this);
+    stream->setParent(this);
     m_local = how.local;
     m_remote = how.remote;
     m_path = pathFor(how.remote);
-    Net::enableKeepAlive(socket->socketDescriptor(), 30, 10, 3);
-    Net::setNotSentLowWater(socket->socketDescriptor(), 128 * 1024);
-    Net::preferLossBasedCongestionControl(socket->socketDescriptor());
+    Net::enableKeepAlive(stream->fd(), 30, 10, 3);
+    Net::setNotSentLowWater(stream->fd(), 128 * 1024);
+    Net::preferLossBasedCongestionControl(stream->fd());
     ensureSession();
     setState(State::Securing);
-    m_link = new TlsLink(socket, this);
+    m_link = new TlsLink(stream, this);
     connect(m_link, &Link::closed, this, [this, l = m_link](const Error &why) {
         if (l == m_link)
             onLinkLost(why);
     });
-    m_session->attachLink(m_link);
+    m_session->attachLink(m_link, helloSent);
     log(QStringLiteral("secure link %1").arg(m_link->describe()));
 }
 
@@ -609,12 +628,8 @@ void Friend::onUpgradeNominated(const Puncher::Nomination &n)
     }
     if (m_upgradeProofs.size() >= MaxProofs)
         dropUpgradeProof(m_upgradeProofs.first());
-    n.socket->setParent(this);
     auto *proof = new Proof;
-    proof->socket = n.socket;
-    proof->how = n;
-    proof->handshake = new TlsHandshake(
-        n.socket, *m_ctx.identity, n.tlsServer, m_fingerprint, ProofTimeoutMs, this);
+    makeProof(proof, n, m_fingerprint);
     m_upgradeProofs.append(proof);
     connect(proof->handshake, &TlsHandshake::succeeded, this,
         [this, proof](const QByteArray &fp) { onUpgradeProven(proof, fp); });
@@ -634,15 +649,18 @@ void Friend::onUpgradeProven(Proof *proof, const QByteArray &fp)
 {
     if (!m_upgradeProofs.removeOne(proof))
         return;
-    QSslSocket *socket = proof->socket;
+    TlsStream *stream = proof->handshake->takeStream();
+    const bool helloSent = proof->handshake->halfRttSent();
     const Puncher::Nomination how = proof->how;
     proof->handshake->disconnect(this);
     proof->handshake->deleteLater();
+    proof->socket->deleteLater(); // its descriptor went to the handshake
     delete proof;
     stopUpgrade();
+    if (!stream)
+        return;
     if (fp != m_fingerprint || !m_link) {
-        socket->abort();
-        socket->deleteLater();
+        delete stream;
         return;
     }
     // The session moves over: anything in flight on the relayed link is sent again from the
@@ -660,7 +678,7 @@ void Friend::onUpgradeProven(Proof *proof, const QByteArray &fp)
     });
     m_healing = true; // the connected event says "resumed"
     m_sinceCode.start();
-    attach(socket, how);
+    attach(stream, how, helloSent);
 }
 
 void Friend::onPunchFailed(Error e)

@@ -42,6 +42,7 @@ class KnownPeers;
 class Session;
 class TlsHandshake;
 class TlsLink;
+class TlsStream;
 class TransferBudget;
 class TransferManager;
 
@@ -71,7 +72,7 @@ public:
         // True for the address of one of our TURN servers (a relayed connection arrives from it).
         std::function<bool(const Endpoint &remote)> isRelayServer;
         // Only for a friend without a fingerprint yet. May call takeProven() on another friend.
-        std::function<Resolution(Friend *self, const QByteArray &fingerprint, QSslSocket *socket,
+        std::function<Resolution(Friend *self, const QByteArray &fingerprint, TlsStream *stream,
             const Puncher::Nomination &how)>
             resolveIdentity;
     };
@@ -160,7 +161,7 @@ public:
     // punching; refused (closed) otherwise. Returns false if refused.
     bool offerIncoming(QSslSocket *socket, const QByteArray &claimedFingerprint);
     // A connection another (trust-on-first-use) attempt already proved to be this friend.
-    void takeProven(QSslSocket *socket, const Puncher::Nomination &how);
+    void takeProven(TlsStream *stream, const Puncher::Nomination &how);
 
     QString sendChat(const QString &id, const QString &text, Error *error);
     bool sendPaths(const QString &transferId, const QStringList &paths, Error *error);
@@ -199,7 +200,8 @@ private:
     void onNominated(const Puncher::Nomination &n);
     void onProofFailed(Proof *proof, const Error &e);
     void onProven(Proof *proof, const QByteArray &fingerprint);
-    void attach(QSslSocket *socket, const Puncher::Nomination &how);
+    void attach(TlsStream *stream, const Puncher::Nomination &how, bool helloSent = false);
+    TlsHandshake *makeProof(Proof *proof, const Puncher::Nomination &n, const QByteArray &pin);
     void startUpgrade();
     void stopUpgrade();
     void onUpgradeNominated(const Puncher::Nomination &n);

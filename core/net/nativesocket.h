@@ -55,6 +55,9 @@ void setNotSentLowWater(qintptr fd, int bytes);
 // transfer in the lab). FlowWindow keeps the queues short instead. False where not possible:
 // the system's choice stays.
 bool preferLossBasedCongestionControl(qintptr fd);
+// TCP_CORK: while on, small writes wait to leave together (one segment for the set-up bytes
+// and the first TLS flight); off sends what waits. A no-op where missing (then 2 segments).
+void setCork(qintptr fd, bool on);
 // Close without TIME_WAIT (SO_LINGER 0 sends RST): a lost link's 4-tuple must be free at once so
 // that punching the same peer again from the same port can reuse it.
 void setAbortiveClose(qintptr fd);

@@ -72,4 +72,10 @@ qint64 unacknowledgedBytes(qintptr fd)
     return queued;
 }
 
+void setCork(qintptr fd, bool on)
+{
+    const int v = on ? 1 : 0;
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+}
+
 } // namespace Punchline::Net

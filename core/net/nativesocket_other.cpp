@@ -167,4 +167,15 @@ qint64 unacknowledgedBytes(qintptr fd)
 #endif
 }
 
+void setCork(qintptr fd, bool on)
+{
+#ifdef TCP_CORK
+    const int v = on ? 1 : 0;
+    ::setsockopt(int(fd), IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+#else
+    Q_UNUSED(fd)
+    Q_UNUSED(on)
+#endif
+}
+
 } // namespace Punchline::Net

@@ -9,6 +9,7 @@
 #include <QSslSocket>
 #include <cerrno>
 #include <memory>
+#include <sys/socket.h>
 
 namespace Punchline {
 
@@ -29,10 +30,8 @@ void resetAndDelete(QSslSocket *socket)
 struct Puncher::Pending
 {
     // Preamble: waiting for the peer's preamble. AwaitNomination: controlled side, waiting for
-    // 'N' or 'n'. ServerAwaitPreamble: a controller that nominated early with 'n' (it will be
-    // the TLS server) and now waits for the peer's preamble, then hands the socket over.
-    // Parked: a controller's connection waiting while another one's proof runs.
-    enum class Stage { Preamble, AwaitNomination, ServerAwaitPreamble, Parked };
+    // 'N' or 'n'. Parked: a controller's connection waiting while another one's proof runs.
+    enum class Stage { Preamble, AwaitNomination, Parked };
     QSslSocket *socket = nullptr;
     bool outgoing = false;
     Stage stage = Stage::Preamble;
@@ -208,10 +207,12 @@ void Puncher::onDialFailed(int index, int err, bool wasLowTtl)
     if (!m_active)
         return;
     qCDebug(lcPunch) << "attempt to" << m_config.candidates[index].toString() << "failed:" << err;
-    if (m_ipv6HeadStart.isActive() && err != ECONNREFUSED && err != ETIMEDOUT) {
-        // A refusal or a timeout is how punching begins; anything else (no route, no IPv6
-        // address here) means IPv6 cannot work from here: stop holding IPv4 back once no IPv6
-        // dial is left in flight.
+    if (m_ipv6HeadStart.isActive() && err != ECONNREFUSED && err != ETIMEDOUT
+        && err != EADDRNOTAVAIL) {
+        // A refusal or a timeout is how punching begins, and a busy 4-tuple (EADDRNOTAVAIL: a
+        // connection to that address exists already) means IPv6 works; anything else (no
+        // route, no IPv6 address here) means IPv6 cannot work from here: stop holding IPv4
+        // back once no IPv6 dial is left in flight.
         bool v6InFlight = false;
         for (int i = 0; i < m_config.candidates.size(); ++i)
             v6InFlight = v6InFlight || (m_dialers[i] && !isHeldBack(i));
@@ -292,29 +293,31 @@ void Puncher::adopt(qintptr fd, bool outgoing)
     auto *p = new Pending;
     p->socket = socket;
     p->outgoing = outgoing;
-    track(p);
     qCDebug(lcPunch) << (outgoing ? "outgoing" : "incoming") << "TCP connection"
                      << socket->peerAddress().toString() << socket->peerPort();
-    socket->write(Preamble::encode(m_config.ourFingerprint));
-    if (pinnedController() && socket->bytesAvailable() < Preamble::Size
-        && m_since.elapsed() < EarlyPeerAfterMs && !m_sinceNomination.isValid()) {
-        // We know the peer and we control, and we only just started punching: we are the friend
-        // who pasted last (or both pasted together). The TLS server is ready half a round trip
-        // before the client (the client's hello rides with its Finished), so we serve: rather
-        // than wait a round trip for the peer's preamble, nominate now with 'n' and let the peer
-        // open TLS as soon as it reads it. The short grace catches a preamble that is only a
-        // packet behind the handshake (then 'N' and our ClientHello go out, see onReadable).
-        // A controller that has punched for longer is the earlier friend: it waits for the
-        // preamble and opens TLS with 'N', so the late friend serves.
-        p->grace = std::make_unique<QTimer>();
-        p->grace->setSingleShot(true);
-        connect(p->grace.get(), &QTimer::timeout, this, [this, p] {
-            if (m_pending.contains(p) && p->stage == Pending::Stage::Preamble
-                && !m_sinceNomination.isValid())
-                nominateEarly(p);
-        });
-        p->grace->start(EarlyNominationGraceMs);
+    if (!m_config.expectedPeerFingerprint.isEmpty() && m_since.elapsed() < EarlyPeerAfterMs
+        && socket->bytesAvailable() == 0) {
+        // We know the peer and only just started punching: we are the friend who pasted last
+        // (or both pasted together). Our ClientHello goes out now, in one segment with our
+        // preamble, so the session is usable as soon as the peer's TLS flight (with its hello)
+        // comes back: 2 round trips from the paste. The controller nominates this connection
+        // with 'N' (the first one only; later ones wait as usual), the controlled side offers
+        // with 'C' on each (the controller answers the one it picks).
+        p->peerFingerprint = m_config.expectedPeerFingerprint;
+        if (!pinnedController()) {
+            finish(p, false, Preamble::encode(m_config.ourFingerprint) + Preamble::Offer, true,
+                true, false);
+            return;
+        }
+        if (!m_sinceNomination.isValid()) {
+            markNominated();
+            finish(p, false, Preamble::encode(m_config.ourFingerprint) + Preamble::Nominate, true,
+                false, true);
+            return;
+        }
     }
+    track(p);
+    socket->write(Preamble::encode(m_config.ourFingerprint));
 }
 
 void Puncher::track(Pending *p)
@@ -352,7 +355,9 @@ void Puncher::onReadable(Pending *p)
     if (!m_pending.contains(p))
         return;
     QSslSocket *s = p->socket;
-    if (p->stage == Pending::Stage::Preamble || p->stage == Pending::Stage::ServerAwaitPreamble) {
+    if (p->stage == Pending::Stage::Parked)
+        return; // an offer ('C' + ClientHello) waits in the kernel until we nominate
+    if (p->stage == Pending::Stage::Preamble) {
         if (s->bytesAvailable() < Preamble::Size) {
             // Refuse early if what arrived so far cannot be a preamble.
             Error e;
@@ -404,10 +409,7 @@ void Puncher::onReadable(Pending *p)
 
 void Puncher::afterPreamble(Pending *p)
 {
-    if (p->stage == Pending::Stage::ServerAwaitPreamble) {
-        // Nominated early with 'n': the peer's ClientHello follows its preamble.
-        finish(p, true);
-    } else if (m_config.ourFingerprint > p->peerFingerprint) {
+    if (m_config.ourFingerprint > p->peerFingerprint) {
         // We are the controller: the first connection to get here wins (later ones wait while
         // its proof runs, see ParallelProofAfterMs).
         if (m_sinceNomination.isValid() && m_sinceNomination.elapsed() < ParallelProofAfterMs)
@@ -444,24 +446,30 @@ void Puncher::markNominated()
 void Puncher::nominate(Pending *p)
 {
     markNominated();
+    // Read straight from the kernel: a byte Qt buffered would never reach the TLS layer.
+    char c = 0;
+    const qintptr fd = p->socket->socketDescriptor();
+    if (fd >= 0 && ::recv(int(fd), &c, 1, MSG_PEEK) == 1 && c == Preamble::Offer) {
+        // The peer offered its ClientHello: 'n' and our TLS flight answer it.
+        p->socket->getChar(&c);
+        finish(p, true, QByteArray(1, Preamble::NominateEarly));
+        return;
+    }
     // 'N' and then, at once, our TLS ClientHello: no extra round trip for an acknowledgement.
     // If the other side never takes this connection, TLS fails and punching resumes.
-    p->socket->putChar(Preamble::Nominate);
-    finish(p, false);
+    finish(p, false, QByteArray(1, Preamble::Nominate), false, false, true);
 }
 
-void Puncher::nominateEarly(Pending *p)
+void Puncher::finish(Pending *p, bool tlsServer, const QByteArray &setup, bool readPeerPreamble,
+    bool awaitAnswer, bool skipPeerOffer)
 {
-    markNominated();
-    qCDebug(lcPunch) << "nominating early (our TCP handshake ended first)";
-    p->stage = Pending::Stage::ServerAwaitPreamble;
-    p->socket->putChar(Preamble::NominateEarly);
-    if (p->socket->bytesAvailable() > 0)
-        onReadable(p);
-}
-
-void Puncher::finish(Pending *p, bool tlsServer)
-{
+    if (!setup.isEmpty()) {
+        // Corked: these bytes leave in one segment with the first TLS flight, which the TLS
+        // layer writes next (it uncorks; the kernel sends them anyway after 200 ms).
+        Net::setCork(p->socket->socketDescriptor(), true);
+        p->socket->write(setup);
+        p->socket->flush();
+    }
     if (!m_sinceNomination.isValid())
         m_sinceNomination.start();
     m_pending.removeOne(p);
@@ -474,9 +482,12 @@ void Puncher::finish(Pending *p, bool tlsServer)
     n.local = Endpoint { normalizedAddress(p->socket->localAddress()), p->socket->localPort() };
     n.remote = Endpoint { normalizedAddress(p->socket->peerAddress()), p->socket->peerPort() };
     n.outgoing = p->outgoing;
+    n.readPeerPreamble = readPeerPreamble;
+    n.awaitAnswer = awaitAnswer;
+    n.skipPeerOffer = skipPeerOffer;
     delete p;
-    qCInfo(lcPunch) << "nominated" << n.local.toString() << "->" << n.remote.toString() << "after"
-                    << m_attempts << "attempts";
+    qCInfo(lcPunch) << (awaitAnswer ? "offered" : "nominated") << n.local.toString() << "->"
+                    << n.remote.toString() << "after" << m_attempts << "attempts";
     Q_EMIT nominated(n);
 }
 

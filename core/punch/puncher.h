@@ -5,13 +5,15 @@
 // nominates one, and that one is handed over for TLS. Everything else is closed.
 //
 // Roles: the controller (larger fingerprint) nominates. Who opens TLS is chosen so that the
-// friend who pasted last waits as little as possible (3 round trips from its paste to a session,
-// the least TLS 1.3 with a hello each way allows): the TLS server is ready first, so the late
-// friend should serve. A controller that already holds the peer's preamble, or that has been
-// punching for a while (it is the early friend), sends 'N' and its ClientHello (it is the TLS
-// client). A controller that knows the peer's fingerprint from the pasted code, has only just
-// started and got connected before the peer's preamble arrived sends 'n' at once and serves
-// TLS; the peer opens it as soon as it reads the 'n'.
+// friend who pasted last has a usable session 2 round trips after its paste (TCP 1, TLS 1.3 1,
+// the other side's hello riding with the server's flight as 0.5-RTT data): the late friend is
+// the TLS client and sends its ClientHello with its preamble the moment its TCP handshake ends.
+// A side that knows the peer's fingerprint and only just started punching (it is the late
+// friend, or both pasted together) does so on every connection it dials: the controller with
+// 'N' (it nominates that connection at once), the controlled side with 'C' (an offer; the
+// controller picks one connection and answers 'n' + its TLS flight, or its own 'N' +
+// ClientHello wins). A controller that has punched for a while (the early friend) waits for the
+// peer's preamble: an offer is served ('n'), else it opens TLS itself ('N'), as before.
 //
 // RST-answering NATs: when a full SYN is answered by RST (ECONNREFUSED), our own NAT's mapping
 // was just closed by that RST; a low-TTL SYN (STUNT, Guha & Francis 2005) reopens it at once
@@ -76,6 +78,10 @@ public:
         Endpoint local;
         Endpoint remote;
         bool outgoing = false;
+        // The rest of the set-up, folded into the TLS handshake (TlsHandshake::Fold):
+        bool readPeerPreamble = false; // the peer's preamble has not been read yet
+        bool awaitAnswer = false; // we offered ('C'): the controller answers 'n' or 'N'
+        bool skipPeerOffer = false; // we nominated with 'N': skip the peer's offer, if any
     };
 
     explicit Puncher(const Config &config, QObject *parent = nullptr);
@@ -126,9 +132,9 @@ private:
     bool pinnedController() const;
     void markNominated();
     void nominate(Pending *p);
-    void nominateEarly(Pending *p);
     void park(Pending *p);
-    void finish(Pending *p, bool tlsServer);
+    void finish(Pending *p, bool tlsServer, const QByteArray &setup = {},
+        bool readPeerPreamble = false, bool awaitAnswer = false, bool skipPeerOffer = false);
     void onDeadline();
     void emitProgress();
 
@@ -142,7 +148,6 @@ private:
     int m_attempts = 0;
     int m_tickCount = 0;
     static constexpr int MinRedialMs = 50;
-    static constexpr int EarlyNominationGraceMs = 2;
     static constexpr int EarlyPeerAfterMs = 1000; // punching this long: the peer pasted after us
     // A controller holding a nominated connection whose proof (TLS) has not ended parks further
     // connections this long before nominating them too: a real friend's proof ends well within

@@ -83,7 +83,18 @@ void Session::setKeepalive(int intervalMs, int silentLimitMs)
     m_silenceTimer.setInterval(qBound(10, m_config.peerSilentLimitMs / 4, 1000));
 }
 
-void Session::attachLink(Link *link)
+QByteArray Session::helloPayload() const
+{
+    HelloMessage hello;
+    hello.displayName = m_config.displayName;
+    hello.capabilities = m_config.capabilities;
+    hello.sessionId = m_sessionId;
+    hello.version = m_config.protocolVersion;
+    hello.minVersion = m_config.minProtocolVersion;
+    return encodeHello(hello);
+}
+
+void Session::attachLink(Link *link, bool helloSent)
 {
     m_rendezvousOnLink = false;
     ASSERT_OWN_THREAD();
@@ -119,13 +130,8 @@ void Session::attachLink(Link *link)
         detachLink();
         Q_EMIT linkLost({ ErrorCode::PeerLost, QStringLiteral("the link went away") });
     });
-    HelloMessage hello;
-    hello.displayName = m_config.displayName;
-    hello.capabilities = m_config.capabilities;
-    hello.sessionId = m_sessionId;
-    hello.version = m_config.protocolVersion;
-    hello.minVersion = m_config.minProtocolVersion;
-    link->sendFrame(FrameType::Hello, encodeHello(hello));
+    if (!helloSent) // else it went with the TLS server's flight (0.5-RTT data)
+        link->sendFrame(FrameType::Hello, helloPayload());
     m_sinceLastFrame.start();
     m_helloTimer.start(m_config.helloTimeoutMs);
     qCDebug(lcSession).noquote() << "attached" << link->describe();

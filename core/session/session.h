@@ -59,7 +59,11 @@ public:
 
     // Starts using a link: sends our hello (pre-hello frame limit 8 KiB), waits for the peer's.
     // A previously attached link is detached first. The link is not owned.
-    void attachLink(Link *link);
+    // helloSent: our hello already went out on this link (as the TLS server's 0.5-RTT data,
+    // made with helloPayload()).
+    void attachLink(Link *link, bool helloSent = false);
+    // Our hello as it is sent now.
+    QByteArray helloPayload() const;
     // Stops using the current link without closing it (no signal). Safe to call at any time.
     void detachLink();
     bool hasLink() const { return !m_link.isNull(); }

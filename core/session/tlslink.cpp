@@ -1,60 +1,63 @@
 #include "tlslink.h"
 
-#include <QElapsedTimer>
-
 #include "common/logging.h"
 #include "net/nativesocket.h"
+#include "session/tlshandshake.h"
 
-#include <QSslSocket>
+#include <QElapsedTimer>
+#include <QPointer>
+
+#include <cerrno>
+#include <cstring>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 namespace Punchline {
 
 namespace {
-constexpr qint64 ReadChunk = qint64(64) * 1024; // bounds the decoder's buffer per turn
+constexpr int ReadChunk = 64 * 1024;
+constexpr int ReadChunksPerTurn = 16; // bounds one pass of the event loop (1 MiB)
+constexpr qsizetype WriteChunk = qsizetype(256) * 1024;
 constexpr int CloseGraceMs = 3000;
 constexpr int OrphanLimitMs = 5000; // see close()
 } // namespace
 
-TlsLink::TlsLink(QSslSocket *socket, QObject *parent)
+TlsLink::TlsLink(TlsStream *stream, QObject *parent)
     : Link(parent)
-    , m_socket(socket)
+    , m_stream(stream)
     , m_decoder(FrameDecoder::DefaultMaxPayload)
 {
-    Q_ASSERT(socket);
-    socket->setParent(this);
-    // Bound Qt's own decrypted-data buffer too: we read in chunks and the peer waits when full.
-    // Large enough that one pass of the event loop takes what the kernel holds (file data goes
-    // to the transfer queue, so a chat frame behind it is reached at once).
-    socket->setReadBufferSize(16 * ReadChunk);
-    m_description = QStringLiteral("tls %1:%2 -> %3:%4")
-                        .arg(normalizedAddress(socket->localAddress()).toString())
-                        .arg(socket->localPort())
-                        .arg(normalizedAddress(socket->peerAddress()).toString())
-                        .arg(socket->peerPort());
-    connect(socket, &QSslSocket::readyRead, this, &TlsLink::onReadyRead);
-    connect(socket, &QSslSocket::bytesWritten, this, &TlsLink::onBytesWritten);
-    connect(socket, &QSslSocket::encryptedBytesWritten, this, &TlsLink::onBytesWritten);
-    connect(socket, &QSslSocket::disconnected, this, &TlsLink::onDisconnected);
-    connect(socket, &QSslSocket::errorOccurred, this, &TlsLink::onSocketError);
-    m_closeTimer.setSingleShot(true);
-    connect(&m_closeTimer, &QTimer::timeout, this, [this] {
-        if (m_socket)
-            m_socket->abort();
+    Q_ASSERT(stream);
+    stream->setParent(this);
+    m_description = QStringLiteral("tls %1 -> %2")
+                        .arg(stream->localEndpoint().toString(), stream->peerEndpoint().toString());
+    connect(stream->readNotifier(), &QSocketNotifier::activated, this, &TlsLink::onReadable);
+    connect(stream->writeNotifier(), &QSocketNotifier::activated, this, [this] {
+        m_stream->writeNotifier()->setEnabled(false);
+        const qint64 before = pendingBytes();
+        flush();
+        if (m_open && pendingBytes() < before && pendingBytes() < LowWaterMark)
+            Q_EMIT writable();
+        onReadable(); // a read that wanted to write
     });
-    if (socket->state() != QAbstractSocket::ConnectedState || !socket->isEncrypted()) {
+    m_closeTimer.setSingleShot(true);
+    connect(&m_closeTimer, &QTimer::timeout, this, [this] { m_stream->closeNow(true); });
+    if (stream->isClosed() || !stream->ssl() || !SSL_is_init_finished(stream->ssl())) {
         finish(Error { ErrorCode::Internal,
             QStringLiteral("the connection was not secured when handed over") });
         return;
     }
-    QMetaObject::invokeMethod(this, &TlsLink::onReadyRead, Qt::QueuedConnection);
+    stream->readNotifier()->setEnabled(true);
+    m_readQueued = true;
+    QMetaObject::invokeMethod(this, &TlsLink::onReadable, Qt::QueuedConnection);
 }
 
 TlsLink::~TlsLink()
 {
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
-    }
+    if (m_stream)
+        m_stream->disconnect(this);
 }
 
 QString TlsLink::describe() const
@@ -62,92 +65,160 @@ QString TlsLink::describe() const
     return m_description;
 }
 
+int TlsLink::descriptor() const
+{
+    return m_stream ? m_stream->fd() : -1;
+}
+
 void TlsLink::sendFrame(quint16 type, const QByteArray &payload)
 {
-    if (!m_open || !m_socket)
+    if (!m_open || m_stream->isClosed())
         return;
-    m_socket->write(encodeFrame(type, payload));
+    m_out.append(encodeFrame(type, payload));
+    flush();
 }
 
 qint64 TlsLink::pendingBytes() const
 {
-    if (!m_socket)
-        return 0;
-    return m_socket->bytesToWrite() + m_socket->encryptedBytesToWrite();
+    return m_out.size() - m_outPos;
 }
 
-void TlsLink::setUnsentLimit(qint64 bytes)
+void TlsLink::flush()
 {
-    if (m_socket && m_socket->socketDescriptor() >= 0)
-        Net::setNotSentLowWater(
-            m_socket->socketDescriptor(), int(qBound(qint64(1), bytes, qint64(INT_MAX))));
+    if (m_stream->isClosed())
+        return;
+    SSL *ssl = m_stream->ssl();
+    while (m_outPos < m_out.size()) {
+        // A retried SSL_write must not ask for fewer bytes than the one that wanted the retry.
+        const int len = int(qMax(m_lastWrite, qMin(m_out.size() - m_outPos, WriteChunk)));
+        ERR_clear_error();
+        const int n = SSL_write(ssl, m_out.constData() + m_outPos, len);
+        if (n > 0) {
+            m_outPos += n;
+            m_lastWrite = 0;
+            continue;
+        }
+        const int err = SSL_get_error(ssl, n);
+        if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+            m_lastWrite = len;
+            if (err == SSL_ERROR_WANT_WRITE)
+                m_stream->writeNotifier()->setEnabled(true);
+            break;
+        }
+        const int saved = errno;
+        ERR_clear_error();
+        lost({ ErrorCode::PeerLost,
+            QStringLiteral("the connection to your friend was lost: %1")
+                .arg(QString::fromLocal8Bit(std::strerror(saved))) });
+        return;
+    }
+    if (m_outPos == m_out.size()) {
+        m_out.clear();
+        m_outPos = 0;
+        if (m_closing && !m_shutdownSent)
+            startShutdown();
+    } else if (m_outPos > WriteChunk * 4 && m_lastWrite == 0) {
+        m_out.remove(0, m_outPos);
+        m_outPos = 0;
+    }
 }
 
-void TlsLink::onReadyRead()
+void TlsLink::onReadable()
 {
+    m_readQueued = false;
+    if (m_stream->isClosed())
+        return;
     const QPointer<TlsLink> self(this);
+    SSL *ssl = m_stream->ssl();
+    QByteArray buf(ReadChunk, Qt::Uninitialized);
     Frame frame;
     Error error;
-    while (m_open && m_socket && m_socket->bytesAvailable() > 0) {
-        m_decoder.append(m_socket->read(ReadChunk));
-        for (;;) {
-            const FrameDecoder::Status status = m_decoder.next(&frame, &error);
-            if (status == FrameDecoder::Status::NeedMore)
-                break;
-            if (status == FrameDecoder::Status::Error) {
-                qCWarning(lcSession).noquote() << m_description << error.message;
-                abortNow(error); // a peer that breaks framing gets no more of our time
-                return;
+    for (int turn = 0;; ++turn) {
+        if (turn == ReadChunksPerTurn) {
+            // Let the rest of the program run; what is left is read on the next pass (OpenSSL
+            // may hold it already, so the notifier alone would not say so).
+            if (!m_readQueued) {
+                m_readQueued = true;
+                QMetaObject::invokeMethod(this, &TlsLink::onReadable, Qt::QueuedConnection);
             }
-            Q_EMIT frameReceived(frame.type, frame.payload);
-            if (!self || !m_open)
-                return;
+            return;
         }
-    }
-}
-
-void TlsLink::onBytesWritten()
-{
-    if (m_open && pendingBytes() < LowWaterMark)
-        Q_EMIT writable();
-}
-
-void TlsLink::onDisconnected()
-{
-    onReadyRead(); // what arrived before the close (a Bye, say) still counts
-    finish(
-        Error { ErrorCode::PeerLost, QStringLiteral("the connection to your friend was closed") });
-}
-
-void TlsLink::onSocketError()
-{
-    if (!m_socket)
+        ERR_clear_error();
+        const int n = SSL_read(ssl, buf.data(), ReadChunk);
+        if (n > 0) {
+            if (!m_open)
+                continue; // closing: what still comes is not delivered
+            m_decoder.append(QByteArrayView(buf.constData(), n));
+            for (;;) {
+                const FrameDecoder::Status status = m_decoder.next(&frame, &error);
+                if (status == FrameDecoder::Status::NeedMore)
+                    break;
+                if (status == FrameDecoder::Status::Error) {
+                    qCWarning(lcSession).noquote() << m_description << error.message;
+                    abortNow(error); // a peer that breaks framing gets no more of our time
+                    return;
+                }
+                Q_EMIT frameReceived(frame.type, frame.payload);
+                if (!self || m_stream->isClosed())
+                    return;
+            }
+            continue;
+        }
+        const int err = SSL_get_error(ssl, n);
+        if (err == SSL_ERROR_WANT_READ) {
+            ERR_clear_error();
+            break;
+        }
+        if (err == SSL_ERROR_WANT_WRITE) {
+            ERR_clear_error();
+            m_stream->writeNotifier()->setEnabled(true);
+            break;
+        }
+        const int saved = errno;
+        const unsigned long e = ERR_peek_last_error();
+        const char *reason = ERR_reason_error_string(e);
+        ERR_clear_error();
+        if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && saved == 0)
+            || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            lost({ ErrorCode::PeerLost,
+                QStringLiteral("the connection to your friend was closed") });
+        } else if (err == SSL_ERROR_SYSCALL && (saved == ECONNRESET || saved == EPIPE)) {
+            lost({ ErrorCode::PeerLost,
+                QStringLiteral("your friend's side closed the connection") });
+        } else if (err == SSL_ERROR_SYSCALL) {
+            lost({ ErrorCode::PeerLost,
+                QStringLiteral("the connection to your friend was lost: %1")
+                    .arg(QString::fromLocal8Bit(std::strerror(saved))) });
+        } else {
+            lost({ ErrorCode::TlsError,
+                QStringLiteral("the secure connection failed: %1")
+                    .arg(QString::fromLatin1(reason ? reason : "TLS error")) });
+        }
         return;
-    const QAbstractSocket::SocketError e = m_socket->error();
-    const QPointer<TlsLink> self(this);
-    onReadyRead();
-    if (!self || !m_socket)
-        return;
-    Error why;
-    switch (e) {
-    case QAbstractSocket::RemoteHostClosedError:
-        why = { ErrorCode::PeerLost, QStringLiteral("your friend's side closed the connection") };
-        break;
-    case QAbstractSocket::SslHandshakeFailedError:
-    case QAbstractSocket::SslInternalError:
-    case QAbstractSocket::SslInvalidUserDataError:
-        why = { ErrorCode::TlsError,
-            QStringLiteral("the secure connection failed: %1").arg(m_socket->errorString()) };
-        break;
-    default:
-        why = { ErrorCode::PeerLost,
-            QStringLiteral("the connection to your friend was lost: %1")
-                .arg(m_socket->errorString()) };
-        break;
     }
-    if (m_open)
-        m_socket->abort();
+    if (m_outPos < m_out.size() && m_lastWrite > 0)
+        flush(); // a write that wanted to read first
+}
+
+void TlsLink::lost(const Error &why)
+{
+    m_stream->readNotifier()->setEnabled(false);
+    m_stream->writeNotifier()->setEnabled(false);
+    if (m_closing) {
+        // We were closing anyway: the peer's side has ended too.
+        m_closeTimer.stop();
+        m_stream->closeNow(false);
+    }
     finish(why);
+}
+
+void TlsLink::startShutdown()
+{
+    m_shutdownSent = true;
+    ERR_clear_error();
+    SSL_shutdown(m_stream->ssl()); // close_notify
+    ERR_clear_error();
+    ::shutdown(m_stream->fd(), SHUT_WR); // FIN; the peer's end of stream closes the descriptor
 }
 
 void TlsLink::close(const Error &why)
@@ -162,50 +233,54 @@ void TlsLink::close(const Error &why)
         return;
     }
     finish(why);
-    if (m_socket) {
-        // What the kernel still has to deliver after we let go gets a few seconds, not the
-        // minutes an orphaned FIN_WAIT1 socket would hold the 4-tuple behind a dead path.
-        if (m_socket->socketDescriptor() >= 0)
-            Net::setUnacknowledgedTimeout(m_socket->socketDescriptor(), OrphanLimitMs);
-        m_socket->disconnectFromHost(); // flushes, sends close_notify
-        if (m_socket->state() != QAbstractSocket::UnconnectedState)
-            m_closeTimer.start(CloseGraceMs);
-    }
+    if (m_stream->isClosed())
+        return;
+    // What the kernel still has to deliver after we let go gets a few seconds, not the minutes an
+    // orphaned FIN_WAIT1 socket would hold the 4-tuple behind a dead path.
+    Net::setUnacknowledgedTimeout(m_stream->fd(), OrphanLimitMs);
+    m_closing = true;
+    flush();
+    if (!m_stream->isClosed())
+        m_closeTimer.start(CloseGraceMs);
 }
 
 void TlsLink::abortNow(const Error &why)
 {
     finish(why);
     m_closeTimer.stop();
-    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState) {
-        m_socket->flush();
-        if (m_socket->socketDescriptor() >= 0)
-            Net::setAbortiveClose(m_socket->socketDescriptor());
-        m_socket->abort();
+    if (!m_stream->isClosed()) {
+        flush();
+        m_stream->closeNow(true);
     }
+}
+
+void TlsLink::setUnsentLimit(qint64 bytes)
+{
+    if (!m_stream->isClosed())
+        Net::setNotSentLowWater(m_stream->fd(), int(qBound(qint64(1), bytes, qint64(INT_MAX))));
 }
 
 void TlsLink::flushAndClose(int timeoutMs, bool resetOnceAcknowledged)
 {
-    if (!m_socket)
+    if (m_stream->isClosed())
         return;
     QElapsedTimer timer;
     timer.start();
     auto left = [&] { return int(qMax<qint64>(1, timeoutMs - timer.elapsed())); };
-    m_socket->flush();
-    while (m_socket->state() == QAbstractSocket::ConnectedState && pendingBytes() > 0
-        && timer.elapsed() < timeoutMs) {
-        if (!m_socket->waitForBytesWritten(left()))
+    flush();
+    while (!m_stream->isClosed() && pendingBytes() > 0 && timer.elapsed() < timeoutMs) {
+        pollfd p { m_stream->fd(), POLLOUT, 0 };
+        if (::poll(&p, 1, left()) <= 0)
             break;
+        flush();
     }
-    // Everything is in the kernel now: if the friend's side acknowledged it, the Bye has
-    // arrived and a RST loses nothing (the friend reads what it received before the reset).
-    // A graceful close here would leave TIME_WAIT on one side, or on both when the two friends
-    // quit at the same moment (a simultaneous close), for a minute.
-    const qintptr fd = m_socket->socketDescriptor();
-    if (resetOnceAcknowledged && m_socket->state() == QAbstractSocket::ConnectedState
-        && pendingBytes() == 0 && fd >= 0
-        && Net::setAbortiveCloseOnceAcknowledged(fd, qMin(AcknowledgeWaitMs, left()))) {
+    // Everything is in the kernel now: if the friend's side acknowledged it, the Bye has arrived
+    // and a RST loses nothing (the friend reads what it received before the reset). A graceful
+    // close here would leave TIME_WAIT on one side, or on both when the two friends quit at the
+    // same moment (a simultaneous close), for a minute.
+    if (resetOnceAcknowledged && !m_stream->isClosed() && pendingBytes() == 0
+        && Net::setAbortiveCloseOnceAcknowledged(
+            m_stream->fd(), qMin(int(AcknowledgeWaitMs), left()))) {
         qCDebug(lcSession).noquote() << m_description << "last bytes acknowledged: reset on exit";
         abortNow({ ErrorCode::None, QStringLiteral("closed on exit") });
         return;
@@ -213,11 +288,21 @@ void TlsLink::flushAndClose(int timeoutMs, bool resetOnceAcknowledged)
     // Not acknowledged in time, or the friend's side reset it already (it read our Bye).
     qCDebug(lcSession).noquote() << m_description << "graceful close on exit";
     close({ ErrorCode::None, QStringLiteral("closed on exit") });
-    // disconnectFromHost() only starts the close (close_notify, then FIN once the encrypted
-    // bytes are out): wait for it, or the last frames die with the thread.
-    if (m_socket && m_socket->state() != QAbstractSocket::UnconnectedState
-        && timer.elapsed() < timeoutMs)
-        m_socket->waitForDisconnected(left());
+    // close() only starts the close (close_notify and FIN once everything is out): wait for the
+    // peer's end, or the last frames die with the thread.
+    while (!m_stream->isClosed() && m_shutdownSent && timer.elapsed() < timeoutMs) {
+        pollfd p { m_stream->fd(), POLLIN, 0 };
+        if (::poll(&p, 1, left()) <= 0)
+            break;
+        char buf[4096];
+        ERR_clear_error();
+        const int n = SSL_read(m_stream->ssl(), buf, sizeof buf);
+        if (n <= 0 && SSL_get_error(m_stream->ssl(), n) != SSL_ERROR_WANT_READ)
+            break;
+    }
+    ERR_clear_error();
+    m_closeTimer.stop();
+    m_stream->closeNow(false);
 }
 
 void TlsLink::finish(const Error &why)

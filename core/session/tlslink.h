@@ -1,17 +1,17 @@
 #pragma once
 // A Link over the punched TCP connection after the TLS handshake and certificate pinning
-// succeeded (see TlsHandshake). Frames are written straight to the QSslSocket; pendingBytes() is
-// what the socket still holds (plain + encrypted), and writable() follows the socket's progress.
+// succeeded (see TlsHandshake). OpenSSL runs on the socket's descriptor, on this thread: frames
+// are encrypted into the kernel as far as it takes them, the rest waits in our own queue;
+// pendingBytes() is that queue, and writable() follows its progress.
 
 #include "protocol/frame.h"
 #include "session/link.h"
 
-#include <QPointer>
 #include <QTimer>
 
-#include <QSslSocket>
-
 namespace Punchline {
+
+class TlsStream;
 
 class TlsLink : public Link
 {
@@ -19,10 +19,10 @@ class TlsLink : public Link
 public:
     static constexpr qint64 LowWaterMark = qint64(256) * 1024;
 
-    // Takes ownership of an encrypted, connected socket (reparented to the link). Bytes the
-    // socket already holds (the peer may have written right after the handshake) are read from
-    // the event loop.
-    explicit TlsLink(QSslSocket *socket, QObject *parent = nullptr);
+    // Takes ownership of a secured connection (reparented to the link). Bytes already there
+    // (the peer's 0.5-RTT hello, or what it wrote right after the handshake) are read from the
+    // event loop.
+    explicit TlsLink(TlsStream *stream, QObject *parent = nullptr);
     ~TlsLink() override;
 
     void sendFrame(quint16 type, const QByteArray &payload) override;
@@ -48,21 +48,28 @@ public:
     void flushAndClose(int timeoutMs, bool resetOnceAcknowledged = true);
     // The friend's delayed ACK (Linux: up to 200 ms) plus a round trip.
     static constexpr int AcknowledgeWaitMs = 400;
-    QSslSocket *socket() const { return m_socket; }
+    TlsStream *stream() const { return m_stream; }
+    int descriptor() const;
 
 private:
-    void onReadyRead();
-    void onBytesWritten();
-    void onDisconnected();
-    void onSocketError();
+    void onReadable();
+    void flush();
+    void startShutdown();
+    void lost(const Error &why);
     void finish(const Error &why);
 
-    QPointer<QSslSocket> m_socket;
+    TlsStream *m_stream = nullptr;
     FrameDecoder m_decoder;
+    QByteArray m_out; // plaintext not yet taken by OpenSSL
+    qsizetype m_outPos = 0;
+    qsizetype m_lastWrite = 0; // length of the last SSL_write that wants a retry
     QTimer m_closeTimer;
     QString m_description;
     bool m_open = true;
+    bool m_closing = false; // graceful close: flushing, then close_notify and FIN
+    bool m_shutdownSent = false;
     bool m_closedEmitted = false;
+    bool m_readQueued = false;
 };
 
 } // namespace Punchline

@@ -38,6 +38,21 @@ def recv_exact(s, n, timeout):
         out += chunk
     return out
 
+def skip_offer(s, wait=0.2):
+    """A Punchline that knows us and only just started sends 'C' + its TLS ClientHello right
+    after its preamble (an offer). As controller we open TLS ourselves ('N'), so the offer is
+    read and dropped (exactly one TLS record) before our TLS starts."""
+    s.settimeout(wait)
+    try:
+        first = s.recv(1, socket.MSG_PEEK)
+    except (socket.timeout, BlockingIOError):
+        return False
+    if first != b"C":
+        return False
+    head = recv_exact(s, 6, 5)
+    recv_exact(s, (head[4] << 8) | head[5], 5)
+    return True
+
 
 def connect_once(port, peer, timeout):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -64,6 +79,7 @@ def session(s, args, claim):
     controller = claim > theirs
     if controller:
         s.sendall(b"N")  # and the ClientHello follows at once (no acknowledgement byte)
+        skip_offer(s)
         tls_client = True
     else:
         # 'N': the controller's ClientHello follows (we serve); 'n': it nominated early and

@@ -217,6 +217,21 @@ def recv_exact(s, n, timeout):
         out += chunk
     return out
 
+def skip_offer(s, wait=0.2):
+    """A Punchline that knows us and only just started sends 'C' + its TLS ClientHello right
+    after its preamble (an offer). As controller we open TLS ourselves ('N'), so the offer is
+    read and dropped (exactly one TLS record) before our TLS starts."""
+    s.settimeout(wait)
+    try:
+        first = s.recv(1, socket.MSG_PEEK)
+    except (socket.timeout, BlockingIOError):
+        return False
+    if first != b"C":
+        return False
+    head = recv_exact(s, 6, 5)
+    recv_exact(s, (head[4] << 8) | head[5], 5)
+    return True
+
 
 def connect_from(bind, target, timeout, rcvbuf=0):
     s = bound_socket(bind, rcvbuf)
@@ -250,6 +265,7 @@ def preamble_and_nomination(s, ours, claim_timeout=5):
     theirs = pre[8:]
     if ours > theirs:
         s.sendall(b"N")  # controller: our ClientHello follows at once
+        skip_offer(s)
         return theirs, True
     nomination = recv_exact(s, 1, claim_timeout)
     if nomination not in (b"N", b"n"):
