@@ -307,14 +307,28 @@ void IncomingTransfer::answer()
     publish();
 }
 
-bool IncomingTransfer::openPartial(int index, bool truncate, Error *error)
+// A file that arrives whole (a small file: one chunk) is written to an anonymous file in its
+// folder and linked to its final name once verified: one directory entry made, instead of a
+// partial name made, looked up and renamed (per file of a folder of 10,000 that directory work
+// was most of the receiver's time). Nothing can be planted under a name it does not have; if
+// the link drops before FileEnd the file starts over, which costs one chunk.
+bool IncomingTransfer::openPartial(int index, bool truncate, Error *error, bool whole)
 {
     if (!ensureFolder(index, error))
         return false;
-    SafeDir dir = m_root.openPath(dirNames(index), true, error);
+    SafeDir dir = takeFolder(index, error);
     if (!dir.isValid())
         return false;
-    const int fd = dir.openForWrite(partialName(index), truncate, error);
+    int fd = -1;
+    m_anonymous = false;
+    if (whole && truncate) {
+        fd = dir.openAnonymous(error);
+        if (fd < 0 && error->isError())
+            return false;
+        m_anonymous = fd >= 0;
+    }
+    if (fd < 0)
+        fd = dir.openForWrite(partialName(index), truncate, error);
     if (fd < 0)
         return false;
     if (!truncate) {
@@ -334,16 +348,43 @@ bool IncomingTransfer::openPartial(int index, bool truncate, Error *error)
     return true;
 }
 
+// The folder file `index` goes into: the one kept from the previous file if it is the same,
+// otherwise walked (and made) one level at a time from the download folder.
+SafeDir IncomingTransfer::takeFolder(int index, Error *error)
+{
+    QStringList names = dirNames(index);
+    if (m_keptDir.isValid() && names == m_keptDirNames) {
+        m_keptDirNames.clear();
+        return std::move(m_keptDir);
+    }
+    m_keptDir = SafeDir();
+    m_keptDirNames.clear();
+    return m_root.openPath(names, true, error);
+}
+
+// The current file is done with its folder: keep that open for the next file.
+void IncomingTransfer::keepFolder()
+{
+    if (m_currentDir.isValid() && m_current >= 0 && m_current < m_files.size()) {
+        m_keptDirNames = dirNames(m_current);
+        m_keptDir = std::move(m_currentDir);
+    }
+    m_currentDir = SafeDir();
+}
+
 void IncomingTransfer::closeCurrent()
 {
     if (m_fd >= 0) {
         ::close(m_fd);
-        if (!m_state.at(m_current).done)
+        if (m_anonymous && !m_state.at(m_current).done)
+            m_state[m_current].written = 0; // gone with its descriptor: it starts over
+        else if (!m_state.at(m_current).done)
             m_prefixState.insert(m_current, m_hash); // resume without re-reading the file
+        m_anonymous = false;
     }
+    keepFolder();
     m_fd = -1;
     m_current = -1;
-    m_currentDir = SafeDir();
 }
 
 void IncomingTransfer::handleData(const DataHeader &header, const char *data, qint64 length)
@@ -384,6 +425,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
         return;
     }
     Error error;
+    const bool named = state.written > 0; // a partial file of it is on disk (resume)
     if (offset == 0 && state.written > 0) {
         // The sender starts this file over (its copy differs from our partial data).
         m_info.bytes -= state.written;
@@ -413,7 +455,8 @@ void IncomingTransfer::handleData(const DataHeader &header, const char *data, qi
                 true);
             return;
         }
-        if (!openPartial(index, offset == 0, &error)) {
+        if (!openPartial(
+                index, offset == 0, &error, offset == 0 && length == file.size && !named)) {
             fail(error, true, index);
             return;
         }
@@ -481,7 +524,7 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
         closeCurrent();
         if (file.size == 0) {
             m_hash.reset();
-            if (!openPartial(index, true, &error)) {
+            if (!openPartial(index, true, &error, true)) {
                 fail(error, true, index);
                 return;
             }
@@ -524,12 +567,27 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
     finalizeFile(index, digest);
 }
 
-void IncomingTransfer::finalizeFile(int index, const QByteArray &digest)
+// The verified file gets its final name (never replacing anything); m_fd is closed.
+QString IncomingTransfer::placeFile(int index, Error *error)
 {
+    if (m_anonymous) {
+        const QString used = m_currentDir.linkUnique(m_fd, baseName(index), error);
+        ::close(m_fd);
+        m_fd = -1;
+        m_anonymous = false;
+        if (used.isNull())
+            m_state[index].written = 0; // its content went with the descriptor
+        return used;
+    }
     ::close(m_fd);
     m_fd = -1;
+    return m_currentDir.renameUnique(partialName(index), baseName(index), error);
+}
+
+void IncomingTransfer::finalizeFile(int index, const QByteArray &digest)
+{
     Error error;
-    const QString used = m_currentDir.renameUnique(partialName(index), baseName(index), &error);
+    const QString used = placeFile(index, &error);
     if (used.isNull()) {
         m_prefixState.insert(index, m_hash);
         m_current = -1;
@@ -545,8 +603,8 @@ void IncomingTransfer::finalizeFile(int index, const QByteArray &digest)
     state.finalPath = names.join(QLatin1Char('/'));
     ++m_doneCount;
     m_prefixState.remove(index);
+    keepFolder();
     m_current = -1;
-    m_currentDir = SafeDir();
     if (!m_store->appendDone(storeKey(), { index, digest, state.finalPath }, &error))
         qCWarning(lcTransfer) << error.message;
     if (m_doneCount == m_files.size())
@@ -711,6 +769,10 @@ void IncomingTransfer::linkDown()
     if (m_phase != Phase::Receiving || !isActive())
         return;
     closeCurrent();
+    // Walked again after the link is back: the folders may change while nobody is sending.
+    m_keptDir = SafeDir();
+    m_keptDirNames.clear();
+    m_store->closeLog(storeKey());
     m_info.rateBytesPerSec = 0;
     m_info.etaMs = -1;
     publish();
@@ -768,6 +830,9 @@ void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup c
     m_fd = -1;
     m_current = -1;
     m_currentDir = SafeDir();
+    m_keptDir = SafeDir();
+    m_keptDirNames.clear();
+    m_store->closeLog(storeKey());
     if (cleanup == Cleanup::DeletePartials)
         removePartials();
     m_root = SafeDir(); // no descriptor outlives the transfer

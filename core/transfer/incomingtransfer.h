@@ -93,7 +93,12 @@ private:
     QStringList dirNames(int index) const;
     QString baseName(int index) const;
     QString partialName(int index) const;
-    bool openPartial(int index, bool truncate, Error *error);
+    // whole: the file's whole content is at hand (one chunk): it is written without a name and
+    // named once verified, see openPartial().
+    bool openPartial(int index, bool truncate, Error *error, bool whole = false);
+    QString placeFile(int index, Error *error);
+    SafeDir takeFolder(int index, Error *error);
+    void keepFolder();
     void closeCurrent();
     void finalizeFile(int index, const QByteArray &digest);
     void complete();
@@ -128,7 +133,14 @@ private:
 
     int m_current = -1;
     int m_fd = -1;
+    bool m_anonymous = false; // m_fd has no name yet (O_TMPFILE): nothing to resume from
     SafeDir m_currentDir;
+    // The folder of the last file, kept open for the next one in it (a folder of 10,000 files is
+    // walked and verified once, not per file). Held by descriptor like m_currentDir: it is the
+    // folder that was checked, whatever is renamed or planted on the path meanwhile. At most one
+    // of the two is open; dropped when the link goes down or the transfer ends.
+    SafeDir m_keptDir;
+    QStringList m_keptDirNames;
     Sha256 m_hash;
 
     ProgressMeter m_meter;

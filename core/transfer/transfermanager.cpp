@@ -399,6 +399,7 @@ void TransferManager::onLinkUp()
     // Both sides count from zero on every link.
     m_flow.reset();
     m_consumed = 0;
+    m_consumedSent = 0;
     for (const auto &[id, transfer] : m_outgoing)
         transfer->sendOffer(); // re-offer: the receiver answers with what it already has
 }
@@ -495,14 +496,27 @@ void TransferManager::dispatch(quint16 type, const QByteArray &payload, qint64 q
             // window counts bytes on their way, not bytes that made it into a file.
             // With it goes how long this chunk waited in our queue (see FlowWindow).
             m_consumed += payload.size();
-            sendControl(TransferProtocol::Consumed,
-                TransferProtocol::encodeConsumed(m_consumed, queuedNs / 1000));
+            m_consumedQueueNs = queuedNs;
+            if (m_consumed - m_consumedSent >= ConsumedBatchBytes)
+                flushConsumed();
         }
         return;
     default:
         handleControl(type, payload);
         return;
     }
+}
+
+// Reports what was processed and not reported yet: whenever the queue runs empty, so a frame
+// waits for its acknowledgement at most until its queue is drained or ConsumedBatchBytes more
+// were processed.
+void TransferManager::flushConsumed()
+{
+    if (!m_peerFlow || m_consumed == m_consumedSent)
+        return;
+    m_consumedSent = m_consumed;
+    sendControl(TransferProtocol::Consumed,
+        TransferProtocol::encodeConsumed(m_consumed, m_consumedQueueNs / 1000));
 }
 
 void TransferManager::processQueued()
@@ -530,6 +544,8 @@ void TransferManager::scheduleQueue()
             slice.start();
             while (!m_rxQueue.empty() && slice.nsecsElapsed() < SliceNs)
                 processQueued();
+            if (m_rxQueue.empty())
+                flushConsumed(); // else the next slice follows at once (and flushes)
             if (!m_rxQueue.empty())
                 scheduleQueue();
             else if (bulkAvailable)
@@ -542,6 +558,7 @@ void TransferManager::drainQueue()
 {
     while (!m_rxQueue.empty())
         processQueued();
+    flushConsumed();
 }
 
 void TransferManager::handleConsumed(const QByteArray &payload)

@@ -136,6 +136,13 @@ private:
     QElapsedTimer m_clock;
     QElapsedTimer m_flowLog;
     qint64 m_consumed = 0;
+    // Consumed is sent at once for a Data frame of ConsumedBatchBytes or more (our sender's
+    // 128 KiB chunks); small frames (a folder of small files: one frame per file) are
+    // acknowledged together, every ConsumedBatchBytes and whenever the queue runs empty.
+    static constexpr qint64 ConsumedBatchBytes = 64 * 1024;
+    qint64 m_consumedSent = 0; // m_consumed as last reported
+    qint64 m_consumedQueueNs = 0; // how long the last frame counted waited in the queue
+    void flushConsumed();
 
     // Incoming transfer frames taken off the link, written in slices (see handleFrame).
     static constexpr qint64 MaxQueuedBytes = qint64(32) << 20;
