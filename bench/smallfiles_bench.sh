@@ -32,7 +32,8 @@
 #
 # Env: PUNCHLINE_CLI / PUNCHLINE_BINARY_DIR (as the lab tests; use a Release build), RUNS
 # (default 3), PATHS, DELAY_MS, SMALL_COUNT (10000), SMALL_KIB (4), BIG_COUNT (1000), BIG_KIB
-# (1024), SETS (default "small big"), OUT, LAB_TEST_ID (the lab's id).
+# (1024), SETS (default "small big"), RECV_ROOT (where received folders go; default /tmp), OUT,
+# LAB_TEST_ID (the lab's id).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../tests/lab/lab_test.sh
@@ -66,13 +67,16 @@ DIRTY=$(git -C "$here/.." status --porcelain --untracked-files=no 2>/dev/null | 
 DATE_START=$(date -u '+%Y-%m-%d %H:%M')
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d /tmp/pl-smallbench.XXXXXX)
-trap 'rm -rf "$WORK"; lt_cleanup' EXIT
+# Received folders: under RECV_ROOT if given (say /dev/shm: a tmpfs, to see the protocol's
+# per-file work without this disk's noise), else in WORK.
+RECV=$(mktemp -d "${RECV_ROOT:-$WORK}/pl-smallrecv.XXXXXX") || { echo "cannot make a folder in ${RECV_ROOT:-$WORK}"; exit 1; }
+trap 'rm -rf "$WORK" "$RECV"; lt_cleanup' EXIT
 T_START=$(date +%s)
 
 # --- folders ---------------------------------------------------------------------------------
 need_mb=$(((SMALL_COUNT * SMALL_KIB + BIG_COUNT * BIG_KIB) * (1 + 2 * RUNS * $(wc -w <<<"$PATHS")) / 1024 + 512))
 (($(df -Pm /tmp | awk 'NR == 2 {print $4}') >= need_mb)) || { echo "need $need_mb MB in /tmp"; exit 1; }
-mkdir -p "$WORK/src" "$WORK/recv" "$WORK/cert"
+mkdir -p "$WORK/src" "$WORK/cert"
 mkfifo "$WORK/s_server.in"
 # make_set NAME COUNT KIB: NAME/f00000... of random content (names sort alike in C and Qt).
 make_set() {
@@ -129,11 +133,9 @@ RUN_SEQ=0
 fresh_dir() { mkdir -p "$1"; sync; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b - a}'; }
 
-# tar_run SET: prints "seconds" or "FAIL why".
+# tar_run SET SEQ: prints "seconds" or "FAIL why" (SEQ: a new receiver folder per run).
 tar_run() {
-    local set=$1 dst rpid t0 t1 got
-    RUN_SEQ=$((RUN_SEQ + 1))
-    dst=$WORK/recv/tar$RUN_SEQ
+    local set=$1 dst=$RECV/tar$2 rpid t0 t1 got
     fresh_dir "$dst"
     lab_exec "$HOST_B" timeout 600 bash -c "openssl s_server -tls1_3 -accept $TLS_PORT -naccept 1 -quiet -cert $WORK/cert/cert.pem -key $WORK/cert/key.pem <>$WORK/s_server.in 2>/dev/null | tar -x -C $dst" &
     rpid=$!
@@ -175,17 +177,16 @@ stamp() {
     done <"$LT_TMP/$1.ts"
 }
 
-PL_SEQ=0
-# pl_run SET: prints "seconds elapsed_ms wall_s rss_A_KiB rss_B_KiB cpu_A_s cpu_B_s" or "FAIL why".
+# pl_run SET SEQ (names A<SEQ>/B<SEQ>, ports 41000+SEQ and 42000+SEQ, so no run meets another's
+# conntrack entries, and a new receiver folder): prints "seconds elapsed_ms wall_s rss_A_KiB rss_B_KiB cpu_A_s cpu_B_s" or "FAIL why".
 pl_run() {
-    local set=$1 a b dl t0 t1 tc td ms got rssa rssb cpua cpub
-    PL_SEQ=$((PL_SEQ + 1))
-    a=A$PL_SEQ b=B$PL_SEQ dl=$WORK/recv/pl$PL_SEQ
+    local set=$1 seq=$2 a b dl t0 t1 tc td ms got rssa rssb cpua cpub
+    a=A$seq b=B$seq dl=$RECV/pl$seq
     fresh_dir "$dl"
     t0=$EPOCHREALTIME
-    start_cli "$a" "$HOST_A" $((41000 + PL_SEQ)) --write-code "$LT_TMP/$a.code" --peer "@$LT_TMP/$b.code" \
+    start_cli "$a" "$HOST_A" $((41000 + seq)) --write-code "$LT_TMP/$a.code" --peer "@$LT_TMP/$b.code" \
         --timeout 60 --send "$WORK/src/$set" --exit-when-done
-    start_cli "$b" "$HOST_B" $((42000 + PL_SEQ)) --write-code "$LT_TMP/$b.code" --peer "@$LT_TMP/$a.code" \
+    start_cli "$b" "$HOST_B" $((42000 + seq)) --write-code "$LT_TMP/$b.code" --peer "@$LT_TMP/$a.code" \
         --timeout 60 --download-dir "$dl" --accept all --exit-when-done
     lt_cli_wait "$a" 900
     lt_cli_wait "$b" 60
@@ -220,9 +221,10 @@ for p in $PATHS; do
             ((r % 2 == 0)) && order="punchline tar"
             for m in $order; do
                 [[ $p == lab ]] && ! lab_stun hostA >/dev/null 2>&1 && { lt_log "lab STUN gone: rebuilding"; path_up lab; }
+                RUN_SEQ=$((RUN_SEQ + 1)) # here: the runs are in subshells
                 case $m in
-                tar) R[$p,$s,$m,$r]=$(tar_run "$s") ;;
-                punchline) R[$p,$s,$m,$r]=$(pl_run "$s") ;;
+                tar) R[$p,$s,$m,$r]=$(tar_run "$s" "$RUN_SEQ") ;;
+                punchline) R[$p,$s,$m,$r]=$(pl_run "$s" "$RUN_SEQ") ;;
                 esac
                 lt_log "$p round $r $s $m: ${R[$p,$s,$m,$r]}"
             done
@@ -244,8 +246,8 @@ mkdir -p "$(dirname "$OUT")"
     echo "- date: $DATE_START to $(date -u '+%H:%M') UTC"
     echo "- machine: $(uname -sr), $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM; load average at the start $LOAD_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- program: $PUNCHLINE_CLI (built $(date -u -r "$PUNCHLINE_CLI" '+%Y-%m-%d %H:%M UTC')); source tree at the start: commit $COMMIT$([[ $DIRTY != 0 ]] && echo ", $DIRTY tracked files modified")"
-    echo "- command: \`RUNS=$RUNS PATHS=\"$PATHS\" DELAY_MS=$DELAY_MS SMALL_COUNT=$SMALL_COUNT SMALL_KIB=$SMALL_KIB BIG_COUNT=$BIG_COUNT BIG_KIB=$BIG_KIB SETS=\"$SETS\" bench/smallfiles_bench.sh\` (total $((T_END - T_START)) s)"
-    echo "- folders (random content, /tmp, page cache): small = $SMALL_COUNT files of $SMALL_KIB KiB, big = $BIG_COUNT files of $BIG_KIB KiB"
+    echo "- command: \`${RECV_ROOT:+RECV_ROOT=$RECV_ROOT }RUNS=$RUNS PATHS=\"$PATHS\" DELAY_MS=$DELAY_MS SMALL_COUNT=$SMALL_COUNT SMALL_KIB=$SMALL_KIB BIG_COUNT=$BIG_COUNT BIG_KIB=$BIG_KIB SETS=\"$SETS\" bench/smallfiles_bench.sh\` (total $((T_END - T_START)) s)"
+    echo "- folders (random content, /tmp, page cache): small = $SMALL_COUNT files of $SMALL_KIB KiB, big = $BIG_COUNT files of $BIG_KIB KiB; received into $(df -PT "$RECV" | awk 'NR == 2 {print $2 " (" $7 ")"}')"
     echo "- paths: lo = a namespace with only its loopback interface (127.0.0.1); lab = NAT lab drop/drop, DELAY_MS $DELAY_MS (baseline through a DNAT port forward in natB, Punchline through its punched connection)"
     echo
     echo '```'
