@@ -493,10 +493,21 @@ void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &fr
             if (file->write(frame.constData() + TransferProtocol::DataHeaderSize,
                     frame.size() - TransferProtocol::DataHeaderSize, offset))
                 return DiskWorker::Reply();
-            return DiskWorker::Reply([alive, this, index, error = file->error] {
-                if (!alive.expired())
+            return DiskWorker::Reply(
+                [alive, this, index, error = file->error, landed = file->size] {
+                    if (alive.expired())
+                        return;
+                    if (isActive() && index < m_state.size()) {
+                        // The failed transfer counts what is on disk (kept for a resume), not the
+                        // chunks handed over after it.
+                        FileState &state = m_state[index];
+                        if (!state.done && state.written > landed) {
+                            m_info.bytes -= state.written - landed;
+                            state.written = landed;
+                        }
+                    }
                     fail(error, true, index);
-            });
+                });
         },
         frame.size());
     state.written += length;
