@@ -363,6 +363,7 @@ private Q_SLOTS:
         r.flags = Rendezvous::Record::Online;
         r.name = QStringLiteral("Alice");
         r.seq = quint64(QDateTime::currentMSecsSinceEpoch()) + 1000;
+        r.expiresMs = r.seq + FriendFinder::RecordLifetimeMs; // records v2 carry their expiry
         r.direct = { Endpoint { QHostAddress(QStringLiteral("127.0.0.9")), 10 } };
         const int connectsBefore = bob.logsContaining(QStringLiteral("connected ("));
         const int lostBefore = bob.logsContaining(QStringLiteral("link lost"));
