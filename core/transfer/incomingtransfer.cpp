@@ -310,14 +310,30 @@ void IncomingTransfer::answer()
     publish();
 }
 
-bool IncomingTransfer::openPartial(int index, bool truncate, const Sha256 &prefix, Error *error)
+// A file that arrives whole (a small file: one chunk) is written to an anonymous file in its
+// folder and linked to its final name once verified (on the worker, after its data sync): one
+// directory entry made, instead of a partial name made, looked up and renamed (per file of a
+// folder of 10,000 that directory work was most of the receiver's time). Nothing can be planted
+// under a name it does not have; if the link drops before FileEnd the file starts over, which
+// costs one chunk.
+bool IncomingTransfer::openPartial(
+    int index, bool truncate, const Sha256 &prefix, Error *error, bool whole)
 {
     if (!ensureFolder(index, error))
         return false;
-    SafeDir dir = m_root.openPath(dirNames(index), true, error);
-    if (!dir.isValid())
+    std::shared_ptr<SafeDir> dir = takeFolder(index, error);
+    if (!dir)
         return false;
-    const int fd = dir.openForWrite(partialName(index), truncate, error);
+    int fd = -1;
+    bool anonymous = false;
+    if (whole && truncate) {
+        fd = dir->openAnonymous(error);
+        if (fd < 0 && error->isError())
+            return false;
+        anonymous = fd >= 0;
+    }
+    if (fd < 0)
+        fd = dir->openForWrite(partialName(index), truncate, error);
     if (fd < 0)
         return false;
     if (!truncate) {
@@ -334,9 +350,27 @@ bool IncomingTransfer::openPartial(int index, bool truncate, const Sha256 &prefi
     m_file = std::make_shared<DiskFile>(fd, prefix, m_state.at(index).written);
     m_file->what = QStringLiteral("%1 in %2").arg(m_files.at(index).path, m_downloadDir);
     m_file->writeBehind = true;
+    m_anonymous = anonymous;
     m_current = index;
     m_currentDir = std::move(dir);
     return true;
+}
+
+// The folder file `index` goes into: the one kept from the previous file if it is the same,
+// otherwise walked (and made) one level at a time from the download folder.
+std::shared_ptr<SafeDir> IncomingTransfer::takeFolder(int index, Error *error)
+{
+    const QStringList names = dirNames(index);
+    if (m_folder && names == m_folderNames)
+        return m_folder;
+    m_folder.reset();
+    m_folderNames.clear();
+    SafeDir dir = m_root.openPath(names, true, error);
+    if (!dir.isValid())
+        return {};
+    m_folder = std::make_shared<SafeDir>(std::move(dir));
+    m_folderNames = names;
+    return m_folder;
 }
 
 // Rare (a link-down, a repeated offer, a sender that jumps between files): waits until the
@@ -346,17 +380,25 @@ void IncomingTransfer::closeCurrent()
     if (m_file) {
         m_hooks.disk->waitIdle();
         FileState &state = m_state[m_current];
-        if (m_file->error.isError()) {
-            // Its failure is on its way as a reply; the file holds what landed.
-            m_info.bytes -= state.written - m_file->size;
-            state.written = m_file->size;
+        if (m_anonymous) {
+            // Gone with its descriptor: it starts over (one chunk).
+            m_info.bytes -= state.written;
+            state.written = 0;
+            m_prefixState.remove(m_current);
+        } else {
+            if (m_file->error.isError()) {
+                // Its failure is on its way as a reply; the file holds what landed.
+                m_info.bytes -= state.written - m_file->size;
+                state.written = m_file->size;
+            }
+            m_prefixState.insert(m_current, m_file->hash); // resume without re-reading the file
         }
-        m_prefixState.insert(m_current, m_file->hash); // resume without re-reading the file
         m_file->close();
         m_file.reset();
     }
+    m_anonymous = false;
     m_current = -1;
-    m_currentDir = SafeDir();
+    m_currentDir.reset(); // m_folder keeps it for the next file
 }
 
 void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &frame)
@@ -398,6 +440,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &fr
         return;
     }
     Error error;
+    const bool named = state.written > 0; // a partial file of it is on disk (resume)
     if (offset == 0 && state.written > 0) {
         // The sender starts this file over (its copy differs from our partial data).
         m_info.bytes -= state.written;
@@ -429,7 +472,8 @@ void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &fr
                 true);
             return;
         }
-        if (!openPartial(index, offset == 0, prefix, &error)) {
+        if (!openPartial(
+                index, offset == 0, prefix, &error, offset == 0 && length == file.size && !named)) {
             fail(error, true, index);
             return;
         }
@@ -449,10 +493,21 @@ void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &fr
             if (file->write(frame.constData() + TransferProtocol::DataHeaderSize,
                     frame.size() - TransferProtocol::DataHeaderSize, offset))
                 return DiskWorker::Reply();
-            return DiskWorker::Reply([alive, this, index, error = file->error] {
-                if (!alive.expired())
+            return DiskWorker::Reply(
+                [alive, this, index, error = file->error, landed = file->size] {
+                    if (alive.expired())
+                        return;
+                    if (isActive() && index < m_state.size()) {
+                        // The failed transfer counts what is on disk (kept for a resume), not the
+                        // chunks handed over after it.
+                        FileState &state = m_state[index];
+                        if (!state.done && state.written > landed) {
+                            m_info.bytes -= state.written - landed;
+                            state.written = landed;
+                        }
+                    }
                     fail(error, true, index);
-            });
+                });
         },
         frame.size());
     state.written += length;
@@ -492,7 +547,7 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
     if (index != m_current) {
         closeCurrent();
         if (file.size == 0) {
-            if (!openPartial(index, true, Sha256(), &error)) {
+            if (!openPartial(index, true, Sha256(), &error, true)) {
                 fail(error, true, index);
                 return;
             }
@@ -516,10 +571,10 @@ void IncomingTransfer::handleFileEnd(int index, const QByteArray &hash)
     // Several files go in one batch (one sync of their folder), so many small files do not pay a
     // journal commit each.
     state.finishing = true;
-    m_toSync.append({ index, hash, std::exchange(m_file, {}),
-        std::make_shared<SafeDir>(std::move(m_currentDir)), partialName(index), baseName(index) });
+    // The folder's one handle goes with it: a batch of files of one folder syncs it once.
+    m_toSync.append({ index, hash, std::exchange(m_file, {}), std::exchange(m_currentDir, {}),
+        partialName(index), baseName(index), std::exchange(m_anonymous, false) });
     m_current = -1;
-    m_currentDir = SafeDir();
     bool rest = true; // every other file is done or finishing
     for (const FileState &s : std::as_const(m_state))
         rest = rest && (s.done || s.finishing);
@@ -550,10 +605,12 @@ void IncomingTransfer::flushSyncs()
             } else {
                 r.digest = p.file->hash.result();
                 if (r.digest != p.expected) {
-                    // Never presented as complete: the corrupt partial goes.
+                    // Never presented as complete: the corrupt partial goes (an anonymous
+                    // one with its descriptor).
                     r.mismatch = true;
                     p.file->close();
-                    p.dir->removeFile(p.partial);
+                    if (!p.anonymous)
+                        p.dir->removeFile(p.partial);
                 } else {
                     DiskFile::startWriteBack(p.file->fd);
                 }
@@ -570,11 +627,19 @@ void IncomingTransfer::flushSyncs()
                 continue;
             if (!p.file->syncData(&r.error))
                 continue;
-            p.file->close();
-            r.used = p.dir->renameUnique(p.partial, p.wanted, &r.error);
+            if (p.anonymous) {
+                // Its data is on disk; now it gets a name (never replacing one).
+                r.used = p.dir->linkUnique(p.file->fd, p.wanted, &r.error);
+                p.file->close();
+            } else {
+                p.file->close();
+                r.used = p.dir->renameUnique(p.partial, p.wanted, &r.error);
+            }
             if (!r.used.isNull() && !dirs.contains(p.dir.get()))
                 dirs.append(p.dir.get());
         }
+        for (qsizetype i = 0; i < batch.size(); ++i)
+            results[i].lost = batch.at(i).anonymous && results.at(i).used.isNull();
         for (const SafeDir *dir : std::as_const(dirs)) {
             Error error;
             if (!DiskFile::syncDir(dir->fd(), dir->path(), &error)) {
@@ -605,6 +670,12 @@ void IncomingTransfer::synced(const QList<SyncResult> &results)
         if (r.mismatch) {
             m_info.bytes -= state.written;
             state = FileState();
+        }
+        if (r.lost && !r.mismatch) {
+            // Never named: its content went with its descriptor, a resume asks for it again.
+            m_info.bytes -= state.written;
+            state.written = 0;
+            m_prefixState.remove(r.index);
         }
         if (r.mismatch || r.used.isNull()) {
             failed = failed ? failed : &r;
@@ -796,6 +867,10 @@ void IncomingTransfer::linkDown()
     if (m_phase != Phase::Receiving || !isActive())
         return;
     closeCurrent();
+    // Walked again after the link is back: the folders may change while nobody is sending.
+    m_folder.reset();
+    m_folderNames.clear();
+    m_store->closeLog(storeKey());
     m_info.rateBytesPerSec = 0;
     m_info.etaMs = -1;
     publish();
@@ -810,6 +885,7 @@ void IncomingTransfer::stopDisk()
     if (m_file)
         m_file->stop = true;
     m_file.reset();
+    m_anonymous = false;
     m_syncStop->store(true);
     m_syncStop = std::make_shared<std::atomic<bool>>(false);
     m_toSync.clear();
@@ -866,7 +942,10 @@ void IncomingTransfer::finish(TransferState state, const Error &error, Cleanup c
     stopHasher();
     stopDisk();
     m_current = -1;
-    m_currentDir = SafeDir();
+    m_currentDir.reset();
+    m_folder.reset();
+    m_folderNames.clear();
+    m_store->closeLog(storeKey());
     if (cleanup == Cleanup::DeletePartials)
         removePartials();
     m_root = SafeDir(); // no descriptor outlives the transfer

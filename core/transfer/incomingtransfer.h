@@ -106,7 +106,11 @@ private:
     QStringList dirNames(int index) const;
     QString baseName(int index) const;
     QString partialName(int index) const;
-    bool openPartial(int index, bool truncate, const Sha256 &prefix, Error *error);
+    // whole: the file's whole content is at hand (one chunk): it is written without a name and
+    // named once verified, see openPartial().
+    bool openPartial(
+        int index, bool truncate, const Sha256 &prefix, Error *error, bool whole = false);
+    std::shared_ptr<SafeDir> takeFolder(int index, Error *error);
     void closeCurrent();
     void stopDisk();
     // Ended files are synced as a group commit: a file that ends while no sync is running is
@@ -120,8 +124,11 @@ private:
         QByteArray expected; // the sender's SHA-256
         std::shared_ptr<DiskFile> file;
         std::shared_ptr<SafeDir> dir;
-        QString partial; // its name in dir
+        QString partial; // its name in dir (none when anonymous)
         QString wanted; // the final name it should get
+        // Written without a name (O_TMPFILE): linked to `wanted` after its data sync instead of
+        // renamed; its content goes with its descriptor if it is not.
+        bool anonymous = false;
     };
     struct SyncResult
     {
@@ -130,6 +137,7 @@ private:
         bool mismatch = false;
         Error error;
         QString used; // the final name it got
+        bool lost = false; // anonymous and never named: nothing of it is on disk
     };
     void synced(const QList<SyncResult> &results);
     void complete();
@@ -166,7 +174,15 @@ private:
     // handed to it.
     int m_current = -1;
     std::shared_ptr<DiskFile> m_file;
-    SafeDir m_currentDir;
+    bool m_anonymous = false; // m_file has no name yet (O_TMPFILE): nothing to resume from
+    std::shared_ptr<SafeDir> m_currentDir; // m_file's folder (m_folder)
+    // The folder of the last file, kept open for the next one in it (a folder of 10,000 files is
+    // walked and verified once, not per file), and the same handle for every file of it in a
+    // sync batch, so a group commit syncs each folder once. Held by descriptor: it is the folder
+    // that was checked, whatever is renamed or planted on the path meanwhile. Dropped when the
+    // link goes down or the transfer ends (batches still queued keep their own reference).
+    std::shared_ptr<SafeDir> m_folder;
+    QStringList m_folderNames;
     QList<PendingSync> m_toSync; // ended, not yet handed to the worker (batched)
     int m_syncsInFlight = 0;
     std::shared_ptr<std::atomic<bool>> m_syncStop = std::make_shared<std::atomic<bool>>(false);

@@ -145,13 +145,14 @@ int SafeDir::openForWrite(const QString &name, bool truncate, Error *error) cons
             QStringLiteral("%1 is not a plain file; refusing to write it.").arg(where) };
         return -1;
     }
-    if (truncate && ::ftruncate(fd, 0) != 0) {
+    // A new file (the common case: one per file received) is empty already.
+    if (truncate && st.st_size != 0 && ::ftruncate(fd, 0) != 0) {
         const int err = errno;
         ::close(fd);
         *error = errnoError(err, QStringLiteral("cannot write %1").arg(where));
         return -1;
     }
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    clearNonBlocking(fd);
     return fd;
 }
 
@@ -174,7 +175,7 @@ int SafeDir::openForRead(const QString &name, Error *error) const
             QStringLiteral("%1/%2 is not a plain file.").arg(m_path, name) };
         return -1;
     }
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    clearNonBlocking(fd);
     return fd;
 }
 
@@ -185,6 +186,14 @@ qint64 SafeDir::fileSize(const QString &name) const
         || !S_ISREG(st.st_mode))
         return -1;
     return st.st_size;
+}
+
+// Our descriptors are opened O_NONBLOCK (a FIFO must not hang the open) and checked to be
+// regular files; the flag goes again. One fcntl: we know what the status flags hold (O_APPEND,
+// O_DIRECT etc. are never set here), so there is nothing to read first.
+void SafeDir::clearNonBlocking(int fd)
+{
+    ::fcntl(fd, F_SETFL, 0);
 }
 
 // Renames without replacing: 0, or an errno (EEXIST when `to` is taken).
@@ -215,6 +224,45 @@ QString SafeDir::renameUnique(const QString &from, const QString &wanted, Error 
             return candidate;
         if (err != EEXIST) {
             *error = errnoError(err, QStringLiteral("cannot rename %1/%2").arg(m_path, from));
+            return {};
+        }
+    }
+    *error = { ErrorCode::FileError,
+        QStringLiteral("Too many files named like %1 in %2.").arg(wanted, m_path) };
+    return {};
+}
+
+int SafeDir::openAnonymous(Error *error) const
+{
+    *error = {};
+#if defined(__linux__) && defined(O_TMPFILE)
+    // linkUnique() names the file through /proc/self/fd (linkat with AT_EMPTY_PATH needs
+    // CAP_DAC_READ_SEARCH): without /proc the named way is used.
+    static const bool procFd = ::access("/proc/self/fd", X_OK) == 0;
+    if (!procFd)
+        return -1;
+    const int fd = ::openat(m_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        return fd;
+    const int err = errno;
+    if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOENT)
+        return -1; // not here: the caller names a partial file instead
+    *error = errnoError(err, QStringLiteral("cannot write in %1").arg(m_path));
+#endif
+    return -1;
+}
+
+QString SafeDir::linkUnique(int fd, const QString &wanted, Error *error) const
+{
+    const QByteArray source = "/proc/self/fd/" + QByteArray::number(fd);
+    for (int n = 0; n <= MaxNumbered; ++n) {
+        const QString candidate = n == 0 ? wanted : PathSafety::numberedName(wanted, n);
+        if (::linkat(AT_FDCWD, source.constData(), m_fd, encoded(candidate).constData(),
+                AT_SYMLINK_FOLLOW)
+            == 0)
+            return candidate;
+        if (errno != EEXIST) {
+            *error = errnoError(errno, QStringLiteral("cannot name %1/%2").arg(m_path, candidate));
             return {};
         }
     }

@@ -38,6 +38,14 @@ public:
     // Opens (creating) a regular file for writing; never through a symlink, never a FIFO/device.
     // Returns the descriptor or -1.
     int openForWrite(const QString &name, bool truncate, Error *error) const;
+    // A new file without a name in this folder (Linux O_TMPFILE), for writing: nothing can be
+    // planted under it, and linkUnique() gives it its name in one step. -1 with error code None
+    // where the system or file system cannot (the caller uses openForWrite() instead).
+    int openAnonymous(Error *error) const;
+    // Gives the anonymous file `fd` the name `wanted`, or "wanted (1)"... when taken, never
+    // replacing anything (linkat fails on an existing name). Returns the name used, or a null
+    // string with *error.
+    QString linkUnique(int fd, const QString &wanted, Error *error) const;
     // Opens an existing regular file for reading, or -1 (missing: error code None).
     int openForRead(const QString &name, Error *error) const;
     // Size of a regular file here, -1 if it does not exist or is not a regular file.
@@ -50,6 +58,9 @@ public:
 
     // errno -> Error (ENOSPC/EDQUOT become DiskFull).
     static Error errnoError(int err, const QString &what);
+    // Clears the status flags (O_NONBLOCK) of a descriptor opened with only access flags,
+    // O_CREAT/O_NOFOLLOW/O_CLOEXEC and O_NONBLOCK: one fcntl instead of a get and a set.
+    static void clearNonBlocking(int fd);
 
 private:
     static int renameNoReplace(int dirFd, const char *from, const char *to);

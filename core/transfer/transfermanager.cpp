@@ -405,6 +405,7 @@ void TransferManager::onLinkUp()
     // Both sides count from zero on every link.
     m_flow.reset();
     m_consumed = 0;
+    m_consumedSent = 0;
     for (const auto &[id, transfer] : m_outgoing)
         transfer->sendOffer(); // re-offer: the receiver answers with what it already has
 }
@@ -496,6 +497,19 @@ void TransferManager::drainWriter()
     m_writer->drain();
 }
 
+// Reports what was written and not reported yet. Called from the writer's replies: at once when
+// ConsumedBatchBytes have built up (a 128 KiB chunk: every time), and whenever the writer has
+// no Data left to write, so a frame waits for its acknowledgement at most until the writer has
+// caught up or ConsumedBatchBytes more were written.
+void TransferManager::flushConsumed()
+{
+    if (!m_peerFlow || m_consumed == m_consumedSent)
+        return;
+    m_consumedSent = m_consumed;
+    sendControl(
+        TransferProtocol::Consumed, TransferProtocol::encodeConsumed(m_consumed, m_consumedWaitUs));
+}
+
 void TransferManager::handleConsumed(const QByteArray &payload)
 {
     QString why;
@@ -537,16 +551,20 @@ void TransferManager::handleData(const QByteArray &payload)
         // sender's window counts bytes on their way, so it sees the disk's pace. With it goes
         // how long the chunk took from arrival until written (see FlowWindow).
         const auto arrived = std::chrono::steady_clock::now();
+        // Small frames (a folder of small files: one per file) are acknowledged together.
+        ++m_consumedPending;
         m_writer->post([this, arrived, bytes = payload.size(), gen = m_linkGen] {
             const auto waitedUs = std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::steady_clock::now() - arrived)
                                       .count();
             return [this, bytes, gen, waitedUs] {
+                --m_consumedPending;
                 if (gen != m_linkGen)
                     return; // a later link counts from zero
                 m_consumed += bytes;
-                sendControl(TransferProtocol::Consumed,
-                    TransferProtocol::encodeConsumed(m_consumed, waitedUs));
+                m_consumedWaitUs = waitedUs;
+                if (m_consumed - m_consumedSent >= ConsumedBatchBytes || m_consumedPending == 0)
+                    flushConsumed();
                 if (m_writer->isIdle() && bulkAvailable)
                     bulkAvailable(); // the session re-checks "done"
             };

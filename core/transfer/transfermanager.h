@@ -136,6 +136,15 @@ private:
     QElapsedTimer m_clock;
     QElapsedTimer m_flowLog;
     qint64 m_consumed = 0;
+    // Consumed is sent at once for a Data frame of ConsumedBatchBytes or more (our sender's
+    // 128 KiB chunks); small frames (a folder of small files: one frame per file) are
+    // acknowledged together, every ConsumedBatchBytes and whenever the writer has no Data frame
+    // left to write (from the writer's replies).
+    static constexpr qint64 ConsumedBatchBytes = 64 * 1024;
+    qint64 m_consumedSent = 0; // m_consumed as last reported
+    qint64 m_consumedWaitUs = 0; // how long the last frame counted took from arrival to written
+    qint64 m_consumedPending = 0; // Data frames handed to the writer, their reply not yet run
+    void flushConsumed();
 
     quint64 m_linkGen = 0; // a Consumed of an earlier link is never sent on a later one
 

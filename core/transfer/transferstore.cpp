@@ -15,6 +15,10 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace Punchline {
 
@@ -74,6 +78,12 @@ TransferStore::TransferStore(const QString &dir)
         m_index.insert(id, { record->digest, record->done, record->peer, record->createdMs });
         recount(id);
     }
+}
+
+TransferStore::~TransferStore()
+{
+    for (const int fd : std::as_const(m_logs))
+        ::close(fd);
 }
 
 QString TransferStore::recordPath(const QString &id) const
@@ -244,14 +254,41 @@ bool TransferStore::appendDone(const QString &id, const DoneEntry &entry, Error 
 {
     if (m_dir.isEmpty())
         return true;
-    QFile file(donePath(id));
     const QByteArray line = QByteArray::number(entry.index) + '\t' + entry.sha256.toHex() + '\t'
         + entry.finalPath.toUtf8() + '\n';
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Append) || file.write(line) != line.size()) {
-        *error = { ErrorCode::FileError,
-            QStringLiteral("Cannot save the transfer state in %1: %2.")
-                .arg(m_dir, file.errorString()) };
-        return false;
+    int fd = m_logs.value(id, -1);
+    if (fd < 0) {
+        if (!isHexId(id)) {
+            *error = { ErrorCode::FileError, QStringLiteral("Bad transfer id %1.").arg(id) };
+            return false;
+        }
+        if (m_logs.size() >= MaxOpenLogs)
+            closeLog(m_logs.cbegin().key());
+        fd = ::open(QFile::encodeName(donePath(id)).constData(),
+            O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0) {
+            *error = { ErrorCode::FileError,
+                QStringLiteral("Cannot save the transfer state in %1: %2.")
+                    .arg(m_dir, QString::fromLocal8Bit(strerror(errno))) };
+            return false;
+        }
+        ++m_logOpens;
+        m_logs.insert(id, fd);
+    }
+    qsizetype done = 0;
+    while (done < line.size()) {
+        const ssize_t n = ::write(fd, line.constData() + done, size_t(line.size() - done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            const int err = n < 0 ? errno : ENOSPC;
+            closeLog(id); // a torn line is skipped when read; the next append starts afresh
+            *error = { ErrorCode::FileError,
+                QStringLiteral("Cannot save the transfer state in %1: %2.")
+                    .arg(m_dir, QString::fromLocal8Bit(strerror(err))) };
+            return false;
+        }
+        done += n;
     }
     const auto it = m_index.find(id);
     if (it != m_index.end()) {
@@ -259,6 +296,15 @@ bool TransferStore::appendDone(const QString &id, const DoneEntry &entry, Error 
         m_bytes += line.size();
     }
     return true;
+}
+
+void TransferStore::closeLog(const QString &id)
+{
+    const auto it = m_logs.find(id);
+    if (it == m_logs.end())
+        return;
+    ::close(it.value());
+    m_logs.erase(it);
 }
 
 bool TransferStore::appendTop(
@@ -283,6 +329,7 @@ void TransferStore::remove(const QString &id)
 {
     if (m_dir.isEmpty() || !isHexId(id))
         return;
+    closeLog(id);
     QFile::remove(recordPath(id));
     QFile::remove(donePath(id));
     QFile::remove(topsPath(id));
@@ -294,6 +341,8 @@ void TransferStore::renameLogs(const QString &from, const QString &to)
 {
     if (m_dir.isEmpty())
         return;
+    closeLog(from);
+    closeLog(to);
     QFile::remove(donePath(to));
     QFile::rename(donePath(from), donePath(to));
     QFile::remove(topsPath(to));
@@ -360,6 +409,7 @@ void TransferStore::removeExpired(const TransferRecord &record)
                 dir.removeFile(PathSafety::partialName(base, record.partTag));
         }
     }
+    closeLog(record.id);
     QFile::remove(recordPath(record.id));
     QFile::remove(donePath(record.id));
     QFile::remove(topsPath(record.id));
