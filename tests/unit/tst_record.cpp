@@ -625,8 +625,8 @@ void TestRecord::malformedButAuthentic_data()
         << bad;
     QTest::newRow("certificate past the end")
         << plaintext(2, 3, 2, QByteArray(6, '\0') + QByteArray("\x01\x00", 2)) << bad;
-    QTest::newRow("signature past the end") << plaintext(2, 3, 2,
-        QByteArray(6, '\0') + QByteArray("\0\xc8", 2) + QByteArray(200, 'c') + '\x48')
+    QTest::newRow("signature past the end") << plaintext(
+        2, 3, 2, QByteArray(6, '\0') + QByteArray("\0\xc8", 2) + QByteArray(200, 'c') + '\x48')
                                             << bad;
     QTest::newRow("non-zero padding")
         << plaintext(2, 1, 0, noLists + QByteArray(1, '\0') + QByteArray(1, '\x01')) << bad;
@@ -642,8 +642,8 @@ void TestRecord::malformedButAuthentic_data()
     // 20 + 65 + 2 + 3 x 115 + 482 + 73 = 987 bytes: padded to the last bucket, 996.
     const QByteArray sixV6 = QByteArray("\x06", 1) + v6.repeated(6);
     const QByteArray largestReply = QByteArray("\x40", 1) + QByteArray(64, 'n')
-        + QByteArray(2, '\0') + sixV6.repeated(3) + QByteArray("\x01\xe0", 2)
-        + QByteArray(480, 'c') + '\x48' + QByteArray(72, 's');
+        + QByteArray(2, '\0') + sixV6.repeated(3) + QByteArray("\x01\xe0", 2) + QByteArray(480, 'c')
+        + '\x48' + QByteArray(72, 's');
     QTest::newRow("control: the last bucket (996 bytes)")
         << plaintext(2, 3, 1, largestReply, 996) << none;
     QTest::newRow("the last bucket padded to a whole block")
