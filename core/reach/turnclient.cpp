@@ -824,18 +824,8 @@ void TurnClient::onDataReadable(DataConnection *d)
         if (frame.status == StunFrame::Status::Complete)
             break;
     }
-    const StunParseResult parsed = StunMessage::parse(d->answer);
-    if (!parsed.ok() || parsed.message->transactionId() != d->transactionId
-        || parsed.message->method() != TurnMethod::ConnectionBind) {
-        dropData(d, QStringLiteral("the server's answer to ConnectionBind is not one"));
+    if (!acceptBindAnswer(d, d->answer))
         return;
-    }
-    if (parsed.message->messageClass() != StunMessage::Class::SuccessResponse) {
-        dropData(d,
-            QStringLiteral("the server refused ConnectionBind: %1")
-                .arg(errorText(*parsed.message)));
-        return;
-    }
     const qintptr fd = d->fd;
     const Endpoint peer = d->peer;
     d->fd = -1; // handed over
@@ -844,6 +834,23 @@ void TurnClient::onDataReadable(DataConnection *d)
     Q_EMIT logLine(QStringLiteral("%1 reached us through TURN server %2")
                        .arg(peer.toString(), m_server.displayName()));
     Q_EMIT dataConnection(fd, peer, m_serverEndpoint);
+}
+
+bool TurnClient::acceptBindAnswer(DataConnection *d, const QByteArray &answer)
+{
+    const StunParseResult parsed = StunMessage::parse(answer);
+    if (!parsed.ok() || parsed.message->transactionId() != d->transactionId
+        || parsed.message->method() != TurnMethod::ConnectionBind) {
+        dropData(d, QStringLiteral("the server's answer to ConnectionBind is not one"));
+        return false;
+    }
+    if (parsed.message->messageClass() != StunMessage::Class::SuccessResponse) {
+        dropData(d,
+            QStringLiteral("the server refused ConnectionBind: %1")
+                .arg(errorText(*parsed.message)));
+        return false;
+    }
+    return true;
 }
 
 void TurnClient::onTlsDataEncrypted(DataConnection *d)
@@ -872,18 +879,8 @@ void TurnClient::onTlsDataReadable(DataConnection *d)
         return;
     }
     const QByteArray surplus = d->answer.mid(frame.size);
-    const StunParseResult parsed = StunMessage::parse(d->answer.left(frame.size));
-    if (!parsed.ok() || parsed.message->transactionId() != d->transactionId
-        || parsed.message->method() != TurnMethod::ConnectionBind) {
-        dropData(d, QStringLiteral("the server's answer to ConnectionBind is not one"));
+    if (!acceptBindAnswer(d, d->answer.left(frame.size)))
         return;
-    }
-    if (parsed.message->messageClass() != StunMessage::Class::SuccessResponse) {
-        dropData(d,
-            QStringLiteral("the server refused ConnectionBind: %1")
-                .arg(errorText(*parsed.message)));
-        return;
-    }
     bridgeTlsData(d, surplus);
 }
 

@@ -149,6 +149,9 @@ private:
     QSslSocket *newTlsSocket();
     void onTlsDataEncrypted(DataConnection *d);
     void onTlsDataReadable(DataConnection *d);
+    // The ConnectionBind answer (plain or over TLS): true if it is the success for d, else d is
+    // dropped with the reason.
+    bool acceptBindAnswer(DataConnection *d, const QByteArray &answer);
     // Takes d's TLS socket (ConnectionBind answered) into a bridge; surplus is what followed the
     // answer (the peer's first bytes).
     void bridgeTlsData(DataConnection *d, const QByteArray &surplus);
