@@ -91,6 +91,10 @@ public:
     // Queues `job`; `bytes` is what it holds in memory (counted until it has run). The thread
     // starts on first use, so a peer that never transfers costs none.
     void post(Job job, qint64 bytes = 0);
+    // What a queued job costs beyond the data it holds (its closure, captures and queue entry:
+    // ~150 bytes measured). Owners that queue one job per peer-sent frame add it to `bytes`, so
+    // their bound holds in memory when a peer floods tiny frames, not only in payload bytes.
+    static constexpr qint64 JobOverheadBytes = 256;
     // Jobs not yet run plus replies not yet delivered.
     qsizetype pending() const;
     qint64 pendingBytes() const; // of the jobs not yet run

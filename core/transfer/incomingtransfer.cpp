@@ -509,7 +509,7 @@ void IncomingTransfer::handleData(const DataHeader &header, const QByteArray &fr
                     fail(error, true, index);
                 });
         },
-        frame.size());
+        frame.size() + DiskWorker::JobOverheadBytes);
     state.written += length;
     m_info.bytes += length;
     if (m_info.state == TransferState::Accepted) {

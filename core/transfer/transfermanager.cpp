@@ -553,22 +553,24 @@ void TransferManager::handleData(const QByteArray &payload)
         const auto arrived = std::chrono::steady_clock::now();
         // Small frames (a folder of small files: one per file) are acknowledged together.
         ++m_consumedPending;
-        m_writer->post([this, arrived, bytes = payload.size(), gen = m_linkGen] {
-            const auto waitedUs = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - arrived)
-                                      .count();
-            return [this, bytes, gen, waitedUs] {
-                --m_consumedPending;
-                if (gen != m_linkGen)
-                    return; // a later link counts from zero
-                m_consumed += bytes;
-                m_consumedWaitUs = waitedUs;
-                if (m_consumed - m_consumedSent >= ConsumedBatchBytes || m_consumedPending == 0)
-                    flushConsumed();
-                if (m_writer->isIdle() && bulkAvailable)
-                    bulkAvailable(); // the session re-checks "done"
-            };
-        });
+        m_writer->post(
+            [this, arrived, bytes = payload.size(), gen = m_linkGen] {
+                const auto waitedUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - arrived)
+                                          .count();
+                return [this, bytes, gen, waitedUs] {
+                    --m_consumedPending;
+                    if (gen != m_linkGen)
+                        return; // a later link counts from zero
+                    m_consumed += bytes;
+                    m_consumedWaitUs = waitedUs;
+                    if (m_consumed - m_consumedSent >= ConsumedBatchBytes || m_consumedPending == 0)
+                        flushConsumed();
+                    if (m_writer->isIdle() && bulkAvailable)
+                        bulkAvailable(); // the session re-checks "done"
+                };
+            },
+            DiskWorker::JobOverheadBytes);
     }
     // The memory bound does not rely on the sender keeping to its window.
     if (m_writer->pendingBytes() > MaxQueuedBytes)
